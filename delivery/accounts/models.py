@@ -1,0 +1,99 @@
+"""People: GitHub accounts known to Trunkline, and the audit trail of what they did."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Role(models.TextChoices):
+    """DESIGN.md's roles; each is a Django group of the same name (see accounts.roles)."""
+
+    VIEWER = "viewer", "Viewer"
+    DEVELOPER = "developer", "Developer"
+    ON_CALL = "on-call", "On-call"
+    ADMIN = "admin", "Admin"
+
+
+class Developer(models.Model):
+    """A GitHub account seen by the sync or a webhook; linked to a Django user when that person signs in."""
+
+    github_id = models.BigIntegerField(unique=True)
+    login = models.CharField(max_length=100, db_index=True)
+    name = models.CharField(max_length=200, blank=True)
+    avatar_url = models.URLField(max_length=500, blank=True)
+    html_url = models.URLField(max_length=500, blank=True)
+    is_bot = models.BooleanField(default=False)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="developer"
+    )
+    slack_member_id = models.CharField(max_length=50, blank=True)
+    clickup_user_id = models.CharField(max_length=50, blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["login"]
+
+    def __str__(self) -> str:
+        return self.login
+
+
+class AuditEvent(models.Model):
+    """Who did what, when: sign-in, rollback, sign-off, settings change. Rows are never edited."""
+
+    class Verb(models.TextChoices):
+        SIGN_IN = "sign_in", "Signed in"
+        SIGN_OUT = "sign_out", "Signed out"
+        SIGN_IN_REFUSED = "sign_in_refused", "Sign-in refused"
+        ROLLBACK_REQUESTED = "rollback_requested", "Rollback requested"
+        ROLLBACK_DISPATCHED = "rollback_dispatched", "Rollback dispatched"
+        ROLLBACK_FINISHED = "rollback_finished", "Rollback finished"
+        MONITORING_ITEM_CHECKED = "monitoring_item_checked", "Monitoring item checked"
+        MONITORING_SIGNED_OFF = "monitoring_signed_off", "Monitoring signed off"
+        SETTINGS_CHANGED = "settings_changed", "Settings changed"
+        ROLE_CHANGED = "role_changed", "Role changed"
+        ON_CALL_CHANGED = "on_call_changed", "On-call changed"
+        WEBHOOK_REPLAYED = "webhook_replayed", "Webhook replayed"
+        SYNC_STARTED = "sync_started", "Sync started"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor_login = models.CharField(max_length=150, blank=True, help_text="Kept when the user is deleted.")
+    verb = models.CharField(max_length=40, choices=Verb.choices, db_index=True)
+    repository = models.ForeignKey(
+        "gh.Repository", null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    target_type = models.CharField(max_length=50, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    summary = models.CharField(max_length=300, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["target_type", "target_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.actor_login or 'system'} {self.verb} {self.target_type}:{self.target_id}"
+
+
+class OnCallShift(models.Model):
+    """Who is on call from when: a weekly rotation writes one row per week, an override writes its own."""
+
+    developer = models.ForeignKey(Developer, on_delete=models.CASCADE, related_name="on_call_shifts")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    is_override = models.BooleanField(default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+        indexes = [models.Index(fields=["starts_at", "ends_at"])]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")), name="shift_ends_after_start")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.developer} on call {self.starts_at:%Y-%m-%d %H:%M} → {self.ends_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    """Project-wide commands: the embedded demo and the benchmarks."""
+
+    name = "delivery.core"
+    label = "core"

@@ -1,0 +1,316 @@
+"""The one module that talks to GitHub. PyGithub does the HTTP; this wraps its requester so that list
+endpoints get ETag / 304 handling (PyGithub has conditional requests only for single objects), so every
+error becomes one of a few named exceptions, and so a rate limit is reported as "wait until T" instead of
+PyGithub's default of sleeping inside the worker."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import requests
+from django.conf import settings
+from github import Auth, Github, GithubException, GithubIntegration
+from github.Requester import Requester
+
+logger = logging.getLogger(__name__)
+
+PER_PAGE = 100
+SECONDARY_LIMIT_FALLBACK_SECONDS = 60
+
+
+class GitHubError(Exception):
+    """A GitHub call failed. `permanent` errors are not worth retrying; the others are."""
+
+    permanent = True
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class GitHubNotFound(GitHubError):
+    """404/410: deleted, renamed, or not visible to this token."""
+
+
+class GitHubUnavailable(GitHubError):
+    """5xx or a connection failure that outlived the quick retries: retry later with a backoff."""
+
+    permanent = False
+
+
+class GitHubRateLimited(GitHubError):
+    """A primary or secondary rate limit: nothing is wrong, wait until `retry_at` and go on."""
+
+    permanent = False
+
+    def __init__(self, message: str, *, retry_at: datetime, secondary: bool, status: int | None = None) -> None:
+        super().__init__(message, status=status)
+        self.retry_at = retry_at
+        self.secondary = secondary
+
+    @property
+    def wait_seconds(self) -> float:
+        return max(0.0, (self.retry_at - datetime.now(UTC)).total_seconds())
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    data: Any
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def etag(self) -> str:
+        return self.headers.get("etag", "")
+
+
+@dataclass
+class Page:
+    """One page of a list endpoint. `last_page` comes from the Link header (None when unknown)."""
+
+    number: int
+    items: list[dict[str, Any]]
+    etag: str = ""
+    not_modified: bool = False
+    next_url: str | None = None
+    last_page: int | None = None
+
+
+@dataclass
+class RequestCounters:
+    requests: int = 0
+    not_modified: int = 0
+    by_status: dict[int, int] = field(default_factory=dict)
+
+
+_LINK_RE = re.compile(r'<([^>]+)>\s*;\s*rel="([^"]+)"')
+
+
+def parse_link_header(value: str) -> dict[str, str]:
+    return {rel: url for url, rel in _LINK_RE.findall(value or "")}
+
+
+def _page_number(url: str) -> int | None:
+    values = parse_qs(urlparse(url).query).get("page")
+    return int(values[0]) if values and values[0].isdigit() else None
+
+
+class GitHubClient:
+    """GitHub's REST API through PyGithub's requester, for one set of credentials."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        auth: Auth.Auth | None,
+        seconds_between_requests: float = 0.25,
+        seconds_between_writes: float = 1.0,
+        timeout: float = 15.0,
+        transient_retries: int = 3,
+        backoff_seconds: float = 1.0,
+    ) -> None:
+        # retry=0: no hidden retries and, above all, no sleeping through rate limits inside PyGithub;
+        # this class decides what is retried and for how long.
+        self.github = Github(
+            base_url=base_url,
+            auth=auth,
+            per_page=PER_PAGE,
+            timeout=int(timeout),
+            retry=0,
+            seconds_between_requests=seconds_between_requests or None,
+            seconds_between_writes=seconds_between_writes or None,
+        )
+        self.base_url = base_url.rstrip("/")
+        self.transient_retries = transient_retries
+        self.backoff_seconds = backoff_seconds
+        self.counters = RequestCounters()
+        self._rate_exhausted_until: datetime | None = None
+
+    @property
+    def requester(self) -> Requester:
+        return self.github.requester
+
+    def close(self) -> None:
+        self.github.close()
+
+    # -- single requests ------------------------------------------------------------------------------
+    def request(
+        self, verb: str, url: str, *, params: dict[str, Any] | None = None, etag: str = "", body: Any = None
+    ) -> Response:
+        """One request, with quick jittered retries on 5xx and connection errors. Raises GitHubError."""
+        if self._rate_exhausted_until and datetime.now(UTC) < self._rate_exhausted_until:
+            raise GitHubRateLimited("GitHub rate limit exhausted", retry_at=self._rate_exhausted_until, secondary=False)
+        headers = {"If-None-Match": etag} if etag else {}
+        attempt = 0
+        while True:
+            try:
+                status, response_headers, output = self.requester.requestJson(
+                    verb, url, params or None, headers or None, body
+                )
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+                status, response_headers, output = 0, {}, str(exc)
+            self.counters.requests += 1
+            self.counters.by_status[status] = self.counters.by_status.get(status, 0) + 1
+            if status == 0 or status >= 500:
+                if attempt < self.transient_retries:
+                    self._sleep_backoff(attempt)
+                    attempt += 1
+                    continue
+                raise GitHubUnavailable(
+                    f"GitHub unavailable ({status or 'connection failed'}) on {verb} {url}", status=status or None
+                )
+            if status == 304:
+                self.counters.not_modified += 1
+                return Response(status, response_headers, None)
+            data = _json_or_none(output)
+            if status >= 400:
+                raise self._error(status, response_headers, data, f"{verb} {url}")
+            self._note_rate_limit(response_headers)
+            return Response(status, response_headers, data)
+
+    def get(self, url: str, *, params: dict[str, Any] | None = None, etag: str = "") -> Response:
+        return self.request("GET", url, params=params, etag=etag)
+
+    def post(self, url: str, body: Any) -> Response:
+        return self.request("POST", url, body=body)
+
+    # -- lists ------------------------------------------------------------------------------------------
+    def iter_pages(
+        self, url: str, *, params: dict[str, Any] | None = None, etag: str = "", items_key: str | None = None
+    ) -> Iterator[Page]:
+        """Pages of a list endpoint, following GitHub's Link headers. The first request is conditional on
+        `etag`: a 304 yields one empty page with not_modified=True and stops. Pages are fetched lazily, so a
+        caller that stops early (a bookmark reached) costs no further requests."""
+        query = {"per_page": PER_PAGE, **(params or {})}
+        response = self.get(url, params=query, etag=etag)
+        number = 1
+        while True:
+            if response.not_modified:
+                yield Page(number=number, items=[], etag=etag, not_modified=True)
+                return
+            data = response.data
+            items = data.get(items_key, []) if items_key and isinstance(data, dict) else data
+            links = parse_link_header(response.headers.get("link", ""))
+            next_url = links.get("next")
+            last_page = _page_number(links["last"]) if "last" in links else (number if not next_url else None)
+            yield Page(
+                number=number,
+                items=list(items or []),
+                etag=response.etag,
+                next_url=next_url,
+                last_page=last_page,
+            )
+            if not next_url:
+                return
+            response = self.get(next_url)
+            number += 1
+
+    # -- errors and limits -----------------------------------------------------------------------------
+    def _error(self, status: int, headers: dict[str, str], data: Any, what: str) -> GitHubError:
+        message = (data or {}).get("message", "") if isinstance(data, dict) else ""
+        if status in (403, 429):
+            limited = self._rate_limit_error(status, headers, message)
+            if limited is not None:
+                return limited
+        if status in (404, 410):
+            return GitHubNotFound(f"{status} {message or 'Not Found'}: {what}", status=status)
+        # Let PyGithub name it (bad credentials, etc.), then keep its words.
+        exc: GithubException = Requester.createException(status, headers, data or {})
+        return GitHubError(f"GitHub answered {status} {message or exc.__class__.__name__}: {what}", status=status)
+
+    def _rate_limit_error(self, status: int, headers: dict[str, str], message: str) -> GitHubRateLimited | None:
+        now = datetime.now(UTC)
+        retry_after = headers.get("retry-after")
+        if retry_after and retry_after.strip().isdigit():
+            return GitHubRateLimited(
+                f"GitHub secondary rate limit: retry after {retry_after}s",
+                retry_at=now + timedelta(seconds=int(retry_after)),
+                secondary=True,
+                status=status,
+            )
+        if headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset", "").isdigit():
+            reset = datetime.fromtimestamp(int(headers["x-ratelimit-reset"]), UTC) + timedelta(seconds=1)
+            self._rate_exhausted_until = reset
+            return GitHubRateLimited(
+                f"GitHub rate limit exhausted until {reset:%H:%M:%S} UTC",
+                retry_at=max(reset, now),
+                secondary=False,
+                status=status,
+            )
+        if status == 429 or Requester.isRateLimitError(message):
+            # GitHub: without retry-after or a reset, wait at least a minute (callers back off further).
+            return GitHubRateLimited(
+                f"GitHub rate limit ({message or status}): waiting a minute",
+                retry_at=now + timedelta(seconds=SECONDARY_LIMIT_FALLBACK_SECONDS),
+                secondary=True,
+                status=status,
+            )
+        return None
+
+    def _note_rate_limit(self, headers: dict[str, str]) -> None:
+        """Stop before GitHub refuses: when the budget is spent, the next call raises without a request."""
+        if headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset", "").isdigit():
+            self._rate_exhausted_until = datetime.fromtimestamp(int(headers["x-ratelimit-reset"]), UTC) + timedelta(
+                seconds=1
+            )
+        else:
+            self._rate_exhausted_until = None
+
+    def _sleep_backoff(self, attempt: int) -> None:
+        # Full jitter: spreads retries of many workers instead of synchronising them.
+        delay = random.uniform(0, self.backoff_seconds * (2**attempt))  # noqa: S311 - not cryptographic
+        logger.info("GitHub transient error; retrying in %.2fs", delay)
+        time.sleep(delay)
+
+
+def _json_or_none(output: str | object) -> Any:
+    if not isinstance(output, str) or not output:
+        return None
+    try:
+        return json.loads(output)
+    except ValueError:
+        return None
+
+
+def backoff_seconds(attempt: int, *, base: float = 30.0, cap: float = 900.0) -> float:
+    """Countdown before the next try of a task that met an outage: exponential with full jitter."""
+    return random.uniform(base / 2, min(cap, base * (2**attempt)))  # noqa: S311 - not cryptographic
+
+
+def _auth_from_settings() -> Auth.Auth | None:
+    if settings.GITHUB_TOKEN:
+        return Auth.Token(settings.GITHUB_TOKEN)
+    if settings.GITHUB_APP_ID and settings.GITHUB_APP_PRIVATE_KEY:
+        app_auth = Auth.AppAuth(settings.GITHUB_APP_ID, settings.GITHUB_APP_PRIVATE_KEY.replace("\\n", "\n"))
+        installation_id = settings.GITHUB_APP_INSTALLATION_ID
+        if not installation_id:
+            integration = GithubIntegration(auth=app_auth, base_url=settings.GITHUB_API_URL)
+            installation_id = integration.get_org_installation(settings.GITHUB_ORG).id
+        return app_auth.get_installation_auth(int(installation_id))
+    return None
+
+
+def client_from_settings() -> GitHubClient:
+    """The client for the configured GitHub (or the simulator, in the demo)."""
+    return GitHubClient(
+        base_url=settings.GITHUB_API_URL,
+        auth=_auth_from_settings(),
+        seconds_between_requests=settings.GITHUB_SECONDS_BETWEEN_REQUESTS,
+        seconds_between_writes=settings.GITHUB_SECONDS_BETWEEN_WRITES,
+        timeout=settings.GITHUB_TIMEOUT,
+        transient_retries=settings.GITHUB_TRANSIENT_RETRIES,
+        backoff_seconds=settings.GITHUB_BACKOFF_SECONDS,
+    )

@@ -1,0 +1,446 @@
+"""The ingest layer: one function per GitHub object kind, taking GitHub's JSON representation (a REST
+response item or the object inside a webhook payload) and upserting it on its GitHub identity.
+
+Applying the same objects twice changes nothing, and reports them as unchanged; that is what lets the sync
+resume after an interruption and lets webhooks and the sync feed the same rows. Writes go through
+INSERT ... ON CONFLICT DO UPDATE, so two writers racing on one key cannot create a duplicate."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import models
+from django.db.models import Q
+from django.utils.dateparse import parse_datetime
+
+from delivery.accounts.models import Developer
+from delivery.github.models import (
+    Commit,
+    Deployment,
+    DeploymentStatus,
+    PullRequest,
+    PullRequestCommit,
+    Repository,
+    Review,
+    Tag,
+    WorkflowRun,
+)
+
+logger = logging.getLogger(__name__)
+
+Row = dict[str, Any]
+Key = tuple[Any, ...]
+
+
+@dataclass
+class IngestResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: list[str] = field(default_factory=list)
+    ids: dict[Any, int] = field(default_factory=dict)
+
+    def add(self, other: IngestResult) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.skipped.extend(other.skipped)
+
+
+def parse_time(value: str | None) -> datetime | None:
+    return parse_datetime(value) if value else None
+
+
+def upsert_rows(
+    model: type[models.Model],
+    rows: Sequence[Row],
+    *,
+    key: Sequence[str],
+    insert_only: Sequence[str] = (),
+) -> IngestResult:
+    """Insert or update `rows` (dicts of field attnames) keyed on `key` (a unique constraint). Rows equal to
+    what is stored are not written. `insert_only` fields are written when a row is created, never after.
+    `result.ids` maps each key (the bare value for one-field keys) to the row's primary key."""
+    result = IngestResult()
+    by_key: dict[Key, Row] = {tuple(row[f] for f in key): row for row in rows}  # last one wins
+    if not by_key:
+        return result
+    compare = [f for f in next(iter(by_key.values())) if f not in key and f not in insert_only]
+    existing = {
+        tuple(v[f] for f in key): v for v in model.objects.filter(_key_filter(key, by_key)).values("pk", *key, *compare)
+    }
+    to_write: list[models.Model] = []
+    for k, row in by_key.items():
+        stored = existing.get(k)
+        if stored is None:
+            result.created += 1
+        elif any(stored[f] != row[f] for f in compare):
+            result.updated += 1
+        else:
+            result.unchanged += 1
+            continue
+        to_write.append(model(**row))
+    if to_write:
+        model.objects.bulk_create(
+            to_write,
+            update_conflicts=bool(compare),
+            ignore_conflicts=not compare,
+            unique_fields=list(key),
+            update_fields=compare or None,
+        )
+    ids = {k: v["pk"] for k, v in existing.items()}
+    missing = [k for k in by_key if k not in ids]
+    if missing:
+        for v in model.objects.filter(_key_filter(key, {k: by_key[k] for k in missing})).values("pk", *key):
+            ids[tuple(v[f] for f in key)] = v["pk"]
+    result.ids = {(k[0] if len(key) == 1 else k): pk for k, pk in ids.items()}
+    return result
+
+
+def _key_filter(key: Sequence[str], by_key: dict[Key, Row]) -> Q:
+    """`last__in=[...]` grouped by the leading key fields (usually one repository or pull request)."""
+    groups: dict[Key, list[Any]] = {}
+    for k in by_key:
+        groups.setdefault(k[:-1], []).append(k[-1])
+    q = Q()
+    for prefix, values in groups.items():
+        q |= Q(**dict(zip(key[:-1], prefix, strict=True)), **{f"{key[-1]}__in": values})
+    return q
+
+
+def _rows(items: Iterable[Any], build: Callable[[Any], Row | None], result: IngestResult, what: str) -> list[Row]:
+    """Build rows one item at a time, so one malformed item is skipped with its reason, not the whole page."""
+    rows: list[Row] = []
+    for item in items:
+        try:
+            row = build(item)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            reason = f"{what}: skipped a malformed item ({exc.__class__.__name__}: {exc})"
+            logger.warning(reason)
+            result.skipped.append(reason)
+            continue
+        if row is not None:
+            rows.append(row)
+    return rows
+
+
+# -- people -------------------------------------------------------------------------------------------------
+def ingest_users(users: Iterable[dict[str, Any] | None]) -> IngestResult:
+    """GitHub user objects (as embedded in every other object; None for a deleted account) → Developers."""
+    result = IngestResult()
+    rows = _rows(
+        (u for u in users if u),
+        lambda u: {
+            "github_id": u["id"],
+            "login": u["login"],
+            "avatar_url": u.get("avatar_url") or "",
+            "html_url": u.get("html_url") or "",
+            "is_bot": u.get("type") == "Bot",
+        },
+        result,
+        "user",
+    )
+    upserted = upsert_rows(Developer, rows, key=["github_id"])
+    result.add(upserted)
+    result.ids = upserted.ids
+    return result
+
+
+def _user_id(users: dict[Any, int], user: dict[str, Any] | None) -> int | None:
+    return users.get(user["id"]) if user else None
+
+
+# -- repositories ---------------------------------------------------------------------------------------------
+def ingest_repositories(items: Sequence[dict[str, Any]]) -> IngestResult:
+    result = IngestResult()
+    rows = _rows(
+        items,
+        lambda r: {
+            "github_id": r["id"],
+            "owner": r["owner"]["login"],
+            "name": r["name"],
+            "full_name": r["full_name"],
+            "description": r.get("description") or "",
+            "html_url": r.get("html_url") or "",
+            "default_branch": r.get("default_branch") or "main",
+            "private": bool(r.get("private")),
+            "archived": bool(r.get("archived")),
+            "pushed_at": parse_time(r.get("pushed_at")),
+            "created_at": parse_time(r.get("created_at")),
+        },
+        result,
+        "repository",
+    )
+    upserted = upsert_rows(Repository, rows, key=["github_id"])
+    result.add(upserted)
+    result.ids = upserted.ids
+    return result
+
+
+# -- pull requests, reviews, their commits -----------------------------------------------------------------
+def ingest_pull_requests(repository: Repository, items: Sequence[dict[str, Any]]) -> IngestResult:
+    users = ingest_users([u for pr in items for u in (pr.get("user"), pr.get("merged_by"))])
+    result = IngestResult(skipped=list(users.skipped))
+    user_ids = users.ids
+
+    def build(pr: dict[str, Any]) -> Row:
+        if pr.get("user") is None:
+            logger.info("%s#%s: author account deleted; kept without an author", repository, pr.get("number"))
+        return {
+            "github_id": pr["id"],
+            "repository_id": repository.pk,
+            "number": pr["number"],
+            "title": (pr.get("title") or "")[:500],
+            "author_id": _user_id(user_ids, pr.get("user")),
+            "state": pr["state"],
+            "draft": bool(pr.get("draft")),
+            "html_url": pr.get("html_url") or "",
+            "head_ref": (pr.get("head") or {}).get("ref") or "",
+            "head_sha": (pr.get("head") or {}).get("sha") or "",
+            "base_ref": (pr.get("base") or {}).get("ref") or "",
+            "created_at": parse_time(pr["created_at"]),
+            "updated_at": parse_time(pr["updated_at"]),
+            "closed_at": parse_time(pr.get("closed_at")),
+            "merged_at": parse_time(pr.get("merged_at")),
+            "merge_commit_sha": pr.get("merge_commit_sha") or "",
+            **({"merged_by_id": _user_id(user_ids, pr.get("merged_by"))} if "merged_by" in pr else {}),
+            **{f: pr[f] for f in ("additions", "deletions", "changed_files") if f in pr},
+        }
+
+    rows = _rows(items, build, result, f"{repository} pull request")
+    # Rows from list endpoints lack merged_by and sizes; detail rows have them: upsert each shape separately
+    # so a list row never blanks what a detail row wrote.
+    for shape in _group_by_shape(rows):
+        upserted = upsert_rows(PullRequest, shape, key=["github_id"])
+        result.add(upserted)
+        result.ids.update(upserted.ids)
+    return result
+
+
+def _group_by_shape(rows: list[Row]) -> list[list[Row]]:
+    shapes: dict[frozenset[str], list[Row]] = {}
+    for row in rows:
+        shapes.setdefault(frozenset(row), []).append(row)
+    return list(shapes.values())
+
+
+def ingest_reviews(pull_request: PullRequest, items: Sequence[dict[str, Any]]) -> IngestResult:
+    users = ingest_users([r.get("user") for r in items])
+    result = IngestResult(skipped=list(users.skipped))
+    rows = _rows(
+        items,
+        lambda r: {
+            "github_id": r["id"],
+            "pull_request_id": pull_request.pk,
+            "author_id": _user_id(users.ids, r.get("user")),
+            # REST says "APPROVED", webhook payloads say "approved".
+            "state": r["state"].upper(),
+            "commit_sha": r.get("commit_id") or "",
+            "submitted_at": parse_time(r.get("submitted_at")),
+            "html_url": r.get("html_url") or "",
+        },
+        result,
+        f"{pull_request} review",
+    )
+    result.add(upsert_rows(Review, rows, key=["github_id"]))
+    return result
+
+
+def ingest_pull_request_commits(pull_request: PullRequest, items: Sequence[dict[str, Any]]) -> IngestResult:
+    users = ingest_users([c.get("author") for c in items])
+    result = IngestResult(skipped=list(users.skipped))
+    rows = _rows(
+        items,
+        lambda c: {
+            "pull_request_id": pull_request.pk,
+            "sha": c["sha"],
+            "message": c["commit"].get("message") or "",
+            "author_id": _user_id(users.ids, c.get("author")),
+            "authored_at": parse_time((c["commit"].get("author") or {}).get("date")),
+            "committed_at": parse_time((c["commit"].get("committer") or {}).get("date")),
+        },
+        result,
+        f"{pull_request} commit",
+    )
+    result.add(upsert_rows(PullRequestCommit, rows, key=["pull_request_id", "sha"]))
+    return result
+
+
+# -- commits on the default branch, tags --------------------------------------------------------------------
+def ingest_commits(repository: Repository, items: Sequence[dict[str, Any]]) -> IngestResult:
+    """Commits (REST commit objects). Their first-parent positions are assigned by sync.assign_main_positions."""
+    users = ingest_users([c.get("author") for c in items])
+    result = IngestResult(skipped=list(users.skipped))
+
+    def build(c: dict[str, Any]) -> Row:
+        parents = [p["sha"] for p in c.get("parents") or []]
+        author = c["commit"].get("author") or {}
+        return {
+            "repository_id": repository.pk,
+            "sha": c["sha"],
+            "message": c["commit"].get("message") or "",
+            "author_id": _user_id(users.ids, c.get("author")),
+            "author_name": (author.get("name") or "")[:200],
+            "author_email": (author.get("email") or "")[:254],
+            "authored_at": parse_time(author.get("date")),
+            "committed_at": parse_time((c["commit"].get("committer") or {}).get("date")),
+            "parent_shas": parents,
+            "first_parent_sha": parents[0] if parents else "",
+            "html_url": c.get("html_url") or "",
+        }
+
+    rows = _rows(items, build, result, f"{repository} commit")
+    upserted = upsert_rows(Commit, rows, key=["repository_id", "sha"])
+    result.add(upserted)
+    result.ids = upserted.ids
+    return result
+
+
+def ingest_tags(
+    repository: Repository, items: Sequence[dict[str, Any]], *, created_at: datetime | None = None
+) -> IngestResult:
+    """Tags as GitHub lists them (`name` + `commit.sha`). `created_at` is known only from a `create` webhook."""
+    result = IngestResult()
+    rows = _rows(
+        items,
+        lambda t: {
+            "repository_id": repository.pk,
+            "name": t["name"],
+            "sha": t["commit"]["sha"],
+            "created_at": created_at,
+        },
+        result,
+        f"{repository} tag",
+    )
+    upserted = upsert_rows(Tag, rows, key=["repository_id", "name"], insert_only=["created_at"])
+    result.add(upserted)
+    known = set(
+        Commit.objects.filter(repository=repository, sha__in=[r["sha"] for r in rows]).values_list("sha", flat=True)
+    )
+    for row in rows:
+        if row["sha"] not in known:
+            reason = f"{repository} tag {row['name']} points at unknown commit {row['sha'][:12]}: kept, not linked"
+            logger.info(reason)
+            result.skipped.append(reason)
+    return result
+
+
+# -- deployments and workflow runs -------------------------------------------------------------------------
+def _is_rollback(d: dict[str, Any]) -> bool:
+    payload = d.get("payload") if isinstance(d.get("payload"), dict) else {}
+    return bool(
+        payload.get("rollback")
+        or payload.get("trunkline_rollback")
+        or "rollback" in (d.get("task") or "")
+        or (d.get("description") or "").lower().startswith("rollback")
+    )
+
+
+def ingest_deployments(repository: Repository, items: Sequence[dict[str, Any]]) -> IngestResult:
+    users = ingest_users([d.get("creator") for d in items])
+    result = IngestResult(skipped=list(users.skipped))
+    rows = _rows(
+        items,
+        lambda d: {
+            "github_id": d["id"],
+            "repository_id": repository.pk,
+            "environment": d["environment"],
+            "original_environment": d.get("original_environment") or "",
+            "sha": d["sha"],
+            "ref": d.get("ref") or "",
+            "task": d.get("task") or "deploy",
+            "description": d.get("description") or "",
+            "payload": d["payload"] if isinstance(d.get("payload"), dict) else {},
+            "creator_id": _user_id(users.ids, d.get("creator")),
+            "transient_environment": bool(d.get("transient_environment")),
+            "production_environment": bool(d.get("production_environment")),
+            "created_at": parse_time(d["created_at"]),
+            "updated_at": parse_time(d["updated_at"]),
+            "is_rollback": _is_rollback(d),
+        },
+        result,
+        f"{repository} deployment",
+    )
+    upserted = upsert_rows(Deployment, rows, key=["github_id"])
+    result.add(upserted)
+    result.ids = upserted.ids
+    return result
+
+
+def ingest_deployment_statuses(deployment: Deployment, items: Sequence[dict[str, Any]]) -> IngestResult:
+    """A deployment's statuses; the deployment's own `state` follows the latest one."""
+    users = ingest_users([s.get("creator") for s in items])
+    result = IngestResult(skipped=list(users.skipped))
+    rows = _rows(
+        items,
+        lambda s: {
+            "github_id": s["id"],
+            "deployment_id": deployment.pk,
+            "state": s["state"],
+            "description": s.get("description") or "",
+            "environment_url": s.get("environment_url") or "",
+            "log_url": s.get("log_url") or "",
+            "target_url": s.get("target_url") or "",
+            "creator_id": _user_id(users.ids, s.get("creator")),
+            "created_at": parse_time(s["created_at"]),
+        },
+        result,
+        f"deployment {deployment.github_id} status",
+    )
+    result.add(upsert_rows(DeploymentStatus, rows, key=["github_id"]))
+    deployment_refresh_state(deployment)
+    return result
+
+
+def deployment_refresh_state(deployment: Deployment) -> None:
+    """Copy the latest status (and the last known environment URL) onto the deployment row."""
+    latest = deployment.statuses.order_by("-created_at", "-github_id").first()
+    if latest is None:
+        return
+    url = (
+        deployment.statuses.exclude(environment_url="")
+        .order_by("-created_at", "-github_id")
+        .values_list("environment_url", flat=True)
+        .first()
+        or ""
+    )
+    Deployment.objects.filter(pk=deployment.pk).exclude(
+        state=latest.state, state_at=latest.created_at, environment_url=url, log_url=latest.log_url
+    ).update(state=latest.state, state_at=latest.created_at, environment_url=url, log_url=latest.log_url)
+
+
+def ingest_workflow_runs(repository: Repository, items: Sequence[dict[str, Any]]) -> IngestResult:
+    users = ingest_users([r.get("actor") or r.get("triggering_actor") for r in items])
+    result = IngestResult(skipped=list(users.skipped))
+    rows = _rows(
+        items,
+        lambda r: {
+            "github_id": r["id"],
+            "repository_id": repository.pk,
+            "workflow_id": r["workflow_id"],
+            "name": r.get("name") or "",
+            "path": r.get("path") or "",
+            "event": r["event"],
+            "status": r.get("status") or "",
+            "conclusion": r.get("conclusion") or "",
+            "head_branch": r.get("head_branch") or "",
+            "head_sha": r["head_sha"],
+            "run_number": r["run_number"],
+            "run_attempt": r.get("run_attempt") or 1,
+            "actor_id": _user_id(users.ids, r.get("actor") or r.get("triggering_actor")),
+            "html_url": r.get("html_url") or "",
+            "created_at": parse_time(r["created_at"]),
+            "updated_at": parse_time(r["updated_at"]),
+            "run_started_at": parse_time(r.get("run_started_at")),
+        },
+        result,
+        f"{repository} workflow run",
+    )
+    upserted = upsert_rows(WorkflowRun, rows, key=["github_id"])
+    result.add(upserted)
+    result.ids = upserted.ids
+    return result

@@ -1,0 +1,455 @@
+"""Trunkline's mirror of GitHub: repositories and their delivery settings, and every object the sync and
+the webhooks write. Each row is keyed on GitHub's own identity (an id, or a repository plus a sha or a
+name) with a unique constraint, so the ingest layer can apply the same object any number of times."""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+
+from django.db import models
+from django.db.models import Q
+
+
+def default_checklist() -> list[dict[str, object]]:
+    """The post-deploy watch of the seed process, as the default monitoring checklist."""
+    return [
+        {"key": "works", "text": "Verify the change works in production"},
+        {"key": "errors", "text": "Check the error tracker for new errors"},
+        {"key": "watched", "text": "Watch logs and metrics for the whole window", "requires_full_window": True},
+        {"key": "resolved", "text": "Resolve or escalate anything found"},
+        {"key": "decision", "text": "Decide: keep, fix forward, or roll back"},
+    ]
+
+
+class Repository(models.Model):
+    """A GitHub repository Trunkline follows, with its delivery settings (DESIGN.md, "Domain")."""
+
+    class RollbackMethod(models.TextChoices):
+        WORKFLOW_DISPATCH = "workflow_dispatch", "Dispatch a rollback workflow"
+        DEPLOYMENT = "deployment", "Create a deployment of the earlier tag"
+
+    github_id = models.BigIntegerField(unique=True)
+    owner = models.CharField(max_length=100)
+    name = models.CharField(max_length=100)
+    full_name = models.CharField(max_length=201, unique=True)
+    description = models.TextField(blank=True)
+    html_url = models.URLField(max_length=500, blank=True)
+    default_branch = models.CharField(max_length=255, default="main")
+    private = models.BooleanField(default=False)
+    archived = models.BooleanField(default=False)
+    pushed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True, help_text="Followed: synced and shown on the boards.")
+    unavailable_reason = models.CharField(
+        max_length=300, blank=True, help_text="Why the last sync could not read it (e.g. 404)."
+    )
+    # Delivery settings.
+    preview_environment_pattern = models.CharField(max_length=100, default="pr-*")
+    staging_environment = models.CharField(max_length=100, default="staging")
+    production_environment = models.CharField(max_length=100, default="production")
+    tag_pattern = models.CharField(max_length=100, default="v*")
+    rollback_method = models.CharField(
+        max_length=20, choices=RollbackMethod.choices, default=RollbackMethod.WORKFLOW_DISPATCH
+    )
+    rollback_workflow_file = models.CharField(max_length=200, default="rollback.yml", blank=True)
+    rollback_workflow_input = models.CharField(max_length=100, default="tag", blank=True)
+    monitoring_window_minutes = models.PositiveIntegerField(default=30)
+    monitoring_grace_minutes = models.PositiveIntegerField(default=15)
+    branch_age_limit_hours = models.PositiveIntegerField(default=48)
+    required_approvals = models.PositiveSmallIntegerField(default=1)
+    staging_stuck_minutes = models.PositiveIntegerField(default=60)
+    tag_stuck_minutes = models.PositiveIntegerField(default=60)
+    production_stuck_minutes = models.PositiveIntegerField(default=60)
+    checklist_template = models.JSONField(default=default_checklist, blank=True)
+    logs_url_template = models.CharField(max_length=500, blank=True)
+    metrics_url_template = models.CharField(max_length=500, blank=True)
+    errors_url_template = models.CharField(max_length=500, blank=True)
+    slack_channel = models.CharField(max_length=100, blank=True)
+    # Sync bookkeeping: a row-level lease so one sync runs per repository at a time (claimed with a
+    # conditional UPDATE, see github.sync).
+    sync_lease_until = models.DateTimeField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["full_name"]
+        verbose_name_plural = "repositories"
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    def environment_kind(self, environment: str) -> str:
+        """'production', 'staging', 'preview' or 'other', from this repository's settings."""
+        if environment == self.production_environment:
+            return "production"
+        if environment == self.staging_environment:
+            return "staging"
+        if fnmatchcase(environment, self.preview_environment_pattern):
+            return "preview"
+        return "other"
+
+    def is_release_tag(self, tag_name: str) -> bool:
+        return fnmatchcase(tag_name, self.tag_pattern)
+
+
+class Branch(models.Model):
+    """A branch as seen by `create`/`delete` webhooks and branch listings; feeds the branch-age rule."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="branches")
+    name = models.CharField(max_length=255)
+    head_sha = models.CharField(max_length=40, blank=True)
+    first_seen_at = models.DateTimeField()
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["repository", "name"]
+        constraints = [models.UniqueConstraint(fields=["repository", "name"], name="branch_unique_name")]
+        verbose_name_plural = "branches"
+
+    def __str__(self) -> str:
+        return f"{self.repository}:{self.name}"
+
+
+class Commit(models.Model):
+    """A commit of a repository. `main_position` is its place on the default branch's first-parent line
+    (0 = oldest known); a deployment of sha X contains every commit at or before X's position."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="commits")
+    sha = models.CharField(max_length=40)
+    message = models.TextField(blank=True)
+    author = models.ForeignKey(
+        "accounts.Developer", null=True, blank=True, on_delete=models.SET_NULL, related_name="commits"
+    )
+    author_name = models.CharField(max_length=200, blank=True)
+    author_email = models.CharField(max_length=254, blank=True)
+    authored_at = models.DateTimeField(null=True, blank=True)
+    committed_at = models.DateTimeField(null=True, blank=True)
+    parent_shas = models.JSONField(default=list, blank=True)
+    first_parent_sha = models.CharField(max_length=40, blank=True, db_index=True)
+    main_position = models.PositiveIntegerField(null=True, blank=True)
+    html_url = models.URLField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["repository", "-main_position"]
+        constraints = [models.UniqueConstraint(fields=["repository", "sha"], name="commit_unique_sha")]
+        indexes = [models.Index(fields=["repository", "main_position"], name="commit_main_position")]
+
+    def __str__(self) -> str:
+        return f"{self.repository}@{self.sha[:7]}"
+
+    @property
+    def is_merge(self) -> bool:
+        return len(self.parent_shas) > 1
+
+    @property
+    def title(self) -> str:
+        return self.message.split("\n", 1)[0]
+
+
+class PullRequest(models.Model):
+    """A pull request; its reviews and own commits are synced whenever its `updated_at` moves."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    github_id = models.BigIntegerField(unique=True)
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="pull_requests")
+    number = models.PositiveIntegerField()
+    title = models.CharField(max_length=500)
+    author = models.ForeignKey(
+        "accounts.Developer", null=True, blank=True, on_delete=models.SET_NULL, related_name="pull_requests"
+    )
+    state = models.CharField(max_length=10, choices=State.choices)
+    draft = models.BooleanField(default=False)
+    html_url = models.URLField(max_length=500, blank=True)
+    head_ref = models.CharField(max_length=255, blank=True)
+    head_sha = models.CharField(max_length=40, blank=True)
+    base_ref = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    ready_at = models.DateTimeField(null=True, blank=True, help_text="Marked ready for review (webhook).")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    merged_at = models.DateTimeField(null=True, blank=True)
+    merge_commit_sha = models.CharField(max_length=40, blank=True)
+    merged_by = models.ForeignKey(
+        "accounts.Developer", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_pull_requests"
+    )
+    additions = models.PositiveIntegerField(null=True, blank=True)
+    deletions = models.PositiveIntegerField(null=True, blank=True)
+    changed_files = models.PositiveIntegerField(null=True, blank=True)
+    # The `updated_at` whose reviews and commits were fully synced; equal to `updated_at` means up to date.
+    details_synced_for = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["repository", "-number"]
+        constraints = [models.UniqueConstraint(fields=["repository", "number"], name="pull_request_unique_number")]
+        indexes = [
+            models.Index(fields=["repository", "state", "-updated_at"], name="pr_repo_state_updated"),
+            models.Index(fields=["author", "state"], name="pr_author_state"),
+            models.Index(fields=["repository", "merge_commit_sha"], name="pr_merge_commit"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository}#{self.number}"
+
+    @property
+    def merged(self) -> bool:
+        return self.merged_at is not None
+
+
+class PullRequestCommit(models.Model):
+    """A commit of a pull request's own branch: gives the true first-commit time of a squash-merged change."""
+
+    pull_request = models.ForeignKey(PullRequest, on_delete=models.CASCADE, related_name="pr_commits")
+    sha = models.CharField(max_length=40)
+    message = models.TextField(blank=True)
+    author = models.ForeignKey("accounts.Developer", null=True, blank=True, on_delete=models.SET_NULL)
+    authored_at = models.DateTimeField(null=True, blank=True)
+    committed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pull_request", "authored_at"]
+        constraints = [models.UniqueConstraint(fields=["pull_request", "sha"], name="pr_commit_unique_sha")]
+
+    def __str__(self) -> str:
+        return f"{self.pull_request}@{self.sha[:7]}"
+
+
+class Review(models.Model):
+    class State(models.TextChoices):
+        APPROVED = "APPROVED", "Approved"
+        CHANGES_REQUESTED = "CHANGES_REQUESTED", "Changes requested"
+        COMMENTED = "COMMENTED", "Commented"
+        DISMISSED = "DISMISSED", "Dismissed"
+        PENDING = "PENDING", "Pending"
+
+    github_id = models.BigIntegerField(unique=True)
+    pull_request = models.ForeignKey(PullRequest, on_delete=models.CASCADE, related_name="reviews")
+    author = models.ForeignKey(
+        "accounts.Developer", null=True, blank=True, on_delete=models.SET_NULL, related_name="reviews"
+    )
+    state = models.CharField(max_length=20, choices=State.choices)
+    commit_sha = models.CharField(max_length=40, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    html_url = models.URLField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["pull_request", "submitted_at"]
+        indexes = [models.Index(fields=["author", "submitted_at"], name="review_author_submitted")]
+
+    def __str__(self) -> str:
+        return f"{self.pull_request} {self.state} by {self.author or 'ghost'}"
+
+
+class Tag(models.Model):
+    """A git tag. GitHub's tag list gives no time: `created_at` is the best known moment (the `create`
+    webhook, else when the sync first saw it)."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=255)
+    sha = models.CharField(max_length=40)
+    created_at = models.DateTimeField(null=True, blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["repository", "-created_at"]
+        constraints = [models.UniqueConstraint(fields=["repository", "name"], name="tag_unique_name")]
+        indexes = [models.Index(fields=["repository", "sha"], name="tag_repo_sha")]
+
+    def __str__(self) -> str:
+        return f"{self.repository}:{self.name}"
+
+
+class Deployment(models.Model):
+    """A GitHub deployment; `state` and `state_at` mirror its latest status."""
+
+    github_id = models.BigIntegerField(unique=True)
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="deployments")
+    environment = models.CharField(max_length=255)
+    original_environment = models.CharField(max_length=255, blank=True)
+    sha = models.CharField(max_length=40)
+    ref = models.CharField(max_length=255, blank=True)
+    task = models.CharField(max_length=100, default="deploy")
+    description = models.TextField(blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    creator = models.ForeignKey("accounts.Developer", null=True, blank=True, on_delete=models.SET_NULL)
+    transient_environment = models.BooleanField(default=False)
+    production_environment = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    state = models.CharField(max_length=20, blank=True, help_text="Latest status; blank while it has none.")
+    state_at = models.DateTimeField(null=True, blank=True)
+    environment_url = models.URLField(max_length=500, blank=True)
+    log_url = models.URLField(max_length=500, blank=True)
+    is_rollback = models.BooleanField(default=False)
+
+    TERMINAL_STATES = ("success", "failure", "error", "inactive")
+
+    class Meta:
+        ordering = ["repository", "-created_at"]
+        indexes = [
+            models.Index(fields=["repository", "environment", "-created_at"], name="deployment_repo_env_created"),
+            models.Index(fields=["repository", "sha"], name="deployment_repo_sha"),
+            models.Index(fields=["state"], name="deployment_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository} → {self.environment} @{self.sha[:7]}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in self.TERMINAL_STATES
+
+
+class DeploymentStatus(models.Model):
+    github_id = models.BigIntegerField(unique=True)
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="statuses")
+    state = models.CharField(max_length=20)
+    description = models.TextField(blank=True)
+    environment_url = models.URLField(max_length=500, blank=True)
+    log_url = models.URLField(max_length=500, blank=True)
+    target_url = models.URLField(max_length=500, blank=True)
+    creator = models.ForeignKey("accounts.Developer", null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["deployment", "created_at", "github_id"]
+        verbose_name_plural = "deployment statuses"
+
+    def __str__(self) -> str:
+        return f"{self.deployment_id} {self.state}"
+
+
+class WorkflowRun(models.Model):
+    github_id = models.BigIntegerField(unique=True)
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="workflow_runs")
+    workflow_id = models.BigIntegerField()
+    name = models.CharField(max_length=200, blank=True)
+    path = models.CharField(max_length=300, blank=True)
+    event = models.CharField(max_length=50)
+    status = models.CharField(max_length=30, blank=True)
+    conclusion = models.CharField(max_length=30, blank=True)
+    head_branch = models.CharField(max_length=255, blank=True)
+    head_sha = models.CharField(max_length=40)
+    run_number = models.PositiveIntegerField()
+    run_attempt = models.PositiveIntegerField(default=1)
+    actor = models.ForeignKey("accounts.Developer", null=True, blank=True, on_delete=models.SET_NULL)
+    html_url = models.URLField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    run_started_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["repository", "-created_at"]
+        indexes = [
+            models.Index(fields=["repository", "-created_at"], name="run_repo_created"),
+            models.Index(fields=["repository", "head_sha"], name="run_repo_sha"),
+            models.Index(fields=["status"], name="run_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository} {self.name} #{self.run_number}"
+
+
+class WebhookDelivery(models.Model):
+    """Every GitHub webhook delivery, stored before it is processed; the raw body is kept for replay."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored"
+        FAILED = "failed", "Failed"
+
+    guid = models.CharField(max_length=100, unique=True)
+    event = models.CharField(max_length=60, db_index=True)
+    action = models.CharField(max_length=60, blank=True)
+    hook_id = models.BigIntegerField(null=True, blank=True)
+    repository = models.ForeignKey(Repository, null=True, blank=True, on_delete=models.SET_NULL)
+    repository_full_name = models.CharField(max_length=201, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    processing_started_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    body = models.BinaryField()
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [models.Index(fields=["outcome", "received_at"], name="delivery_outcome_received")]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.event}.{self.action} {self.guid}"
+
+
+class SyncCursor(models.Model):
+    """Per repository and resource: where the last *complete* sync got to. A bookmark moves only after the
+    resource's sync fully succeeded, so an interrupted sync resumes from the old one without loss."""
+
+    class Resource(models.TextChoices):
+        REPOSITORIES = "repositories", "Repositories"
+        PULL_REQUESTS = "pull_requests", "Pull requests"
+        COMMITS = "commits", "Commits on the default branch"
+        TAGS = "tags", "Tags"
+        DEPLOYMENTS = "deployments", "Deployments"
+        WORKFLOW_RUNS = "workflow_runs", "Workflow runs"
+
+    repository = models.ForeignKey(
+        Repository, null=True, blank=True, on_delete=models.CASCADE, related_name="sync_cursors"
+    )
+    resource = models.CharField(max_length=20, choices=Resource.choices)
+    etag = models.CharField(max_length=200, blank=True, help_text="ETag of the first list page.")
+    high_water_at = models.DateTimeField(null=True, blank=True)
+    high_water_key = models.CharField(max_length=100, blank=True, help_text="Last sha or id fully synced.")
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["repository", "resource"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["repository", "resource"], condition=Q(repository__isnull=False), name="cursor_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["resource"], condition=Q(repository__isnull=True), name="cursor_unique_org_level"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository or 'org'}:{self.resource}"
+
+
+class SyncRun(models.Model):
+    """One run of the sync (a repository, or the organization's repository list), with its summary."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        WAITING = "waiting", "Waiting (rate limit or outage)"
+        SKIPPED = "skipped", "Skipped"
+
+    repository = models.ForeignKey(
+        Repository, null=True, blank=True, on_delete=models.CASCADE, related_name="sync_runs"
+    )
+    trigger = models.CharField(max_length=30, default="schedule")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    requests = models.PositiveIntegerField(default=0)
+    not_modified = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    skipped = models.JSONField(default=list, blank=True, help_text="Objects skipped, each with its reason.")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["repository", "-started_at"], name="syncrun_repo_started")]
+
+    def __str__(self) -> str:
+        return f"sync {self.repository or 'org'} {self.status}"

@@ -1,0 +1,426 @@
+"""The sync engine: reads GitHub through the client and writes through the ingest layer.
+
+Each resource of a repository keeps a SyncCursor. A cursor's bookmark (ETag of the first page, high-water
+time or id) moves only after that resource's pass completed, so an interrupted pass resumes from the old
+bookmark; the ingest layer makes the repeated part a no-op. Lists are read page by page and written page by
+page, so memory does not grow with a repository's history."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from delivery.github.client import GitHubClient, GitHubError, GitHubNotFound, client_from_settings
+from delivery.github.ingest import (
+    IngestResult,
+    ingest_commits,
+    ingest_deployment_statuses,
+    ingest_deployments,
+    ingest_pull_request_commits,
+    ingest_pull_requests,
+    ingest_repositories,
+    ingest_reviews,
+    ingest_tags,
+    ingest_workflow_runs,
+    parse_time,
+)
+from delivery.github.models import Commit, Deployment, PullRequest, Repository, SyncCursor, SyncRun, WorkflowRun
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str, str, int, int | None], None]
+"""progress(repository, resource, pages done, pages in all or None)"""
+
+RECHECK_UNFINISHED_FOR = timedelta(days=2)
+
+
+@dataclass
+class SyncSummary:
+    repositories: int = 0
+    requests: int = 0
+    not_modified: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def add(self, result: IngestResult) -> None:
+        self.created += result.created
+        self.updated += result.updated
+        self.unchanged += result.unchanged
+        self.skipped.extend(result.skipped)
+
+    def merge(self, other: SyncSummary) -> None:
+        for name in ("repositories", "requests", "not_modified", "created", "updated", "unchanged"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.skipped.extend(other.skipped)
+        self.errors.extend(other.errors)
+
+
+class SyncAlreadyRunning(Exception):
+    """Another process holds this repository's sync lease."""
+
+
+def _cursor(repository: Repository | None, resource: str) -> SyncCursor:
+    cursor, _ = SyncCursor.objects.get_or_create(repository=repository, resource=resource)
+    return cursor
+
+
+def _cursor_done(cursor: SyncCursor, now: datetime, **bookmark: Any) -> None:
+    for name, value in bookmark.items():
+        setattr(cursor, name, value)
+    cursor.last_success_at = cursor.last_attempt_at = now
+    cursor.last_error = ""
+    cursor.save()
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- the organization's repositories --------------------------------------------------------------------------
+def organization_repositories_sync(*, client: GitHubClient, org: str) -> tuple[SyncSummary, list[int]]:
+    """Upsert the organization's repositories; returns the ids of the active ones to sync."""
+    summary = SyncSummary()
+    before = (client.counters.requests, client.counters.not_modified)
+    cursor = _cursor(None, SyncCursor.Resource.REPOSITORIES)
+    first_etag = cursor.etag
+    for page in client.iter_pages(f"/orgs/{org}/repos", params={"type": "all", "sort": "full_name"}, etag=cursor.etag):
+        if page.not_modified:
+            break
+        if page.number == 1:
+            first_etag = page.etag
+        with transaction.atomic():
+            summary.add(ingest_repositories(page.items))
+    _cursor_done(cursor, timezone.now(), etag=first_etag)
+    summary.requests = client.counters.requests - before[0]
+    summary.not_modified = client.counters.not_modified - before[1]
+    ids = list(Repository.objects.filter(is_active=True, owner__iexact=org).values_list("pk", flat=True))
+    return summary, ids
+
+
+# -- one repository --------------------------------------------------------------------------------------------
+def repository_claim_sync(repository_id: int, *, now: datetime | None = None) -> bool:
+    """Take the repository's sync lease with one conditional UPDATE: 0 rows means a sync is running."""
+    now = now or timezone.now()
+    return (
+        Repository.objects.filter(
+            Q(sync_lease_until__isnull=True) | Q(sync_lease_until__lt=now), pk=repository_id
+        ).update(sync_lease_until=now + timedelta(minutes=settings.SYNC_LOCK_MINUTES))
+        == 1
+    )
+
+
+def repository_release_sync(repository_id: int) -> None:
+    Repository.objects.filter(pk=repository_id).update(sync_lease_until=None)
+
+
+def repository_sync(
+    *,
+    repository_id: int,
+    client: GitHubClient | None = None,
+    trigger: str = "manual",
+    progress: Progress | None = None,
+) -> SyncSummary:
+    """Sync one repository: pull requests (with reviews and commits), commits on the default branch, tags,
+    deployments (with statuses), workflow runs. Raises SyncAlreadyRunning if another sync holds the lease;
+    GitHubRateLimited / GitHubUnavailable propagate (the caller waits or retries) after the run is recorded."""
+    repository = Repository.objects.get(pk=repository_id)
+    if not repository_claim_sync(repository_id):
+        SyncRun.objects.create(
+            repository=repository,
+            trigger=trigger,
+            status=SyncRun.Status.SKIPPED,
+            finished_at=timezone.now(),
+            error="another sync of this repository is running",
+        )
+        raise SyncAlreadyRunning(repository.full_name)
+    client = client or client_from_settings()
+    run = SyncRun.objects.create(repository=repository, trigger=trigger)
+    job = _RepositorySync(repository, client, progress or (lambda *_: None))
+    started = time.monotonic()
+    try:
+        job.run()
+    except GitHubNotFound as exc:
+        reason = f"{repository.full_name}: not found on GitHub (deleted, renamed or not visible): {exc}"
+        logger.warning(reason)
+        job.summary.skipped.append(reason)
+        Repository.objects.filter(pk=repository.pk).update(unavailable_reason=str(exc)[:300])
+        _finish(run, job, started, SyncRun.Status.SKIPPED, reason)
+    except GitHubError as exc:
+        status = SyncRun.Status.FAILED if exc.permanent else SyncRun.Status.WAITING
+        _finish(run, job, started, status, str(exc))
+        raise
+    except Exception as exc:
+        _finish(run, job, started, SyncRun.Status.FAILED, f"{exc.__class__.__name__}: {exc}")
+        raise
+    else:
+        Repository.objects.filter(pk=repository.pk).update(unavailable_reason="", last_synced_at=timezone.now())
+        _finish(run, job, started, SyncRun.Status.SUCCEEDED, "")
+    finally:
+        repository_release_sync(repository_id)
+    return job.summary
+
+
+def _finish(run: SyncRun, job: _RepositorySync, started: float, status: str, error: str) -> None:
+    job.close_counters()
+    summary = job.summary
+    summary.seconds = time.monotonic() - started
+    run.status = status
+    run.error = error
+    run.finished_at = timezone.now()
+    run.requests, run.not_modified = summary.requests, summary.not_modified
+    run.created, run.updated = summary.created, summary.updated
+    run.skipped = summary.skipped[:200]
+    run.save()
+
+
+class _RepositorySync:
+    """One pass over one repository's resources, in an order where parents come before children."""
+
+    def __init__(self, repository: Repository, client: GitHubClient, progress: Progress) -> None:
+        self.repository = repository
+        self.client = client
+        self.progress = progress
+        self.summary = SyncSummary(repositories=1)
+        self.now = timezone.now()
+        self.floor = self.now - timedelta(days=settings.SYNC_BACKFILL_DAYS)
+        self.api = f"/repos/{repository.full_name}"
+        self._counters_at_start = (client.counters.requests, client.counters.not_modified)
+
+    def close_counters(self) -> None:
+        self.summary.requests = self.client.counters.requests - self._counters_at_start[0]
+        self.summary.not_modified = self.client.counters.not_modified - self._counters_at_start[1]
+
+    def run(self) -> None:
+        for resource, step in (
+            (SyncCursor.Resource.PULL_REQUESTS, self.pull_requests),
+            (SyncCursor.Resource.COMMITS, self.commits),
+            (SyncCursor.Resource.TAGS, self.tags),
+            (SyncCursor.Resource.DEPLOYMENTS, self.deployments),
+            (SyncCursor.Resource.WORKFLOW_RUNS, self.workflow_runs),
+        ):
+            cursor = _cursor(self.repository, resource)
+            try:
+                step(cursor)
+            except GitHubError as exc:
+                SyncCursor.objects.filter(pk=cursor.pk).update(
+                    last_attempt_at=timezone.now(), last_error=str(exc)[:2000]
+                )
+                raise
+
+    def _page_done(self, resource: str, number: int, last: int | None) -> None:
+        self.progress(self.repository.full_name, resource, number, last)
+        # A long first sync keeps its lease alive page by page.
+        Repository.objects.filter(pk=self.repository.pk).update(
+            sync_lease_until=timezone.now() + timedelta(minutes=settings.SYNC_LOCK_MINUTES)
+        )
+
+    # -- pull requests ------------------------------------------------------------------------------------------
+    def pull_requests(self, cursor: SyncCursor) -> None:
+        """Sorted by `updated` descending, stopping at the bookmark (the list has no `since`)."""
+        since = cursor.high_water_at or self.floor
+        high, first_etag = cursor.high_water_at, cursor.etag
+        params = {"state": "all", "sort": "updated", "direction": "desc"}
+        for page in self.client.iter_pages(f"{self.api}/pulls", params=params, etag=cursor.etag):
+            if page.not_modified:
+                break
+            if page.number == 1:
+                first_etag = page.etag
+            fresh = [pr for pr in page.items if parse_time(pr["updated_at"]) >= since]
+            with transaction.atomic():
+                result = ingest_pull_requests(self.repository, fresh)
+            self.summary.add(result)
+            synced_for = dict(
+                PullRequest.objects.filter(pk__in=result.ids.values()).values_list("pk", "details_synced_for")
+            )
+            for item in fresh:
+                pk = result.ids.get(item["id"])
+                updated_at = parse_time(item["updated_at"])
+                if pk is not None and synced_for.get(pk) != updated_at:
+                    self._pull_request_details(pk, item, updated_at)
+                high = max(filter(None, (high, updated_at)))
+            self._page_done("pull requests", page.number, page.last_page)
+            if len(fresh) < len(page.items):
+                break
+        _cursor_done(cursor, timezone.now(), etag=first_etag, high_water_at=high)
+
+    def _pull_request_details(self, pk: int, item: dict[str, Any], updated_at: datetime | None) -> None:
+        pull_request = PullRequest(pk=pk, repository=self.repository, number=item["number"])
+        for page in self.client.iter_pages(f"{item['url']}/reviews"):
+            with transaction.atomic():
+                self.summary.add(ingest_reviews(pull_request, page.items))
+        for page in self.client.iter_pages(f"{item['url']}/commits"):
+            with transaction.atomic():
+                self.summary.add(ingest_pull_request_commits(pull_request, page.items))
+        PullRequest.objects.filter(pk=pk).update(details_synced_for=updated_at)
+
+    # -- commits on the default branch -------------------------------------------------------------------------
+    def commits(self, cursor: SyncCursor) -> None:
+        """Newest first from the branch head, down to the first commit already placed on the first-parent
+        line; then the new part of the line is numbered in the database."""
+        params: dict[str, Any] = {"sha": self.repository.default_branch}
+        if not cursor.high_water_key:
+            params["since"] = _iso(self.floor)
+        head, first_etag = "", cursor.etag
+        try:
+            for page in self.client.iter_pages(f"{self.api}/commits", params=params, etag=cursor.etag):
+                if page.not_modified:
+                    _cursor_done(cursor, timezone.now())
+                    return
+                if page.number == 1:
+                    first_etag = page.etag
+                    head = page.items[0]["sha"] if page.items else ""
+                shas = [c["sha"] for c in page.items]
+                placed = set(
+                    Commit.objects.filter(
+                        repository=self.repository, sha__in=shas, main_position__isnull=False
+                    ).values_list("sha", flat=True)
+                )
+                new = []
+                for item in page.items:
+                    if item["sha"] in placed:
+                        break
+                    new.append(item)
+                with transaction.atomic():
+                    self.summary.add(ingest_commits(self.repository, new))
+                self._page_done("commits", page.number, page.last_page)
+                if len(new) < len(page.items):
+                    break
+        except GitHubError as exc:
+            if exc.status != 409:  # 409: the repository is empty
+                raise
+            self.summary.skipped.append(f"{self.repository.full_name}: no commits ({exc})")
+        if head:
+            assign_main_positions(self.repository, head)
+        _cursor_done(cursor, timezone.now(), etag=first_etag, high_water_key=head or cursor.high_water_key)
+
+    # -- tags ---------------------------------------------------------------------------------------------------
+    def tags(self, cursor: SyncCursor) -> None:
+        first_etag = cursor.etag
+        for page in self.client.iter_pages(f"{self.api}/tags", etag=cursor.etag):
+            if page.not_modified:
+                break
+            if page.number == 1:
+                first_etag = page.etag
+            with transaction.atomic():
+                self.summary.add(ingest_tags(self.repository, page.items))
+            self._page_done("tags", page.number, page.last_page)
+        _cursor_done(cursor, timezone.now(), etag=first_etag)
+
+    # -- deployments --------------------------------------------------------------------------------------------
+    def deployments(self, cursor: SyncCursor) -> None:
+        """New deployments (ids above the bookmark) with their statuses, then the known ones not finished yet."""
+        high = int(cursor.high_water_key or 0)
+        new_high, first_etag = high, cursor.etag
+        for page in self.client.iter_pages(f"{self.api}/deployments", etag=cursor.etag):
+            if page.not_modified:
+                _cursor_done(cursor, timezone.now())
+                return
+            if page.number == 1:
+                first_etag = page.etag
+            fresh = [d for d in page.items if d["id"] > high and parse_time(d["created_at"]) >= self.floor]
+            with transaction.atomic():
+                result = ingest_deployments(self.repository, fresh)
+            self.summary.add(result)
+            by_pk = {d.pk: d for d in Deployment.objects.filter(pk__in=result.ids.values())}
+            for item in fresh:
+                deployment = by_pk.get(result.ids.get(item["id"], -1))
+                if deployment is not None:
+                    self._deployment_statuses(deployment, item["statuses_url"])
+                new_high = max(new_high, item["id"])
+            self._page_done("deployments", page.number, page.last_page)
+            if len(fresh) < len(page.items):
+                break
+        unfinished = Deployment.objects.filter(
+            repository=self.repository, github_id__lte=high, created_at__gte=self.now - RECHECK_UNFINISHED_FOR
+        ).exclude(state__in=Deployment.TERMINAL_STATES)
+        for deployment in unfinished:
+            self._deployment_statuses(deployment, f"{self.api}/deployments/{deployment.github_id}/statuses")
+        _cursor_done(cursor, timezone.now(), etag=first_etag, high_water_key=str(new_high))
+
+    def _deployment_statuses(self, deployment: Deployment, url: str) -> None:
+        seen = 0
+        for page in self.client.iter_pages(url):
+            seen += len(page.items)
+            with transaction.atomic():
+                self.summary.add(ingest_deployment_statuses(deployment, page.items))
+        if not seen:
+            logger.info("%s deployment %s has no statuses yet", self.repository, deployment.github_id)
+
+    # -- workflow runs ------------------------------------------------------------------------------------------
+    def workflow_runs(self, cursor: SyncCursor) -> None:
+        high = int(cursor.high_water_key or 0)
+        new_high, first_etag = high, cursor.etag
+        for page in self.client.iter_pages(f"{self.api}/actions/runs", etag=cursor.etag, items_key="workflow_runs"):
+            if page.not_modified:
+                _cursor_done(cursor, timezone.now())
+                return
+            if page.number == 1:
+                first_etag = page.etag
+            fresh = [r for r in page.items if r["id"] > high and parse_time(r["created_at"]) >= self.floor]
+            with transaction.atomic():
+                self.summary.add(ingest_workflow_runs(self.repository, fresh))
+            new_high = max([new_high, *(r["id"] for r in fresh)])
+            self._page_done("workflow runs", page.number, page.last_page)
+            if len(fresh) < len(page.items):
+                break
+        unfinished = WorkflowRun.objects.filter(
+            repository=self.repository, github_id__lte=high, created_at__gte=self.now - RECHECK_UNFINISHED_FOR
+        ).exclude(status="completed")
+        for run in unfinished.only("github_id"):
+            response = self.client.get(f"{self.api}/actions/runs/{run.github_id}")
+            with transaction.atomic():
+                self.summary.add(ingest_workflow_runs(self.repository, [response.data]))
+        _cursor_done(cursor, timezone.now(), etag=first_etag, high_water_key=str(new_high))
+
+
+# -- the first-parent line ---------------------------------------------------------------------------------------
+_CHAIN = """
+WITH RECURSIVE chain(id, first_parent_sha, main_position, depth) AS (
+    SELECT id, first_parent_sha, main_position, 0 FROM {table} WHERE repository_id = %s AND sha = %s
+    UNION ALL
+    SELECT c.id, c.first_parent_sha, c.main_position, chain.depth + 1
+    FROM {table} c JOIN chain ON c.repository_id = %s AND c.sha = chain.first_parent_sha
+    WHERE chain.main_position IS NULL
+)
+"""
+
+
+def assign_main_positions(repository: Repository, head_sha: str) -> int:
+    """Number the default branch's first-parent line from `head_sha` down to the first commit that already
+    has a position (or the oldest commit known). Done in the database with a recursive query, so it needs
+    no memory per commit. Returns how many commits were placed."""
+    # The table name comes from the model, never from input; every value is a query parameter.
+    table = Commit._meta.db_table
+    chain = _CHAIN.format(table=table)
+    params = [repository.pk, head_sha, repository.pk]
+    summary_sql = (
+        "SELECT MAX(depth), MAX(main_position), MAX(CASE WHEN main_position IS NULL THEN 0 ELSE 1 END), "
+        "SUM(CASE WHEN main_position IS NULL THEN 1 ELSE 0 END) FROM chain"
+    )
+    update_sql = (
+        f"UPDATE {table} SET main_position = %s + %s - "  # noqa: S608
+        f"(SELECT depth FROM chain WHERE chain.id = {table}.id) "
+        "WHERE id IN (SELECT id FROM chain WHERE main_position IS NULL)"
+    )
+    with connection.cursor() as cur:
+        cur.execute(chain + summary_sql, params)
+        max_depth, anchor_position, anchored, unplaced = cur.fetchone()
+        if max_depth is None or not unplaced:
+            return 0
+        # The anchor is the deepest row: an already placed commit, or the oldest known one (position 0).
+        base = anchor_position if anchored else 0
+        cur.execute(chain + update_sql, [*params, base, max_depth])
+    return int(unplaced)

@@ -1,0 +1,61 @@
+"""Celery tasks of the sync: thin, they take ids, call one service, and turn "wait" into a retry with a
+countdown (a rate limit or an outage never keeps a worker asleep)."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+
+from delivery.github.client import GitHubRateLimited, GitHubUnavailable, backoff_seconds, client_from_settings
+from delivery.github.models import Repository
+from delivery.github.sync import SyncAlreadyRunning, organization_repositories_sync, repository_sync
+
+logger = logging.getLogger(__name__)
+
+MAX_OUTAGE_RETRIES = 8
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def sync_repository_task(self, repository_id: int, trigger: str = "schedule") -> None:  # type: ignore[no-untyped-def]
+    if not Repository.objects.filter(pk=repository_id, is_active=True).exists():
+        return  # deleted or unfollowed since it was queued
+    client = client_from_settings()
+    try:
+        repository_sync(repository_id=repository_id, client=client, trigger=trigger)
+    except SyncAlreadyRunning:
+        logger.info("repository %s: a sync is already running; not starting another", repository_id)
+    except GitHubRateLimited as exc:
+        logger.warning("repository %s: %s; retrying in %.0fs", repository_id, exc, exc.wait_seconds)
+        raise self.retry(countdown=max(1.0, exc.wait_seconds), exc=exc) from exc
+    except GitHubUnavailable as exc:
+        if self.request.retries >= MAX_OUTAGE_RETRIES:
+            raise
+        countdown = backoff_seconds(self.request.retries, base=settings.GITHUB_BACKOFF_SECONDS * 30)
+        logger.warning("repository %s: %s; retrying in %.0fs", repository_id, exc, countdown)
+        raise self.retry(countdown=countdown, exc=exc) from exc
+    finally:
+        client.close()
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def sync_organization_task(self, trigger: str = "schedule") -> None:  # type: ignore[no-untyped-def]
+    """The periodic sync: refresh the repository list, then queue one sync per followed repository."""
+    if not settings.GITHUB_ORG:
+        logger.info("GITHUB_ORG is not set; nothing to sync")
+        return
+    client = client_from_settings()
+    try:
+        _, repository_ids = organization_repositories_sync(client=client, org=settings.GITHUB_ORG)
+    except GitHubRateLimited as exc:
+        raise self.retry(countdown=max(1.0, exc.wait_seconds), exc=exc) from exc
+    except GitHubUnavailable as exc:
+        raise self.retry(
+            countdown=backoff_seconds(self.request.retries), exc=exc, max_retries=MAX_OUTAGE_RETRIES
+        ) from exc
+    finally:
+        client.close()
+    for repository_id in repository_ids:
+        transaction.on_commit(lambda pk=repository_id: sync_repository_task.delay(pk, trigger=trigger))

@@ -1,0 +1,60 @@
+"""The developer's post-deploy watch: one monitoring session per release per owner."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class MonitoringSession(models.Model):
+    class Decision(models.TextChoices):
+        KEEP = "keep", "Keep"
+        FIX_FORWARD = "fix_forward", "Fix forward"
+        ROLL_BACK = "roll_back", "Roll back"
+
+    release = models.ForeignKey("pipeline.Release", on_delete=models.CASCADE, related_name="monitoring_sessions")
+    owner = models.ForeignKey("accounts.Developer", on_delete=models.CASCADE, related_name="monitoring_sessions")
+    window_starts_at = models.DateTimeField(help_text="The deployment's success.")
+    window_ends_at = models.DateTimeField()
+    signed_off_at = models.DateTimeField(null=True, blank=True)
+    signed_off_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    decision = models.CharField(max_length=20, choices=Decision.choices, blank=True)
+    notes = models.TextField(blank=True)
+    owner_alerted_at = models.DateTimeField(null=True, blank=True)
+    on_call_alerted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-window_starts_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["release", "owner"], name="monitoring_session_unique"),
+            models.CheckConstraint(
+                condition=models.Q(signed_off_at__isnull=True) | ~models.Q(decision=""),
+                name="monitoring_signoff_has_decision",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "signed_off_at"], name="session_owner_signed"),
+            models.Index(fields=["signed_off_at", "window_ends_at"], name="session_open_window"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.release} watched by {self.owner}"
+
+
+class ChecklistItem(models.Model):
+    session = models.ForeignKey(MonitoringSession, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveSmallIntegerField()
+    key = models.CharField(max_length=50)
+    text = models.CharField(max_length=300)
+    requires_full_window = models.BooleanField(default=False)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    checked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["session", "position"]
+        constraints = [models.UniqueConstraint(fields=["session", "key"], name="checklist_item_unique_key")]
+
+    def __str__(self) -> str:
+        return self.text

@@ -1,0 +1,33 @@
+"""The notification log: a row is written before each send and records the outcome."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Notification(models.Model):
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        LOGGED = "logged", "Logged only (no transport configured)"
+        FAILED = "failed", "Failed (will retry)"
+        PERMANENT_FAILURE = "permanent_failure", "Failed permanently"
+
+    kind = models.CharField(max_length=50, db_index=True)
+    transport = models.CharField(max_length=20, default="slack")
+    target = models.CharField(max_length=200, blank=True, help_text="Channel or member id.")
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    text = models.TextField()
+    payload = models.JSONField(default=dict, blank=True)
+    repository = models.ForeignKey("gh.Repository", null=True, blank=True, on_delete=models.SET_NULL)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.target or '(log)'} {self.outcome}"

@@ -1,0 +1,151 @@
+"""What the dashboard derives from the GitHub mirror: changes landing on main and production releases."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Stage(models.TextChoices):
+    """The columns of the pipeline board, in order."""
+
+    IN_PROGRESS = "in_progress", "In progress"
+    IN_REVIEW = "in_review", "In review"
+    MERGED = "merged", "Merged"
+    ON_STAGING = "on_staging", "On staging"
+    TAGGED = "tagged", "Tagged"
+    IN_PRODUCTION = "in_production", "In production"
+    DONE = "done", "Done"
+    CLOSED = "closed", "Closed unmerged"
+
+
+class Change(models.Model):
+    """One unit of work landing on main: for a squash merge, the PR and its single commit. Stage times are
+    derived from the mirror (pipeline.derive) and stored so pages never recompute them."""
+
+    repository = models.ForeignKey("gh.Repository", on_delete=models.CASCADE, related_name="changes")
+    pull_request = models.OneToOneField(
+        "gh.PullRequest", null=True, blank=True, on_delete=models.CASCADE, related_name="change"
+    )
+    commit = models.ForeignKey(
+        "gh.Commit",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="changes",
+        help_text="The commit that landed on main (the squash commit, or the merge commit).",
+    )
+    title = models.CharField(max_length=500)
+    author = models.ForeignKey("accounts.Developer", null=True, blank=True, on_delete=models.SET_NULL)
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.IN_PROGRESS, db_index=True)
+    next_owner = models.ForeignKey(
+        "accounts.Developer",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who must act next.",
+    )
+    next_action = models.CharField(max_length=200, blank=True)
+    first_commit_at = models.DateTimeField(null=True, blank=True)
+    pr_opened_at = models.DateTimeField(null=True, blank=True)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    first_review_at = models.DateTimeField(null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    merged_at = models.DateTimeField(null=True, blank=True)
+    staging_at = models.DateTimeField(null=True, blank=True)
+    tagged_at = models.DateTimeField(null=True, blank=True)
+    production_at = models.DateTimeField(null=True, blank=True)
+    signed_off_at = models.DateTimeField(null=True, blank=True)
+    failed_checks = models.JSONField(default=list, blank=True, help_text="Names of the process checks it fails.")
+    derived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-merged_at", "-pr_opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["repository", "commit"],
+                condition=models.Q(pull_request__isnull=True),
+                name="change_direct_push_unique",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["repository", "stage"], name="change_repo_stage"),
+            models.Index(fields=["author", "stage"], name="change_author_stage"),
+            models.Index(fields=["production_at"], name="change_production_at"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Release(models.Model):
+    """A production deployment and the changes it brought: commits on main after the previous successful
+    production deployment, up to and including its sha. Its owners are the authors of those changes."""
+
+    class State(models.TextChoices):
+        DEPLOYING = "deploying", "Deploying"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        ROLLED_BACK = "rolled_back", "Rolled back"
+
+    repository = models.ForeignKey("gh.Repository", on_delete=models.CASCADE, related_name="releases")
+    deployment = models.OneToOneField("gh.Deployment", on_delete=models.CASCADE, related_name="release")
+    environment = models.CharField(max_length=255)
+    sha = models.CharField(max_length=40)
+    tag_name = models.CharField(max_length=255, blank=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.DEPLOYING)
+    deployed_at = models.DateTimeField(null=True, blank=True, help_text="When its deployment succeeded.")
+    previous_release = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    is_rollback = models.BooleanField(default=False)
+    fix_for = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="fixes",
+        help_text="A fix-forward release names the release it repairs.",
+    )
+    failed = models.BooleanField(default=False, help_text="Counts as a failed release for the metrics.")
+    failure_reason = models.CharField(max_length=300, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    changes = models.ManyToManyField(Change, through="ReleaseChange", related_name="releases")
+    owners = models.ManyToManyField("accounts.Developer", related_name="releases", blank=True)
+
+    class Meta:
+        ordering = ["-deployed_at"]
+        indexes = [
+            models.Index(fields=["repository", "environment", "-deployed_at"], name="release_repo_env_deployed"),
+            models.Index(fields=["state"], name="release_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository} {self.tag_name or self.sha[:7]}"
+
+
+class ReleaseChange(models.Model):
+    release = models.ForeignKey(Release, on_delete=models.CASCADE)
+    change = models.ForeignKey(Change, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["release", "change"], name="release_change_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.release_id}:{self.change_id}"
+
+
+class TaskLink(models.Model):
+    """A ClickUp task linked to a change (from a task id in the branch name, PR title or body)."""
+
+    change = models.ForeignKey(Change, on_delete=models.CASCADE, related_name="task_links")
+    clickup_task_id = models.CharField(max_length=50)
+    name = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=100, blank=True)
+    url = models.URLField(max_length=500, blank=True)
+    assignee = models.ForeignKey("accounts.Developer", null=True, blank=True, on_delete=models.SET_NULL)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["change", "clickup_task_id"], name="task_link_unique")]
+
+    def __str__(self) -> str:
+        return self.clickup_task_id

@@ -1,0 +1,12 @@
+"""A GitHub simulator: a real HTTP server speaking the parts of GitHub's REST API and OAuth Trunkline uses.
+
+    from delivery.simulator.generate import generate_world
+    from delivery.simulator.server import SimulatorServer
+
+    world = generate_world(seed=42)
+    server = SimulatorServer(world).start()   # server.url, server.api_url
+    ...
+    server.stop()
+
+No Django imports here (only the management command uses Django).
+"""

@@ -1,0 +1,88 @@
+"""``/_simulator/*``: switches for tests and the demo, usable from another process.
+
+- ``GET|POST|DELETE /_simulator/faults``   list / add ``{"kind", "count", "after", "status", "reset_in",
+  "retry_after", "path_contains"}`` / clear
+- ``GET /_simulator/stats``, ``POST /_simulator/stats/reset``
+- ``GET /_simulator/counts[?repo=acme/api]``
+- ``POST /_simulator/tick``                 advance live activity one step now
+- ``GET|POST /_simulator/switches``         e.g. ``{"fail_next_production_deploy": true}``
+- ``POST /_simulator/rate_limit/reset``     fresh budgets (optionally ``{"hourly_budget": n}``)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .server import SimulatorServer
+
+FAULT_FIELDS = ("kind", "count", "after", "status", "reset_in", "retry_after", "path_contains")
+
+
+class Control:
+    def __init__(self, server: SimulatorServer) -> None:
+        self.server = server
+
+    def handle(self, method: str, path: str, query: list[tuple[str, str]], body: Any) -> tuple[int, Any]:
+        route = path.removeprefix("/_simulator/").rstrip("/")
+        data = body if isinstance(body, dict) else {}
+        handler = {
+            ("GET", "faults"): self._list_faults, ("POST", "faults"): self._add_fault,
+            ("DELETE", "faults"): self._clear_faults, ("GET", "stats"): self._stats,
+            ("POST", "stats/reset"): self._reset_stats, ("GET", "counts"): self._counts,
+            ("POST", "tick"): self._tick, ("GET", "switches"): self._switches, ("POST", "switches"): self._set_switches,
+            ("POST", "rate_limit/reset"): self._reset_rate,
+        }.get((method, route))
+        if handler is None:
+            return 404, {"message": "Not Found"}
+        try:
+            return handler(dict(query), data)
+        except (TypeError, ValueError) as error:
+            return 422, {"message": str(error)}
+
+    def _list_faults(self, query: dict[str, str], data: dict[str, Any]) -> tuple[int, Any]:
+        return 200, {"faults": self.server.faults.describe()}
+
+    def _add_fault(self, query: dict[str, str], data: dict[str, Any]) -> tuple[int, Any]:
+        unknown = sorted(set(data) - set(FAULT_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown fields: {', '.join(unknown)}")
+        if "kind" not in data:
+            raise ValueError("kind is required")
+        self.server.faults.add(**data)
+        return 201, {"faults": self.server.faults.describe()}
+
+    def _clear_faults(self, query: dict[str, str], data: dict[str, Any]) -> tuple[int, Any]:
+        self.server.faults.clear()
+        return 204, None
+
+    def _stats(self, query: dict[str, str], data: dict[str, Any]) -> tuple[int, Any]:
+        return 200, self.server.stats.snapshot()
+
+    def _reset_stats(self, query: dict[str, str], data: dict[str, Any]) -> tuple[int, Any]:
+        self.server.stats.reset()
+        return 200, self.server.stats.snapshot()
+
+    def _counts(self, query: dict[str, str], data: dict[str, Any]) -> tuple[int, Any]:
+        with self.server.world.lock:
+            return 200, self.server.world.counts(query.get("repo"))
+
+    def _tick(self, query: dict[str, str], data: dict[str, Any]) -> tuple[int, Any]:
+        return 200, {"events": self.server.live.tick()}
+
+    def _switches(self, query: dict[str, str], data: dict[str, Any]) -> tuple[int, Any]:
+        return 200, dict(self.server.world.switches)
+
+    def _set_switches(self, query: dict[str, str], data: dict[str, Any]) -> tuple[int, Any]:
+        switches = self.server.world.switches
+        unknown = sorted(set(data) - set(switches))
+        if unknown:
+            raise ValueError(f"unknown switches: {', '.join(unknown)}")
+        with self.server.world.lock:
+            switches.update({name: bool(value) for name, value in data.items()})
+        return 200, dict(switches)
+
+    def _reset_rate(self, query: dict[str, str], data: dict[str, Any]) -> tuple[int, Any]:
+        budget = data.get("hourly_budget")
+        self.server.rate.reset(int(budget) if budget is not None else None)
+        return 200, {"hourly_budget": self.server.rate.hourly_budget}

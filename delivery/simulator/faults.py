@@ -1,0 +1,168 @@
+"""Fault switches, request statistics and the primary rate limit, all thread-safe."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Any
+
+PRIMARY_MESSAGE = "API rate limit exceeded for user ID {user_id}."
+SECONDARY_MESSAGE = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+RATE_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
+KINDS = ("server_error", "primary_rate_limit", "secondary_rate_limit")
+
+
+@dataclass(slots=True)
+class Fault:
+    kind: str
+    count: int = 1  # requests affected
+    after: int = 0  # matching API requests to let through first
+    status: int = 0
+    reset_in: float = 2.0  # primary: x-ratelimit-reset = now + reset_in
+    retry_after: int = 1  # secondary: retry-after header
+    path_contains: str | None = None
+
+    def matches(self, path: str) -> bool:
+        return self.path_contains is None or self.path_contains in path
+
+
+class Faults:
+    """Queued failures for API requests: ``add`` one, ``clear`` all."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+
+    def add(self, kind: str, count: int = 1, after: int = 0, status: int | None = None, reset_in: float = 2.0,
+            retry_after: int = 1, path_contains: str | None = None) -> Fault:
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+        allowed = {"server_error": (500, 502, 503), "primary_rate_limit": (403, 429),
+                   "secondary_rate_limit": (403, 429)}
+        default = {"server_error": 502, "primary_rate_limit": 403, "secondary_rate_limit": 403}[kind]
+        status = int(status or default)
+        if status not in allowed[kind]:
+            raise ValueError(f"status {status} is not valid for {kind}")
+        if int(count) < 1 or int(after) < 0:
+            raise ValueError("count must be >= 1 and after >= 0")
+        fault = Fault(kind, int(count), int(after), status, float(reset_in), int(retry_after), path_contains or None)
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def take(self, path: str) -> Fault | None:
+        """The fault this request must suffer, if any (consumes one of its ``count``)."""
+        with self._lock:
+            if not self._faults:
+                return None
+            chosen: Fault | None = None
+            for fault in self._faults:
+                if not fault.matches(path):
+                    continue
+                if fault.after > 0:
+                    fault.after -= 1
+                elif chosen is None:
+                    chosen = fault
+            if chosen is None:
+                return None
+            chosen.count -= 1
+            if chosen.count <= 0:
+                self._faults.remove(chosen)
+            return Fault(**asdict(chosen))
+
+    def describe(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [asdict(f) for f in self._faults]
+
+    def __len__(self) -> int:
+        return len(self._faults)
+
+
+class Stats:
+    """Counts of API requests (``/api/v3`` only)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests = 0
+            self.not_modified = 0
+            self.errors = 0
+            self.by_route: Counter[str] = Counter()
+
+    def record(self, route: str, status: int) -> None:
+        with self._lock:
+            self.requests += 1
+            self.by_route[route] += 1
+            if status == 304:
+                self.not_modified += 1
+            elif status >= 400:
+                self.errors += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {"requests": self.requests, "not_modified": self.not_modified, "errors": self.errors,
+                    "by_route": dict(sorted(self.by_route.items()))}
+
+
+@dataclass(slots=True)
+class RateWindow:
+    limit: int
+    used: int
+    reset: int  # epoch seconds
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.used)
+
+    def headers(self) -> list[tuple[str, str]]:
+        return [("x-ratelimit-limit", str(self.limit)), ("x-ratelimit-remaining", str(self.remaining)),
+                ("x-ratelimit-reset", str(self.reset)), ("x-ratelimit-used", str(self.used)),
+                ("x-ratelimit-resource", "core")]
+
+    def as_json(self) -> dict[str, int]:
+        return {"limit": self.limit, "used": self.used, "remaining": self.remaining, "reset": self.reset}
+
+
+class RateLimiter:
+    """GitHub's primary rate limit: ``hourly_budget`` requests per identity per hour-long window."""
+
+    def __init__(self, hourly_budget: int, window_seconds: int = 3600) -> None:
+        self.hourly_budget = hourly_budget
+        self.window_seconds = window_seconds
+        self._lock = threading.Lock()
+        self._windows: dict[Any, RateWindow] = {}
+
+    def _window(self, key: Any) -> RateWindow:
+        now = time.time()
+        window = self._windows.get(key)
+        if window is None or now >= window.reset:
+            window = RateWindow(self.hourly_budget, 0, math.ceil(now + self.window_seconds))
+            self._windows[key] = window
+        return window
+
+    def peek(self, key: Any) -> RateWindow:
+        with self._lock:
+            w = self._window(key)
+            return RateWindow(w.limit, w.used, w.reset)
+
+    def consume(self, key: Any) -> RateWindow:
+        with self._lock:
+            w = self._window(key)
+            w.used = min(w.limit, w.used + 1)
+            return RateWindow(w.limit, w.used, w.reset)
+
+    def reset(self, hourly_budget: int | None = None) -> None:
+        with self._lock:
+            if hourly_budget is not None:
+                self.hourly_budget = hourly_budget
+            self._windows.clear()

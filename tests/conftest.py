@@ -1,0 +1,254 @@
+"""Shared fixtures: the GitHub simulator (a real HTTP server on 127.0.0.1), a client for it, a real Celery
+worker process, and a snapshot of the mirror for "ends identical" comparisons."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+from github import Auth
+
+from delivery.accounts.models import Developer
+from delivery.celery import app as celery_app
+from delivery.github.client import GitHubClient
+from delivery.github.models import (
+    Commit,
+    Deployment,
+    DeploymentStatus,
+    PullRequest,
+    PullRequestCommit,
+    Repository,
+    Review,
+    SyncCursor,
+    Tag,
+    WorkflowRun,
+)
+from delivery.github.sync import SyncSummary, organization_repositories_sync, repository_sync
+from delivery.simulator.generate import generate_world
+from delivery.simulator.server import SimulatorServer
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _collected_static(django_db_blocker: Any) -> None:
+    """Production settings serve hashed static files (WhiteNoise's manifest): collect them once, as a deploy does."""
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+@pytest.fixture
+def world():  # type: ignore[no-untyped-def]
+    """A small organization: three repositories (plus the quirky ones), two weeks of history."""
+    return generate_world(seed=7, repos=3, developers=6, weeks=2, quirks=True)
+
+
+@pytest.fixture
+def simulator(world) -> Iterator[SimulatorServer]:  # type: ignore[no-untyped-def]
+    server = SimulatorServer(world, host="127.0.0.1", port=0)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def github(simulator: SimulatorServer, settings: Any) -> SimulatorServer:
+    """Point the app's settings at the simulator."""
+    settings.GITHUB_URL = simulator.url
+    settings.GITHUB_API_URL = simulator.api_url
+    settings.GITHUB_ORG = simulator.world.org_login
+    settings.GITHUB_TOKEN = "test-token"
+    return simulator
+
+
+@pytest.fixture(autouse=True)
+def _whole_history(settings: Any) -> None:
+    """Read the simulator's whole history (its repositories start years back) unless a test narrows it."""
+    settings.SYNC_BACKFILL_DAYS = 36_500
+
+
+@pytest.fixture
+def gh_client(simulator: SimulatorServer) -> Iterator[GitHubClient]:
+    client = GitHubClient(
+        base_url=simulator.api_url,
+        auth=Auth.Token("test-token"),
+        seconds_between_requests=0,
+        seconds_between_writes=0,
+        transient_retries=2,
+        backoff_seconds=0.01,
+    )
+    yield client
+    client.close()
+
+
+def sync_all(client: GitHubClient, org: str) -> SyncSummary:
+    """The organization's repository list, then every repository, in the foreground."""
+    total, ids = organization_repositories_sync(client=client, org=org)
+    for pk in ids:
+        total.merge(repository_sync(repository_id=pk, client=client, trigger="test"))
+    return total
+
+
+def mirror_snapshot() -> dict[str, list[Any]]:
+    """Everything the sync wrote, by GitHub identity (no surrogate keys, no bookkeeping times)."""
+
+    def rows(queryset: Any, *fields: str) -> list[Any]:
+        return sorted(queryset.values_list(*fields), key=repr)
+
+    return {
+        "repositories": rows(Repository.objects, "github_id", "full_name", "archived", "default_branch"),
+        "developers": rows(Developer.objects, "github_id", "login", "is_bot"),
+        "pull_requests": rows(
+            PullRequest.objects,
+            "github_id",
+            "number",
+            "state",
+            "draft",
+            "title",
+            "author__github_id",
+            "created_at",
+            "updated_at",
+            "merged_at",
+            "closed_at",
+            "head_sha",
+            "merge_commit_sha",
+            "details_synced_for",
+        ),
+        "reviews": rows(
+            Review.objects,
+            "github_id",
+            "pull_request__github_id",
+            "state",
+            "author__github_id",
+            "commit_sha",
+            "submitted_at",
+        ),
+        "pull_request_commits": rows(PullRequestCommit.objects, "pull_request__github_id", "sha", "authored_at"),
+        "commits": rows(
+            Commit.objects,
+            "repository__github_id",
+            "sha",
+            "main_position",
+            "first_parent_sha",
+            "authored_at",
+            "author__github_id",
+        ),
+        "tags": rows(Tag.objects, "repository__github_id", "name", "sha"),
+        "deployments": rows(
+            Deployment.objects,
+            "github_id",
+            "environment",
+            "sha",
+            "ref",
+            "state",
+            "state_at",
+            "environment_url",
+            "is_rollback",
+        ),
+        "deployment_statuses": rows(
+            DeploymentStatus.objects, "github_id", "deployment__github_id", "state", "created_at"
+        ),
+        "workflow_runs": rows(WorkflowRun.objects, "github_id", "status", "conclusion", "head_sha", "event"),
+    }
+
+
+def mirror_clear() -> None:
+    Repository.objects.all().delete()
+    Developer.objects.all().delete()
+    SyncCursor.objects.all().delete()
+
+
+def mirror_counts() -> dict[str, int]:
+    return {
+        "repositories": Repository.objects.filter(unavailable_reason="").count(),
+        "pull_requests": PullRequest.objects.count(),
+        "reviews": Review.objects.count(),
+        "pull_request_commits": PullRequestCommit.objects.count(),
+        "main_commits": Commit.objects.count(),
+        "tags": Tag.objects.count(),
+        "deployments": Deployment.objects.count(),
+        "deployment_statuses": DeploymentStatus.objects.count(),
+        "workflow_runs": WorkflowRun.objects.count(),
+    }
+
+
+def _database_url() -> str:
+    """The URL of the database this test is using (pytest-django's test database)."""
+    s = connection.settings_dict
+    if s["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{s['NAME']}"
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.fixture
+def celery_worker(github: SimulatorServer, transactional_db: None) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker process, on this test's own queue, against the configured broker (Redis in CI)
+    and this test's database and simulator."""
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    previous_queue = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = queue
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "GITHUB_URL": github.url,
+        "GITHUB_ORG": github.world.org_login,
+        "GITHUB_TOKEN": "test-token",
+        "CELERY_QUEUE": queue,
+    }
+    log = open(ROOT / "var" / f"worker-{queue}.log", "wb")  # noqa: SIM115 - closed below
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "delivery",
+            "worker",
+            "--pool",
+            "solo",
+            "-Q",
+            queue,
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield worker
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        log.close()
+        celery_app.conf.task_default_queue = previous_queue
+
+
+def wait_for(predicate: Any, *, timeout: float = 60.0, interval: float = 0.25, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

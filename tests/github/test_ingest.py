@@ -1,0 +1,111 @@
+"""The ingest layer takes GitHub's own JSON (here: GitHub's published webhook examples) and applying the
+same object twice changes nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from delivery.github.ingest import (
+    ingest_deployment_statuses,
+    ingest_deployments,
+    ingest_pull_requests,
+    ingest_repositories,
+    ingest_reviews,
+    ingest_tags,
+)
+from delivery.github.models import Deployment, PullRequest, Repository, Review, Tag
+from tests.conftest import SHARED
+
+pytestmark = pytest.mark.django_db
+EXAMPLES = SHARED / "github" / "webhook-examples"
+
+
+def _example(event: str, name: str = "payload.json") -> dict:
+    return json.loads(Path(EXAMPLES / event / name).read_text())
+
+
+def _repository(payload: dict) -> Repository:
+    result = ingest_repositories([payload["repository"]])
+    return Repository.objects.get(pk=result.ids[payload["repository"]["id"]])
+
+
+def test_a_pull_request_applied_twice_is_stored_once_and_unchanged():
+    payload = _example("pull_request", "opened.payload.json")
+    repository = _repository(payload)
+
+    first = ingest_pull_requests(repository, [payload["pull_request"]])
+    second = ingest_pull_requests(repository, [payload["pull_request"]])
+
+    assert (first.created, second.created, second.updated, second.unchanged) == (1, 0, 0, 1)
+    pr = PullRequest.objects.get()
+    assert pr.number == payload["pull_request"]["number"]
+    assert pr.author.login == payload["pull_request"]["user"]["login"]
+
+
+def test_a_newer_version_of_a_pull_request_updates_the_row():
+    opened = _example("pull_request", "opened.payload.json")
+    repository = _repository(opened)
+    ingest_pull_requests(repository, [opened["pull_request"]])
+    changed = {**opened["pull_request"], "title": "A better title", "updated_at": "2030-01-01T00:00:00Z"}
+
+    result = ingest_pull_requests(repository, [changed])
+
+    assert (result.created, result.updated) == (0, 1)
+    assert PullRequest.objects.get().title == "A better title"
+
+
+def test_a_review_and_its_author_are_ingested():
+    payload = _example("pull_request_review", "submitted.payload.json")
+    repository = _repository(payload)
+    pr_result = ingest_pull_requests(repository, [payload["pull_request"]])
+    pr = PullRequest.objects.get(pk=pr_result.ids[payload["pull_request"]["id"]])
+
+    ingest_reviews(pr, [payload["review"]])
+    again = ingest_reviews(pr, [payload["review"]])
+
+    review = Review.objects.get()
+    assert review.state == payload["review"]["state"].upper()
+    assert review.author.login == payload["review"]["user"]["login"]
+    assert again.created == 0 and again.updated == 0
+
+
+def test_a_deployment_and_its_status_set_the_deployment_state():
+    deployment_payload = _example("deployment")
+    status_payload = _example("deployment_status")
+    repository = _repository(deployment_payload)
+    result = ingest_deployments(repository, [deployment_payload["deployment"]])
+    deployment = Deployment.objects.get(pk=result.ids[deployment_payload["deployment"]["id"]])
+    assert deployment.state == ""
+
+    status = {**status_payload["deployment_status"], "created_at": "2030-01-01T00:00:00Z"}
+    ingest_deployment_statuses(deployment, [status])
+
+    deployment.refresh_from_db()
+    assert deployment.state == status_payload["deployment_status"]["state"]
+
+
+def test_a_malformed_item_is_skipped_with_a_reason_and_the_rest_kept():
+    payload = _example("pull_request", "opened.payload.json")
+    repository = _repository(payload)
+    broken = {k: v for k, v in payload["pull_request"].items() if k != "created_at"}
+    good = {**payload["pull_request"], "id": payload["pull_request"]["id"] + 1, "number": 999}
+
+    result = ingest_pull_requests(repository, [broken, good])
+
+    assert result.created == 1
+    assert len(result.skipped) == 1 and "created_at" in result.skipped[0]
+
+
+def test_tag_time_from_a_webhook_is_not_erased_by_a_later_listing():
+    repository = Repository.objects.create(github_id=1, owner="acme", name="api", full_name="acme/api")
+    listed = {"name": "v1.0.0", "commit": {"sha": "a" * 40}}
+    from django.utils import timezone
+
+    moment = timezone.now()
+    ingest_tags(repository, [listed], created_at=moment)
+    ingest_tags(repository, [listed])
+
+    assert Tag.objects.get().created_at == moment

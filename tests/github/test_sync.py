@@ -1,0 +1,195 @@
+"""The sync engine against the GitHub simulator, over real HTTP, through PyGithub."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from delivery.github.client import GitHubUnavailable
+from delivery.github.models import Commit, Deployment, PullRequest, Repository, Review, SyncCursor, SyncRun, Tag
+from delivery.github.sync import SyncAlreadyRunning, repository_claim_sync, repository_sync
+from tests.conftest import mirror_clear, mirror_counts, mirror_snapshot, sync_all
+
+pytestmark = pytest.mark.django_db
+
+COUNTED = (
+    "pull_requests",
+    "reviews",
+    "pull_request_commits",
+    "main_commits",
+    "tags",
+    "deployments",
+    "deployment_statuses",
+    "workflow_runs",
+)
+
+
+def test_full_sync_produces_exactly_the_simulators_objects(simulator, gh_client):
+    summary = sync_all(gh_client, simulator.world.org_login)
+
+    expected = simulator.world.counts()
+    actual = mirror_counts()
+    assert {k: actual[k] for k in COUNTED} == {k: expected[k] for k in COUNTED}
+    assert actual["repositories"] == expected["repositories"]
+    assert summary.created > 0
+    assert summary.errors == []
+    # Every PR of the simulator is there, with its number, state and head.
+    for repo in simulator.world.served_repos:
+        stored = dict(
+            PullRequest.objects.filter(repository__full_name=repo.full_name).values_list("number", "head_sha")
+        )
+        assert stored == {pr.number: pr.head_sha for pr in repo.pulls.values()}
+
+
+def test_second_sync_without_changes_writes_nothing_and_costs_only_conditional_requests(simulator, gh_client):
+    sync_all(gh_client, simulator.world.org_login)
+    before = mirror_snapshot()
+
+    again = sync_all(gh_client, simulator.world.org_login)
+
+    assert (again.created, again.updated) == (0, 0)
+    # One conditional request for the repository list and one per resource per readable repository, every
+    # one of them answered 304; the deleted repository costs its one 404.
+    readable = Repository.objects.filter(unavailable_reason="").count()
+    unreadable = Repository.objects.exclude(unavailable_reason="").count()
+    assert again.not_modified == 1 + 5 * readable
+    assert again.requests == again.not_modified + unreadable
+    assert mirror_snapshot() == before
+
+
+def test_sync_interrupted_by_a_5xx_storm_then_resumed_ends_identical_to_an_uninterrupted_one(simulator, gh_client):
+    org = simulator.world.org_login
+    simulator.faults.add(kind="server_error", status=502, after=60, count=100_000)
+    with pytest.raises(GitHubUnavailable):
+        sync_all(gh_client, org)
+    interrupted = mirror_counts()
+    assert 0 < interrupted["pull_requests"] < simulator.world.counts()["pull_requests"], "the storm hit halfway"
+
+    simulator.faults.clear()
+    sync_all(gh_client, org)
+    resumed = mirror_snapshot()
+
+    mirror_clear()
+    sync_all(gh_client, org)
+    assert mirror_snapshot() == resumed
+
+
+def test_bookmark_moves_only_after_the_resource_completed(simulator, gh_client):
+    org = simulator.world.org_login
+    simulator.faults.add(kind="server_error", status=503, after=8, count=100_000)
+    with pytest.raises(GitHubUnavailable):
+        sync_all(gh_client, org)
+    run = SyncRun.objects.get(status=SyncRun.Status.WAITING)
+    cursor = SyncCursor.objects.get(repository=run.repository, resource=SyncCursor.Resource.PULL_REQUESTS)
+    assert cursor.high_water_at is None and cursor.etag == ""
+    assert "unavailable" in cursor.last_error.lower()
+    assert cursor.last_success_at is None
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"kind": "primary_rate_limit", "status": 403, "reset_in": 1},
+        {"kind": "primary_rate_limit", "status": 429, "reset_in": 1},
+        {"kind": "secondary_rate_limit", "retry_after": 1},
+    ],
+    ids=["primary-403", "primary-429", "secondary"],
+)
+def test_rate_limits_are_waited_out_not_failed(github, fault):
+    github.faults.add(after=25, count=1, **fault)
+    out = io.StringIO()
+
+    call_command("sync", stdout=out, stderr=io.StringIO())
+
+    assert "resuming in" in out.getvalue()
+    expected = github.world.counts()
+    actual = mirror_counts()
+    assert {k: actual[k] for k in COUNTED} == {k: expected[k] for k in COUNTED}
+    assert not SyncRun.objects.filter(status=SyncRun.Status.FAILED).exists()
+
+
+def test_sync_command_prints_a_summary(github):
+    out = io.StringIO()
+    call_command("sync", stdout=out, stderr=io.StringIO())
+    text = out.getvalue()
+    assert "Synced" in text and "requests" in text and "not modified" in text and "created" in text
+
+    out = io.StringIO()
+    call_command("sync", "--repo", f"{github.world.org_login}/api", stdout=out, stderr=io.StringIO())
+    assert "Synced 1 repositories" in out.getvalue()
+    assert "0 objects created, 0 updated" in out.getvalue()
+
+
+def test_a_first_sync_reads_back_only_the_backfill_window(simulator, gh_client, settings):
+    settings.SYNC_BACKFILL_DAYS = 120
+    sync_all(gh_client, simulator.world.org_login)
+    for repo in simulator.world.served_repos:
+        root = next(c for c in simulator.world.reachable(repo, repo.main_sha) if not c.parents)
+        assert (timezone.now() - root.committed_at).days > 120, "the simulator's initial commits are old"
+        stored = Commit.objects.filter(repository__full_name=repo.full_name)
+        assert not stored.filter(sha=root.sha).exists()
+        assert stored.filter(main_position=0).count() == 1, "the line starts at the oldest commit read"
+
+
+# -- bad input ------------------------------------------------------------------------------------------------
+def test_a_repository_that_404s_is_skipped_with_a_reason_and_the_rest_synced(simulator, gh_client):
+    summary = sync_all(gh_client, simulator.world.org_login)
+    gone = [r for r in simulator.world.repos.values() if r.gone]
+    assert gone, "the simulator's quirks include a deleted repository"
+    stored = Repository.objects.get(full_name=gone[0].full_name)
+    assert "404" in stored.unavailable_reason
+    assert any(gone[0].full_name in reason for reason in summary.skipped)
+    assert SyncRun.objects.filter(repository=stored, status=SyncRun.Status.SKIPPED).exists()
+    assert PullRequest.objects.exclude(repository=stored).exists()
+
+
+def test_an_archived_repository_is_synced(simulator, gh_client):
+    sync_all(gh_client, simulator.world.org_login)
+    archived = Repository.objects.get(archived=True)
+    assert archived.pull_requests.exists()
+    assert archived.unavailable_reason == ""
+
+
+def test_deleted_accounts_and_statusless_deployments_and_dangling_tags_are_kept(simulator, gh_client):
+    summary = sync_all(gh_client, simulator.world.org_login)
+    assert PullRequest.objects.filter(author__isnull=True).exists()
+    assert Review.objects.filter(author__isnull=True).exists()
+    assert Deployment.objects.filter(state="").exists()
+    dangling = [t for t in Tag.objects.all() if not t.repository.commits.filter(sha=t.sha).exists()]
+    assert dangling
+    assert any("unknown commit" in reason for reason in summary.skipped)
+
+
+# -- one sync per repository ------------------------------------------------------------------------------------
+def test_a_sync_already_running_for_a_repository_is_not_started_twice(simulator, gh_client):
+    sync_all(gh_client, simulator.world.org_login)
+    repository = Repository.objects.filter(unavailable_reason="").first()
+    assert repository_claim_sync(repository.pk)
+
+    with pytest.raises(SyncAlreadyRunning):
+        repository_sync(repository_id=repository.pk, client=gh_client)
+    assert SyncRun.objects.filter(repository=repository, status=SyncRun.Status.SKIPPED).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_claims_of_one_repository_lease_only_one(simulator):
+    repository = Repository.objects.create(github_id=1, owner="acme", name="x", full_name="acme/x")
+    results: list[bool] = []
+    barrier = threading.Barrier(8)
+
+    def claim() -> None:
+        barrier.wait()
+        results.append(repository_claim_sync(repository.pk))
+        connection.close()
+
+    threads = [threading.Thread(target=claim) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False] * 7 + [True]

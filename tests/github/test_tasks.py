@@ -1,0 +1,54 @@
+"""Sync tasks in a real Celery worker process, through the configured broker (Redis in CI)."""
+
+from __future__ import annotations
+
+import pytest
+
+from delivery.github.models import PullRequest, Repository, SyncRun
+from delivery.github.tasks import sync_organization_task, sync_repository_task
+from tests.conftest import wait_for
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def test_sync_task_completes_in_a_real_celery_worker(github, celery_worker):
+    sync_organization_task.delay(trigger="test")
+
+    repositories = wait_for(
+        lambda: (
+            Repository.objects.filter(unavailable_reason="", archived=False).count() >= 3
+            and SyncRun.objects.filter(status=SyncRun.Status.SUCCEEDED).count()
+            >= Repository.objects.filter(unavailable_reason="").count()
+        ),
+        timeout=90,
+        what="every readable repository synced by the worker",
+    )
+    assert repositories
+    expected = github.world.counts()["pull_requests"]
+    assert PullRequest.objects.count() == expected
+    assert celery_worker.poll() is None, "the worker is still alive"
+
+
+def test_a_rate_limited_sync_task_retries_after_the_reset_instead_of_sleeping(github, celery_worker):
+    repository = Repository.objects.create(
+        github_id=github.world.repo("api").id,
+        owner=github.world.org_login,
+        name="api",
+        full_name=f"{github.world.org_login}/api",
+    )
+    github.faults.add(kind="primary_rate_limit", status=403, reset_in=2, after=0, count=1)
+
+    sync_repository_task.delay(repository.pk, trigger="test")
+
+    wait_for(
+        lambda: SyncRun.objects.filter(repository=repository, status=SyncRun.Status.SUCCEEDED).exists(),
+        timeout=60,
+        what="the retried sync to succeed",
+    )
+    statuses = list(
+        SyncRun.objects.filter(repository=repository).order_by("started_at").values_list("status", flat=True)
+    )
+    assert statuses == [SyncRun.Status.WAITING, SyncRun.Status.SUCCEEDED]
+    waiting = SyncRun.objects.get(repository=repository, status=SyncRun.Status.WAITING)
+    assert "rate limit" in waiting.error.lower()
+    assert repository.pull_requests.count() == len(github.world.repo("api").pulls)

@@ -1,0 +1,138 @@
+"""Live activity, dispatched workflows (rollback), and the persisted world."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from delivery.simulator.generate import generate_world
+from delivery.simulator.live import LiveActivity, load_or_generate
+from delivery.simulator.server import SimulatorServer
+
+from .conftest import NOW
+
+
+def _wait(predicate: Any, timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+def test_ticks_mutate_the_world_report_events_and_change_list_etags(fresh_server: SimulatorServer,
+                                                                     http: requests.Session) -> None:
+    world = fresh_server.world
+    events: list[tuple[str, str, dict[str, Any]]] = []
+    live = LiveActivity(world, on_event=lambda e, a, p: events.append((e, a, p)))
+    urls = [f"{fresh_server.api_url}/repos/acme/{name}/{what}" for name in ("api", "web")
+            for what in ("deployments", "pulls?state=all&sort=updated&direction=desc")]
+    etags = {url: http.get(url).headers["ETag"] for url in urls}
+    before = world.counts()
+    reported = []
+    for _ in range(12):
+        reported += live.tick()
+    names = {e for e, _, _ in events}
+    assert {"deployment", "deployment_status", "workflow_run"} <= names
+    assert names & {"pull_request", "pull_request_review", "push", "create"}
+    assert "create" in names or "push" in names
+    assert [r["event"] for r in reported] == [e for e, _, _ in events]
+    assert all(p["repository"]["full_name"].startswith("acme/") for _, _, p in events)
+    after = world.counts()
+    assert after["deployment_statuses"] > before["deployment_statuses"]
+    assert after["tags"] > before["tags"], "the staged change got tagged"
+    assert sum(http.get(url, headers={"If-None-Match": etag}).status_code == 200 for url, etag in etags.items()) >= 3
+    live.close()
+
+
+def test_live_mode_delivers_changes_end_to_end(fresh_server: SimulatorServer) -> None:
+    world = fresh_server.world
+    repo = world.repo("api")
+    assert repo is not None
+    merged_before = sum(p.merged for p in repo.pulls.values())
+    production_before = sum(d.environment == "production" for d in repo.deployments.values())
+    live = LiveActivity(world)
+    for _ in range(60):
+        live.tick()
+    assert sum(p.merged for p in repo.pulls.values()) > merged_before
+    assert sum(d.environment == "production" for d in repo.deployments.values()) > production_before + 1
+    live.close()
+
+
+def test_tick_over_http(fresh_server: SimulatorServer) -> None:
+    response = requests.post(f"{fresh_server.url}/_simulator/tick", timeout=10)
+    assert response.status_code == 200
+    assert response.json()["events"] and {"event", "action", "repository"} <= set(response.json()["events"][0])
+
+
+def test_live_thread_runs_and_stops(fresh_server: SimulatorServer) -> None:
+    live = LiveActivity(fresh_server.world, interval=0.05).start()
+    _wait(lambda: live.ticks >= 3)
+    live.stop()
+    ticks = live.ticks
+    time.sleep(0.2)
+    assert live.ticks == ticks
+    live.close()
+
+
+def test_rollback_dispatch_creates_a_production_deployment_that_succeeds(fresh_server: SimulatorServer,
+                                                                         http: requests.Session) -> None:
+    world, api = fresh_server.world, fresh_server.api_url
+    repo = world.repo("api")
+    assert repo is not None
+    good = list(repo.tags.values())[-3]
+    response = http.post(f"{api}/repos/acme/api/actions/workflows/rollback.yml/dispatches",
+                         json={"ref": "main", "inputs": {"tag": good.name}})
+    assert response.status_code == 204
+
+    def newest() -> dict[str, Any] | None:
+        found = http.get(f"{api}/repos/acme/api/deployments", params={"environment": "production"}).json()[0]
+        return found if found["ref"] == good.name else None
+
+    deployment = _wait(newest)
+    assert deployment["sha"] == good.sha and deployment["payload"]["rollback"] is True
+    statuses = _wait(lambda: (s := http.get(deployment["statuses_url"]).json()) and s[0]["state"] == "success" and s)
+    assert [s["state"] for s in reversed(statuses)] == ["queued", "in_progress", "success"]
+    runs = http.get(f"{api}/repos/acme/api/actions/workflows/rollback.yml/runs").json()["workflow_runs"]
+    assert runs[0]["event"] == "workflow_dispatch"
+    _wait(lambda: http.get(runs[0]["url"]).json()["conclusion"] == "success")
+
+
+def test_switch_makes_the_next_production_deploy_fail(fresh_server: SimulatorServer, http: requests.Session) -> None:
+    api = fresh_server.api_url
+    requests.post(f"{fresh_server.url}/_simulator/switches", json={"fail_next_production_deploy": True}, timeout=10)
+    tag = list(fresh_server.world.repo("api").tags.values())[-2]  # type: ignore[union-attr]
+    response = http.post(f"{api}/repos/acme/api/actions/workflows/rollback.yml/dispatches",
+                         json={"ref": "main", "inputs": {"tag": tag.name}, "return_run_details": True})
+    run_url = response.json()["run_url"]
+    assert _wait(lambda: http.get(run_url).json()["conclusion"]) == "failure"
+    deployment = http.get(f"{api}/repos/acme/api/deployments", params={"ref": tag.name}).json()[0]
+    assert http.get(deployment["statuses_url"]).json()[0]["state"] == "failure"
+    assert fresh_server.world.switches["fail_next_production_deploy"] is False
+
+
+def test_dispatch_validates_its_inputs(fresh_server: SimulatorServer, http: requests.Session) -> None:
+    url = f"{fresh_server.api_url}/repos/acme/api/actions/workflows/rollback.yml/dispatches"
+    assert http.post(url, json={"ref": "main"}).status_code == 422
+    assert http.post(url, json={"ref": "main", "inputs": {"tag": "v1", "color": "red"}}).status_code == 422
+    assert http.post(url, json={"ref": "no-such-branch", "inputs": {"tag": "v1"}}).status_code == 422
+    missing = f"{fresh_server.api_url}/repos/acme/api/actions/workflows/nope.yml/dispatches"
+    assert http.post(missing, json={"ref": "main"}).status_code == 404
+
+
+def test_state_file_keeps_history_across_restarts(tmp_path: Path) -> None:
+    state = tmp_path / "world.pickle"
+    world = load_or_generate(state, seed=9, repos=1, developers=3, weeks=1, now=NOW)
+    assert state.exists()
+    live = LiveActivity(world, state_file=state)
+    for _ in range(5):
+        live.tick()
+    live.close()
+    restored = load_or_generate(state, seed=123)
+    assert restored.counts() == world.counts() and restored.seed == 9
+    assert generate_world(seed=9, repos=1, developers=3, weeks=1, now=NOW).counts() != restored.counts()

@@ -1,0 +1,180 @@
+"""The generated world: deterministic, trunk-based, with breaches, quirks and work in flight."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from delivery.simulator.generate import generate_world
+from delivery.simulator.models import PullRequest, Repository
+from delivery.simulator.server import SimulatorServer
+from delivery.simulator.world import World
+
+from .conftest import NOW
+
+
+def _fingerprint(world: World) -> list[object]:
+    rows: list[object] = []
+    for repo in world.repos.values():
+        rows.append((repo.id, repo.name, repo.main_sha if repo.branches else None, len(repo.commits)))
+        rows += [(p.id, p.number, p.title, p.user.login, p.head_sha, p.state, p.updated_at) for p in repo.pulls.values()]
+        rows += [(d.id, d.environment, d.sha, [s.state for s in d.statuses]) for d in repo.deployments.values()]
+        rows += [(t.name, t.sha) for t in repo.tags.values()]
+    return rows
+
+
+def test_same_seed_same_world_other_seed_other_world(world: World) -> None:
+    again = generate_world(seed=42, now=NOW)
+    assert _fingerprint(again) == _fingerprint(world)
+    assert again.counts() == world.counts()
+    other = generate_world(seed=43, now=NOW)
+    assert _fingerprint(other) != _fingerprint(world)
+
+
+def test_default_world_shape(world: World) -> None:
+    counts = world.counts()
+    assert world.org_login == "acme"
+    assert counts["repositories"] == 5  # 4 active + the archived one; the deleted one is listed only
+    assert counts["developers"] == 10
+    assert 300 < counts["pull_requests"] < 1500
+    assert world.bot is not None and world.bot.type == "Bot"
+    assert world.outsider is not None and not world.outsider.is_member
+    for repo in world.served_repos:
+        for pr in repo.pulls.values():
+            latest = max([pr.created_at, *(r.submitted_at for r in pr.reviews),
+                          *(t for t in (pr.merged_at, pr.closed_at, pr.ready_at) if t)])
+            assert pr.updated_at >= latest
+            assert pr.updated_at <= NOW
+    ids = [d.id for r in world.served_repos for d in r.deployments.values()]
+    assert len(ids) == len(set(ids))
+
+
+def _merged(world: World) -> list[tuple[Repository, PullRequest]]:
+    return [(r, p) for r in world.served_repos for p in r.pulls.values() if p.merged]
+
+
+def test_every_squash_merge_is_one_commit_on_main(world: World) -> None:
+    for repo in world.served_repos:
+        main = {c.sha for c in world.reachable(repo, repo.main_sha)}
+        for pr in repo.pulls.values():
+            if pr.merge_method == "squash":
+                landed = repo.commits[pr.merge_commit_sha or ""]
+                assert landed.sha in main and len(landed.parents) == 1
+                assert landed.message.startswith(f"{pr.title} (#{pr.number})")
+                assert not set(pr.commit_shas) & main
+
+
+def test_process_breaches_are_present(world: World) -> None:
+    merged = [p for _, p in _merged(world)]
+    first_commit = {p.id: min(r.commits[s].authored_at for s in p.commit_shas) for r, p in _merged(world)}
+    assert any(p.merged_at - first_commit[p.id] >= timedelta(days=5) for p in merged if p.merged_at)
+    assert any(not any(r.state == "APPROVED" for r in p.reviews) for p in merged)
+    assert any(p.reviews and p.reviews[-1].commit_id != p.head_sha for p in merged), "approval at a stale head"
+    assert any(p.state == "closed" and not p.merged for r in world.served_repos for p in r.pulls.values())
+    merge_commits = [(r, p) for r, p in _merged(world) if p.merge_method == "merge"]
+    assert merge_commits
+    repo, pr = merge_commits[0]
+    main = {c.sha for c in world.reachable(repo, repo.main_sha)}
+    assert set(pr.commit_shas) <= main and len(repo.commits[pr.merge_commit_sha or ""].parents) == 2
+    assert any(p.head_ref in r.branches for r, p in _merged(world)), "a merged branch not deleted"
+
+
+def test_failed_staging_and_rolled_back_production(world: World) -> None:
+    failed_staging = [(r, d) for r in world.served_repos for d in r.deployments.values()
+                      if d.environment == "staging" and d.latest_state == "failure"]
+    assert failed_staging
+    for repo, deployment in failed_staging:
+        assert all(t.sha != deployment.sha for t in repo.tags.values()), "no tag after a failed staging deploy"
+    rollbacks = [(r, d) for r in world.served_repos for d in r.deployments.values() if d.payload.get("rollback")]
+    assert rollbacks
+    repo, rollback = rollbacks[0]
+    earlier = [d for d in repo.deployments.values() if d.environment == "production" and d.id < rollback.id]
+    assert earlier[-1].latest_state == "failure"
+    assert rollback.ref in repo.tags and rollback.latest_state == "success" and rollback.production_environment
+    assert any(run.workflow.file_name == "rollback.yml" and run.inputs == {"tag": rollback.ref}
+               for run in repo.runs.values())
+
+
+@pytest.mark.parametrize("now", [NOW, datetime(2025, 11, 23, 3, 10, tzinfo=UTC), datetime(2025, 11, 24, 8, 5, tzinfo=UTC)],
+                         ids=["wednesday-afternoon", "sunday-night", "monday-morning"])
+def test_work_is_in_flight_in_every_stage(world: World, now: datetime) -> None:
+    world = world if now == NOW else generate_world(seed=11, now=now)
+    for repo in world.served_repos:
+        if repo.archived:
+            continue
+        open_prs = [p for p in repo.pulls.values() if p.state == "open"]
+        assert any(p.draft for p in open_prs)
+        assert any(not p.draft and not p.reviews for p in open_prs)
+        assert any(any(r.state == "APPROVED" and r.commit_id == p.head_sha for r in p.reviews) for p in open_prs)
+        assert any(b not in {p.head_ref for p in repo.pulls.values()} for b in repo.branches if b != "main")
+        staged = [d for d in repo.deployments.values() if d.environment == "staging" and d.statuses]
+        assert all(d.sha != repo.main_sha for d in staged), "merged, not yet on staging"
+        tagged = {t.sha for t in repo.tags.values()}
+        assert staged[-1].latest_state == "success" and staged[-1].sha not in tagged, "on staging, not tagged"
+        production = [d for d in repo.deployments.values() if d.environment == "production"]
+        newest_tag = next(reversed(repo.tags.values()))
+        assert all(d.ref != newest_tag.name for d in production), "tagged, not in production"
+        success = production[-1].statuses[-1]
+        assert success.state == "success" and now - success.created_at < timedelta(minutes=30)
+        assert any(run.status != "completed" for run in repo.runs.values())
+        assert all(t <= now for t in (repo.updated_at, repo.pushed_at))
+
+
+def test_quirks(world: World, server: SimulatorServer, http: requests.Session) -> None:
+    api = server.api_url
+    gone = next(r for r in world.repos.values() if r.gone)
+    listed = [r["full_name"] for r in http.get(f"{api}/orgs/acme/repos", params={"per_page": 100}).json()]
+    assert gone.full_name in listed
+    for path in ("", "/pulls", "/deployments", "/tags", "/commits"):
+        assert http.get(f"{api}/repos/{gone.full_name}{path}").status_code == 404
+    archived = next(r for r in world.served_repos if r.archived)
+    assert archived.pulls and archived.tags and http.get(f"{api}/repos/{archived.full_name}").json()["archived"]
+    repo, pr = next((r, p) for r in world.served_repos for p in r.pulls.values() if p.user.deleted)
+    listing = http.get(f"{api}/repos/{repo.full_name}/pulls", params={"state": "all", "per_page": 100}).json()
+    listing += http.get(f"{api}/repos/{repo.full_name}/pulls", params={"state": "all", "per_page": 100,
+                                                                       "page": 2}).json()
+    assert next(p for p in listing if p["number"] == pr.number)["user"] is None
+    assert http.get(f"{api}/repos/{repo.full_name}/pulls/{pr.number}").json()["user"]["login"] == "ghost"
+    repo, pr = next((r, p) for r in world.served_repos for p in r.pulls.values()
+                    if any(rv.user is not None and rv.user.deleted for rv in p.reviews))
+    reviews = http.get(f"{api}/repos/{repo.full_name}/pulls/{pr.number}/reviews").json()
+    assert any(r["user"] is None for r in reviews)
+    repo, bare = next((r, d) for r in world.served_repos for d in r.deployments.values() if not d.statuses)
+    assert http.get(f"{api}/repos/{repo.full_name}/deployments/{bare.id}/statuses").json() == []
+    repo, tag = next((r, t) for r in world.served_repos for t in r.tags.values() if t.sha not in r.commits)
+    assert any(t["name"] == tag.name for t in http.get(f"{api}/repos/{repo.full_name}/tags",
+                                                        params={"per_page": 100, "page": 2}).json()
+               + http.get(f"{api}/repos/{repo.full_name}/tags", params={"per_page": 100}).json())
+    assert http.get(f"{api}/repos/{repo.full_name}/commits/{tag.sha}").status_code == 422
+
+
+def test_counts_only_what_is_served(world: World) -> None:
+    gone = next(r for r in world.repos.values() if r.gone)
+    assert {k: v for k, v in world.counts(gone.full_name).items() if k != "developers"} == dict.fromkeys(
+        ("repositories", "pull_requests", "reviews", "pull_request_commits", "main_commits", "tags", "deployments",
+         "deployment_statuses", "workflow_runs"), 0)
+    per_repo = [world.counts(r.full_name) for r in world.served_repos]
+    total = world.counts()
+    for key in ("pull_requests", "reviews", "main_commits", "deployments", "deployment_statuses", "workflow_runs"):
+        assert sum(c[key] for c in per_repo) == total[key]
+
+
+def test_large_world_generates_quickly() -> None:
+    started = time.monotonic()
+    big = generate_world(seed=1, repos=20, prs=10_000, now=NOW)
+    elapsed = time.monotonic() - started
+    counts = big.counts()
+    assert counts["pull_requests"] == 10_000
+    assert counts["repositories"] == 21
+    assert counts["main_commits"] > 8_000 and counts["deployments"] > 20_000
+    assert elapsed < 15, elapsed
+    sizes = sorted(len(r.pulls) for r in big.served_repos if not r.archived)
+    assert sizes[-1] > 1.5 * sizes[0], "spread unevenly"
+
+
+def test_small_prs_counts_are_exact() -> None:
+    for prs in (1, 7, 60):
+        assert generate_world(seed=5, repos=3, prs=prs, weeks=1, now=NOW).counts()["pull_requests"] == prs
