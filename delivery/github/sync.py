@@ -156,7 +156,9 @@ def repository_sync(
         reason = f"{repository.full_name}: not found on GitHub (deleted, renamed or not visible): {exc}"
         logger.warning(reason)
         job.summary.skipped.append(reason)
-        Repository.objects.filter(pk=repository.pk).update(unavailable_reason=str(exc)[:300])
+        Repository.objects.filter(pk=repository.pk).update(
+            unavailable_reason="Not found on GitHub (404): deleted, renamed, or not visible to this token"
+        )
         _finish(run, job, started, SyncRun.Status.SKIPPED, reason)
     except GitHubError as exc:
         status = SyncRun.Status.FAILED if exc.permanent else SyncRun.Status.WAITING

@@ -3,6 +3,7 @@ a summary. Rate limits are waited out here (a foreground command may sleep; a wo
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from typing import Any
@@ -28,6 +29,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["verbosity"] < 2:
+            # Skipped objects are listed in the summary; per-object log lines would bury the progress bar.
+            logging.getLogger("delivery").setLevel(logging.WARNING)
         client = client_from_settings()
         total = SyncSummary()
         started = time.monotonic()
