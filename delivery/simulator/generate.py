@@ -9,7 +9,7 @@ repository per working day).
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from . import ops
 from .history import Pipeline, Simulation, minutes
@@ -42,6 +42,7 @@ def generate_world(
     if repos < 1 or developers < 2 or weeks < 1:
         raise ValueError("need at least 1 repository, 2 developers and 1 week")
     now = (now or utcnow()).replace(microsecond=0)
+    now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
     start = now - timedelta(weeks=weeks)
     rng = random.Random(f"world:{seed}")  # noqa: S311 - a reproducible simulation, not cryptography
     org = Organization(id=9_000_001, login="acme", name="Acme Corp", description="We make everything.",

@@ -168,7 +168,7 @@ def open_pull(
     )
     repo.next_number += 1
     repo.pulls[pr.number] = pr
-    world.touch(repo, at)
+    world.touch(repo)
     _emit(world, "pull_request", "opened", repo, author, number=pr.number, pull_request=_pull_ref(pr))
     return pr
 
@@ -177,7 +177,7 @@ def ready_for_review(world: World, repo: Repository, pr: PullRequest, at: dateti
     pr.draft = False
     pr.ready_at = at
     pr.updated_at = at
-    world.touch(repo, at)
+    world.touch(repo)
     _emit(world, "pull_request", "ready_for_review", repo, pr.user, number=pr.number, pull_request=_pull_ref(pr))
 
 
@@ -190,7 +190,7 @@ def submit_review(
     pr.reviews.append(review)
     pr.requested_reviewers = [u for u in pr.requested_reviewers if u is not reviewer]
     pr.updated_at = at
-    world.touch(repo, at)
+    world.touch(repo)
     _emit(
         world, "pull_request_review", "submitted", repo, reviewer,
         review={"id": review.id, "state": state.lower(), "commit_id": review.commit_id},
@@ -239,7 +239,7 @@ def close_pull(
     pr.state = "closed"
     pr.closed_at = pr.updated_at = at
     pr.requested_reviewers = []
-    world.touch(repo, at)
+    world.touch(repo)
     _emit(world, "pull_request", "closed", repo, sender, number=pr.number, pull_request=_pull_ref(pr))
     if delete_head:
         delete_branch(world, repo, pr.head_ref, at, sender)
@@ -265,7 +265,7 @@ def create_release(world: World, repo: Repository, tag: Tag, author: User | None
         target_commitish=repo.default_branch, created_at=at, published_at=at,
     )
     repo.releases.append(release)
-    world.touch(repo, at)
+    world.touch(repo)
     _emit(world, "release", "published", repo, author, release={"id": release.id, "tag_name": tag.name})
     return release
 
@@ -281,7 +281,7 @@ def ensure_environment(world: World, repo: Repository, name: str, at: datetime) 
 
 def remove_environment(world: World, repo: Repository, name: str, at: datetime) -> None:
     if repo.environments.pop(name, None) is not None:
-        world.touch(repo, at)
+        world.touch(repo)
 
 
 def create_deployment(
@@ -297,7 +297,7 @@ def create_deployment(
     )
     repo.deployments[deployment.id] = deployment
     ensure_environment(world, repo, environment, at)
-    world.touch(repo, at)
+    world.touch(repo)
     _emit(
         world, "deployment", "created", repo, creator,
         deployment={"id": deployment.id, "sha": sha, "ref": ref, "environment": environment, "task": task},
@@ -335,7 +335,7 @@ def add_deployment_status(
                                       description="Superseded by a newer deployment")
         if deployment not in live:
             live.append(deployment)
-    world.touch(repo, at)
+    world.touch(repo)
     _emit(
         world, "deployment_status", "created", repo, creator,
         deployment_status={"id": status.id, "state": state, "environment": deployment.environment},
@@ -359,7 +359,7 @@ def create_run(
         inputs=dict(inputs or {}),
     )
     repo.runs[run.id] = run
-    world.touch(repo, at)
+    world.touch(repo)
     _emit_run(world, repo, run, "requested")
     return run
 
@@ -372,7 +372,7 @@ def set_run_status(
     run.status = status
     run.conclusion = conclusion if status == "completed" else None
     run.updated_at = at
-    world.touch(repo, at)
+    world.touch(repo)
     _emit_run(world, repo, run, "completed" if status == "completed" else "in_progress")
 
 

@@ -254,6 +254,8 @@ class PullPlayer:
             for deployment in plan.previews:
                 if deployment.latest_state == "success":
                     when = max(cleanup, deployment.statuses[-1].created_at + minutes(0.5))
+                    if when > self.sim.now:
+                        continue
                     ops.add_deployment_status(self.world, self.repo, deployment, "inactive", when, self.world.bot,
                                               description="Preview environment removed")
             ops.remove_environment(self.world, self.repo, f"pr-{pr.number}", cleanup)

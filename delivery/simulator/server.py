@@ -48,9 +48,12 @@ class Response:
 
 
 class SimulatorServer:
-    def __init__(self, world: World, host: str = "127.0.0.1", port: int = 0, hourly_budget: int = 5000,
-                 oauth_client_id: str = "trunkline-demo", oauth_client_secret: str = "trunkline-demo-secret",  # noqa: S107 - the demo app's documented secret
-                 live: LiveActivity | None = None) -> None:
+    def __init__(
+        self, world: World, host: str = "127.0.0.1", port: int = 0, hourly_budget: int = 5000,
+        oauth_client_id: str = "trunkline-demo",
+        oauth_client_secret: str = "trunkline-demo-secret",  # noqa: S107 - the demo's documented secret
+        live: LiveActivity | None = None,
+    ) -> None:
         self.world = world
         self.faults = Faults()
         self.stats = Stats()
@@ -144,7 +147,8 @@ class SimulatorServer:
         if fault is not None:
             response = self._fault(fault, user, self.rate.peek(rate_key))
         else:
-            response = self._serve(method, path, query, headers, raw_body, user, matched, rate_key)
+            response = self._serve(method, path, query, headers, raw_body, user, scopes is not None, matched,
+                                   rate_key)
         if scopes is not None:
             response.headers.append(("X-OAuth-Scopes", scopes))
         response.headers.append(("X-GitHub-Request-Id", uuid.uuid4().hex[:20].upper()))
@@ -152,13 +156,12 @@ class SimulatorServer:
         return response
 
     def _serve(self, method: str, path: str, query: list[tuple[str, str]], headers: Any, raw_body: bytes,
-               user: User | None, matched: Any, rate_key: Any) -> Response:
+               user: User | None, oauth: bool, matched: Any, rate_key: Any) -> Response:
         window = self.rate.peek(rate_key)
         is_rate_limit = path.rstrip("/") == "/rate_limit"
         if window.remaining <= 0 and not is_rate_limit:
-            who = f"user ID {user.id}" if user else "127.0.0.1"
-            body = {"message": PRIMARY_MESSAGE.format(user_id=user.id) if user else
-                    f"API rate limit exceeded for {who}.", "documentation_url": RATE_DOCS}
+            message = PRIMARY_MESSAGE.format(user_id=user.id) if user else "API rate limit exceeded for 127.0.0.1."
+            body = {"message": message, "documentation_url": RATE_DOCS}
             return Response(403, dumps(body), headers=window.headers())
         try:
             if matched is None:
@@ -168,7 +171,7 @@ class SimulatorServer:
             body = _json_or_none(raw_body) if raw_body else None
             if raw_body and body is None:
                 raise ApiError(400, "Problems parsing JSON")
-            request = Request(method, path, query, params, user, False, body, window)
+            request = Request(method, path, query, params, user, oauth, body, window)
             with self.world.lock:
                 result = route.handler(request)
         except ApiError as error:
@@ -221,7 +224,8 @@ class SimulatorServer:
 
     def _web_page(self, path: str) -> Response:
         if path in ("", "/"):
-            counts = self.world.counts()
+            with self.world.lock:
+                counts = self.world.counts()
             links = "".join(f"<li><code>{self.world.org_login}/{r.name}</code>{' (archived)' * r.archived}</li>"
                             for r in self.world.served_repos)
             page = html_page(200, "GitHub simulator", f"<p>Organization <b>{self.world.org_login}</b>: "

@@ -10,7 +10,7 @@ import hashlib
 import heapq
 import pickle
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -99,8 +99,10 @@ class World:
 
     # -- repositories ---------------------------------------------------------------------------
     def repo(self, name: str) -> Repository | None:
-        """A repository reachable through /repos/... (not the deleted one)."""
+        """A repository reachable through /repos/... (not the deleted one); names are case-insensitive."""
         repo = self.repos.get(name)
+        if repo is None:
+            repo = next((r for r in self.repos.values() if r.name.lower() == name.lower()), None)
         return None if repo is None or repo.gone else repo
 
     @property
@@ -318,13 +320,3 @@ class World:
             raise TypeError(f"{path} does not hold a simulator world")
         return world
 
-
-def first_parent_line(world: World, repo: Repository, sha: str | None = None) -> Iterable[Commit]:
-    """Walk ``main`` (or ``sha``) along first parents, newest first."""
-    current = sha or repo.main_sha
-    while current in repo.commits:
-        commit = repo.commits[current]
-        yield commit
-        if not commit.parents:
-            return
-        current = commit.parents[0]

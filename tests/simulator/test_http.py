@@ -120,7 +120,8 @@ def test_fault_after_and_count(fresh_server: SimulatorServer, http: requests.Ses
 
 def test_faults_over_http_and_clear(fresh_server: SimulatorServer, http: requests.Session) -> None:
     control = f"{fresh_server.url}/_simulator/faults"
-    assert requests.post(control, json={"kind": "server_error", "count": 3, "status": 500}, timeout=10).status_code == 201
+    added = requests.post(control, json={"kind": "server_error", "count": 3, "status": 500}, timeout=10)
+    assert added.status_code == 201
     assert len(requests.get(control, timeout=10).json()["faults"]) == 1
     assert requests.post(control, json={"kind": "nonsense"}, timeout=10).status_code == 422
     assert http.get(f"{fresh_server.api_url}/orgs/acme").status_code == 500

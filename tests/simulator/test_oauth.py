@@ -22,7 +22,8 @@ def _authorize(server: SimulatorServer, login: str, **extra: str) -> str:
               "response_type": "code", **extra}
     page = requests.get(f"{server.url}/login/oauth/authorize", params=params, timeout=10)
     assert page.status_code == 200 and "Sign in to Trunkline as" in page.text
-    links = {text: unescape(href) for href, text in re.findall(r'<a class="user" href="([^"]+)">([^<]+)</a>', page.text)}
+    found = re.findall(r'<a class="user" href="([^"]+)">([^<]+)</a>', page.text)
+    links = {text: unescape(href) for href, text in found}
     redirect = requests.get(server.url + links[login], allow_redirects=False, timeout=10)
     assert redirect.status_code == 302
     location = urlsplit(redirect.headers["Location"])

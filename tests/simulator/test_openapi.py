@@ -163,7 +163,8 @@ def test_every_post_validates_against_the_openapi_subset(fresh_server: Simulator
         (REPO + "/git/tags", "/repos/acme/api/git/tags",
          {"tag": "v99.0.0", "message": "Release", "object": repo.main_sha, "type": "commit"}, 201),
         (REPO + "/git/refs", "/repos/acme/api/git/refs", {"ref": "refs/heads/hotfix/x", "sha": repo.main_sha}, 201),
-        (REPO + "/actions/workflows/{workflow_id}/dispatches", "/repos/acme/api/actions/workflows/rollback.yml/dispatches",
+        (REPO + "/actions/workflows/{workflow_id}/dispatches",
+         "/repos/acme/api/actions/workflows/rollback.yml/dispatches",
          {"ref": "main", "inputs": {"tag": tag.name}, "return_run_details": True}, 200),
     ]
     problems: list[str] = []
@@ -181,3 +182,25 @@ def test_every_post_validates_against_the_openapi_subset(fresh_server: Simulator
     assert problems == []
     plain = http.post(f"{api}/repos/acme/api/actions/workflows/ci.yml/dispatches", json={"ref": "main"})
     assert plain.status_code == 204 and plain.content == b""
+
+
+def _urls(value: Any, key: str = "") -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        return [pair for k, v in value.items() if k != "payload" for pair in _urls(v, k)]
+    if isinstance(value, list):
+        return [pair for item in value for pair in _urls(item, key)]
+    if isinstance(value, str) and value.startswith(("http://", "https://")):
+        return [(key, value)]
+    return []
+
+
+def test_every_url_points_at_the_simulator_itself(server: SimulatorServer, world: World,
+                                                  http: requests.Session) -> None:
+    """PyGithub only follows URLs on its own base URL's host, port and path prefix."""
+    external = {"environment_url", "documentation_url", "blog"}
+    offenders = []
+    for _, url in _cases(world):
+        for key, value in _urls(http.get(server.api_url + url).json()):
+            if key not in external and not value.startswith(server.url + "/"):
+                offenders.append((url, key, value))
+    assert offenders == []

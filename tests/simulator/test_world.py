@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 import requests
@@ -20,7 +21,8 @@ def _fingerprint(world: World) -> list[object]:
     rows: list[object] = []
     for repo in world.repos.values():
         rows.append((repo.id, repo.name, repo.main_sha if repo.branches else None, len(repo.commits)))
-        rows += [(p.id, p.number, p.title, p.user.login, p.head_sha, p.state, p.updated_at) for p in repo.pulls.values()]
+        rows += [(p.id, p.number, p.title, p.user.login, p.head_sha, p.state, p.updated_at)
+                 for p in repo.pulls.values()]
         rows += [(d.id, d.environment, d.sha, [s.state for s in d.statuses]) for d in repo.deployments.values()]
         rows += [(t.name, t.sha) for t in repo.tags.values()]
     return rows
@@ -82,6 +84,22 @@ def test_process_breaches_are_present(world: World) -> None:
     assert any(p.head_ref in r.branches for r, p in _merged(world)), "a merged branch not deleted"
 
 
+def test_some_deploys_carry_several_merges(world: World) -> None:
+    batches = []
+    for repo in world.served_repos:
+        commit = repo.commits[repo.main_sha]
+        line = []
+        while True:
+            line.append(commit.sha)
+            if not commit.parents:
+                break
+            commit = repo.commits[commit.parents[0]]
+        position = {sha: i for i, sha in enumerate(reversed(line))}
+        staged = [position[d.sha] for d in repo.deployments.values() if d.environment == "staging" and d.statuses]
+        batches += [b - a for a, b in pairwise(staged)]
+    assert max(batches) >= 2 and batches.count(1) > len(batches) / 2
+
+
 def test_failed_staging_and_rolled_back_production(world: World) -> None:
     failed_staging = [(r, d) for r in world.served_repos for d in r.deployments.values()
                       if d.environment == "staging" and d.latest_state == "failure"]
@@ -98,7 +116,10 @@ def test_failed_staging_and_rolled_back_production(world: World) -> None:
                for run in repo.runs.values())
 
 
-@pytest.mark.parametrize("now", [NOW, datetime(2025, 11, 23, 3, 10, tzinfo=UTC), datetime(2025, 11, 24, 8, 5, tzinfo=UTC)],
+SUNDAY_NIGHT, MONDAY_MORNING = datetime(2025, 11, 23, 3, 10, tzinfo=UTC), datetime(2025, 11, 24, 8, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("now", [NOW, SUNDAY_NIGHT, MONDAY_MORNING],
                          ids=["wednesday-afternoon", "sunday-night", "monday-morning"])
 def test_work_is_in_flight_in_every_stage(world: World, now: datetime) -> None:
     world = world if now == NOW else generate_world(seed=11, now=now)
