@@ -163,6 +163,8 @@ GITHUB_BACKOFF_SECONDS = env.float("GITHUB_BACKOFF_SECONDS", default=1.0)
 # How far back a first sync of a repository reads commits, deployments and workflow runs.
 SYNC_BACKFILL_DAYS = env.int("SYNC_BACKFILL_DAYS", default=120)
 SYNC_LOCK_MINUTES = env.int("SYNC_LOCK_MINUTES", default=30)
+# How far back the sync re-reads deployments and workflow runs whose state may still move.
+SYNC_RECHECK_DAYS = env.int("SYNC_RECHECK_DAYS", default=2)
 
 SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
 SLACK_BOT_TOKEN = env.str("SLACK_BOT_TOKEN", default="")

@@ -121,19 +121,21 @@ class GitHubClient:
         timeout: float = 15.0,
         transient_retries: int = 3,
         backoff_seconds: float = 1.0,
+        per_page: int = PER_PAGE,
     ) -> None:
         # retry=0: no hidden retries and, above all, no sleeping through rate limits inside PyGithub;
         # this class decides what is retried and for how long.
         self.github = Github(
             base_url=base_url,
             auth=auth,
-            per_page=PER_PAGE,
+            per_page=per_page,
             timeout=int(timeout),
             retry=0,
             seconds_between_requests=seconds_between_requests or None,
             seconds_between_writes=seconds_between_writes or None,
         )
         self.base_url = base_url.rstrip("/")
+        self.per_page = per_page
         self.transient_retries = transient_retries
         self.backoff_seconds = backoff_seconds
         self.counters = RequestCounters()
@@ -194,7 +196,7 @@ class GitHubClient:
         """Pages of a list endpoint, following GitHub's Link headers. The first request is conditional on
         `etag`: a 304 yields one empty page with not_modified=True and stops. Pages are fetched lazily, so a
         caller that stops early (a bookmark reached) costs no further requests."""
-        query = {"per_page": PER_PAGE, **(params or {})}
+        query = {"per_page": self.per_page, **(params or {})}
         response = self.get(url, params=query, etag=etag)
         number = 1
         while True:
@@ -216,6 +218,30 @@ class GitHubClient:
             if not next_url:
                 return
             response = self.get(next_url)
+            number += 1
+
+    def iter_pages_each_conditional(
+        self, url: str, *, etags: dict[str, Any], params: dict[str, Any] | None = None
+    ) -> Iterator[Page]:
+        """Every page of a list that is not sorted by change (tags, an organization's repositories), each page
+        conditional on its own ETag from `etags` (page number → ETag, plus "last_full"): a 304 on page 1 says
+        nothing about page 2. After a 304 the walk goes on while the previous pass saw more pages, or its last
+        page was full (something may have spilled onto a new page)."""
+        number = 1
+        while True:
+            key = str(number)
+            query = {"per_page": self.per_page, **(params or {}), "page": number}
+            response = self.get(url, params=query, etag=etags.get(key, ""))
+            if response.not_modified:
+                yield Page(number=number, items=[], etag=etags[key], not_modified=True)
+                if str(number + 1) not in etags and not etags.get("last_full"):
+                    return
+            else:
+                items = list(response.data or [])
+                has_next = "next" in parse_link_header(response.headers.get("link", ""))
+                yield Page(number=number, items=items, etag=response.etag, next_url="next" if has_next else None)
+                if not has_next:
+                    return
             number += 1
 
     # -- errors and limits -----------------------------------------------------------------------------

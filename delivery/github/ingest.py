@@ -175,6 +175,12 @@ def ingest_repositories(items: Sequence[dict[str, Any]]) -> IngestResult:
         result,
         "repository",
     )
+    # A name now held by another GitHub id (the old repository was deleted and re-created, or renamed while
+    # a new one took its name): park the old row under a name of its own so the new one can have it.
+    owners = {row["full_name"]: row["github_id"] for row in rows}
+    for stale in Repository.objects.filter(full_name__in=owners).exclude(github_id__in=owners.values()):
+        stale.full_name = f"{stale.full_name}~{stale.github_id}"[:201]
+        stale.save(update_fields=["full_name"])
     upserted = upsert_rows(Repository, rows, key=["github_id"])
     result.add(upserted)
     result.ids = upserted.ids

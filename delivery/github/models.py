@@ -402,6 +402,9 @@ class SyncCursor(models.Model):
     )
     resource = models.CharField(max_length=20, choices=Resource.choices)
     etag = models.CharField(max_length=200, blank=True, help_text="ETag of the first list page.")
+    page_etags = models.JSONField(
+        default=dict, blank=True, help_text="Lists not sorted by change: the ETag of every page, by page number."
+    )
     high_water_at = models.DateTimeField(null=True, blank=True)
     high_water_key = models.CharField(max_length=100, blank=True, help_text="Last sha or id fully synced.")
     last_success_at = models.DateTimeField(null=True, blank=True)

@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from delivery.github.client import GitHubClient, GitHubError, GitHubNotFound, client_from_settings
+from delivery.github.client import GitHubClient, GitHubError, GitHubNotFound, Page, client_from_settings
 from delivery.github.ingest import (
     IngestResult,
     ingest_commits,
@@ -40,7 +40,6 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[str, str, int, int | None], None]
 """progress(repository, resource, pages done, pages in all or None)"""
 
-RECHECK_UNFINISHED_FOR = timedelta(days=2)
 
 
 @dataclass
@@ -89,21 +88,38 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _walk_each_conditional(
+    client: GitHubClient,
+    url: str,
+    cursor: SyncCursor,
+    write: Callable[[Page], None],
+    params: dict[str, Any] | None = None,
+) -> None:
+    """Read a list not sorted by change page by page, each page conditional on its own ETag; write the pages
+    that changed; then save the pages' ETags (only now: an interrupted walk keeps the old ones)."""
+    etags: dict[str, Any] = {}
+    last_full = bool(cursor.page_etags.get("last_full"))
+    for page in client.iter_pages_each_conditional(url, etags=cursor.page_etags, params=params):
+        etags[str(page.number)] = page.etag
+        if not page.not_modified:
+            write(page)
+            last_full = len(page.items) >= client.per_page
+    etags["last_full"] = last_full
+    _cursor_done(cursor, timezone.now(), page_etags=etags)
+
+
 # -- the organization's repositories --------------------------------------------------------------------------
 def organization_repositories_sync(*, client: GitHubClient, org: str) -> tuple[SyncSummary, list[int]]:
     """Upsert the organization's repositories; returns the ids of the active ones to sync."""
     summary = SyncSummary()
     before = (client.counters.requests, client.counters.not_modified)
     cursor = _cursor(None, SyncCursor.Resource.REPOSITORIES)
-    first_etag = cursor.etag
-    for page in client.iter_pages(f"/orgs/{org}/repos", params={"type": "all", "sort": "full_name"}, etag=cursor.etag):
-        if page.not_modified:
-            break
-        if page.number == 1:
-            first_etag = page.etag
+
+    def write(page: Page) -> None:
         with transaction.atomic():
             summary.add(ingest_repositories(page.items))
-    _cursor_done(cursor, timezone.now(), etag=first_etag)
+
+    _walk_each_conditional(client, f"/orgs/{org}/repos", cursor, write, params={"type": "all", "sort": "full_name"})
     summary.requests = client.counters.requests - before[0]
     summary.not_modified = client.counters.not_modified - before[1]
     ids = list(Repository.objects.filter(is_active=True, owner__iexact=org).values_list("pk", flat=True))
@@ -146,8 +162,12 @@ def repository_sync(
             error="another sync of this repository is running",
         )
         raise SyncAlreadyRunning(repository.full_name)
-    client = client or client_from_settings()
-    run = SyncRun.objects.create(repository=repository, trigger=trigger)
+    try:
+        client = client or client_from_settings()
+        run = SyncRun.objects.create(repository=repository, trigger=trigger)
+    except BaseException:
+        repository_release_sync(repository_id)
+        raise
     job = _RepositorySync(repository, client, progress or (lambda *_: None))
     started = time.monotonic()
     try:
@@ -169,7 +189,8 @@ def repository_sync(
         raise
     else:
         Repository.objects.filter(pk=repository.pk).update(unavailable_reason="", last_synced_at=timezone.now())
-        _finish(run, job, started, SyncRun.Status.SUCCEEDED, "")
+        errors = job.summary.errors
+        _finish(run, job, started, SyncRun.Status.FAILED if errors else SyncRun.Status.SUCCEEDED, "; ".join(errors))
     finally:
         repository_release_sync(repository_id)
     return job.summary
@@ -198,12 +219,17 @@ class _RepositorySync:
         self.summary = SyncSummary(repositories=1)
         self.now = timezone.now()
         self.floor = self.now - timedelta(days=settings.SYNC_BACKFILL_DAYS)
+        # Known deployments and runs this recent are re-read when they may have moved; older ones are left to
+        # webhooks (they change rarely: a preview torn down when its PR closes).
+        self.recent = self.now - timedelta(days=settings.SYNC_RECHECK_DAYS)
         self.api = f"/repos/{repository.full_name}"
         self._counters_at_start = (client.counters.requests, client.counters.not_modified)
 
     def close_counters(self) -> None:
         self.summary.requests = self.client.counters.requests - self._counters_at_start[0]
         self.summary.not_modified = self.client.counters.not_modified - self._counters_at_start[1]
+
+    FIRST_RESOURCE = SyncCursor.Resource.PULL_REQUESTS
 
     def run(self) -> None:
         for resource, step in (
@@ -220,7 +246,13 @@ class _RepositorySync:
                 SyncCursor.objects.filter(pk=cursor.pk).update(
                     last_attempt_at=timezone.now(), last_error=str(exc)[:2000]
                 )
-                raise
+                # A 404 on the first list of the repository means the repository itself is gone; a transient
+                # error stops the pass (to be resumed); any other refusal costs only this resource.
+                if not exc.permanent or (isinstance(exc, GitHubNotFound) and resource == self.FIRST_RESOURCE):
+                    raise
+                reason = f"{self.repository.full_name} {resource}: {exc}"
+                logger.warning(reason)
+                self.summary.errors.append(reason)
 
     def _page_done(self, resource: str, number: int, last: int | None) -> None:
         self.progress(self.repository.full_name, resource, number, last)
@@ -310,46 +342,59 @@ class _RepositorySync:
 
     # -- tags ---------------------------------------------------------------------------------------------------
     def tags(self, cursor: SyncCursor) -> None:
-        first_etag = cursor.etag
-        for page in self.client.iter_pages(f"{self.api}/tags", etag=cursor.etag):
-            if page.not_modified:
-                break
-            if page.number == 1:
-                first_etag = page.etag
+        def write(page: Page) -> None:
             with transaction.atomic():
                 self.summary.add(ingest_tags(self.repository, page.items))
             self._page_done("tags", page.number, page.last_page)
-        _cursor_done(cursor, timezone.now(), etag=first_etag)
+
+        _walk_each_conditional(self.client, f"{self.api}/tags", cursor, write)
 
     # -- deployments --------------------------------------------------------------------------------------------
     def deployments(self, cursor: SyncCursor) -> None:
-        """New deployments (ids above the bookmark) with their statuses, then the known ones not finished yet."""
+        """New deployments (ids above the bookmark) with their statuses; recent known ones whose `updated_at`
+        moved, re-read; then the known ones still unfinished (their statuses may move without a list change)."""
         high = int(cursor.high_water_key or 0)
         new_high, first_etag = high, cursor.etag
+        handled: set[int] = set()
         for page in self.client.iter_pages(f"{self.api}/deployments", etag=cursor.etag):
             if page.not_modified:
-                _cursor_done(cursor, timezone.now())
-                return
+                break  # nothing new; the known unfinished ones are still rechecked below
             if page.number == 1:
                 first_etag = page.etag
             fresh = [d for d in page.items if d["id"] > high and parse_time(d["created_at"]) >= self.floor]
+            # Known recent deployments whose `updated_at` moved got a status since (e.g. GitHub's automatic
+            # "inactive" once a newer deployment of the environment succeeded).
+            known = [d for d in page.items if d["id"] <= high and parse_time(d["created_at"]) >= self.recent]
+            stored = dict(
+                Deployment.objects.filter(repository=self.repository, github_id__in=[d["id"] for d in known])
+                .values_list("github_id", "updated_at")
+            )
+            moved = [d for d in known if stored.get(d["id"]) != parse_time(d["updated_at"])]
             with transaction.atomic():
-                result = ingest_deployments(self.repository, fresh)
+                result = ingest_deployments(self.repository, fresh + moved)
             self.summary.add(result)
             by_pk = {d.pk: d for d in Deployment.objects.filter(pk__in=result.ids.values())}
-            for item in fresh:
+            for item in fresh + moved:
                 deployment = by_pk.get(result.ids.get(item["id"], -1))
                 if deployment is not None:
                     self._deployment_statuses(deployment, item["statuses_url"])
                 new_high = max(new_high, item["id"])
             self._page_done("deployments", page.number, page.last_page)
-            if len(fresh) < len(page.items):
+            handled.update(d["id"] for d in fresh + moved)
+            last = page.items[-1] if page.items else None
+            if last is None:
+                break
+            last_created = parse_time(last["created_at"])
+            if not ((last["id"] > high and last_created >= self.floor) or last_created >= self.recent):
                 break
         unfinished = Deployment.objects.filter(
-            repository=self.repository, github_id__lte=high, created_at__gte=self.now - RECHECK_UNFINISHED_FOR
+            repository=self.repository, github_id__lte=high, created_at__gte=self.recent
         ).exclude(state__in=Deployment.TERMINAL_STATES)
-        for deployment in unfinished:
-            self._deployment_statuses(deployment, f"{self.api}/deployments/{deployment.github_id}/statuses")
+        for deployment in unfinished.exclude(github_id__in=handled):
+            try:
+                self._deployment_statuses(deployment, f"{self.api}/deployments/{deployment.github_id}/statuses")
+            except GitHubNotFound:
+                self.summary.skipped.append(f"{self.repository.full_name} deployment {deployment.github_id}: deleted")
         _cursor_done(cursor, timezone.now(), etag=first_etag, high_water_key=str(new_high))
 
     def _deployment_statuses(self, deployment: Deployment, url: str) -> None:
@@ -367,8 +412,7 @@ class _RepositorySync:
         new_high, first_etag = high, cursor.etag
         for page in self.client.iter_pages(f"{self.api}/actions/runs", etag=cursor.etag, items_key="workflow_runs"):
             if page.not_modified:
-                _cursor_done(cursor, timezone.now())
-                return
+                break  # nothing new; the known unfinished ones are still rechecked below
             if page.number == 1:
                 first_etag = page.etag
             fresh = [r for r in page.items if r["id"] > high and parse_time(r["created_at"]) >= self.floor]
@@ -379,10 +423,14 @@ class _RepositorySync:
             if len(fresh) < len(page.items):
                 break
         unfinished = WorkflowRun.objects.filter(
-            repository=self.repository, github_id__lte=high, created_at__gte=self.now - RECHECK_UNFINISHED_FOR
+            repository=self.repository, github_id__lte=high, created_at__gte=self.recent
         ).exclude(status="completed")
         for run in unfinished.only("github_id"):
-            response = self.client.get(f"{self.api}/actions/runs/{run.github_id}")
+            try:
+                response = self.client.get(f"{self.api}/actions/runs/{run.github_id}")
+            except GitHubNotFound:
+                self.summary.skipped.append(f"{self.repository.full_name} workflow run {run.github_id}: deleted")
+                continue
             with transaction.atomic():
                 self.summary.add(ingest_workflow_runs(self.repository, [response.data]))
         _cursor_done(cursor, timezone.now(), etag=first_etag, high_water_key=str(new_high))

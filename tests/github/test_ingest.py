@@ -109,3 +109,17 @@ def test_tag_time_from_a_webhook_is_not_erased_by_a_later_listing():
     ingest_tags(repository, [listed])
 
     assert Tag.objects.get().created_at == moment
+
+
+def test_a_repository_name_taken_over_by_a_new_repository_does_not_collide():
+    payload = _example("pull_request", "opened.payload.json")
+    old = _repository(payload)
+    recreated = {**payload["repository"], "id": payload["repository"]["id"] + 1000}
+
+    result = ingest_repositories([recreated])
+
+    assert result.created == 1
+    new = Repository.objects.get(github_id=recreated["id"])
+    assert new.full_name == payload["repository"]["full_name"]
+    old.refresh_from_db()
+    assert old.full_name.startswith(payload["repository"]["full_name"] + "~")

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import io
 import threading
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
+from github import Auth
 
-from delivery.github.client import GitHubUnavailable
-from delivery.github.models import Commit, Deployment, PullRequest, Repository, Review, SyncCursor, SyncRun, Tag
+from delivery.github.client import GitHubClient, GitHubUnavailable
+from delivery.github.models import (
+    Commit,
+    Deployment,
+    PullRequest,
+    Repository,
+    Review,
+    SyncCursor,
+    SyncRun,
+    Tag,
+    WorkflowRun,
+)
 from delivery.github.sync import SyncAlreadyRunning, repository_claim_sync, repository_sync
 from tests.conftest import mirror_clear, mirror_counts, mirror_snapshot, sync_all
 
@@ -46,7 +58,9 @@ def test_full_sync_produces_exactly_the_simulators_objects(simulator, gh_client)
         assert stored == {pr.number: pr.head_sha for pr in repo.pulls.values()}
 
 
-def test_second_sync_without_changes_writes_nothing_and_costs_only_conditional_requests(simulator, gh_client):
+def test_second_sync_without_changes_writes_nothing_and_costs_only_conditional_requests(
+    simulator, gh_client, settings
+):
     sync_all(gh_client, simulator.world.org_login)
     before = mirror_snapshot()
 
@@ -57,9 +71,44 @@ def test_second_sync_without_changes_writes_nothing_and_costs_only_conditional_r
     # one of them answered 304; the deleted repository costs its one 404.
     readable = Repository.objects.filter(unavailable_reason="").count()
     unreadable = Repository.objects.exclude(unavailable_reason="").count()
+    recent = timezone.now() - timedelta(days=settings.SYNC_RECHECK_DAYS)
+    rechecked = (
+        Deployment.objects.filter(created_at__gte=recent).exclude(state__in=Deployment.TERMINAL_STATES).count()
+        + WorkflowRun.objects.filter(created_at__gte=recent).exclude(status="completed").count()
+    )
     assert again.not_modified == 1 + 5 * readable
-    assert again.requests == again.not_modified + unreadable
+    # Plus one request per deployment or run still in flight (their statuses are re-read each time).
+    assert again.requests == again.not_modified + unreadable + rechecked
     assert mirror_snapshot() == before
+
+
+def test_a_sync_after_new_activity_ends_identical_to_a_fresh_full_sync(simulator, settings):
+    """Small pages, so paging and stopping at the bookmark really happen; then the simulator moves on (new
+    PRs, reviews, merges, deployments and their statuses, tags) and an incremental sync must catch up."""
+    from delivery.simulator.live import LiveActivity
+
+    settings.SYNC_RECHECK_DAYS = 7  # the simulator's PRs live up to five days; their previews close with them
+    client = GitHubClient(
+        base_url=simulator.api_url, auth=Auth.Token("t"), seconds_between_requests=0, per_page=10,
+        backoff_seconds=0.01,
+    )
+    org = simulator.world.org_login
+    sync_all(client, org)
+    live = LiveActivity(simulator.world, interval=3600)
+    for _ in range(40):
+        live.tick()
+    with simulator.world.lock:
+        simulator.world.advance()  # run what is due now, then stop the clock: the world holds still
+        simulator.world.frozen_clock = simulator.world.clock()
+    moved = sync_all(client, org)
+    assert moved.created + moved.updated > 0, "the simulator's activity reached the mirror"
+    incremental = mirror_snapshot()
+    assert {k: mirror_counts()[k] for k in COUNTED} == {k: simulator.world.counts()[k] for k in COUNTED}
+
+    mirror_clear()
+    sync_all(client, org)
+    assert mirror_snapshot() == incremental
+    client.close()
 
 
 def test_sync_interrupted_by_a_5xx_storm_then_resumed_ends_identical_to_an_uninterrupted_one(simulator, gh_client):
