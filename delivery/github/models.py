@@ -68,6 +68,7 @@ class Repository(models.Model):
     # Sync bookkeeping: a row-level lease so one sync runs per repository at a time (claimed with a
     # conditional UPDATE, see github.sync).
     sync_lease_until = models.DateTimeField(null=True, blank=True)
+    sync_lease_owner = models.CharField(max_length=40, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -127,19 +128,21 @@ def organization_repositories_sync(*, client: GitHubClient, org: str) -> tuple[S
 
 
 # -- one repository --------------------------------------------------------------------------------------------
-def repository_claim_sync(repository_id: int, *, now: datetime | None = None) -> bool:
+def repository_claim_sync(repository_id: int, *, owner: str = "", now: datetime | None = None) -> bool:
     """Take the repository's sync lease with one conditional UPDATE: 0 rows means a sync is running."""
     now = now or timezone.now()
     return (
-        Repository.objects.filter(
-            Q(sync_lease_until__isnull=True) | Q(sync_lease_until__lt=now), pk=repository_id
-        ).update(sync_lease_until=now + timedelta(minutes=settings.SYNC_LOCK_MINUTES))
+        Repository.objects.filter(Q(sync_lease_until__isnull=True) | Q(sync_lease_until__lt=now), pk=repository_id)
+        .update(sync_lease_until=now + timedelta(minutes=settings.SYNC_LOCK_MINUTES), sync_lease_owner=owner)
         == 1
     )
 
 
-def repository_release_sync(repository_id: int) -> None:
-    Repository.objects.filter(pk=repository_id).update(sync_lease_until=None)
+def repository_release_sync(repository_id: int, *, owner: str = "") -> None:
+    """Give the lease back, if it is still ours (a sync that overran it must not free another's)."""
+    Repository.objects.filter(pk=repository_id, sync_lease_owner=owner).update(
+        sync_lease_until=None, sync_lease_owner=""
+    )
 
 
 def repository_sync(
@@ -153,7 +156,8 @@ def repository_sync(
     deployments (with statuses), workflow runs. Raises SyncAlreadyRunning if another sync holds the lease;
     GitHubRateLimited / GitHubUnavailable propagate (the caller waits or retries) after the run is recorded."""
     repository = Repository.objects.get(pk=repository_id)
-    if not repository_claim_sync(repository_id):
+    owner = uuid.uuid4().hex
+    if not repository_claim_sync(repository_id, owner=owner):
         SyncRun.objects.create(
             repository=repository,
             trigger=trigger,
@@ -166,9 +170,9 @@ def repository_sync(
         client = client or client_from_settings()
         run = SyncRun.objects.create(repository=repository, trigger=trigger)
     except BaseException:
-        repository_release_sync(repository_id)
+        repository_release_sync(repository_id, owner=owner)
         raise
-    job = _RepositorySync(repository, client, progress or (lambda *_: None))
+    job = _RepositorySync(repository, client, progress or (lambda *_: None), owner)
     started = time.monotonic()
     try:
         job.run()
@@ -192,7 +196,7 @@ def repository_sync(
         errors = job.summary.errors
         _finish(run, job, started, SyncRun.Status.FAILED if errors else SyncRun.Status.SUCCEEDED, "; ".join(errors))
     finally:
-        repository_release_sync(repository_id)
+        repository_release_sync(repository_id, owner=owner)
     return job.summary
 
 
@@ -212,8 +216,9 @@ def _finish(run: SyncRun, job: _RepositorySync, started: float, status: str, err
 class _RepositorySync:
     """One pass over one repository's resources, in an order where parents come before children."""
 
-    def __init__(self, repository: Repository, client: GitHubClient, progress: Progress) -> None:
+    def __init__(self, repository: Repository, client: GitHubClient, progress: Progress, owner: str) -> None:
         self.repository = repository
+        self.owner = owner
         self.client = client
         self.progress = progress
         self.summary = SyncSummary(repositories=1)
@@ -256,8 +261,8 @@ class _RepositorySync:
 
     def _page_done(self, resource: str, number: int, last: int | None) -> None:
         self.progress(self.repository.full_name, resource, number, last)
-        # A long first sync keeps its lease alive page by page.
-        Repository.objects.filter(pk=self.repository.pk).update(
+        # A long first sync keeps its lease alive page by page (only while it is still its own).
+        Repository.objects.filter(pk=self.repository.pk, sync_lease_owner=self.owner).update(
             sync_lease_until=timezone.now() + timedelta(minutes=settings.SYNC_LOCK_MINUTES)
         )
 
@@ -408,24 +413,35 @@ class _RepositorySync:
 
     # -- workflow runs ------------------------------------------------------------------------------------------
     def workflow_runs(self, cursor: SyncCursor) -> None:
+        """New runs; recent known ones again from the same pages (re-runs keep their id); then known unfinished
+        runs the list did not show (it answered 304, or they are on a page not read)."""
         high = int(cursor.high_water_key or 0)
         new_high, first_etag = high, cursor.etag
+        handled: set[int] = set()
         for page in self.client.iter_pages(f"{self.api}/actions/runs", etag=cursor.etag, items_key="workflow_runs"):
             if page.not_modified:
                 break  # nothing new; the known unfinished ones are still rechecked below
             if page.number == 1:
                 first_etag = page.etag
             fresh = [r for r in page.items if r["id"] > high and parse_time(r["created_at"]) >= self.floor]
+            # Recent known runs are upserted again: a re-run keeps its id and moves its status and attempt, and
+            # an unchanged one is not written.
+            recent = [r for r in page.items if r["id"] <= high and parse_time(r["created_at"]) >= self.recent]
             with transaction.atomic():
-                self.summary.add(ingest_workflow_runs(self.repository, fresh))
+                self.summary.add(ingest_workflow_runs(self.repository, fresh + recent))
+            handled.update(r["id"] for r in fresh + recent)
             new_high = max([new_high, *(r["id"] for r in fresh)])
             self._page_done("workflow runs", page.number, page.last_page)
-            if len(fresh) < len(page.items):
+            last = page.items[-1] if page.items else None
+            if last is None:
+                break
+            last_created = parse_time(last["created_at"])
+            if not ((last["id"] > high and last_created >= self.floor) or last_created >= self.recent):
                 break
         unfinished = WorkflowRun.objects.filter(
             repository=self.repository, github_id__lte=high, created_at__gte=self.recent
         ).exclude(status="completed")
-        for run in unfinished.only("github_id"):
+        for run in unfinished.exclude(github_id__in=handled).only("github_id"):
             try:
                 response = self.client.get(f"{self.api}/actions/runs/{run.github_id}")
             except GitHubNotFound:

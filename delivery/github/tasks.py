@@ -19,7 +19,9 @@ MAX_OUTAGE_RETRIES = 8
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
-def sync_repository_task(self, repository_id: int, trigger: str = "schedule") -> None:  # type: ignore[no-untyped-def]
+def sync_repository_task(self, repository_id: int, trigger: str = "schedule", outage_attempt: int = 0) -> None:  # type: ignore[no-untyped-def]
+    """Sync one repository. Rate limits retry at the reset, as often as needed; outages (5xx, no connection)
+    retry with a growing, jittered countdown, MAX_OUTAGE_RETRIES times in a row, counted apart."""
     if not Repository.objects.filter(pk=repository_id, is_active=True).exists():
         return  # deleted or unfollowed since it was queued
     client = client_from_settings()
@@ -31,11 +33,16 @@ def sync_repository_task(self, repository_id: int, trigger: str = "schedule") ->
         logger.warning("repository %s: %s; retrying in %.0fs", repository_id, exc, exc.wait_seconds)
         raise self.retry(countdown=max(1.0, exc.wait_seconds), exc=exc) from exc
     except GitHubUnavailable as exc:
-        if self.request.retries >= MAX_OUTAGE_RETRIES:
+        if outage_attempt >= MAX_OUTAGE_RETRIES:
             raise
-        countdown = backoff_seconds(self.request.retries, base=settings.GITHUB_BACKOFF_SECONDS * 30)
+        countdown = backoff_seconds(outage_attempt, base=settings.GITHUB_BACKOFF_SECONDS * 30)
         logger.warning("repository %s: %s; retrying in %.0fs", repository_id, exc, countdown)
-        raise self.retry(countdown=countdown, exc=exc) from exc
+        raise self.retry(
+            kwargs={"repository_id": repository_id, "trigger": trigger, "outage_attempt": outage_attempt + 1},
+            args=(),
+            countdown=countdown,
+            exc=exc,
+        ) from exc
     finally:
         client.close()
 

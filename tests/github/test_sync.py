@@ -242,3 +242,20 @@ def test_concurrent_claims_of_one_repository_lease_only_one(simulator):
     for t in threads:
         t.join()
     assert sorted(results) == [False] * 7 + [True]
+
+
+def test_an_expired_lease_is_taken_over_and_the_old_holder_cannot_release_it():
+    from delivery.github.sync import repository_release_sync
+
+    repository = Repository.objects.create(github_id=2, owner="acme", name="y", full_name="acme/y")
+    long_ago = timezone.now() - timedelta(hours=2)
+    assert repository_claim_sync(repository.pk, owner="first", now=long_ago)
+    assert not repository_claim_sync(repository.pk, owner="second", now=long_ago + timedelta(minutes=5))
+
+    assert repository_claim_sync(repository.pk, owner="second"), "the first lease ran out"
+    repository_release_sync(repository.pk, owner="first")
+    repository.refresh_from_db()
+    assert repository.sync_lease_owner == "second" and repository.sync_lease_until is not None
+
+    repository_release_sync(repository.pk, owner="second")
+    assert repository_claim_sync(repository.pk, owner="third")

@@ -52,3 +52,25 @@ def test_a_rate_limited_sync_task_retries_after_the_reset_instead_of_sleeping(gi
     waiting = SyncRun.objects.get(repository=repository, status=SyncRun.Status.WAITING)
     assert "rate limit" in waiting.error.lower()
     assert repository.pull_requests.count() == len(github.world.repo("api").pulls)
+
+
+def test_a_sync_task_that_meets_an_outage_retries_with_backoff_and_completes(github, celery_worker):
+    repository = Repository.objects.create(
+        github_id=github.world.repo("web").id,
+        owner=github.world.org_login,
+        name="web",
+        full_name=f"{github.world.org_login}/web",
+    )
+    # More consecutive 5xx than the client's quick in-process retries: the task itself must retry.
+    github.faults.add(kind="server_error", status=503, after=3, count=10)
+
+    sync_repository_task.delay(repository.pk, trigger="test")
+
+    wait_for(
+        lambda: SyncRun.objects.filter(repository=repository, status=SyncRun.Status.SUCCEEDED).exists(),
+        timeout=60,
+        what="the sync to succeed after the outage",
+    )
+    runs = SyncRun.objects.filter(repository=repository).order_by("started_at")
+    assert runs[0].status == SyncRun.Status.WAITING and "unavailable" in runs[0].error.lower()
+    assert repository.pull_requests.count() == len(github.world.repo("web").pulls)
