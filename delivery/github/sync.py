@@ -259,6 +259,14 @@ class _RepositorySync:
                 logger.warning(reason)
                 self.summary.errors.append(reason)
 
+    def _read_on(self, items: list[dict[str, Any]], high: int) -> bool:
+        """For lists newest first (deployments, runs): read the next page while this page's oldest item is
+        new (above the bookmark, inside the backfill window) or recent enough to be re-read."""
+        if not items:
+            return False
+        created = parse_time(items[-1]["created_at"])
+        return (items[-1]["id"] > high and created >= self.floor) or created >= self.recent
+
     def _page_done(self, resource: str, number: int, last: int | None) -> None:
         self.progress(self.repository.full_name, resource, number, last)
         # A long first sync keeps its lease alive page by page (only while it is still its own).
@@ -386,11 +394,7 @@ class _RepositorySync:
                 new_high = max(new_high, item["id"])
             self._page_done("deployments", page.number, page.last_page)
             handled.update(d["id"] for d in fresh + moved)
-            last = page.items[-1] if page.items else None
-            if last is None:
-                break
-            last_created = parse_time(last["created_at"])
-            if not ((last["id"] > high and last_created >= self.floor) or last_created >= self.recent):
+            if not self._read_on(page.items, high):
                 break
         unfinished = Deployment.objects.filter(
             repository=self.repository, github_id__lte=high, created_at__gte=self.recent
@@ -432,11 +436,7 @@ class _RepositorySync:
             handled.update(r["id"] for r in fresh + recent)
             new_high = max([new_high, *(r["id"] for r in fresh)])
             self._page_done("workflow runs", page.number, page.last_page)
-            last = page.items[-1] if page.items else None
-            if last is None:
-                break
-            last_created = parse_time(last["created_at"])
-            if not ((last["id"] > high and last_created >= self.floor) or last_created >= self.recent):
+            if not self._read_on(page.items, high):
                 break
         unfinished = WorkflowRun.objects.filter(
             repository=self.repository, github_id__lte=high, created_at__gte=self.recent
