@@ -237,10 +237,9 @@ class GitHubClient:
                 if str(number + 1) not in etags and not etags.get("last_full"):
                     return
             else:
-                items = list(response.data or [])
-                has_next = "next" in parse_link_header(response.headers.get("link", ""))
-                yield Page(number=number, items=items, etag=response.etag, next_url="next" if has_next else None)
-                if not has_next:
+                next_url = parse_link_header(response.headers.get("link", "")).get("next")
+                yield Page(number=number, items=list(response.data or []), etag=response.etag, next_url=next_url)
+                if not next_url:
                     return
             number += 1
 

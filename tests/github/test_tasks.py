@@ -11,6 +11,14 @@ from tests.conftest import wait_for
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
+def _repository(github, name: str) -> Repository:
+    """The simulator's repository `name`, known to Trunkline before any sync."""
+    org = github.world.org_login
+    return Repository.objects.create(
+        github_id=github.world.repo(name).id, owner=org, name=name, full_name=f"{org}/{name}"
+    )
+
+
 def test_sync_task_completes_in_a_real_celery_worker(github, celery_worker):
     sync_organization_task.delay(trigger="test")
 
@@ -30,12 +38,7 @@ def test_sync_task_completes_in_a_real_celery_worker(github, celery_worker):
 
 
 def test_a_rate_limited_sync_task_retries_after_the_reset_instead_of_sleeping(github, celery_worker):
-    repository = Repository.objects.create(
-        github_id=github.world.repo("api").id,
-        owner=github.world.org_login,
-        name="api",
-        full_name=f"{github.world.org_login}/api",
-    )
+    repository = _repository(github, "api")
     github.faults.add(kind="primary_rate_limit", status=403, reset_in=2, after=0, count=1)
 
     sync_repository_task.delay(repository.pk, trigger="test")
@@ -55,12 +58,7 @@ def test_a_rate_limited_sync_task_retries_after_the_reset_instead_of_sleeping(gi
 
 
 def test_a_sync_task_that_meets_an_outage_retries_with_backoff_and_completes(github, celery_worker):
-    repository = Repository.objects.create(
-        github_id=github.world.repo("web").id,
-        owner=github.world.org_login,
-        name="web",
-        full_name=f"{github.world.org_login}/web",
-    )
+    repository = _repository(github, "web")
     # More consecutive 5xx than the client's quick in-process retries: the task itself must retry.
     github.faults.add(kind="server_error", status=503, after=3, count=10)
 
