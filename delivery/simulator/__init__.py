@@ -8,5 +8,8 @@
     ...
     server.stop()
 
+Webhooks: hooks created through the API (or ``SimulatorServer(world, webhook_url=..., webhook_secret=...)``)
+receive GitHub's signed deliveries from a background thread; ``server.webhooks.flush()`` waits for them.
+
 No Django imports here (only the management command uses Django).
 """

@@ -9,6 +9,7 @@ from urllib.parse import unquote
 
 from .api_base import Request, Result
 from .api_delivery import DeliveryApi
+from .api_hooks import HookApi
 from .api_read import ReadApi
 
 REPO = "/repos/{owner}/{repo}"
@@ -22,7 +23,12 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/orgs/{org}/teams/{team_slug}/members", "list_team_members"),
     ("GET", "/orgs/{org}/hooks", "list_org_hooks"),
     ("POST", "/orgs/{org}/hooks", "create_org_hook"),
+    ("GET", "/orgs/{org}/hooks/{hook_id}", "get_org_hook"),
+    ("PATCH", "/orgs/{org}/hooks/{hook_id}", "update_org_hook"),
+    ("POST", "/orgs/{org}/hooks/{hook_id}/pings", "ping_org_hook"),
     ("GET", "/orgs/{org}/hooks/{hook_id}/deliveries", "list_org_hook_deliveries"),
+    ("GET", "/orgs/{org}/hooks/{hook_id}/deliveries/{delivery_id}", "get_org_hook_delivery"),
+    ("POST", "/orgs/{org}/hooks/{hook_id}/deliveries/{delivery_id}/attempts", "redeliver_org_hook_delivery"),
     ("GET", "/rate_limit", "rate_limit"),
     ("GET", "/user", "get_user"),
     ("GET", "/user/emails", "list_emails"),
@@ -44,7 +50,12 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", REPO + "/releases", "list_releases"),
     ("GET", REPO + "/hooks", "list_repo_hooks"),
     ("POST", REPO + "/hooks", "create_repo_hook"),
+    ("GET", REPO + "/hooks/{hook_id}", "get_repo_hook"),
+    ("PATCH", REPO + "/hooks/{hook_id}", "update_repo_hook"),
+    ("POST", REPO + "/hooks/{hook_id}/pings", "ping_repo_hook"),
     ("GET", REPO + "/hooks/{hook_id}/deliveries", "list_repo_hook_deliveries"),
+    ("GET", REPO + "/hooks/{hook_id}/deliveries/{delivery_id}", "get_repo_hook_delivery"),
+    ("POST", REPO + "/hooks/{hook_id}/deliveries/{delivery_id}/attempts", "redeliver_repo_hook_delivery"),
     ("GET", REPO + "/deployments", "list_deployments"),
     ("POST", REPO + "/deployments", "create_deployment"),
     ("GET", REPO + "/deployments/{deployment_id}", "get_deployment"),
@@ -81,7 +92,7 @@ class Route:
         return f"{self.method} {self.template}"
 
 
-class Api(ReadApi, DeliveryApi):
+class Api(ReadApi, DeliveryApi, HookApi):
     """All REST handlers, plus the route table bound to them."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:

@@ -124,7 +124,7 @@ class ApiBase:
         per_page = _int(req.q("per_page"), 30, 1, 100)
         page = _int(req.q("page"), 1, 1, 10**9)
         last = max(1, math.ceil(len(items) / per_page))
-        chunk = items[(page - 1) * per_page: page * per_page]
+        chunk = items[(page - 1) * per_page : page * per_page]
         rels: list[tuple[str, int]] = []
         if page > 1:
             rels.append(("prev", min(page - 1, last)))

@@ -9,19 +9,34 @@ from typing import Any
 from . import ops
 from .api_base import ApiBase, ApiError, Request, Result, invalid, not_found
 from .dispatch import check_inputs, dispatch
-from .models import Deployment, GitTagObject, Hook, Repository, Workflow
+from .models import Deployment, GitTagObject, Repository, Workflow
 
 STATUS_STATES = ("error", "failure", "inactive", "in_progress", "queued", "pending", "success")
-RUN_STATUSES = ("completed", "action_required", "cancelled", "failure", "neutral", "skipped", "stale", "success",
-                "timed_out", "in_progress", "queued", "requested", "waiting", "pending")
+RUN_STATUSES = (
+    "completed",
+    "action_required",
+    "cancelled",
+    "failure",
+    "neutral",
+    "skipped",
+    "stale",
+    "success",
+    "timed_out",
+    "in_progress",
+    "queued",
+    "requested",
+    "waiting",
+    "pending",
+)
 
 
 class DeliveryApi(ApiBase):
     # -- deployments -----------------------------------------------------------------------------
     def list_deployments(self, req: Request) -> Result:
         repo = self.repo_of(req)
-        filters = tuple((name, value) for name in ("sha", "ref", "task", "environment")
-                        if (value := req.q(name)) not in (None, ""))
+        filters = tuple(
+            (name, value) for name in ("sha", "ref", "task", "environment") if (value := req.q(name)) not in (None, "")
+        )
         items = self.world.deployments(repo, filters)  # type: ignore[arg-type]
         return self.page_of(req, items, lambda d: self.delivery.deployment(repo, d))
 
@@ -38,8 +53,9 @@ class DeliveryApi(ApiBase):
 
     def list_deployment_statuses(self, req: Request) -> Result:
         repo, deployment = self._deployment(req)
-        return self.page_of(req, list(reversed(deployment.statuses)),
-                            lambda s: self.delivery.status(repo, deployment, s))
+        return self.page_of(
+            req, list(reversed(deployment.statuses)), lambda s: self.delivery.status(repo, deployment, s)
+        )
 
     def list_environments(self, req: Request) -> Result:
         repo = self.repo_of(req)
@@ -55,8 +71,11 @@ class DeliveryApi(ApiBase):
         return workflow
 
     def _runs(self, req: Request, repo: Repository, workflow: Workflow | None) -> Result:
-        filters = tuple((name, value) for name in ("branch", "event", "status", "actor", "head_sha")
-                        if (value := req.q(name)) not in (None, ""))
+        filters = tuple(
+            (name, value)
+            for name in ("branch", "event", "status", "actor", "head_sha")
+            if (value := req.q(name)) not in (None, "")
+        )
         if any(name == "status" and value not in RUN_STATUSES for name, value in filters):
             raise invalid("Validation Failed")
         runs = self.world.runs(repo, filters, workflow.id if workflow else None)  # type: ignore[arg-type]
@@ -79,8 +98,9 @@ class DeliveryApi(ApiBase):
 
     def list_workflows(self, req: Request) -> Result:
         repo = self.repo_of(req)
-        return self.counted_page(req, "workflows", list(repo.workflows.values()),
-                                 lambda w: self.delivery.workflow(repo, w))
+        return self.counted_page(
+            req, "workflows", list(repo.workflows.values()), lambda w: self.delivery.workflow(repo, w)
+        )
 
     def get_workflow(self, req: Request) -> Result:
         repo = self.repo_of(req)
@@ -101,10 +121,16 @@ class DeliveryApi(ApiBase):
                 payload = json.loads(payload) if payload else {}
         environment = str(body.get("environment") or "production")
         deployment = ops.create_deployment(
-            self.world, repo, ref=str(ref), sha=sha, environment=environment,
-            creator=req.user or self.world.service_account, at=self.world.clock(),
+            self.world,
+            repo,
+            ref=str(ref),
+            sha=sha,
+            environment=environment,
+            creator=req.user or self.world.service_account,
+            at=self.world.clock(),
             task=str(body.get("task") or "deploy"),
-            description=str(body.get("description") or ""), payload=payload,
+            description=str(body.get("description") or ""),
+            payload=payload,
             transient=bool(body.get("transient_environment", False)),
             production=bool(body.get("production_environment", environment == "production")),
         )
@@ -117,14 +143,21 @@ class DeliveryApi(ApiBase):
         body = self.json_body(req)
         state = body.get("state")
         if state not in STATUS_STATES:
-            raise invalid("Validation Failed", errors=[{"resource": "DeploymentStatus", "field": "state",
-                                                        "code": "invalid"}])
+            raise invalid(
+                "Validation Failed", errors=[{"resource": "DeploymentStatus", "field": "state", "code": "invalid"}]
+            )
         status = ops.add_deployment_status(
-            self.world, repo, deployment, str(state), self.world.clock(), req.user or self.world.service_account,
+            self.world,
+            repo,
+            deployment,
+            str(state),
+            self.world.clock(),
+            req.user or self.world.service_account,
             description=str(body.get("description") or "")[:140],
             environment_url=str(body.get("environment_url") or ""),
             log_url=str(body.get("log_url") or body.get("target_url") or ""),
-            auto_inactive=bool(body.get("auto_inactive", True)), environment=body.get("environment") or None,
+            auto_inactive=bool(body.get("auto_inactive", True)),
+            environment=body.get("environment") or None,
         )
         return Result(201, self.delivery.status(repo, deployment, status))
 
@@ -144,37 +177,27 @@ class DeliveryApi(ApiBase):
         if problem:
             raise invalid(problem)
         sha = self.world.resolve_ref(repo, ref)
-        run = dispatch(self.world, repo, workflow, ref, sha or repo.main_sha, req.user or self.world.service_account,
-                       {k: str(v) for k, v in inputs.items()}, self.world.clock())
+        run = dispatch(
+            self.world,
+            repo,
+            workflow,
+            ref,
+            sha or repo.main_sha,
+            req.user or self.world.service_account,
+            {k: str(v) for k, v in inputs.items()},
+            self.world.clock(),
+        )
         if body.get("return_run_details"):
             api, html = self.r.repo_api(repo), self.r.repo_html(repo)
-            return Result(200, {"workflow_run_id": run.id, "run_url": f"{api}/actions/runs/{run.id}",
-                                "html_url": f"{html}/actions/runs/{run.id}"})
+            return Result(
+                200,
+                {
+                    "workflow_run_id": run.id,
+                    "run_url": f"{api}/actions/runs/{run.id}",
+                    "html_url": f"{html}/actions/runs/{run.id}",
+                },
+            )
         return Result(204)
-
-    def _hook(self, body: dict[str, Any], repo: Repository | None) -> Hook:
-        config = body.get("config")
-        if not isinstance(config, dict) or not config.get("url"):
-            raise invalid("Validation Failed", errors=[{"resource": "Hook", "code": "custom",
-                                                        "message": "Config must contain URL for webhooks"}])
-        now = self.world.clock()
-        events = body.get("events") or ["push"]
-        return Hook(id=self.world.next_id("hook"), name=str(body.get("name") or "web"), events=list(events),
-                    active=bool(body.get("active", True)), config=dict(config), created_at=now, updated_at=now,
-                    repo=repo)
-
-    def create_org_hook(self, req: Request) -> Result:
-        self.org_check(req)
-        hook = self._hook(self.json_body(req), None)
-        self.world.org.hooks[hook.id] = hook
-        return Result(201, self.r.org_hook(hook))
-
-    def create_repo_hook(self, req: Request) -> Result:
-        repo = self.writable_repo(req)
-        hook = self._hook(self.json_body(req), repo)
-        repo.hooks[hook.id] = hook
-        self.world.touch(repo)
-        return Result(201, self.r.repo_hook(hook))
 
     def create_ref(self, req: Request) -> Result:
         repo, body = self.writable_repo(req), self.json_body(req)
@@ -210,9 +233,12 @@ class DeliveryApi(ApiBase):
         user = req.user or self.world.service_account
         tagger = body.get("tagger") or {}
         obj = GitTagObject(
-            sha=self.world.new_sha("tag"), tag=str(body["tag"]), message=str(body["message"]),
+            sha=self.world.new_sha("tag"),
+            tag=str(body["tag"]),
+            message=str(body["message"]),
             object_sha=body["object"],
-            object_type="commit", tagger_name=str(tagger.get("name") or (user.name if user else "Unknown")),
+            object_type="commit",
+            tagger_name=str(tagger.get("name") or (user.name if user else "Unknown")),
             tagger_email=str(tagger.get("email") or (user.email if user else "unknown@example.com")),
             tagged_at=self.world.clock(),
         )

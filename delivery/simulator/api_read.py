@@ -18,8 +18,9 @@ class ReadApi(ApiBase):
         self.org_check(req)
         sort = req.q("sort", "created")
         direction = req.q("direction", "asc" if sort == "full_name" else "desc")
-        key = {"updated": lambda r: r.updated_at, "pushed": lambda r: r.pushed_at,
-               "full_name": lambda r: r.name}.get(sort or "", lambda r: r.created_at)
+        key = {"updated": lambda r: r.updated_at, "pushed": lambda r: r.pushed_at, "full_name": lambda r: r.name}.get(
+            sort or "", lambda r: r.created_at
+        )
         repos = sorted(self.world.repos.values(), key=key, reverse=direction == "desc")  # type: ignore[arg-type]
         return self.page_of(req, repos, self.r.repository)
 
@@ -47,16 +48,6 @@ class ReadApi(ApiBase):
             raise not_found()
         return self.page_of(req, team.members, self.r.user)
 
-    def list_org_hooks(self, req: Request) -> Result:
-        self.org_check(req)
-        return self.page_of(req, list(self.world.org.hooks.values()), self.r.org_hook)
-
-    def list_org_hook_deliveries(self, req: Request) -> Result:
-        self.org_check(req)
-        if self.int_param(req, "hook_id") not in self.world.org.hooks:
-            raise not_found()
-        return Result(200, [])  # webhook delivery log: filled in when deliveries are implemented
-
     def rate_limit(self, req: Request) -> Result:
         assert req.rate is not None
         core = req.rate.as_json()
@@ -67,8 +58,11 @@ class ReadApi(ApiBase):
     # -- the authenticated user ------------------------------------------------------------------
     def _me(self, req: Request) -> User:
         if req.user is None:
-            raise ApiError(401, "Requires authentication",
-                           documentation_url="https://docs.github.com/rest/users/users#get-the-authenticated-user")
+            raise ApiError(
+                401,
+                "Requires authentication",
+                documentation_url="https://docs.github.com/rest/users/users#get-the-authenticated-user",
+            )
         return req.user
 
     def get_user(self, req: Request) -> Result:
@@ -138,8 +132,10 @@ class ReadApi(ApiBase):
         since, until, author = parse_time(req.q("since")), parse_time(req.q("until")), req.q("author")
         if since or until or author:
             commits = [
-                c for c in commits
-                if (since is None or c.committed_at >= since) and (until is None or c.committed_at <= until)
+                c
+                for c in commits
+                if (since is None or c.committed_at >= since)
+                and (until is None or c.committed_at <= until)
                 and (author is None or (c.author is not None and c.author.login == author) or c.author_email == author)
             ]
         return self.page_of(req, commits, lambda c: self.git.commit(repo, c))
@@ -200,13 +196,3 @@ class ReadApi(ApiBase):
     def list_releases(self, req: Request) -> Result:
         repo = self.repo_of(req)
         return self.page_of(req, list(reversed(repo.releases)), lambda rel: self.delivery.release(repo, rel))
-
-    def list_repo_hooks(self, req: Request) -> Result:
-        repo = self.repo_of(req)
-        return self.page_of(req, list(repo.hooks.values()), self.r.repo_hook)
-
-    def list_repo_hook_deliveries(self, req: Request) -> Result:
-        repo = self.repo_of(req)
-        if self.int_param(req, "hook_id") not in repo.hooks:
-            raise not_found()
-        return Result(200, [])  # webhook delivery log: filled in when deliveries are implemented

@@ -7,6 +7,12 @@
 - ``POST /_simulator/tick``                 advance live activity one step now
 - ``GET|POST /_simulator/switches``         e.g. ``{"fail_next_production_deploy": true}``
 - ``POST /_simulator/rate_limit/reset``     fresh budgets (optionally ``{"hourly_budget": n}``)
+- ``GET|POST|DELETE /_simulator/webhooks/faults``  webhook delivery faults: list / add ``{"kind": "drop" |
+  "duplicate" | "reorder", "count": n}`` / clear
+- ``POST /_simulator/webhooks/flush``       wait until every queued delivery was attempted (``{"timeout": s}``,
+  default 10; 409 while paused, 504 on timeout)
+- ``POST /_simulator/webhooks/pause``, ``POST /_simulator/webhooks/resume``  hold / release deliveries
+- ``GET /_simulator/webhooks/log[?hook_id=n]``  every delivery attempt (oldest first), with ``sent`` and ``pending``
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ if TYPE_CHECKING:
     from .server import SimulatorServer
 
 FAULT_FIELDS = ("kind", "count", "after", "status", "reset_in", "retry_after", "path_contains")
+WEBHOOK_FAULT_FIELDS = ("kind", "count")
 
 
 class Control:
@@ -27,11 +34,23 @@ class Control:
         route = path.removeprefix("/_simulator/").rstrip("/")
         data = body if isinstance(body, dict) else {}
         handler = {
-            ("GET", "faults"): self._list_faults, ("POST", "faults"): self._add_fault,
-            ("DELETE", "faults"): self._clear_faults, ("GET", "stats"): self._stats,
-            ("POST", "stats/reset"): self._reset_stats, ("GET", "counts"): self._counts,
-            ("POST", "tick"): self._tick, ("GET", "switches"): self._switches, ("POST", "switches"): self._set_switches,
+            ("GET", "faults"): self._list_faults,
+            ("POST", "faults"): self._add_fault,
+            ("DELETE", "faults"): self._clear_faults,
+            ("GET", "stats"): self._stats,
+            ("POST", "stats/reset"): self._reset_stats,
+            ("GET", "counts"): self._counts,
+            ("POST", "tick"): self._tick,
+            ("GET", "switches"): self._switches,
+            ("POST", "switches"): self._set_switches,
             ("POST", "rate_limit/reset"): self._reset_rate,
+            ("GET", "webhooks/faults"): self._list_webhook_faults,
+            ("POST", "webhooks/faults"): self._add_webhook_fault,
+            ("DELETE", "webhooks/faults"): self._clear_webhook_faults,
+            ("POST", "webhooks/flush"): self._flush_webhooks,
+            ("POST", "webhooks/pause"): self._pause_webhooks,
+            ("POST", "webhooks/resume"): self._resume_webhooks,
+            ("GET", "webhooks/log"): self._webhook_log,
         }.get((method, route))
         if handler is None:
             return 404, {"message": "Not Found"}
@@ -86,3 +105,44 @@ class Control:
         budget = data.get("hourly_budget")
         self.server.rate.reset(int(budget) if budget is not None else None)
         return 200, {"hourly_budget": self.server.rate.hourly_budget}
+
+    # -- webhook delivery ------------------------------------------------------------------------
+    def _list_webhook_faults(self, query: dict[str, str], data: dict[str, Any]) -> tuple[int, Any]:
+        return 200, {"faults": self.server.webhooks.faults.describe()}
+
+    def _add_webhook_fault(self, query: dict[str, str], data: dict[str, Any]) -> tuple[int, Any]:
+        unknown = sorted(set(data) - set(WEBHOOK_FAULT_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown fields: {', '.join(unknown)}")
+        if "kind" not in data:
+            raise ValueError("kind is required")
+        self.server.webhooks.faults.add(**data)
+        return 201, {"faults": self.server.webhooks.faults.describe()}
+
+    def _clear_webhook_faults(self, query: dict[str, str], data: dict[str, Any]) -> tuple[int, Any]:
+        self.server.webhooks.faults.clear()
+        return 204, None
+
+    def _flush_webhooks(self, query: dict[str, str], data: dict[str, Any]) -> tuple[int, Any]:
+        webhooks = self.server.webhooks
+        try:
+            webhooks.flush(float(data.get("timeout", 10.0)))
+        except RuntimeError as error:
+            return 409, {"message": str(error)}
+        except TimeoutError as error:
+            return 504, {"message": str(error)}
+        return 200, {"sent": webhooks.sent, "pending": webhooks.pending}
+
+    def _pause_webhooks(self, query: dict[str, str], data: dict[str, Any]) -> tuple[int, Any]:
+        self.server.webhooks.pause()
+        return 200, {"paused": True, "pending": self.server.webhooks.pending}
+
+    def _resume_webhooks(self, query: dict[str, str], data: dict[str, Any]) -> tuple[int, Any]:
+        self.server.webhooks.resume()
+        return 200, {"paused": False, "pending": self.server.webhooks.pending}
+
+    def _webhook_log(self, query: dict[str, str], data: dict[str, Any]) -> tuple[int, Any]:
+        webhooks = self.server.webhooks
+        hook_id = int(query["hook_id"]) if query.get("hook_id") else None
+        deliveries = [{"hook_id": r.hook_id, **r.summary()} for r in webhooks.log.entries(hook_id)]
+        return 200, {"sent": webhooks.sent, "pending": webhooks.pending, "deliveries": deliveries}

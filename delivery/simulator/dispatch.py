@@ -48,10 +48,28 @@ def check_inputs(workflow: Workflow, inputs: dict[str, Any]) -> str | None:
     return None
 
 
-def dispatch(world: World, repo: Repository, workflow: Workflow, ref: str, sha: str, actor: User | None,
-             inputs: dict[str, Any], at: datetime) -> WorkflowRun:
-    run = ops.create_run(world, repo, workflow, event="workflow_dispatch", head_branch=ref, head_sha=sha,
-                         actor=actor, at=at, display_title=workflow.name, inputs=inputs)
+def dispatch(
+    world: World,
+    repo: Repository,
+    workflow: Workflow,
+    ref: str,
+    sha: str,
+    actor: User | None,
+    inputs: dict[str, Any],
+    at: datetime,
+) -> WorkflowRun:
+    run = ops.create_run(
+        world,
+        repo,
+        workflow,
+        event="workflow_dispatch",
+        head_branch=ref,
+        head_sha=sha,
+        actor=actor,
+        at=at,
+        display_title=workflow.name,
+        inputs=inputs,
+    )
     step = timedelta(seconds=world.dispatch_step_seconds)
     file_name = workflow.file_name
     if file_name in ("rollback.yml", "deploy-production.yml") and inputs.get("tag"):
@@ -88,8 +106,17 @@ def _run_status(world: World, due: datetime, repo_name: str, run_id: int, status
 
 
 @scheduled("dispatch_deploy")
-def _dispatch_deploy(world: World, due: datetime, repo_name: str, run_id: int, environment: str, ref: str, sha: str,
-                     payload: dict[str, Any], fail: bool) -> None:
+def _dispatch_deploy(
+    world: World,
+    due: datetime,
+    repo_name: str,
+    run_id: int,
+    environment: str,
+    ref: str,
+    sha: str,
+    payload: dict[str, Any],
+    fail: bool,
+) -> None:
     found = _run(world, repo_name, run_id)
     if not found:
         return
@@ -97,12 +124,21 @@ def _dispatch_deploy(world: World, due: datetime, repo_name: str, run_id: int, e
     ops.set_run_status(world, repo, run, "in_progress", due)
     label = "Rollback to" if payload.get("rollback") else "Deploy"
     deployment = ops.create_deployment(
-        world, repo, ref=ref, sha=sha, environment=environment, creator=world.bot, at=due,
-        description=f"{label} {ref} ({environment})", payload=payload, production=environment == "production",
+        world,
+        repo,
+        ref=ref,
+        sha=sha,
+        environment=environment,
+        creator=world.bot,
+        at=due,
+        description=f"{label} {ref} ({environment})",
+        payload=payload,
+        production=environment == "production",
     )
     log = run_log_path(world, repo, run)
-    ops.add_deployment_status(world, repo, deployment, "queued", due, world.bot, log_url=log,
-                              description="Deployment queued")
+    ops.add_deployment_status(
+        world, repo, deployment, "queued", due, world.bot, log_url=log, description="Deployment queued"
+    )
     step = timedelta(seconds=world.dispatch_step_seconds)
     world.schedule(due + step, "deployment_status", repo.name, deployment.id, "in_progress", log)
     world.schedule(due + 2 * step, "deployment_status", repo.name, deployment.id, "failure" if fail else "success", log)
@@ -117,5 +153,6 @@ def _deployment_status(world: World, due: datetime, repo_name: str, deployment_i
         return
     url = environment_url(world, repo, deployment.environment) if state == "success" else ""
     description = {"in_progress": "Deploying", "success": "Deployed", "failure": "Deployment failed"}[state]
-    ops.add_deployment_status(world, repo, deployment, state, due, world.bot, log_url=log, environment_url=url,
-                              description=description)
+    ops.add_deployment_status(
+        world, repo, deployment, state, due, world.bot, log_url=log, environment_url=url, description=description
+    )

@@ -36,12 +36,23 @@ class Faults:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
 
-    def add(self, kind: str, count: int = 1, after: int = 0, status: int | None = None, reset_in: float = 2.0,
-            retry_after: int = 1, path_contains: str | None = None) -> Fault:
+    def add(
+        self,
+        kind: str,
+        count: int = 1,
+        after: int = 0,
+        status: int | None = None,
+        reset_in: float = 2.0,
+        retry_after: int = 1,
+        path_contains: str | None = None,
+    ) -> Fault:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}")
-        allowed = {"server_error": (500, 502, 503), "primary_rate_limit": (403, 429),
-                   "secondary_rate_limit": (403, 429)}
+        allowed = {
+            "server_error": (500, 502, 503),
+            "primary_rate_limit": (403, 429),
+            "secondary_rate_limit": (403, 429),
+        }
         default = {"server_error": 502, "primary_rate_limit": 403, "secondary_rate_limit": 403}[kind]
         status = int(status or default)
         if status not in allowed[kind]:
@@ -110,8 +121,12 @@ class Stats:
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
-            return {"requests": self.requests, "not_modified": self.not_modified, "errors": self.errors,
-                    "by_route": dict(sorted(self.by_route.items()))}
+            return {
+                "requests": self.requests,
+                "not_modified": self.not_modified,
+                "errors": self.errors,
+                "by_route": dict(sorted(self.by_route.items())),
+            }
 
 
 @dataclass(slots=True)
@@ -125,9 +140,13 @@ class RateWindow:
         return max(0, self.limit - self.used)
 
     def headers(self) -> list[tuple[str, str]]:
-        return [("x-ratelimit-limit", str(self.limit)), ("x-ratelimit-remaining", str(self.remaining)),
-                ("x-ratelimit-reset", str(self.reset)), ("x-ratelimit-used", str(self.used)),
-                ("x-ratelimit-resource", "core")]
+        return [
+            ("x-ratelimit-limit", str(self.limit)),
+            ("x-ratelimit-remaining", str(self.remaining)),
+            ("x-ratelimit-reset", str(self.reset)),
+            ("x-ratelimit-used", str(self.used)),
+            ("x-ratelimit-resource", "core"),
+        ]
 
     def as_json(self) -> dict[str, int]:
         return {"limit": self.limit, "used": self.used, "remaining": self.remaining, "reset": self.reset}

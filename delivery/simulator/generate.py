@@ -20,8 +20,16 @@ from .timeline import WorkCalendar
 from .world import World, utcnow
 
 # Work in flight at ``now``, in the order small repositories get them.
-TAIL_ROLES = ("tail_merged", "open_awaiting", "tail_on_staging", "open_draft", "tail_tagged", "open_approved",
-              "tail_prod_watch", "open_stale")
+TAIL_ROLES = (
+    "tail_merged",
+    "open_awaiting",
+    "tail_on_staging",
+    "open_draft",
+    "tail_tagged",
+    "open_approved",
+    "tail_prod_watch",
+    "open_stale",
+)
 TAIL_MERGES: dict[str, tuple[float, dict[str, object]]] = {  # minutes before now, pipeline overrides
     "tail_prod_watch": (80, {}),  # "prod_start" filled in: production succeeds inside the 30-minute watch window
     "tail_tagged": (45, {"prod_start": None}),  # tagged, production waiting for approval
@@ -30,14 +38,23 @@ TAIL_MERGES: dict[str, tuple[float, dict[str, object]]] = {  # minutes before no
 }
 PR_BREACHES = ("long_lived", "no_approval", "merge_commit", "stale_approval", "no_preview", "branch_kept")
 QUIRK_ROLES = ("deleted_author", "deleted_reviewer")
-WORKFLOWS = (("ci", "CI", "ci.yml"), ("staging", "Deploy staging", "deploy-staging.yml"),
-             ("production", "Deploy production", "deploy-production.yml"), ("rollback", "Rollback", "rollback.yml"))
+WORKFLOWS = (
+    ("ci", "CI", "ci.yml"),
+    ("staging", "Deploy staging", "deploy-staging.yml"),
+    ("production", "Deploy production", "deploy-production.yml"),
+    ("rollback", "Rollback", "rollback.yml"),
+)
 LOCATIONS = ("Berlin", "Lisbon", "London", "Warsaw", "Amsterdam", "Madrid", "Dublin", "Remote", None)
 
 
 def generate_world(
-    seed: int = 42, repos: int = 4, developers: int = 10, weeks: int = 6, prs: int | None = None,
-    now: datetime | None = None, quirks: bool = True,
+    seed: int = 42,
+    repos: int = 4,
+    developers: int = 10,
+    weeks: int = 6,
+    prs: int | None = None,
+    now: datetime | None = None,
+    quirks: bool = True,
 ) -> World:
     if repos < 1 or developers < 2 or weeks < 1:
         raise ValueError("need at least 1 repository, 2 developers and 1 week")
@@ -45,8 +62,14 @@ def generate_world(
     now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
     start = now - timedelta(weeks=weeks)
     rng = random.Random(f"world:{seed}")  # noqa: S311 - a reproducible simulation, not cryptography
-    org = Organization(id=9_000_001, login="acme", name="Acme Corp", description="We make everything.",
-                       created_at=start - timedelta(days=1400), updated_at=start - timedelta(days=30))
+    org = Organization(
+        id=9_000_001,
+        login="acme",
+        name="Acme Corp",
+        description="We make everything.",
+        created_at=start - timedelta(days=1400),
+        updated_at=start - timedelta(days=30),
+    )
     world = World(org, seed, now)
     devs = _people(world, rng, developers, start, quirks)
     sim = Simulation(now)
@@ -65,8 +88,18 @@ def generate_world(
         _play_repository(sim, world, repo, devs, oncall, roles[repo.name], start, now, weeks, quirky)
     if archived is not None:
         end = now - timedelta(days=21)
-        _play_repository(sim, world, archived, devs, oncall, _roles(counts[archived.name], tail=False),
-                         end - timedelta(days=14), end, 2, False)
+        _play_repository(
+            sim,
+            world,
+            archived,
+            devs,
+            oncall,
+            _roles(counts[archived.name], tail=False),
+            end - timedelta(days=14),
+            end,
+            2,
+            False,
+        )
     sim.run()
     if archived is not None:
         archived.archived = True
@@ -79,50 +112,102 @@ def _people(world: World, rng: random.Random, developers: int, start: datetime, 
 
     def make(role: str | None, **extra: object) -> User:
         login, name = person(rng, used)
-        user = User(id=world.next_id("user"), login=login, name=name, email=f"{login}@acme.test",
-                    created_at=start - timedelta(days=rng.randint(200, 3000)), role=role,
-                    location=rng.choice(LOCATIONS), **extra)  # type: ignore[arg-type]
+        user = User(
+            id=world.next_id("user"),
+            login=login,
+            name=name,
+            email=f"{login}@acme.test",
+            created_at=start - timedelta(days=rng.randint(200, 3000)),
+            role=role,
+            location=rng.choice(LOCATIONS),
+            **extra,
+        )  # type: ignore[arg-type]
         return world.add_user(user)
 
-    world.service_account = world.add_user(User(
-        id=1, login="acme-automation", name="Acme Automation", email="automation@acme.test",
-        created_at=start - timedelta(days=900)))
+    world.service_account = world.add_user(
+        User(
+            id=1,
+            login="acme-automation",
+            name="Acme Automation",
+            email="automation@acme.test",
+            created_at=start - timedelta(days=900),
+        )
+    )
     devs = [make("admin" if i == 0 else "member") for i in range(developers)]
-    world.bot = world.add_user(User(
-        id=world.next_id("user"), login="trunkline-deployer[bot]", name="Trunkline Deployer",
-        email="deployer@acme.test", created_at=start - timedelta(days=400), type="Bot"))
+    world.bot = world.add_user(
+        User(
+            id=world.next_id("user"),
+            login="trunkline-deployer[bot]",
+            name="Trunkline Deployer",
+            email="deployer@acme.test",
+            created_at=start - timedelta(days=400),
+            type="Bot",
+        )
+    )
     world.outsider = make(None)
     if quirks:
         make(None, deleted=True)
-    teams = (("engineering", "Engineering", "Everyone who ships", devs),
-             ("platform", "Platform", "Infrastructure and delivery tooling", devs[: max(2, len(devs) // 3)]),
-             ("on-call", "On-call", "This week's on-call rotation", rng.sample(devs, min(3, len(devs)))))
+    teams = (
+        ("engineering", "Engineering", "Everyone who ships", devs),
+        ("platform", "Platform", "Infrastructure and delivery tooling", devs[: max(2, len(devs) // 3)]),
+        ("on-call", "On-call", "This week's on-call rotation", rng.sample(devs, min(3, len(devs)))),
+    )
     for slug, name, description, members in teams:
-        world.teams.append(Team(id=world.next_id("team"), slug=slug, name=name, description=description,
-                                members=list(members), created_at=start - timedelta(days=300)))
+        world.teams.append(
+            Team(
+                id=world.next_id("team"),
+                slug=slug,
+                name=name,
+                description=description,
+                members=list(members),
+                created_at=start - timedelta(days=300),
+            )
+        )
     return devs
 
 
 def _repository(
-    world: World, rng: random.Random, index: int, start: datetime, spec: tuple[str, str, str] | None = None,
+    world: World,
+    rng: random.Random,
+    index: int,
+    start: datetime,
+    spec: tuple[str, str, str] | None = None,
 ) -> Repository:
     if spec is None:
-        spec = REPO_CATALOG[index] if index < len(REPO_CATALOG) else (f"service-{index + 1}", "Internal service",
-                                                                        "Go")
+        spec = REPO_CATALOG[index] if index < len(REPO_CATALOG) else (f"service-{index + 1}", "Internal service", "Go")
     name, description, language = spec
     created = (start - timedelta(days=rng.randint(120, 1200))).replace(hour=rng.randint(8, 17))
-    repo = Repository(id=world.next_id("repo"), name=name, description=description, language=language,
-                      created_at=created, updated_at=created, pushed_at=created, owner=world.org_login)
+    repo = Repository(
+        id=world.next_id("repo"),
+        name=name,
+        description=description,
+        language=language,
+        created_at=created,
+        updated_at=created,
+        pushed_at=created,
+        owner=world.org_login,
+    )
     for _key, title, file_name in WORKFLOWS:
-        workflow = Workflow(id=world.next_id("workflow"), name=title, path=f".github/workflows/{file_name}",
-                            created_at=created + timedelta(days=1), updated_at=created + timedelta(days=1))
+        workflow = Workflow(
+            id=world.next_id("workflow"),
+            name=title,
+            path=f".github/workflows/{file_name}",
+            created_at=created + timedelta(days=1),
+            updated_at=created + timedelta(days=1),
+        )
         repo.workflows[workflow.id] = workflow
     world.repos[name] = repo
     return repo
 
 
-def _allocate(rng: random.Random, active: list[Repository], archived: Repository | None, prs: int | None,
-              start: datetime, now: datetime) -> dict[str, int]:
+def _allocate(
+    rng: random.Random,
+    active: list[Repository],
+    archived: Repository | None,
+    prs: int | None,
+    start: datetime,
+    now: datetime,
+) -> dict[str, int]:
     counts: dict[str, int] = {}
     if prs is None:
         days = WorkCalendar(start, now).working_days
@@ -168,8 +253,16 @@ def _assign_breaches(rng: random.Random, roles: dict[str, list[str]], active: li
 
 
 def _play_repository(
-    sim: Simulation, world: World, repo: Repository, devs: list[User], oncall: list[User], roles: list[str],
-    start: datetime, now: datetime, weeks: int, first_active: bool,
+    sim: Simulation,
+    world: World,
+    repo: Repository,
+    devs: list[User],
+    oncall: list[User],
+    roles: list[str],
+    start: datetime,
+    now: datetime,
+    weeks: int,
+    first_active: bool,
 ) -> None:
     rng = random.Random(f"repo:{world.seed}:{repo.name}")  # noqa: S311 - reproducible simulation
     workflows = {key: repo.workflow_by_file(file_name) for key, _, file_name in WORKFLOWS}
@@ -177,8 +270,16 @@ def _play_repository(
     window_end = now - timedelta(hours=3) if not is_history_only else now - timedelta(days=1)
     calendar = WorkCalendar(start + timedelta(days=1), window_end)
     version = (rng.choice((0, 1, 1, 2, 3)), rng.randint(1, 20), 0)
-    pipeline = Pipeline(sim, world, repo, rng, workflows, version, oncall,  # type: ignore[arg-type]
-                        failure_window=(start + timedelta(days=2), now - timedelta(hours=4)))
+    pipeline = Pipeline(
+        sim,
+        world,
+        repo,
+        rng,
+        workflows,
+        version,
+        oncall,  # type: ignore[arg-type]
+        failure_window=(start + timedelta(days=2), now - timedelta(hours=4)),
+    )
     player = PullPlayer(sim, world, repo, pipeline, rng, repo.language)
     _baseline(sim, world, repo, rng, devs, start, pipeline, first_active)
 
@@ -197,8 +298,16 @@ def _play_repository(
         author, reviewers, title, branch = _people_for(rng, devs, weights, branches)
         if role == "deleted_author" and deleted is not None:
             author = deleted
-        plan = plan_merged(rng, TimeMode(), role=role, author=author, reviewers=reviewers, merge_at=merge_at,
-                           title=title, branch=branch)
+        plan = plan_merged(
+            rng,
+            TimeMode(),
+            role=role,
+            author=author,
+            reviewers=reviewers,
+            merge_at=merge_at,
+            title=title,
+            branch=branch,
+        )
         if role == "deleted_author":
             plan.merger = plan.reviews[-1][1]
         if role == "deleted_reviewer" and deleted is not None:
@@ -208,15 +317,27 @@ def _play_repository(
     for role in roles:
         author, reviewers, title, branch = _people_for(rng, devs, weights, branches)
         if role == "closed":
-            plans.append(plan_closed(rng, TimeMode(), author=author, reviewers=reviewers, opened=sample(),
-                                     title=title, branch=branch))
+            plans.append(
+                plan_closed(
+                    rng, TimeMode(), author=author, reviewers=reviewers, opened=sample(), title=title, branch=branch
+                )
+            )
         elif role.startswith("open"):
-            plans.append(plan_open(rng, role=role, author=author, reviewers=reviewers, now=now, title=title,
-                                   branch=branch))
+            plans.append(
+                plan_open(rng, role=role, author=author, reviewers=reviewers, now=now, title=title, branch=branch)
+            )
         elif role in TAIL_MERGES:
             ago, overrides = TAIL_MERGES[role]
-            plan = plan_merged(rng, TimeMode(work=False), role=role, author=author, reviewers=reviewers,
-                               merge_at=now - minutes(ago), title=title, branch=branch)
+            plan = plan_merged(
+                rng,
+                TimeMode(work=False),
+                role=role,
+                author=author,
+                reviewers=reviewers,
+                merge_at=now - minutes(ago),
+                title=title,
+                branch=branch,
+            )
             plan.overrides = dict(overrides)
             if role == "tail_prod_watch":
                 plan.overrides["prod_start"] = now - minutes(33)
@@ -229,8 +350,9 @@ def _play_repository(
     _schedule_pipeline_breaches(rng, pipeline, [p for p in plans if p.role == "merged"], first_active)
 
 
-def _people_for(rng: random.Random, devs: list[User], weights: list[float], branches: set[str]
-                ) -> tuple[User, list[User], str, str]:
+def _people_for(
+    rng: random.Random, devs: list[User], weights: list[float], branches: set[str]
+) -> tuple[User, list[User], str, str]:
     author = rng.choices(devs, weights=weights)[0]
     title = pull_title(rng)
     branch = f"{author.login}/{slugify(title)[:40]}"
@@ -252,20 +374,42 @@ def _schedule_pipeline_breaches(rng: random.Random, pipeline: Pipeline, merged: 
     pipeline.rollback_prod_after.append(ordered[2 * third].end_at)  # type: ignore[arg-type]
 
 
-def _baseline(sim: Simulation, world: World, repo: Repository, rng: random.Random, devs: list[User],
-              start: datetime, pipeline: Pipeline, quirky: bool) -> None:
+def _baseline(
+    sim: Simulation,
+    world: World,
+    repo: Repository,
+    rng: random.Random,
+    devs: list[User],
+    start: datetime,
+    pipeline: Pipeline,
+    quirky: bool,
+) -> None:
     """Root commit, a few direct commits, then the first tag deployed everywhere before the window opens."""
     founder = rng.choice(devs)
-    root = ops.create_commit(world, repo, author=founder, committer=founder, message="Initial commit",
-                             at=repo.created_at, parents=(), files=("README.md",))
+    root = ops.create_commit(
+        world,
+        repo,
+        author=founder,
+        committer=founder,
+        message="Initial commit",
+        at=repo.created_at,
+        parents=(),
+        files=("README.md",),
+    )
     ops.create_branch(world, repo, repo.default_branch, root.sha, repo.created_at, founder)
     repo.branches[repo.default_branch].protected = True
     when = start - timedelta(days=30)
     for i in range(rng.randint(3, 6)):
         author = rng.choice(devs)
-        commit = ops.create_commit(world, repo, author=author, committer=author, at=when + timedelta(days=3 * i),
-                                   message=f"Set up {rng.choice(('CI', 'linting', 'deploy workflows', 'logging'))}",
-                                   parents=(repo.main_sha,))
+        commit = ops.create_commit(
+            world,
+            repo,
+            author=author,
+            committer=author,
+            at=when + timedelta(days=3 * i),
+            message=f"Set up {rng.choice(('CI', 'linting', 'deploy workflows', 'logging'))}",
+            parents=(repo.main_sha,),
+        )
         ops.push(world, repo, repo.default_branch, [commit], commit.committed_at, author)
     if quirky:  # a tag whose commit exists nowhere (history rewritten long ago)
         ops.create_tag(world, repo, "v0.0.0-legacy", world.new_sha("dangling"), start - timedelta(days=10), founder)
@@ -276,14 +420,24 @@ def _baseline(sim: Simulation, world: World, repo: Repository, rng: random.Rando
 
 def _abandoned_deployment(t: datetime, world: World, repo: Repository, creator: User) -> None:
     """A deployment somebody created by hand and that never got a status."""
-    ops.create_deployment(world, repo, ref=repo.default_branch, sha=repo.main_sha, environment="staging",
-                          creator=creator, at=t, description="Manual deploy (abandoned)")
+    ops.create_deployment(
+        world,
+        repo,
+        ref=repo.default_branch,
+        sha=repo.main_sha,
+        environment="staging",
+        creator=creator,
+        at=t,
+        description="Manual deploy (abandoned)",
+    )
 
 
-def _branch_only(t: datetime, world: World, repo: Repository, author: User, branch: str, title: str,
-                 commit_at: datetime) -> None:
+def _branch_only(
+    t: datetime, world: World, repo: Repository, author: User, branch: str, title: str, commit_at: datetime
+) -> None:
     """Work started on a branch, no pull request yet."""
     ops.create_branch(world, repo, branch, repo.main_sha, t, author)
-    commit = ops.create_commit(world, repo, author=author, committer=author, message=title, at=commit_at,
-                               parents=(repo.main_sha,))
+    commit = ops.create_commit(
+        world, repo, author=author, committer=author, message=title, at=commit_at, parents=(repo.main_sha,)
+    )
     ops.push(world, repo, branch, [commit], commit_at, author)

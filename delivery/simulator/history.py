@@ -63,8 +63,13 @@ def run_log_path(world: World, repo: Repository, run: WorkflowRun | None) -> str
 
 
 def add_statuses(
-    sim: Simulation, world: World, repo: Repository, deployment: Deployment, steps: list[tuple[str, datetime]],
-    creator: User | None, run: WorkflowRun | None,
+    sim: Simulation,
+    world: World,
+    repo: Repository,
+    deployment: Deployment,
+    steps: list[tuple[str, datetime]],
+    creator: User | None,
+    run: WorkflowRun | None,
 ) -> None:
     """Record a deployment's status history up to ``now``."""
     url = environment_url(world, repo, deployment.environment)
@@ -72,17 +77,34 @@ def add_statuses(
         if when > sim.now:
             return
         ops.add_deployment_status(
-            world, repo, deployment, state, when, creator, log_url=run_log_path(world, repo, run),
+            world,
+            repo,
+            deployment,
+            state,
+            when,
+            creator,
+            log_url=run_log_path(world, repo, run),
             environment_url=url if state == "success" else "",
-            description={"queued": "Deployment queued", "in_progress": "Deploying", "success": "Deployed",
-                         "failure": "Deployment failed"}.get(state, ""),
+            description={
+                "queued": "Deployment queued",
+                "in_progress": "Deploying",
+                "success": "Deployed",
+                "failure": "Deployment failed",
+            }.get(state, ""),
         )
 
 
 class Pipeline:
     def __init__(
-        self, sim: Simulation, world: World, repo: Repository, rng: random.Random, workflows: dict[str, Workflow],
-        version: tuple[int, int, int], oncall: list[User], failure_window: tuple[datetime, datetime],
+        self,
+        sim: Simulation,
+        world: World,
+        repo: Repository,
+        rng: random.Random,
+        workflows: dict[str, Workflow],
+        version: tuple[int, int, int],
+        oncall: list[User],
+        failure_window: tuple[datetime, datetime],
     ) -> None:
         self.sim, self.world, self.repo, self.rng = sim, world, repo, rng
         self.workflows = workflows
@@ -131,8 +153,16 @@ class Pipeline:
     def on_push(self, t: datetime, sha: str, actor: User | None, pr: PullRequest | None, overrides: Overrides) -> None:
         title = pr.title if pr else self.repo.commits[sha].message.splitlines()[0]
         ci = ops.create_run(
-            self.world, self.repo, self.workflows["ci"], event="push", head_branch=self.repo.default_branch,
-            head_sha=sha, actor=actor, at=t, display_title=title, status="in_progress",
+            self.world,
+            self.repo,
+            self.workflows["ci"],
+            event="push",
+            head_branch=self.repo.default_branch,
+            head_sha=sha,
+            actor=actor,
+            at=t,
+            display_title=title,
+            status="in_progress",
         )
         ci_minutes = overrides.get("ci_minutes", self.rng.uniform(3, 7))
         self.sim.at(t + minutes(ci_minutes), self._finish_run, ci, "success")
@@ -143,8 +173,15 @@ class Pipeline:
         if self.queued_run is not None:
             ops.set_run_status(self.world, self.repo, self.queued_run, "completed", t, "cancelled")
         self.queued_run = ops.create_run(
-            self.world, self.repo, self.workflows["staging"], event="push", head_branch=self.repo.default_branch,
-            head_sha=sha, actor=actor, at=t, display_title=title,
+            self.world,
+            self.repo,
+            self.workflows["staging"],
+            event="push",
+            head_branch=self.repo.default_branch,
+            head_sha=sha,
+            actor=actor,
+            at=t,
+            display_title=title,
         )
         if not self.staging_busy:
             self.staging_busy = True
@@ -159,18 +196,40 @@ class Pipeline:
         ops.set_run_status(self.world, self.repo, run, "in_progress", t)
         overrides = self.overrides.get(run.head_sha, {})
         deployment = ops.create_deployment(
-            self.world, self.repo, ref=self.repo.default_branch, sha=run.head_sha, environment="staging",
-            creator=self.bot, at=t + minutes(0.3), description=f"Deploy {run.head_sha[:7]} to staging", managed=True,
+            self.world,
+            self.repo,
+            ref=self.repo.default_branch,
+            sha=run.head_sha,
+            environment="staging",
+            creator=self.bot,
+            at=t + minutes(0.3),
+            description=f"Deploy {run.head_sha[:7]} to staging",
+            managed=True,
         )
         fail = self._forced(self.fail_staging_after, t) or self._random_failure(t, 0.02)
         done = t + minutes(overrides.get("staging_minutes", self.rng.uniform(4, 9)))
-        add_statuses(self.sim, self.world, self.repo, deployment, [
-            ("queued", t + minutes(0.3)), ("in_progress", t + minutes(1)), ("failure" if fail else "success", done),
-        ], self.bot, run)
+        add_statuses(
+            self.sim,
+            self.world,
+            self.repo,
+            deployment,
+            [
+                ("queued", t + minutes(0.3)),
+                ("in_progress", t + minutes(1)),
+                ("failure" if fail else "success", done),
+            ],
+            self.bot,
+            run,
+        )
         self.sim.at(done, self._staging_done, run, deployment, fail, list(self.untagged), overrides)
 
     def _staging_done(
-        self, t: datetime, run: WorkflowRun, deployment: Deployment, fail: bool, prs: list[PullRequest],
+        self,
+        t: datetime,
+        run: WorkflowRun,
+        deployment: Deployment,
+        fail: bool,
+        prs: list[PullRequest],
         overrides: Overrides,
     ) -> None:
         if fail:
@@ -181,7 +240,12 @@ class Pipeline:
         self.sim.at(tag_at, self._tag, run, deployment, prs, overrides)
 
     def _tag(
-        self, t: datetime, run: WorkflowRun, deployment: Deployment, prs: list[PullRequest], overrides: Overrides,
+        self,
+        t: datetime,
+        run: WorkflowRun,
+        deployment: Deployment,
+        prs: list[PullRequest],
+        overrides: Overrides,
     ) -> None:
         tag = ops.create_tag(self.world, self.repo, self.next_version(), deployment.sha, t, self.bot)
         lines = [f"- {p.title} (#{p.number}) by @{p.user.login}" for p in prs] or ["- Maintenance release"]
@@ -190,8 +254,16 @@ class Pipeline:
         self.untagged = [p for p in self.untagged if id(p) not in shipped]
         self._finish_run(t + minutes(0.3), run, "success")
         prod_run = ops.create_run(
-            self.world, self.repo, self.workflows["production"], event="push", head_branch=tag.name,
-            head_sha=tag.sha, actor=self.bot, at=t + minutes(0.1), display_title=tag.name, status="waiting",
+            self.world,
+            self.repo,
+            self.workflows["production"],
+            event="push",
+            head_branch=tag.name,
+            head_sha=tag.sha,
+            actor=self.bot,
+            at=t + minutes(0.1),
+            display_title=tag.name,
+            status="waiting",
         )
         self.prod_queue.append((tag, prod_run, overrides))
         self._staging_free(t + minutes(0.3))
@@ -221,15 +293,33 @@ class Pipeline:
     def _start_production(self, t: datetime, tag: Tag, run: WorkflowRun) -> None:
         ops.set_run_status(self.world, self.repo, run, "in_progress", t)
         deployment = ops.create_deployment(
-            self.world, self.repo, ref=tag.name, sha=tag.sha, environment="production", creator=self.bot,
-            at=t + minutes(0.3), description=f"Deploy {tag.name} to production", production=True, managed=True,
+            self.world,
+            self.repo,
+            ref=tag.name,
+            sha=tag.sha,
+            environment="production",
+            creator=self.bot,
+            at=t + minutes(0.3),
+            description=f"Deploy {tag.name} to production",
+            production=True,
+            managed=True,
         )
         forced = self._forced(self.rollback_prod_after, t)
         fail = forced or self._random_failure(t, 0.015)
         done = t + self._u(5, 12)
-        add_statuses(self.sim, self.world, self.repo, deployment, [
-            ("queued", t + minutes(0.3)), ("in_progress", t + minutes(1)), ("failure" if fail else "success", done),
-        ], self.bot, run)
+        add_statuses(
+            self.sim,
+            self.world,
+            self.repo,
+            deployment,
+            [
+                ("queued", t + minutes(0.3)),
+                ("in_progress", t + minutes(1)),
+                ("failure" if fail else "success", done),
+            ],
+            self.bot,
+            run,
+        )
         rollback = forced or (fail and self.rng.random() < 0.5)
         self.sim.at(done, self._production_done, tag, run, fail, rollback)
 
@@ -245,19 +335,45 @@ class Pipeline:
     def _rollback(self, t: datetime, good: Tag, bad: Tag) -> None:
         actor = self.rng.choice(self.oncall)
         run = ops.create_run(
-            self.world, self.repo, self.workflows["rollback"], event="workflow_dispatch",
-            head_branch=self.repo.default_branch, head_sha=self.repo.main_sha, actor=actor, at=t,
-            display_title="Rollback", status="in_progress", inputs={"tag": good.name},
+            self.world,
+            self.repo,
+            self.workflows["rollback"],
+            event="workflow_dispatch",
+            head_branch=self.repo.default_branch,
+            head_sha=self.repo.main_sha,
+            actor=actor,
+            at=t,
+            display_title="Rollback",
+            status="in_progress",
+            inputs={"tag": good.name},
         )
         deployment = ops.create_deployment(
-            self.world, self.repo, ref=good.name, sha=good.sha, environment="production", creator=self.bot,
-            at=t + minutes(0.5), description=f"Rollback to {good.name} (from {bad.name})", production=True,
-            payload={"rollback": True, "from": bad.name}, managed=True,
+            self.world,
+            self.repo,
+            ref=good.name,
+            sha=good.sha,
+            environment="production",
+            creator=self.bot,
+            at=t + minutes(0.5),
+            description=f"Rollback to {good.name} (from {bad.name})",
+            production=True,
+            payload={"rollback": True, "from": bad.name},
+            managed=True,
         )
         done = t + self._u(3, 6)
-        add_statuses(self.sim, self.world, self.repo, deployment, [
-            ("queued", t + minutes(0.5)), ("in_progress", t + minutes(1)), ("success", done),
-        ], self.bot, run)
+        add_statuses(
+            self.sim,
+            self.world,
+            self.repo,
+            deployment,
+            [
+                ("queued", t + minutes(0.5)),
+                ("in_progress", t + minutes(1)),
+                ("success", done),
+            ],
+            self.bot,
+            run,
+        )
         self.sim.at(done, self._rollback_done, run)
 
     def _rollback_done(self, t: datetime, run: WorkflowRun) -> None:

@@ -39,8 +39,14 @@ def load_or_generate(state_file: str | Path | None, **generate_kwargs: Any) -> W
 
 
 class LiveActivity:
-    def __init__(self, world: World, interval: float = 20.0, on_event: EventCallback | None = None,
-                 state_file: str | Path | None = None, failure_rate: float = 0.05) -> None:
+    def __init__(
+        self,
+        world: World,
+        interval: float = 20.0,
+        on_event: EventCallback | None = None,
+        state_file: str | Path | None = None,
+        failure_rate: float = 0.05,
+    ) -> None:
         self.world = world
         self.interval = interval
         self.on_event = on_event
@@ -79,8 +85,9 @@ class LiveActivity:
 
     def _listen(self, event: str, action: str, payload: dict[str, Any]) -> None:
         if self._recorded is not None:
-            self._recorded.append({"event": event, "action": action,
-                                   "repository": payload.get("repository", {}).get("full_name")})
+            self._recorded.append(
+                {"event": event, "action": action, "repository": payload.get("repository", {}).get("full_name")}
+            )
         if self.on_event is not None:
             self.on_event(event, action, payload)
 
@@ -138,12 +145,22 @@ class _RepoStep:
 
     def _status(self, deployment: Deployment, state: str, run: WorkflowRun | None) -> None:
         ops.add_deployment_status(
-            self.world, self.repo, deployment, state, self.now, self.bot,
+            self.world,
+            self.repo,
+            deployment,
+            state,
+            self.now,
+            self.bot,
             log_url=run_log_path(self.world, self.repo, run),
-            environment_url=environment_url(self.world, self.repo, deployment.environment) if state == "success"
+            environment_url=environment_url(self.world, self.repo, deployment.environment)
+            if state == "success"
             else "",
-            description={"queued": "Deployment queued", "in_progress": "Deploying", "success": "Deployed",
-                         "failure": "Deployment failed"}[state],
+            description={
+                "queued": "Deployment queued",
+                "in_progress": "Deploying",
+                "success": "Deployed",
+                "failure": "Deployment failed",
+            }[state],
         )
 
     # -- CI/CD -----------------------------------------------------------------------------------
@@ -157,8 +174,11 @@ class _RepoStep:
                 self._status(deployment, "in_progress", run)
                 continue
             switch = f"fail_next_{deployment.environment}_deploy"
-            failed = self._fails(switch) if deployment.environment in ("staging", "production") else \
-                self.rng.random() < self.live.failure_rate / 2
+            failed = (
+                self._fails(switch)
+                if deployment.environment in ("staging", "production")
+                else self.rng.random() < self.live.failure_rate / 2
+            )
             self._status(deployment, "failure" if failed else "success", run)
             if deployment.environment == "staging" and run is not None and failed:
                 ops.set_run_status(self.world, self.repo, run, "completed", self.now, "failure")
@@ -181,16 +201,31 @@ class _RepoStep:
         head = self.repo.main_sha
         if not busy and all(d.sha != head for d in staging):
             run = self._recent_run("deploy-staging.yml", head, ("queued", "waiting")) or ops.create_run(
-                self.world, self.repo, self._workflow("deploy-staging.yml"), event="push",
-                head_branch=self.repo.default_branch, head_sha=head, actor=self.bot, at=self.now,
-                display_title=self.repo.commits[head].message.splitlines()[0])
+                self.world,
+                self.repo,
+                self._workflow("deploy-staging.yml"),
+                event="push",
+                head_branch=self.repo.default_branch,
+                head_sha=head,
+                actor=self.bot,
+                at=self.now,
+                display_title=self.repo.commits[head].message.splitlines()[0],
+            )
             ops.set_run_status(self.world, self.repo, run, "in_progress", self.now)
             ci = self._recent_run("ci.yml", head, ("in_progress", "queued"))
             if ci is not None:
                 ops.set_run_status(self.world, self.repo, ci, "completed", self.now, "success")
             deployment = ops.create_deployment(
-                self.world, self.repo, ref=self.repo.default_branch, sha=head, environment="staging", creator=self.bot,
-                at=self.now, description=f"Deploy {head[:7]} to staging", managed=True)
+                self.world,
+                self.repo,
+                ref=self.repo.default_branch,
+                sha=head,
+                environment="staging",
+                creator=self.bot,
+                at=self.now,
+                description=f"Deploy {head[:7]} to staging",
+                managed=True,
+            )
             self._status(deployment, "queued", run)
         latest = self._latest_version_tag()
         if latest is None or any(d.latest_state in ("queued", "in_progress") for d in production):
@@ -198,12 +233,29 @@ class _RepoStep:
         if any(d.ref == latest.name for d in production):
             return
         run = self._recent_run("deploy-production.yml", latest.sha, ("waiting", "queued")) or ops.create_run(
-            self.world, self.repo, self._workflow("deploy-production.yml"), event="push", head_branch=latest.name,
-            head_sha=latest.sha, actor=self.bot, at=self.now, display_title=latest.name)
+            self.world,
+            self.repo,
+            self._workflow("deploy-production.yml"),
+            event="push",
+            head_branch=latest.name,
+            head_sha=latest.sha,
+            actor=self.bot,
+            at=self.now,
+            display_title=latest.name,
+        )
         ops.set_run_status(self.world, self.repo, run, "in_progress", self.now)
         deployment = ops.create_deployment(
-            self.world, self.repo, ref=latest.name, sha=latest.sha, environment="production", creator=self.bot,
-            at=self.now, description=f"Deploy {latest.name} to production", production=True, managed=True)
+            self.world,
+            self.repo,
+            ref=latest.name,
+            sha=latest.sha,
+            environment="production",
+            creator=self.bot,
+            at=self.now,
+            description=f"Deploy {latest.name} to production",
+            production=True,
+            managed=True,
+        )
         self._status(deployment, "queued", run)
 
     def _latest_version_tag(self) -> Any:
@@ -218,16 +270,28 @@ class _RepoStep:
         tag = ops.create_tag(self.world, self.repo, f"v{major}.{minor}.{patch + 1}", sha, self.now, self.bot)
         ops.create_release(self.world, self.repo, tag, self.bot, self.now, "## What's changed\n- See commits")
         ops.set_run_status(self.world, self.repo, run, "completed", self.now, "success")
-        ops.create_run(self.world, self.repo, self._workflow("deploy-production.yml"), event="push",
-                       head_branch=tag.name, head_sha=sha, actor=self.bot, at=self.now, display_title=tag.name,
-                       status="waiting")
+        ops.create_run(
+            self.world,
+            self.repo,
+            self._workflow("deploy-production.yml"),
+            event="push",
+            head_branch=tag.name,
+            head_sha=sha,
+            actor=self.bot,
+            at=self.now,
+            display_title=tag.name,
+            status="waiting",
+        )
 
     # -- pull requests ---------------------------------------------------------------------------
     def _pull_request_step(self) -> None:
         open_prs = [p for p in self.repo.pulls.values() if p.state == "open"][-12:]
         with_pr = {p.head_ref for p in open_prs}
-        lonely = [b for b in self.repo.branches.values() if b.name != self.repo.default_branch
-                  and b.name not in with_pr and b.commits]
+        lonely = [
+            b
+            for b in self.repo.branches.values()
+            if b.name != self.repo.default_branch and b.name not in with_pr and b.commits
+        ]
         options: list[tuple[float, Callable[[], None]]] = []
         if len(open_prs) + len(lonely) < 6:
             options.append((1.0, self._new_branch))
@@ -262,9 +326,18 @@ class _RepoStep:
         if branch is None:
             return
         message = "Address review comments" if fix else title or commit_message(self.rng, branch_name, 1)
-        commit = ops.create_commit(self.world, self.repo, author=author, committer=author, message=message, at=self.now,
-                                   parents=(branch.sha,), additions=self.rng.randint(3, 200),
-                                   deletions=self.rng.randint(0, 60), files=file_names(self.rng, self.repo.language, 2))
+        commit = ops.create_commit(
+            self.world,
+            self.repo,
+            author=author,
+            committer=author,
+            message=message,
+            at=self.now,
+            parents=(branch.sha,),
+            additions=self.rng.randint(3, 200),
+            deletions=self.rng.randint(0, 60),
+            files=file_names(self.rng, self.repo.language, 2),
+        )
         ops.push(self.world, self.repo, branch_name, [commit], self.now, author)
         pr = ops.open_pull_for_branch(self.repo, branch_name)
         if pr is not None:
@@ -275,15 +348,32 @@ class _RepoStep:
         first = self.repo.commits[branch.commits[0]]
         author = first.author or self.rng.choice(self.devs)
         reviewer = self.rng.choice([d for d in self.devs if d is not author] or self.devs)
-        pr = ops.open_pull(self.world, self.repo, branch_name=branch_name, author=author,
-                           title=first.message.splitlines()[0], body="Opened by the live simulator.", at=self.now,
-                           draft=self.rng.random() < 0.2, reviewers=[reviewer])
+        pr = ops.open_pull(
+            self.world,
+            self.repo,
+            branch_name=branch_name,
+            author=author,
+            title=first.message.splitlines()[0],
+            body="Opened by the live simulator.",
+            at=self.now,
+            draft=self.rng.random() < 0.2,
+            reviewers=[reviewer],
+        )
         self._preview(pr)
 
     def _preview(self, pr: PullRequest) -> None:
         deployment = ops.create_deployment(
-            self.world, self.repo, ref=pr.head_ref, sha=pr.head_sha, environment=f"pr-{pr.number}", creator=self.bot,
-            at=self.now, description=f"Preview for #{pr.number}", transient=True, managed=True)
+            self.world,
+            self.repo,
+            ref=pr.head_ref,
+            sha=pr.head_sha,
+            environment=f"pr-{pr.number}",
+            creator=self.bot,
+            at=self.now,
+            description=f"Preview for #{pr.number}",
+            transient=True,
+            managed=True,
+        )
         self._status(deployment, "queued", None)
 
     def _review(self, pr: PullRequest) -> None:
@@ -298,24 +388,48 @@ class _RepoStep:
     def _merge(self, pr: PullRequest) -> None:
         merger = pr.user if pr.user.is_member else self.rng.choice(self.devs)
         landed = ops.merge_pull(self.world, self.repo, pr, merger, self.now)
-        ops.create_run(self.world, self.repo, self._workflow("ci.yml"), event="push",
-                       head_branch=self.repo.default_branch, head_sha=landed.sha, actor=merger, at=self.now,
-                       display_title=pr.title, status="in_progress")
+        ops.create_run(
+            self.world,
+            self.repo,
+            self._workflow("ci.yml"),
+            event="push",
+            head_branch=self.repo.default_branch,
+            head_sha=landed.sha,
+            actor=merger,
+            at=self.now,
+            display_title=pr.title,
+            status="in_progress",
+        )
         for run in list(self.repo.runs.values())[-RECENT:]:
             if run.workflow.file_name == "deploy-staging.yml" and run.status == "queued":
                 ops.set_run_status(self.world, self.repo, run, "completed", self.now, "cancelled")
-        ops.create_run(self.world, self.repo, self._workflow("deploy-staging.yml"), event="push",
-                       head_branch=self.repo.default_branch, head_sha=landed.sha, actor=merger, at=self.now,
-                       display_title=pr.title)
+        ops.create_run(
+            self.world,
+            self.repo,
+            self._workflow("deploy-staging.yml"),
+            event="push",
+            head_branch=self.repo.default_branch,
+            head_sha=landed.sha,
+            actor=merger,
+            at=self.now,
+            display_title=pr.title,
+        )
         for deployment in self._recent_deployments():
             if deployment.environment == f"pr-{pr.number}" and deployment.latest_state == "success":
-                ops.add_deployment_status(self.world, self.repo, deployment, "inactive", self.now, self.bot,
-                                          description="Preview environment removed")
+                ops.add_deployment_status(
+                    self.world,
+                    self.repo,
+                    deployment,
+                    "inactive",
+                    self.now,
+                    self.bot,
+                    description="Preview environment removed",
+                )
         ops.remove_environment(self.world, self.repo, f"pr-{pr.number}", self.now)
 
 
 def _review_state(pr: PullRequest) -> str:
-    """"approved" / "changes_requested" at the current head, else "pending"."""
+    """ "approved" / "changes_requested" at the current head, else "pending"."""
     latest: dict[int, str] = {}
     for review in pr.reviews:
         if review.user is not None and review.state in ("APPROVED", "CHANGES_REQUESTED"):

@@ -90,8 +90,14 @@ class OAuthApp:
             return _html(400, "Unknown user", f"<p>No simulated user called {html.escape(login)}.</p>")
         code = secrets.token_hex(10)
         with self._lock:
-            self._codes[code] = Grant(user.id, redirect_uri, params.get("scope", ""), time.time() + CODE_TTL_SECONDS,
-                                      params.get("code_challenge"), params.get("code_challenge_method", "plain"))
+            self._codes[code] = Grant(
+                user.id,
+                redirect_uri,
+                params.get("scope", ""),
+                time.time() + CODE_TTL_SECONDS,
+                params.get("code_challenge"),
+                params.get("code_challenge_method", "plain"),
+            )
         extra = [("code", code)] + ([("state", params["state"])] if "state" in params else [])
         parts = urlsplit(redirect_uri)
         location = urlunsplit(parts._replace(query=urlencode(parse_qsl(parts.query) + extra)))
@@ -106,7 +112,7 @@ class OAuthApp:
             rows.append(
                 f'<li><img src="/avatars/u/{user.id}" alt="" width="32" height="32">'
                 f'<a class="user" href="{html.escape(href)}">{html.escape(user.login)}</a>'
-                f'<span>{html.escape(user.name)} &middot; {who}</span></li>'
+                f"<span>{html.escape(user.name)} &middot; {who}</span></li>"
             )
         body = (
             f"<p>Trunkline wants to know who you are on <b>{html.escape(self.world.org.name)}</b>'s GitHub. "
@@ -119,10 +125,14 @@ class OAuthApp:
     def access_token(self, form: dict[str, str], basic_auth: tuple[str, str] | None, wants_json: bool) -> Page:
         client_id, secret = basic_auth or (form.get("client_id", ""), form.get("client_secret", ""))
         if client_id != self.client_id or secret != self.client_secret:
-            return _token_reply(wants_json, {
-                "error": "incorrect_client_credentials",
-                "error_description": "The client_id and/or client_secret passed are incorrect.",
-                "error_uri": f"{ERROR_URI}#incorrect-client-credentials"})
+            return _token_reply(
+                wants_json,
+                {
+                    "error": "incorrect_client_credentials",
+                    "error_description": "The client_id and/or client_secret passed are incorrect.",
+                    "error_uri": f"{ERROR_URI}#incorrect-client-credentials",
+                },
+            )
         code = form.get("code", "")
         with self._lock:
             grant = self._codes.get(code)
@@ -131,11 +141,19 @@ class OAuthApp:
                 del self._codes[code]
         if grant is None or problem is not None:
             error = problem or "bad_verification_code"
-            descriptions = {"bad_verification_code": "The code passed is incorrect or expired.",
-                            "redirect_uri_mismatch": "The redirect_uri MUST match the registered callback URL "
-                                                     "for this application."}
-            return _token_reply(wants_json, {"error": error, "error_description": descriptions[error],
-                                             "error_uri": f"{ERROR_URI}#{error.replace('_', '-')}"})
+            descriptions = {
+                "bad_verification_code": "The code passed is incorrect or expired.",
+                "redirect_uri_mismatch": "The redirect_uri MUST match the registered callback URL "
+                "for this application.",
+            }
+            return _token_reply(
+                wants_json,
+                {
+                    "error": error,
+                    "error_description": descriptions[error],
+                    "error_uri": f"{ERROR_URI}#{error.replace('_', '-')}",
+                },
+            )
         user = self.world.users[grant.user_id]
         token = self.issue_token(user, grant.scope)
         return _token_reply(wants_json, {"access_token": token, "token_type": "bearer", "scope": grant.scope})
@@ -174,9 +192,11 @@ a.user:hover{background:#1a7f37}ul.users span{color:#59636e;font-size:12px}
 
 
 def _html(status: int, title: str, body: str) -> Page:
-    page = (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
-            f"<meta name=viewport content='width=device-width,initial-scale=1'><style>{STYLE}</style></head>"
-            f"<body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>")
+    page = (
+        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
+        f"<meta name=viewport content='width=device-width,initial-scale=1'><style>{STYLE}</style></head>"
+        f"<body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>"
+    )
     return Page(status, page.encode(), "text/html; charset=utf-8", [])
 
 

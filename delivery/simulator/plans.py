@@ -79,8 +79,15 @@ def _between(rng: random.Random, a: datetime, b: datetime) -> datetime:
 
 
 def plan_merged(
-    rng: random.Random, mode: TimeMode, *, role: str, author: User, reviewers: list[User], merge_at: datetime,
-    title: str, branch: str,
+    rng: random.Random,
+    mode: TimeMode,
+    *,
+    role: str,
+    author: User,
+    reviewers: list[User],
+    merge_at: datetime,
+    title: str,
+    branch: str,
 ) -> PullPlan:
     approver = rng.choice(reviewers)
     after_open: list[datetime] = []
@@ -89,8 +96,19 @@ def plan_merged(
         commits = [first, first + minutes(40), first + minutes(100)]
         opened = first + minutes(120)
         reviews = [(merge_at - minutes(90), approver, "APPROVED")]
-        return PullPlan(role, author, title, branch, commits, opened, reviews=reviews, end="merge", end_at=merge_at,
-                        merger=author, commits_after_open=[opened + timedelta(days=2)])
+        return PullPlan(
+            role,
+            author,
+            title,
+            branch,
+            commits,
+            opened,
+            reviews=reviews,
+            end="merge",
+            end_at=merge_at,
+            merger=author,
+            commits_after_open=[opened + timedelta(days=2)],
+        )
     if role == "no_approval":
         reviews = [(mode.back(merge_at, rng.uniform(10, 60)), approver, "COMMENTED")]
     elif role == "stale_approval":  # approved, then a new commit, merged without re-approval
@@ -118,15 +136,34 @@ def plan_merged(
         opened = ready_at
         commits = _commit_times(rng, mode, mode.back(opened, rng.uniform(3, 40)), count)
     return PullPlan(
-        role, author, title, branch, commits, opened, draft=draft, commits_after_open=after_open,
-        ready_at=ready_at if draft else None, reviews=reviews, requested=[approver], end="merge", end_at=merge_at,
-        merger=author, merge_method="merge" if role == "merge_commit" else "squash",
-        delete_branch=role != "branch_kept", preview="failure" if role == "no_preview" else "success",
+        role,
+        author,
+        title,
+        branch,
+        commits,
+        opened,
+        draft=draft,
+        commits_after_open=after_open,
+        ready_at=ready_at if draft else None,
+        reviews=reviews,
+        requested=[approver],
+        end="merge",
+        end_at=merge_at,
+        merger=author,
+        merge_method="merge" if role == "merge_commit" else "squash",
+        delete_branch=role != "branch_kept",
+        preview="failure" if role == "no_preview" else "success",
     )
 
 
 def plan_closed(
-    rng: random.Random, mode: TimeMode, *, author: User, reviewers: list[User], opened: datetime, title: str,
+    rng: random.Random,
+    mode: TimeMode,
+    *,
+    author: User,
+    reviewers: list[User],
+    opened: datetime,
+    title: str,
     branch: str,
 ) -> PullPlan:
     commits = _commit_times(rng, mode, mode.back(opened, rng.uniform(3, 40)), _commit_count(rng))
@@ -134,12 +171,30 @@ def plan_closed(
     reviews = []
     if rng.random() < 0.5:
         reviews.append((_between(rng, opened, closed), rng.choice(reviewers), "CHANGES_REQUESTED"))
-    return PullPlan("closed", author, title, branch, commits, opened, reviews=reviews, end="close", end_at=closed,
-                    merger=author, preview="success" if rng.random() < 0.8 else "failure")
+    return PullPlan(
+        "closed",
+        author,
+        title,
+        branch,
+        commits,
+        opened,
+        reviews=reviews,
+        end="close",
+        end_at=closed,
+        merger=author,
+        preview="success" if rng.random() < 0.8 else "failure",
+    )
 
 
 def plan_open(
-    rng: random.Random, *, role: str, author: User, reviewers: list[User], now: datetime, title: str, branch: str,
+    rng: random.Random,
+    *,
+    role: str,
+    author: User,
+    reviewers: list[User],
+    now: datetime,
+    title: str,
+    branch: str,
 ) -> PullPlan:
     """The work in flight at ``now`` (wall-clock offsets so the demo looks alive at any hour)."""
     reviewer = rng.choice(reviewers)
@@ -149,19 +204,29 @@ def plan_open(
     if role == "open_awaiting":
         return PullPlan(role, author, title, branch, [ago(200), ago(130)], ago(75), requested=[reviewer])
     if role == "open_approved":
-        return PullPlan(role, author, title, branch, [ago(420), ago(330), ago(280)], ago(260),
-                        reviews=[(ago(25), reviewer, "APPROVED")], requested=[reviewer])
+        return PullPlan(
+            role,
+            author,
+            title,
+            branch,
+            [ago(420), ago(330), ago(280)],
+            ago(260),
+            reviews=[(ago(25), reviewer, "APPROVED")],
+            requested=[reviewer],
+        )
     if role == "open_stale":  # changes requested three days ago, never addressed
-        return PullPlan(role, author, title, branch, [ago(4500)], ago(4400),
-                        reviews=[(ago(4000), reviewer, "CHANGES_REQUESTED")])
+        return PullPlan(
+            role, author, title, branch, [ago(4500)], ago(4400), reviews=[(ago(4000), reviewer, "CHANGES_REQUESTED")]
+        )
     raise ValueError(role)
 
 
 class PullPlayer:
     """Schedules a plan's steps on the simulation and performs them through :mod:`ops`."""
 
-    def __init__(self, sim: Simulation, world: World, repo: Repository, pipeline: Pipeline, rng: random.Random,
-                 language: str) -> None:
+    def __init__(
+        self, sim: Simulation, world: World, repo: Repository, pipeline: Pipeline, rng: random.Random, language: str
+    ) -> None:
         self.sim, self.world, self.repo, self.pipeline, self.rng = sim, world, repo, pipeline, rng
         self.language = language
 
@@ -174,9 +239,16 @@ class PullPlayer:
     def _commit(self, plan: PullPlan, parent: str, at: datetime, index: int) -> Commit:
         files = file_names(self.rng, self.language, self.rng.randint(1, 4))
         return ops.create_commit(
-            self.world, self.repo, author=plan.author, committer=plan.author,
-            message=commit_message(self.rng, plan.title, index), at=at, parents=(parent,),
-            additions=self.rng.randint(3, 240), deletions=self.rng.randint(0, 80), files=files,
+            self.world,
+            self.repo,
+            author=plan.author,
+            committer=plan.author,
+            message=commit_message(self.rng, plan.title, index),
+            at=at,
+            parents=(parent,),
+            additions=self.rng.randint(3, 240),
+            deletions=self.rng.randint(0, 80),
+            files=files,
         )
 
     def _start(self, t: datetime, plan: PullPlan) -> None:
@@ -194,8 +266,17 @@ class PullPlayer:
         if not self.repo.branches[plan.branch].commits:
             return
         body = f"## Summary\n{plan.title}.\n\n## Testing\nUnit tests and a check on the preview environment."
-        plan.pr = ops.open_pull(self.world, self.repo, branch_name=plan.branch, author=plan.author, title=plan.title,
-                                body=body, at=t, draft=plan.draft, reviewers=plan.requested)
+        plan.pr = ops.open_pull(
+            self.world,
+            self.repo,
+            branch_name=plan.branch,
+            author=plan.author,
+            title=plan.title,
+            body=body,
+            at=t,
+            draft=plan.draft,
+            reviewers=plan.requested,
+        )
         self.sim.at(t + self._u(1, 4), self._preview, plan)
         for index, when in enumerate(plan.commits_after_open, start=len(plan.commits_before_open)):
             self.sim.at(when, self._push_more, plan, index)
@@ -212,14 +293,32 @@ class PullPlayer:
         if pr.state != "open":
             return
         deployment = ops.create_deployment(
-            self.world, self.repo, ref=pr.head_ref, sha=pr.head_sha, environment=f"pr-{pr.number}",
-            creator=self.world.bot, at=t, description=f"Preview for #{pr.number}", transient=True, managed=True,
+            self.world,
+            self.repo,
+            ref=pr.head_ref,
+            sha=pr.head_sha,
+            environment=f"pr-{pr.number}",
+            creator=self.world.bot,
+            at=t,
+            description=f"Preview for #{pr.number}",
+            transient=True,
+            managed=True,
         )
         plan.previews.append(deployment)
         final = "failure" if plan.preview == "failure" else "success"
-        add_statuses(self.sim, self.world, self.repo, deployment, [
-            ("queued", t), ("in_progress", t + minutes(0.5)), (final, t + self._u(2, 5)),
-        ], self.world.bot, None)
+        add_statuses(
+            self.sim,
+            self.world,
+            self.repo,
+            deployment,
+            [
+                ("queued", t),
+                ("in_progress", t + minutes(0.5)),
+                (final, t + self._u(2, 5)),
+            ],
+            self.world.bot,
+            None,
+        )
 
     def _push_more(self, t: datetime, plan: PullPlan, index: int) -> None:
         pr = plan.pr
@@ -244,8 +343,9 @@ class PullPlayer:
             return
         merger = plan.merger or plan.author
         if plan.end == "merge":
-            landed = ops.merge_pull(self.world, self.repo, pr, merger, t, method=plan.merge_method,
-                                    delete_head=plan.delete_branch)
+            landed = ops.merge_pull(
+                self.world, self.repo, pr, merger, t, method=plan.merge_method, delete_head=plan.delete_branch
+            )
             self.pipeline.on_push(t, landed.sha, merger, pr, plan.overrides)
         else:
             ops.close_pull(self.world, self.repo, pr, t, merger)
@@ -256,6 +356,13 @@ class PullPlayer:
                     when = max(cleanup, deployment.statuses[-1].created_at + minutes(0.5))
                     if when > self.sim.now:
                         continue
-                    ops.add_deployment_status(self.world, self.repo, deployment, "inactive", when, self.world.bot,
-                                              description="Preview environment removed")
+                    ops.add_deployment_status(
+                        self.world,
+                        self.repo,
+                        deployment,
+                        "inactive",
+                        when,
+                        self.world.bot,
+                        description="Preview environment removed",
+                    )
             ops.remove_environment(self.world, self.repo, f"pr-{pr.number}", cleanup)

@@ -28,20 +28,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hourly-budget", type=int, default=5000, help="API requests per hour per token")
     parser.add_argument("--oauth-client-id", default="trunkline-demo")
     parser.add_argument("--oauth-client-secret", default="trunkline-demo-secret")
+    parser.add_argument(
+        "--webhook-url", default=None, help="deliver every event to this URL (an organization hook, created at start)"
+    )
+    parser.add_argument("--webhook-secret", default=None, help="sign those deliveries with this secret")
 
 
 def run(options: Mapping[str, Any], out: TextIO | Any = None, stop: threading.Event | None = None) -> int:
     """Serve until SIGINT/SIGTERM (or ``stop`` is set). ``options`` uses the argparse dest names."""
     out = out or sys.stdout
     world = load_or_generate(
-        options.get("state_file"), seed=options["seed"], repos=options["repos"], developers=options["developers"],
-        weeks=options["weeks"], prs=options.get("prs"), quirks=not options.get("no_quirks", False),
+        options.get("state_file"),
+        seed=options["seed"],
+        repos=options["repos"],
+        developers=options["developers"],
+        weeks=options["weeks"],
+        prs=options.get("prs"),
+        quirks=not options.get("no_quirks", False),
     )
-    live = LiveActivity(world, interval=options["tick_seconds"], state_file=options.get("state_file")) \
-        if options.get("live") else None
-    server = SimulatorServer(world, host=options["host"], port=options["port"],
-                             hourly_budget=options["hourly_budget"], oauth_client_id=options["oauth_client_id"],
-                             oauth_client_secret=options["oauth_client_secret"], live=live)
+    live = (
+        LiveActivity(world, interval=options["tick_seconds"], state_file=options.get("state_file"))
+        if options.get("live")
+        else None
+    )
+    server = SimulatorServer(
+        world,
+        host=options["host"],
+        port=options["port"],
+        hourly_budget=options["hourly_budget"],
+        oauth_client_id=options["oauth_client_id"],
+        oauth_client_secret=options["oauth_client_secret"],
+        live=live,
+        webhook_url=options.get("webhook_url"),
+        webhook_secret=options.get("webhook_secret"),
+    )
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -52,8 +72,13 @@ def run(options: Mapping[str, Any], out: TextIO | Any = None, stop: threading.Ev
     with world.lock:
         counts = world.counts()
         active = sum(1 for r in world.served_repos if not r.archived)
-    out.write(f"GitHub simulator: {server.url} (org {world.org_login}, {active} repositories, "
-              f"{counts['pull_requests']} pull requests)\n")
+    out.write(
+        f"GitHub simulator: {server.url} (org {world.org_login}, {active} repositories, "
+        f"{counts['pull_requests']} pull requests)\n"
+    )
+    if options.get("webhook_url"):
+        signed = "signed" if options.get("webhook_secret") else "unsigned"
+        out.write(f"Webhooks: every event to {options['webhook_url']} ({signed})\n")
     out.flush()
     try:
         while not stop.wait(0.5):

@@ -2,7 +2,8 @@
 
 ``SimulatorServer(world).start()`` serves GitHub's REST API under ``/api/v3``, the OAuth web flow
 under ``/login/oauth``, avatars, and the test/demo controls under ``/_simulator``, from a background
-daemon thread (HTTP/1.1 keep-alive, so ``requests`` connection pooling works).
+daemon thread (HTTP/1.1 keep-alive, so ``requests`` connection pooling works). Hooks created through
+the API (or ``webhook_url=``) receive signed webhook deliveries from ``self.webhooks`` (:mod:`webhooks`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .faults import PRIMARY_MESSAGE, RATE_DOCS, SECONDARY_MESSAGE, Fault, Faults
 from .models import User
 from .oauth import OAuthApp, html_page
 from .render import Renderer
+from .webhooks import WebhookSender
 from .world import World
 
 if TYPE_CHECKING:
@@ -49,11 +51,19 @@ class Response:
 
 class SimulatorServer:
     def __init__(
-        self, world: World, host: str = "127.0.0.1", port: int = 0, hourly_budget: int = 5000,
+        self,
+        world: World,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        hourly_budget: int = 5000,
         oauth_client_id: str = "trunkline-demo",
         oauth_client_secret: str = "trunkline-demo-secret",  # noqa: S107 - the demo's documented secret
         live: LiveActivity | None = None,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
     ) -> None:
+        """``webhook_url`` (and ``webhook_secret``) install an organization hook for every event, as the
+        CLI's ``--webhook-url`` does; hooks created through the API deliver too (``self.webhooks``)."""
         self.world = world
         self.faults = Faults()
         self.stats = Stats()
@@ -65,16 +75,25 @@ class SimulatorServer:
         self.url = f"http://{host}:{self.port}"
         self.api_url = self.url + API_PREFIX
         self.renderer = Renderer(world, self.url)
+        world.public_url = self.url  # webhook payloads link here too
+        self.webhooks = WebhookSender(world)
         self.api = Api(world, self.renderer)
+        self.api.webhooks = self.webhooks
         self.control = Control(self)
         self._thread: threading.Thread | None = None
-        # Webhook delivery (a later issue) subscribes here: world.listeners.append(self._deliver_webhook).
+        if webhook_url:
+            with world.lock:
+                self.api.install_org_hook(webhook_url, webhook_secret)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> SimulatorServer:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                            name=f"github-simulator:{self.port}", daemon=True)
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.1},
+                name=f"github-simulator:{self.port}",
+                daemon=True,
+            )
             self._thread.start()
         return self
 
@@ -85,6 +104,7 @@ class SimulatorServer:
             self._thread = None
         self._httpd.close_connections()
         self._httpd.server_close()
+        self.webhooks.close()
 
     def __enter__(self) -> SimulatorServer:
         return self.start()
@@ -106,7 +126,7 @@ class SimulatorServer:
         parts = urlsplit(target)
         path, query = parts.path, parse_qsl(parts.query, keep_blank_values=True)
         if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
-            return self._api(method, path[len(API_PREFIX):] or "/", query, headers, raw_body)
+            return self._api(method, path[len(API_PREFIX) :] or "/", query, headers, raw_body)
         if path.startswith("/login/oauth/"):
             return self._oauth(method, path, query, headers, raw_body)
         if path.startswith("/_simulator/"):
@@ -114,8 +134,9 @@ class SimulatorServer:
             status, body = self.control.handle(method, path, query, _json_or_none(raw_body))
             return Response(status, b"" if body is None else dumps(body))
         if path.startswith("/avatars/u/") and method == "GET":
-            return Response(200, _avatar(path.rsplit("/", 1)[-1]), "image/svg+xml",
-                            [("Cache-Control", "max-age=86400")])
+            return Response(
+                200, _avatar(path.rsplit("/", 1)[-1]), "image/svg+xml", [("Cache-Control", "max-age=86400")]
+            )
         if method == "GET":
             return self._web_page(path)
         return Response(404, dumps({"message": "Not Found"}))
@@ -147,16 +168,25 @@ class SimulatorServer:
         if fault is not None:
             response = self._fault(fault, user, self.rate.peek(rate_key))
         else:
-            response = self._serve(method, path, query, headers, raw_body, user, scopes is not None, matched,
-                                   rate_key)
+            response = self._serve(method, path, query, headers, raw_body, user, scopes is not None, matched, rate_key)
         if scopes is not None:
             response.headers.append(("X-OAuth-Scopes", scopes))
         response.headers.append(("X-GitHub-Request-Id", uuid.uuid4().hex[:20].upper()))
         self.stats.record(route_name, response.status)
         return response
 
-    def _serve(self, method: str, path: str, query: list[tuple[str, str]], headers: Any, raw_body: bytes,
-               user: User | None, oauth: bool, matched: Any, rate_key: Any) -> Response:
+    def _serve(
+        self,
+        method: str,
+        path: str,
+        query: list[tuple[str, str]],
+        headers: Any,
+        raw_body: bytes,
+        user: User | None,
+        oauth: bool,
+        matched: Any,
+        rate_key: Any,
+    ) -> Response:
         window = self.rate.peek(rate_key)
         is_rate_limit = path.rstrip("/") == "/rate_limit"
         if window.remaining <= 0 and not is_rate_limit:
@@ -195,8 +225,7 @@ class SimulatorServer:
             exhausted = RateWindow(window.limit, window.limit, int(time.time() + fault.reset_in + 0.999))
             body = {"message": PRIMARY_MESSAGE.format(user_id=user.id if user else 1), "documentation_url": RATE_DOCS}
             return Response(fault.status, dumps(body), headers=exhausted.headers())
-        body = {"message": SECONDARY_MESSAGE,
-                "documentation_url": RATE_DOCS + "#about-secondary-rate-limits"}
+        body = {"message": SECONDARY_MESSAGE, "documentation_url": RATE_DOCS + "#about-secondary-rate-limits"}
         return Response(fault.status, dumps(body), headers=[("Retry-After", str(fault.retry_after)), *window.headers()])
 
     def _oauth(self, method: str, path: str, query: list[tuple[str, str]], headers: Any, raw_body: bytes) -> Response:
@@ -226,14 +255,23 @@ class SimulatorServer:
         if path in ("", "/"):
             with self.world.lock:
                 counts = self.world.counts()
-            links = "".join(f"<li><code>{self.world.org_login}/{r.name}</code>{' (archived)' * r.archived}</li>"
-                            for r in self.world.served_repos)
-            page = html_page(200, "GitHub simulator", f"<p>Organization <b>{self.world.org_login}</b>: "
-                             f"{counts['pull_requests']} pull requests, {counts['deployments']} deployments.</p>"
-                             f"<ul>{links}</ul><p>REST API: <code>{self.api_url}</code></p>")
+            links = "".join(
+                f"<li><code>{self.world.org_login}/{r.name}</code>{' (archived)' * r.archived}</li>"
+                for r in self.world.served_repos
+            )
+            page = html_page(
+                200,
+                "GitHub simulator",
+                f"<p>Organization <b>{self.world.org_login}</b>: "
+                f"{counts['pull_requests']} pull requests, {counts['deployments']} deployments.</p>"
+                f"<ul>{links}</ul><p>REST API: <code>{self.api_url}</code></p>",
+            )
         else:
-            page = html_page(200, "Simulated GitHub page", f"<p>On GitHub this would be <code>{path}</code>.</p>"
-                             '<p><a href="/">Back to the simulator</a></p>')
+            page = html_page(
+                200,
+                "Simulated GitHub page",
+                f'<p>On GitHub this would be <code>{path}</code>.</p><p><a href="/">Back to the simulator</a></p>',
+            )
         return Response(page.status, page.body, page.content_type)
 
 
@@ -327,7 +365,11 @@ def _avatar(user_id: str) -> bytes:
     hue = int(digest[:4], 16) % 360
     cells = "".join(
         f'<rect x="{x * 10 + 10}" y="{y * 10 + 10}" width="10" height="10"/>'
-        for y in range(5) for x in range(5) if int(digest[(y * 3 + min(x, 4 - x)) % 32], 16) % 2
+        for y in range(5)
+        for x in range(5)
+        if int(digest[(y * 3 + min(x, 4 - x)) % 32], 16) % 2
     )
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 70 70" width="70" height="70">'
-            f'<rect width="70" height="70" fill="#f0f0f0"/><g fill="hsl({hue},55%,55%)">{cells}</g></svg>').encode()
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 70 70" width="70" height="70">'
+        f'<rect width="70" height="70" fill="#f0f0f0"/><g fill="hsl({hue},55%,55%)">{cells}</g></svg>'
+    ).encode()

@@ -17,7 +17,10 @@ from typing import Any
 
 from .models import Commit, Deployment, Organization, PullRequest, Repository, Team, User, WorkflowRun
 
-EventListener = Callable[[str, str, dict[str, Any]], None]
+# (event, action, payload): GitHub's webhook event name, its action (None for events without one, e.g.
+# push/create/delete) and the full webhook payload rendered at the moment of the mutation.
+EventListener = Callable[[str, str | None, dict[str, Any]], None]
+DEFAULT_PUBLIC_URL = "http://127.0.0.1"
 
 # Scheduled actions are stored as data (name + args) so a pickled world can be restored; dispatch.py
 # registers the functions, called as fn(world, due_time, *args).
@@ -68,6 +71,9 @@ class World:
         self._timer_seq = 0
         self.lock = threading.RLock()
         self.listeners: list[EventListener] = []
+        # Where the URLs inside webhook payloads point; the server serving this world sets its own address.
+        self.public_url = DEFAULT_PUBLIC_URL
+        self.payload_renderer: Any = None  # payloads.Payloads, built on first emit (not pickled)
 
     # -- identity -------------------------------------------------------------------------------
     @property
@@ -188,9 +194,7 @@ class World:
         def build() -> list[Deployment]:
             wanted = dict(filters)
             items = [
-                d
-                for d in repo.deployments.values()
-                if all(getattr(d, name) == value for name, value in wanted.items())
+                d for d in repo.deployments.values() if all(getattr(d, name) == value for name, value in wanted.items())
             ]
             items.reverse()
             return items
@@ -198,7 +202,10 @@ class World:
         return self.cached(repo, ("deployments", filters), build)
 
     def runs(
-        self, repo: Repository, filters: tuple[tuple[str, str], ...], workflow_id: int | None,
+        self,
+        repo: Repository,
+        filters: tuple[tuple[str, str], ...],
+        workflow_id: int | None,
     ) -> list[WorkflowRun]:
         def build() -> list[WorkflowRun]:
             wanted = dict(filters)
@@ -256,8 +263,11 @@ class World:
         return totals
 
     # -- events & timers ------------------------------------------------------------------------
-    def emit(self, event: str, action: str, payload_builder: Callable[[], dict[str, Any]]) -> None:
-        """Report a mutation with GitHub's webhook event name. Webhook delivery subscribes here."""
+    def emit(self, event: str, action: str | None, payload_builder: Callable[[], dict[str, Any]]) -> None:
+        """Report a mutation with GitHub's webhook event name. Webhook delivery subscribes here.
+
+        The payload is built once, now, so every listener sees the state at the moment of the change.
+        """
         if not self.listeners:
             return
         payload = payload_builder()
@@ -290,9 +300,12 @@ class World:
         state = dict(self.__dict__)
         state.pop("lock", None)
         state["listeners"] = []
+        state["payload_renderer"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        state.setdefault("public_url", DEFAULT_PUBLIC_URL)
+        state.setdefault("payload_renderer", None)
         self.__dict__.update(state)
         self.lock = threading.RLock()
         for repo in self.repos.values():
@@ -319,4 +332,3 @@ class World:
         if not isinstance(world, World):
             raise TypeError(f"{path} does not hold a simulator world")
         return world
-

@@ -11,8 +11,17 @@ from jsonschema import Draft4Validator
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SPEC_PATH = REPO_ROOT.parent / "shared" / "github" / "rest-openapi-subset.json"
-OPENAPI_ONLY = {"nullable", "example", "examples", "discriminator", "xml", "externalDocs", "deprecated", "readOnly",
-                "writeOnly"}
+OPENAPI_ONLY = {
+    "nullable",
+    "example",
+    "examples",
+    "discriminator",
+    "xml",
+    "externalDocs",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+}
 
 
 @functools.cache
@@ -40,8 +49,12 @@ def to_json_schema(schema: Any) -> Any:
 
 
 def operations() -> set[tuple[str, str]]:
-    return {(method.upper(), path) for path, item in spec()["paths"].items() for method in item
-            if method in ("get", "post", "put", "patch", "delete")}
+    return {
+        (method.upper(), path)
+        for path, item in spec()["paths"].items()
+        for method in item
+        if method in ("get", "post", "put", "patch", "delete")
+    }
 
 
 @functools.cache

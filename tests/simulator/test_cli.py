@@ -16,16 +16,32 @@ import requests
 from delivery.simulator.runner import add_arguments
 
 ROOT = Path(__file__).resolve().parents[2]
-ARGS = ["--port", "0", "--repos", "2", "--developers", "4", "--weeks", "1", "--prs", "40", "--live",
-        "--tick-seconds", "0.2"]
+ARGS = [
+    "--port",
+    "0",
+    "--repos",
+    "2",
+    "--developers",
+    "4",
+    "--weeks",
+    "1",
+    "--prs",
+    "40",
+    "--live",
+    "--tick-seconds",
+    "0.2",
+]
 
 
 def _serve_and_stop(command: list[str], env: dict[str, str]) -> None:
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = process.stdout.readline()  # type: ignore[union-attr]
-        match = re.fullmatch(r"GitHub simulator: (http://127\.0\.0\.1:\d+) \(org acme, 2 repositories, "
-                             r"40 pull requests\)\n", line)
+        match = re.fullmatch(
+            r"GitHub simulator: (http://127\.0\.0\.1:\d+) \(org acme, 2 repositories, "
+            r"40 pull requests\)\n",
+            line,
+        )
         assert match, line + (process.stderr.read() if process.poll() is not None else "")  # type: ignore[union-attr]
         url = match.group(1)
         assert requests.get(f"{url}/api/v3/orgs/acme", headers={"Authorization": "token x"}, timeout=10).ok

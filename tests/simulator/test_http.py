@@ -178,8 +178,9 @@ def test_counts_and_switches_over_http(fresh_server: SimulatorServer) -> None:
     assert counts == fresh_server.world.counts()
     one = requests.get(f"{fresh_server.url}/_simulator/counts", params={"repo": "acme/api"}, timeout=10).json()
     assert one == fresh_server.world.counts("acme/api") and one["repositories"] == 1
-    switched = requests.post(f"{fresh_server.url}/_simulator/switches", json={"fail_next_production_deploy": True},
-                             timeout=10)
+    switched = requests.post(
+        f"{fresh_server.url}/_simulator/switches", json={"fail_next_production_deploy": True}, timeout=10
+    )
     assert switched.json()["fail_next_production_deploy"] is True
     assert fresh_server.world.switches["fail_next_production_deploy"] is True
 

@@ -25,13 +25,17 @@ def _wait(predicate: Any, timeout: float = 10.0) -> Any:
     raise AssertionError("timed out")
 
 
-def test_ticks_mutate_the_world_report_events_and_change_list_etags(fresh_server: SimulatorServer,
-                                                                     http: requests.Session) -> None:
+def test_ticks_mutate_the_world_report_events_and_change_list_etags(
+    fresh_server: SimulatorServer, http: requests.Session
+) -> None:
     world = fresh_server.world
     events: list[tuple[str, str, dict[str, Any]]] = []
     live = LiveActivity(world, on_event=lambda e, a, p: events.append((e, a, p)))
-    urls = [f"{fresh_server.api_url}/repos/acme/{name}/{what}" for name in ("api", "web")
-            for what in ("deployments", "pulls?state=all&sort=updated&direction=desc")]
+    urls = [
+        f"{fresh_server.api_url}/repos/acme/{name}/{what}"
+        for name in ("api", "web")
+        for what in ("deployments", "pulls?state=all&sort=updated&direction=desc")
+    ]
     etags = {url: http.get(url).headers["ETag"] for url in urls}
     before = world.counts()
     reported = []
@@ -80,14 +84,17 @@ def test_live_thread_runs_and_stops(fresh_server: SimulatorServer) -> None:
     live.close()
 
 
-def test_rollback_dispatch_creates_a_production_deployment_that_succeeds(fresh_server: SimulatorServer,
-                                                                         http: requests.Session) -> None:
+def test_rollback_dispatch_creates_a_production_deployment_that_succeeds(
+    fresh_server: SimulatorServer, http: requests.Session
+) -> None:
     world, api = fresh_server.world, fresh_server.api_url
     repo = world.repo("api")
     assert repo is not None
     good = list(repo.tags.values())[-3]
-    response = http.post(f"{api}/repos/acme/api/actions/workflows/rollback.yml/dispatches",
-                         json={"ref": "main", "inputs": {"tag": good.name}})
+    response = http.post(
+        f"{api}/repos/acme/api/actions/workflows/rollback.yml/dispatches",
+        json={"ref": "main", "inputs": {"tag": good.name}},
+    )
     assert response.status_code == 204
 
     def newest() -> dict[str, Any] | None:
@@ -107,8 +114,10 @@ def test_switch_makes_the_next_production_deploy_fail(fresh_server: SimulatorSer
     api = fresh_server.api_url
     requests.post(f"{fresh_server.url}/_simulator/switches", json={"fail_next_production_deploy": True}, timeout=10)
     tag = list(fresh_server.world.repo("api").tags.values())[-2]  # type: ignore[union-attr]
-    response = http.post(f"{api}/repos/acme/api/actions/workflows/rollback.yml/dispatches",
-                         json={"ref": "main", "inputs": {"tag": tag.name}, "return_run_details": True})
+    response = http.post(
+        f"{api}/repos/acme/api/actions/workflows/rollback.yml/dispatches",
+        json={"ref": "main", "inputs": {"tag": tag.name}, "return_run_details": True},
+    )
     run_url = response.json()["run_url"]
     assert _wait(lambda: http.get(run_url).json()["conclusion"]) == "failure"
     deployment = http.get(f"{api}/repos/acme/api/deployments", params={"ref": tag.name}).json()[0]

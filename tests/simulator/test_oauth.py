@@ -18,8 +18,14 @@ CALLBACK = "http://127.0.0.1:8000/accounts/github/login/callback/"
 
 def _authorize(server: SimulatorServer, login: str, **extra: str) -> str:
     """Open the sign-in page, click the user's link, return the code from the redirect."""
-    params = {"client_id": "trunkline-demo", "redirect_uri": CALLBACK, "scope": "user:email", "state": "xyz-123",
-              "response_type": "code", **extra}
+    params = {
+        "client_id": "trunkline-demo",
+        "redirect_uri": CALLBACK,
+        "scope": "user:email",
+        "state": "xyz-123",
+        "response_type": "code",
+        **extra,
+    }
     page = requests.get(f"{server.url}/login/oauth/authorize", params=params, timeout=10)
     assert page.status_code == 200 and "Sign in to Trunkline as" in page.text
     found = re.findall(r'<a class="user" href="([^"]+)">([^<]+)</a>', page.text)
@@ -34,22 +40,35 @@ def _authorize(server: SimulatorServer, login: str, **extra: str) -> str:
 
 
 def _token(server: SimulatorServer, code: str, **extra: str) -> dict[str, str]:
-    form = {"client_id": "trunkline-demo", "client_secret": "trunkline-demo-secret", "code": code,
-            "redirect_uri": CALLBACK, "grant_type": "authorization_code", **extra}
-    response = requests.post(f"{server.url}/login/oauth/access_token", data=form,
-                             headers={"Accept": "application/json"}, timeout=10)
+    form = {
+        "client_id": "trunkline-demo",
+        "client_secret": "trunkline-demo-secret",
+        "code": code,
+        "redirect_uri": CALLBACK,
+        "grant_type": "authorization_code",
+        **extra,
+    }
+    response = requests.post(
+        f"{server.url}/login/oauth/access_token", data=form, headers={"Accept": "application/json"}, timeout=10
+    )
     assert response.status_code == 200
     return response.json()
 
 
 def test_sign_in_page_lists_members_and_the_outsider(server: SimulatorServer, world: World) -> None:
-    page = requests.get(f"{server.url}/login/oauth/authorize",
-                        params={"client_id": "trunkline-demo", "redirect_uri": CALLBACK}, timeout=10)
+    page = requests.get(
+        f"{server.url}/login/oauth/authorize",
+        params={"client_id": "trunkline-demo", "redirect_uri": CALLBACK},
+        timeout=10,
+    )
     shown = re.findall(r'<a class="user" href="[^"]+">([^<]+)</a>', page.text)
     assert world.outsider is not None
     assert set(shown) == {u.login for u in world.members} | {world.outsider.login}
-    unknown = requests.get(f"{server.url}/login/oauth/authorize",
-                           params={"client_id": "someone-else", "redirect_uri": CALLBACK}, timeout=10)
+    unknown = requests.get(
+        f"{server.url}/login/oauth/authorize",
+        params={"client_id": "someone-else", "redirect_uri": CALLBACK},
+        timeout=10,
+    )
     assert unknown.status_code == 400
 
 
@@ -83,8 +102,11 @@ def test_bad_secret_bad_code_and_form_encoded_reply(server: SimulatorServer, wor
     wrong = _token(server, code, client_secret="nope")
     assert wrong["error"] == "incorrect_client_credentials"
     assert _token(server, "0000")["error"] == "bad_verification_code"
-    plain = requests.post(f"{server.url}/login/oauth/access_token", timeout=10, data={
-        "client_id": "trunkline-demo", "client_secret": "trunkline-demo-secret", "code": code})
+    plain = requests.post(
+        f"{server.url}/login/oauth/access_token",
+        timeout=10,
+        data={"client_id": "trunkline-demo", "client_secret": "trunkline-demo-secret", "code": code},
+    )
     assert plain.headers["Content-Type"].startswith("application/x-www-form-urlencoded")
     assert parse_qs(plain.text)["token_type"] == ["bearer"]
 
@@ -94,7 +116,10 @@ def test_pkce_and_basic_client_auth(server: SimulatorServer, world: World) -> No
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
     code = _authorize(server, world.members[1].login, code_challenge=challenge, code_challenge_method="S256")
     response = requests.post(
-        f"{server.url}/login/oauth/access_token", auth=("trunkline-demo", "trunkline-demo-secret"),
-        data=urlencode({"code": code, "code_verifier": verifier}), timeout=10,
-        headers={"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"})
+        f"{server.url}/login/oauth/access_token",
+        auth=("trunkline-demo", "trunkline-demo-secret"),
+        data=urlencode({"code": code, "code_verifier": verifier}),
+        timeout=10,
+        headers={"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert "access_token" in response.json()

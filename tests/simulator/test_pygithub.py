@@ -14,8 +14,13 @@ from delivery.simulator.world import World
 
 @pytest.fixture()
 def gh(server: SimulatorServer) -> Iterator[Github]:
-    client = Github(base_url=server.api_url, auth=Auth.Token("x"), per_page=100, seconds_between_requests=0,
-                    seconds_between_writes=0)
+    client = Github(
+        base_url=server.api_url,
+        auth=Auth.Token("x"),
+        per_page=100,
+        seconds_between_requests=0,
+        seconds_between_writes=0,
+    )
     yield client
     client.close()
 
@@ -35,8 +40,9 @@ def test_pull_requests_reviews_and_commits_match_the_world(gh: Github, world: Wo
     assert repo is not None
     remote = gh.get_repo("acme/api")
     pulls = list(remote.get_pulls(state="all", sort="updated", direction="desc"))
-    assert [p.number for p in pulls] == [p.number for p in sorted(
-        repo.pulls.values(), key=lambda p: (p.updated_at, p.number), reverse=True)]
+    assert [p.number for p in pulls] == [
+        p.number for p in sorted(repo.pulls.values(), key=lambda p: (p.updated_at, p.number), reverse=True)
+    ]
     assert [p.updated_at for p in pulls] == sorted((p.updated_at for p in pulls), reverse=True)
     for number in (pulls[0].number, pulls[len(pulls) // 2].number):
         pr = remote.get_pull(number)
@@ -82,8 +88,12 @@ def test_whole_organization_totals_equal_world_counts(gh: Github, world: World) 
         deployments += remote.get_deployments().totalCount
         tags += remote.get_tags().totalCount
         runs += remote.get_workflow_runs().totalCount
-    assert (pulls, deployments, tags, runs) == (counts["pull_requests"], counts["deployments"], counts["tags"],
-                                                counts["workflow_runs"])
+    assert (pulls, deployments, tags, runs) == (
+        counts["pull_requests"],
+        counts["deployments"],
+        counts["tags"],
+        counts["workflow_runs"],
+    )
 
 
 def test_one_repository_in_full_equals_its_counts(gh: Github, world: World) -> None:

@@ -21,8 +21,9 @@ def _fingerprint(world: World) -> list[object]:
     rows: list[object] = []
     for repo in world.repos.values():
         rows.append((repo.id, repo.name, repo.main_sha if repo.branches else None, len(repo.commits)))
-        rows += [(p.id, p.number, p.title, p.user.login, p.head_sha, p.state, p.updated_at)
-                 for p in repo.pulls.values()]
+        rows += [
+            (p.id, p.number, p.title, p.user.login, p.head_sha, p.state, p.updated_at) for p in repo.pulls.values()
+        ]
         rows += [(d.id, d.environment, d.sha, [s.state for s in d.statuses]) for d in repo.deployments.values()]
         rows += [(t.name, t.sha) for t in repo.tags.values()]
     return rows
@@ -46,8 +47,13 @@ def test_default_world_shape(world: World) -> None:
     assert world.outsider is not None and not world.outsider.is_member
     for repo in world.served_repos:
         for pr in repo.pulls.values():
-            latest = max([pr.created_at, *(r.submitted_at for r in pr.reviews),
-                          *(t for t in (pr.merged_at, pr.closed_at, pr.ready_at) if t)])
+            latest = max(
+                [
+                    pr.created_at,
+                    *(r.submitted_at for r in pr.reviews),
+                    *(t for t in (pr.merged_at, pr.closed_at, pr.ready_at) if t),
+                ]
+            )
             assert pr.updated_at >= latest
             assert pr.updated_at <= NOW
     ids = [d.id for r in world.served_repos for d in r.deployments.values()]
@@ -101,8 +107,12 @@ def test_some_deploys_carry_several_merges(world: World) -> None:
 
 
 def test_failed_staging_and_rolled_back_production(world: World) -> None:
-    failed_staging = [(r, d) for r in world.served_repos for d in r.deployments.values()
-                      if d.environment == "staging" and d.latest_state == "failure"]
+    failed_staging = [
+        (r, d)
+        for r in world.served_repos
+        for d in r.deployments.values()
+        if d.environment == "staging" and d.latest_state == "failure"
+    ]
     assert failed_staging
     for repo, deployment in failed_staging:
         assert all(t.sha != deployment.sha for t in repo.tags.values()), "no tag after a failed staging deploy"
@@ -112,15 +122,17 @@ def test_failed_staging_and_rolled_back_production(world: World) -> None:
     earlier = [d for d in repo.deployments.values() if d.environment == "production" and d.id < rollback.id]
     assert earlier[-1].latest_state == "failure"
     assert rollback.ref in repo.tags and rollback.latest_state == "success" and rollback.production_environment
-    assert any(run.workflow.file_name == "rollback.yml" and run.inputs == {"tag": rollback.ref}
-               for run in repo.runs.values())
+    assert any(
+        run.workflow.file_name == "rollback.yml" and run.inputs == {"tag": rollback.ref} for run in repo.runs.values()
+    )
 
 
 SUNDAY_NIGHT, MONDAY_MORNING = datetime(2025, 11, 23, 3, 10, tzinfo=UTC), datetime(2025, 11, 24, 8, 5, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("now", [NOW, SUNDAY_NIGHT, MONDAY_MORNING],
-                         ids=["wednesday-afternoon", "sunday-night", "monday-morning"])
+@pytest.mark.parametrize(
+    "now", [NOW, SUNDAY_NIGHT, MONDAY_MORNING], ids=["wednesday-afternoon", "sunday-night", "monday-morning"]
+)
 def test_work_is_in_flight_in_every_stage(world: World, now: datetime) -> None:
     world = world if now == NOW else generate_world(seed=11, now=now)
     for repo in world.served_repos:
@@ -155,28 +167,46 @@ def test_quirks(world: World, server: SimulatorServer, http: requests.Session) -
     assert archived.pulls and archived.tags and http.get(f"{api}/repos/{archived.full_name}").json()["archived"]
     repo, pr = next((r, p) for r in world.served_repos for p in r.pulls.values() if p.user.deleted)
     listing = http.get(f"{api}/repos/{repo.full_name}/pulls", params={"state": "all", "per_page": 100}).json()
-    listing += http.get(f"{api}/repos/{repo.full_name}/pulls", params={"state": "all", "per_page": 100,
-                                                                       "page": 2}).json()
+    listing += http.get(
+        f"{api}/repos/{repo.full_name}/pulls", params={"state": "all", "per_page": 100, "page": 2}
+    ).json()
     assert next(p for p in listing if p["number"] == pr.number)["user"] is None
     assert http.get(f"{api}/repos/{repo.full_name}/pulls/{pr.number}").json()["user"]["login"] == "ghost"
-    repo, pr = next((r, p) for r in world.served_repos for p in r.pulls.values()
-                    if any(rv.user is not None and rv.user.deleted for rv in p.reviews))
+    repo, pr = next(
+        (r, p)
+        for r in world.served_repos
+        for p in r.pulls.values()
+        if any(rv.user is not None and rv.user.deleted for rv in p.reviews)
+    )
     reviews = http.get(f"{api}/repos/{repo.full_name}/pulls/{pr.number}/reviews").json()
     assert any(r["user"] is None for r in reviews)
     repo, bare = next((r, d) for r in world.served_repos for d in r.deployments.values() if not d.statuses)
     assert http.get(f"{api}/repos/{repo.full_name}/deployments/{bare.id}/statuses").json() == []
     repo, tag = next((r, t) for r in world.served_repos for t in r.tags.values() if t.sha not in r.commits)
-    assert any(t["name"] == tag.name for t in http.get(f"{api}/repos/{repo.full_name}/tags",
-                                                        params={"per_page": 100, "page": 2}).json()
-               + http.get(f"{api}/repos/{repo.full_name}/tags", params={"per_page": 100}).json())
+    assert any(
+        t["name"] == tag.name
+        for t in http.get(f"{api}/repos/{repo.full_name}/tags", params={"per_page": 100, "page": 2}).json()
+        + http.get(f"{api}/repos/{repo.full_name}/tags", params={"per_page": 100}).json()
+    )
     assert http.get(f"{api}/repos/{repo.full_name}/commits/{tag.sha}").status_code == 422
 
 
 def test_counts_only_what_is_served(world: World) -> None:
     gone = next(r for r in world.repos.values() if r.gone)
     assert {k: v for k, v in world.counts(gone.full_name).items() if k != "developers"} == dict.fromkeys(
-        ("repositories", "pull_requests", "reviews", "pull_request_commits", "main_commits", "tags", "deployments",
-         "deployment_statuses", "workflow_runs"), 0)
+        (
+            "repositories",
+            "pull_requests",
+            "reviews",
+            "pull_request_commits",
+            "main_commits",
+            "tags",
+            "deployments",
+            "deployment_statuses",
+            "workflow_runs",
+        ),
+        0,
+    )
     per_repo = [world.counts(r.full_name) for r in world.served_repos]
     total = world.counts()
     for key in ("pull_requests", "reviews", "main_commits", "deployments", "deployment_statuses", "workflow_runs"):
