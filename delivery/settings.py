@@ -107,7 +107,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+        "visibility_timeout": 3600,
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+    }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     _broker_dir = VAR_DIR / "broker"
@@ -132,10 +136,23 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 SYNC_INTERVAL_MINUTES = env.int("SYNC_INTERVAL_MINUTES", default=10)
+WEBHOOK_RECOVERY_MINUTES = env.int("WEBHOOK_RECOVERY_MINUTES", default=10)
+# A broker that does not answer must not hold up a webhook's acknowledgement for long.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
 CELERY_BEAT_SCHEDULE = {
     "sync-organization": {
         "task": "delivery.github.tasks.sync_organization_task",
         "schedule": timedelta(minutes=SYNC_INTERVAL_MINUTES),
+    },
+    # Stored webhook deliveries the broker could not take (it was down) are queued once it is back.
+    "sweep-webhook-deliveries": {
+        "task": "delivery.github.tasks.sweep_webhook_deliveries_task",
+        "schedule": timedelta(minutes=1),
+    },
+    # Deliveries GitHub failed to make (Trunkline was down) are redelivered from GitHub's log.
+    "recover-webhook-deliveries": {
+        "task": "delivery.github.tasks.recover_webhook_deliveries_task",
+        "schedule": timedelta(minutes=WEBHOOK_RECOVERY_MINUTES),
     },
 }
 
@@ -151,6 +168,10 @@ GITHUB_APP_ID = env.str("GITHUB_APP_ID", default="")
 GITHUB_APP_PRIVATE_KEY = env.str("GITHUB_APP_PRIVATE_KEY", default="")
 GITHUB_APP_INSTALLATION_ID = env.str("GITHUB_APP_INSTALLATION_ID", default="")
 GITHUB_WEBHOOK_SECRET = env.str("GITHUB_WEBHOOK_SECRET", default="demo-webhook-secret" if DEBUG else "")
+# Where GitHub reaches this Trunkline (the webhook URL is TRUNKLINE_PUBLIC_URL/webhooks/github/).
+TRUNKLINE_PUBLIC_URL = env.str(
+    "TRUNKLINE_PUBLIC_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}" if DEBUG else ""
+).rstrip("/")
 GITHUB_OAUTH_CLIENT_ID = env.str("GITHUB_OAUTH_CLIENT_ID", default="trunkline-demo" if DEBUG else "")
 GITHUB_OAUTH_CLIENT_SECRET = env.str("GITHUB_OAUTH_CLIENT_SECRET", default="trunkline-demo-secret" if DEBUG else "")
 # PyGithub throttles itself between requests; GitHub asks for serial, paced requests, the simulator does not.

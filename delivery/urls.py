@@ -7,6 +7,10 @@ urlpatterns = [
     path("", github_views.repository_list, name="home"),
     path("repositories/<int:pk>/sync/", github_views.repository_sync, name="repository-sync"),
     path("healthz", github_views.healthz, name="healthz"),
+    path("webhooks/github/", github_views.github_webhook, name="github-webhook"),
+    path("operations/webhooks/", github_views.webhook_delivery_list_page, name="webhook-deliveries"),
+    path("operations/webhooks/<int:pk>/", github_views.webhook_delivery_detail, name="webhook-delivery"),
+    path("operations/webhooks/<int:pk>/replay/", github_views.webhook_delivery_replay, name="webhook-delivery-replay"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
 ]

@@ -42,9 +42,15 @@ SHARED = ROOT.parent / "shared"
 @pytest.fixture(scope="session", autouse=True)
 def _collected_static(django_db_blocker: Any) -> None:
     """Production settings serve hashed static files (WhiteNoise's manifest): collect them once, as a deploy does."""
+    import fcntl
+
     from django.core.management import call_command
 
-    call_command("collectstatic", interactive=False, verbosity=0)
+    lock_path = ROOT / "var" / "test" / "collectstatic.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:  # pytest-xdist workers take turns
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        call_command("collectstatic", interactive=False, verbosity=0)
 
 
 @pytest.fixture

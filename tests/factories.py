@@ -8,7 +8,7 @@ import factory
 from django.utils import timezone
 
 from delivery.accounts.models import Developer
-from delivery.github.models import Commit, Deployment, PullRequest, Repository, SyncRun, Tag
+from delivery.github.models import Commit, Deployment, PullRequest, Repository, SyncRun, Tag, WebhookDelivery
 
 
 class DeveloperFactory(factory.django.DjangoModelFactory):
@@ -82,3 +82,16 @@ class SyncRunFactory(factory.django.DjangoModelFactory):
     repository = factory.SubFactory(RepositoryFactory)
     status = SyncRun.Status.SUCCEEDED
     finished_at = factory.LazyFunction(timezone.now)
+
+
+class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookDelivery
+
+    guid = factory.Sequence(lambda n: f"00000000-0000-0000-0000-{n:012d}")
+    event = "pull_request"
+    action = "opened"
+    repository_full_name = "acme/api"
+    outcome = WebhookDelivery.Outcome.PROCESSED
+    result = "acme/api#1 opened"
+    body = b'{"action": "opened"}'

@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from delivery.github.models import (
     Branch,
@@ -15,6 +17,7 @@ from delivery.github.models import (
     WebhookDelivery,
     WorkflowRun,
 )
+from delivery.github.webhooks import delivery_replay
 
 
 @admin.register(Repository)
@@ -147,6 +150,12 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_filter = ["outcome", "event"]
     search_fields = ["guid", "repository_full_name"]
     exclude = ["body"]
+    actions = ["replay"]
+
+    @admin.action(description="Replay the selected failed deliveries")
+    def replay(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        replayed = sum(delivery_replay(delivery_id=pk) for pk in queryset.values_list("pk", flat=True))
+        self.message_user(request, f"{replayed} deliveries queued again.")
 
 
 @admin.register(SyncCursor)

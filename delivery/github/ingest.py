@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 
@@ -41,6 +41,7 @@ class IngestResult:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    stale: int = 0  # older than what is stored: not applied (counted in `unchanged` too)
     skipped: list[str] = field(default_factory=list)
     ids: dict[Any, int] = field(default_factory=dict)
 
@@ -48,11 +49,20 @@ class IngestResult:
         self.created += other.created
         self.updated += other.updated
         self.unchanged += other.unchanged
+        self.stale += other.stale
         self.skipped.extend(other.skipped)
 
 
-def parse_time(value: str | None) -> datetime | None:
-    return parse_datetime(value) if value else None
+def parse_time(value: str | float | None) -> datetime | None:
+    """GitHub's ISO 8601 times; push payloads give some repository times as Unix seconds instead."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, tz=UTC)
+    parsed = parse_datetime(value)
+    if parsed is None:
+        raise ValueError(f"not a time: {value!r}")
+    return parsed
 
 
 def upsert_rows(
@@ -61,32 +71,46 @@ def upsert_rows(
     *,
     key: Sequence[str],
     insert_only: Sequence[str] = (),
+    newer: str | None = None,
 ) -> IngestResult:
     """Insert or update `rows` (dicts of field attnames) keyed on `key` (a unique constraint). Rows equal to
     what is stored are not written. `insert_only` fields are written when a row is created, never after.
-    `result.ids` maps each key (the bare value for one-field keys) to the row's primary key."""
+    With `newer` (a time field such as `updated_at`), a row older than the stored one is not applied, and
+    the database enforces it in the upsert itself, so a list page read before a webhook but written after it
+    cannot move an object backwards. `result.ids` maps each key (the bare value for one-field keys) to the
+    row's primary key."""
     result = IngestResult()
-    by_key: dict[Key, Row] = {tuple(row[f] for f in key): row for row in rows}  # last one wins
+    by_key: dict[Key, Row] = {}
+    for row in rows:  # the newest copy of each object wins (the last one when they are equally new)
+        k = tuple(row[f] for f in key)
+        if newer is None or k not in by_key or not _older(row[newer], by_key[k][newer]):
+            by_key[k] = row
     if not by_key:
         return result
     compare = [f for f in next(iter(by_key.values())) if f not in key and f not in insert_only]
     existing = {
         tuple(v[f] for f in key): v for v in model.objects.filter(_key_filter(key, by_key)).values("pk", *key, *compare)
     }
-    to_write: list[models.Model] = []
+    to_write: list[Row] = []
     for k, row in by_key.items():
         stored = existing.get(k)
         if stored is None:
             result.created += 1
+        elif newer is not None and _older(row[newer], stored[newer]):
+            result.unchanged += 1
+            result.stale += 1
+            continue
         elif any(stored[f] != row[f] for f in compare):
             result.updated += 1
         else:
             result.unchanged += 1
             continue
-        to_write.append(model(**row))
-    if to_write:
+        to_write.append(row)
+    if to_write and newer is not None:
+        _upsert_where_newer(model, to_write, key=key, update_fields=compare, newer=newer)
+    elif to_write:
         model.objects.bulk_create(
-            to_write,
+            [model(**row) for row in to_write],
             update_conflicts=bool(compare),
             ignore_conflicts=not compare,
             unique_fields=list(key),
@@ -99,6 +123,37 @@ def upsert_rows(
             ids[tuple(v[f] for f in key)] = v["pk"]
     result.ids = {(k[0] if len(key) == 1 else k): pk for k, pk in ids.items()}
     return result
+
+
+def _older(candidate: datetime | None, stored: datetime | None) -> bool:
+    return candidate is not None and stored is not None and candidate < stored
+
+
+def _upsert_where_newer(
+    model: type[models.Model], rows: list[Row], *, key: Sequence[str], update_fields: Sequence[str], newer: str
+) -> None:
+    """INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE stored.newer <= new.newer (PostgreSQL and SQLite both
+    speak it): the check and the write are one statement, so a concurrent writer cannot slip between them.
+    Fields not in the rows get their model defaults on insert, as with bulk_create."""
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    qn = connection.ops.quote_name
+    table = qn(meta.db_table)
+    column = {f: qn(meta.get_field(f).column) for f in (*key, *update_fields, newer)}
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = (
+        f"INSERT INTO {table} ({', '.join(qn(f.column) for f in fields)}) VALUES "  # noqa: S608 - names from the model
+        + ", ".join([placeholders] * len(rows))
+        + f" ON CONFLICT ({', '.join(column[f] for f in key)}) DO UPDATE SET "
+        + ", ".join(f"{column[f]} = EXCLUDED.{column[f]}" for f in update_fields)
+        + f" WHERE {table}.{column[newer]} <= EXCLUDED.{column[newer]}"
+    )
+    params: list[Any] = []
+    for row in rows:
+        obj = model(**row)
+        params.extend(f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _key_filter(key: Sequence[str], by_key: dict[Key, Row]) -> Q:
@@ -133,7 +188,7 @@ def ingest_users(users: Iterable[dict[str, Any] | None]) -> IngestResult:
     """GitHub user objects (as embedded in every other object; None for a deleted account) → Developers."""
     result = IngestResult()
     rows = _rows(
-        (u for u in users if u),
+        (u for u in users if u and not _is_ghost(u)),
         lambda u: {
             "github_id": u["id"],
             "login": u["login"],
@@ -150,8 +205,13 @@ def ingest_users(users: Iterable[dict[str, Any] | None]) -> IngestResult:
     return result
 
 
+def _is_ghost(user: dict[str, Any]) -> bool:
+    """GitHub's stand-in for a deleted account (some endpoints and payloads say `ghost`, lists say null)."""
+    return user.get("login") == "ghost"
+
+
 def _user_id(users: dict[Any, int], user: dict[str, Any] | None) -> int | None:
-    return users.get(user["id"]) if user else None
+    return users.get(user["id"]) if user and not _is_ghost(user) else None
 
 
 # -- repositories ---------------------------------------------------------------------------------------------
@@ -221,7 +281,7 @@ def ingest_pull_requests(repository: Repository, items: Sequence[dict[str, Any]]
     # Rows from list endpoints lack merged_by and sizes; detail rows have them: upsert each shape separately
     # so a list row never blanks what a detail row wrote.
     for shape in _group_by_shape(rows):
-        upserted = upsert_rows(PullRequest, shape, key=["github_id"])
+        upserted = upsert_rows(PullRequest, shape, key=["github_id"], newer="updated_at")
         result.add(upserted)
         result.ids.update(upserted.ids)
     return result
@@ -371,7 +431,7 @@ def ingest_deployments(repository: Repository, items: Sequence[dict[str, Any]]) 
         result,
         f"{repository} deployment",
     )
-    upserted = upsert_rows(Deployment, rows, key=["github_id"])
+    upserted = upsert_rows(Deployment, rows, key=["github_id"], newer="updated_at")
     result.add(upserted)
     result.ids = upserted.ids
     return result
@@ -446,7 +506,7 @@ def ingest_workflow_runs(repository: Repository, items: Sequence[dict[str, Any]]
         result,
         f"{repository} workflow run",
     )
-    upserted = upsert_rows(WorkflowRun, rows, key=["github_id"])
+    upserted = upsert_rows(WorkflowRun, rows, key=["github_id"], newer="updated_at")
     result.add(upserted)
     result.ids = upserted.ids
     return result

@@ -100,6 +100,7 @@ class Branch(models.Model):
     name = models.CharField(max_length=255)
     head_sha = models.CharField(max_length=40, blank=True)
     first_seen_at = models.DateTimeField()
+    head_updated_at = models.DateTimeField(null=True, blank=True, help_text="Last push or creation seen.")
     deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -109,6 +110,11 @@ class Branch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.repository}:{self.name}"
+
+    @property
+    def is_deleted(self) -> bool:
+        """Deleted and not pushed to or re-created since (events may arrive in any order)."""
+        return self.deleted_at is not None and (self.head_updated_at is None or self.deleted_at >= self.head_updated_at)
 
 
 class Commit(models.Model):
@@ -370,11 +376,15 @@ class WebhookDelivery(models.Model):
     repository = models.ForeignKey(Repository, null=True, blank=True, on_delete=models.SET_NULL)
     repository_full_name = models.CharField(max_length=201, blank=True)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="Handed to the broker; empty while the broker could not take it."
+    )
     processing_started_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    result = models.CharField(max_length=500, blank=True, help_text="What processing did, in words.")
     body = models.BinaryField()
 
     class Meta:
@@ -397,6 +407,7 @@ class SyncCursor(models.Model):
         TAGS = "tags", "Tags"
         DEPLOYMENTS = "deployments", "Deployments"
         WORKFLOW_RUNS = "workflow_runs", "Workflow runs"
+        WEBHOOK_DELIVERIES = "webhook_deliveries", "Failed webhook deliveries checked on GitHub"
 
     repository = models.ForeignKey(
         Repository, null=True, blank=True, on_delete=models.CASCADE, related_name="sync_cursors"

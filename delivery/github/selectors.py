@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from delivery.github.models import Commit, Deployment, PullRequest, Repository, SyncRun, Tag
+from delivery.github.models import Commit, Deployment, PullRequest, Repository, SyncRun, Tag, WebhookDelivery
 
 
 def _count(queryset: QuerySet, **filters: object) -> Coalesce:
@@ -41,4 +43,41 @@ def organization_sync_totals() -> dict[str, int]:
     return {
         "pull_requests": PullRequest.objects.count(),
         "deployments": Deployment.objects.count(),
+    }
+
+
+# -- webhook deliveries (the operator page) ------------------------------------------------------------------------
+DELIVERY_FILTERS = ("event", "outcome", "repository")
+
+
+def webhook_delivery_list(*, filters: dict[str, str]) -> QuerySet[WebhookDelivery]:
+    """Newest first, without the bodies (they can be megabytes), filtered on the given fields."""
+    deliveries = WebhookDelivery.objects.defer("body").order_by("-received_at", "-pk")
+    if filters.get("event"):
+        deliveries = deliveries.filter(event=filters["event"])
+    if filters.get("outcome"):
+        deliveries = deliveries.filter(outcome=filters["outcome"])
+    if filters.get("repository"):
+        deliveries = deliveries.filter(repository_full_name=filters["repository"])
+    if filters.get("q"):
+        deliveries = deliveries.filter(guid__startswith=filters["q"].strip())
+    return deliveries
+
+
+def webhook_delivery_totals(*, since: datetime) -> dict[str, int]:
+    """Deliveries received since `since`, by outcome, plus those waiting to be queued (the broker was down)."""
+    rows = WebhookDelivery.objects.filter(received_at__gte=since).values("outcome").annotate(n=Count("pk"))
+    totals = {outcome: 0 for outcome in WebhookDelivery.Outcome.values}
+    totals.update({row["outcome"]: row["n"] for row in rows})
+    totals["unqueued"] = WebhookDelivery.objects.filter(
+        outcome=WebhookDelivery.Outcome.PENDING, queued_at__isnull=True
+    ).count()
+    return totals
+
+
+def webhook_delivery_filter_choices() -> dict[str, list[str]]:
+    return {
+        "event": sorted(WebhookDelivery.objects.order_by().values_list("event", flat=True).distinct()),
+        "repository": list(Repository.objects.order_by("full_name").values_list("full_name", flat=True)),
+        "outcome": list(WebhookDelivery.Outcome.values),
     }

@@ -42,7 +42,6 @@ Progress = Callable[[str, str, int, int | None], None]
 """progress(repository, resource, pages done, pages in all or None)"""
 
 
-
 @dataclass
 class SyncSummary:
     repositories: int = 0
@@ -132,8 +131,9 @@ def repository_claim_sync(repository_id: int, *, owner: str = "", now: datetime 
     """Take the repository's sync lease with one conditional UPDATE: 0 rows means a sync is running."""
     now = now or timezone.now()
     return (
-        Repository.objects.filter(Q(sync_lease_until__isnull=True) | Q(sync_lease_until__lt=now), pk=repository_id)
-        .update(sync_lease_until=now + timedelta(minutes=settings.SYNC_LOCK_MINUTES), sync_lease_owner=owner)
+        Repository.objects.filter(
+            Q(sync_lease_until__isnull=True) | Q(sync_lease_until__lt=now), pk=repository_id
+        ).update(sync_lease_until=now + timedelta(minutes=settings.SYNC_LOCK_MINUTES), sync_lease_owner=owner)
         == 1
     )
 
@@ -305,53 +305,31 @@ class _RepositorySync:
 
     def _pull_request_details(self, pk: int, item: dict[str, Any], updated_at: datetime | None) -> None:
         pull_request = PullRequest(pk=pk, repository=self.repository, number=item["number"])
-        for page in self.client.iter_pages(f"{item['url']}/reviews"):
-            with transaction.atomic():
-                self.summary.add(ingest_reviews(pull_request, page.items))
-        for page in self.client.iter_pages(f"{item['url']}/commits"):
-            with transaction.atomic():
-                self.summary.add(ingest_pull_request_commits(pull_request, page.items))
-        PullRequest.objects.filter(pk=pk).update(details_synced_for=updated_at)
+        self.summary.add(pull_request_details_sync(self.client, pull_request, url=item["url"], updated_at=updated_at))
 
     # -- commits on the default branch -------------------------------------------------------------------------
     def commits(self, cursor: SyncCursor) -> None:
         """Newest first from the branch head, down to the first commit already placed on the first-parent
         line; then the new part of the line is numbered in the database."""
-        params: dict[str, Any] = {"sha": self.repository.default_branch}
-        if not cursor.high_water_key:
-            params["since"] = _iso(self.floor)
-        head, first_etag = "", cursor.etag
+        since = None if cursor.high_water_key else self.floor
         try:
-            for page in self.client.iter_pages(f"{self.api}/commits", params=params, etag=cursor.etag):
-                if page.not_modified:
-                    _cursor_done(cursor, timezone.now())
-                    return
-                if page.number == 1:
-                    first_etag = page.etag
-                    head = page.items[0]["sha"] if page.items else ""
-                shas = [c["sha"] for c in page.items]
-                placed = set(
-                    Commit.objects.filter(
-                        repository=self.repository, sha__in=shas, main_position__isnull=False
-                    ).values_list("sha", flat=True)
-                )
-                new = []
-                for item in page.items:
-                    if item["sha"] in placed:
-                        break
-                    new.append(item)
-                with transaction.atomic():
-                    self.summary.add(ingest_commits(self.repository, new))
-                self._page_done("commits", page.number, page.last_page)
-                if len(new) < len(page.items):
-                    break
+            walk = main_line_sync(
+                self.client,
+                self.repository,
+                etag=cursor.etag,
+                since=since,
+                on_page=lambda number, last: self._page_done("commits", number, last),
+            )
         except GitHubError as exc:
             if exc.status != 409:  # 409: the repository is empty
                 raise
             self.summary.skipped.append(f"{self.repository.full_name}: no commits ({exc})")
-        if head:
-            assign_main_positions(self.repository, head)
-        _cursor_done(cursor, timezone.now(), etag=first_etag, high_water_key=head or cursor.high_water_key)
+            walk = MainLineWalk(etag=cursor.etag)
+        self.summary.add(walk.result)
+        if walk.not_modified:
+            _cursor_done(cursor, timezone.now())
+            return
+        _cursor_done(cursor, timezone.now(), etag=walk.etag, high_water_key=walk.head or cursor.high_water_key)
 
     # -- tags ---------------------------------------------------------------------------------------------------
     def tags(self, cursor: SyncCursor) -> None:
@@ -379,8 +357,9 @@ class _RepositorySync:
             # "inactive" once a newer deployment of the environment succeeded).
             known = [d for d in page.items if d["id"] <= high and parse_time(d["created_at"]) >= self.recent]
             stored = dict(
-                Deployment.objects.filter(repository=self.repository, github_id__in=[d["id"] for d in known])
-                .values_list("github_id", "updated_at")
+                Deployment.objects.filter(
+                    repository=self.repository, github_id__in=[d["id"] for d in known]
+                ).values_list("github_id", "updated_at")
             )
             moved = [d for d in known if stored.get(d["id"]) != parse_time(d["updated_at"])]
             with transaction.atomic():
@@ -450,6 +429,73 @@ class _RepositorySync:
             with transaction.atomic():
                 self.summary.add(ingest_workflow_runs(self.repository, [response.data]))
         _cursor_done(cursor, timezone.now(), etag=first_etag, high_water_key=str(new_high))
+
+
+# -- pieces shared with the webhooks ------------------------------------------------------------------------------
+def pull_request_details_sync(
+    client: GitHubClient, pull_request: PullRequest, *, url: str, updated_at: datetime | None
+) -> IngestResult:
+    """Read a pull request's reviews and own commits, then mark them synced for `updated_at`."""
+    result = IngestResult()
+    for page in client.iter_pages(f"{url}/reviews"):
+        with transaction.atomic():
+            result.add(ingest_reviews(pull_request, page.items))
+    for page in client.iter_pages(f"{url}/commits"):
+        with transaction.atomic():
+            result.add(ingest_pull_request_commits(pull_request, page.items))
+    PullRequest.objects.filter(pk=pull_request.pk).update(details_synced_for=updated_at)
+    return result
+
+
+@dataclass
+class MainLineWalk:
+    head: str = ""
+    etag: str = ""
+    not_modified: bool = False
+    result: IngestResult = field(default_factory=IngestResult)
+
+
+def main_line_sync(
+    client: GitHubClient,
+    repository: Repository,
+    *,
+    etag: str = "",
+    since: datetime | None = None,
+    on_page: Callable[[int, int | None], None] | None = None,
+) -> MainLineWalk:
+    """Walk the default branch newest first from its head down to the first commit already placed on the
+    first-parent line, ingest the new commits, and number them. Usually one request once the line is known."""
+    params: dict[str, Any] = {"sha": repository.default_branch}
+    if since is not None:
+        params["since"] = _iso(since)
+    walk = MainLineWalk(etag=etag)
+    for page in client.iter_pages(f"/repos/{repository.full_name}/commits", params=params, etag=etag):
+        if page.not_modified:
+            walk.not_modified = True
+            return walk
+        if page.number == 1:
+            walk.etag = page.etag
+            walk.head = page.items[0]["sha"] if page.items else ""
+        shas = [c["sha"] for c in page.items]
+        placed = set(
+            Commit.objects.filter(repository=repository, sha__in=shas, main_position__isnull=False).values_list(
+                "sha", flat=True
+            )
+        )
+        new = []
+        for item in page.items:
+            if item["sha"] in placed:
+                break
+            new.append(item)
+        with transaction.atomic():
+            walk.result.add(ingest_commits(repository, new))
+        if on_page is not None:
+            on_page(page.number, page.last_page)
+        if len(new) < len(page.items):
+            break
+    if walk.head:
+        assign_main_positions(repository, walk.head)
+    return walk
 
 
 # -- the first-parent line ---------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from django.db import transaction
 from delivery.github.client import GitHubRateLimited, GitHubUnavailable, backoff_seconds, client_from_settings
 from delivery.github.models import Repository
 from delivery.github.sync import SyncAlreadyRunning, organization_repositories_sync, repository_sync
+from delivery.github.webhooks import deliveries_sweep, delivery_process, failed_deliveries_recover
 
 logger = logging.getLogger(__name__)
 
@@ -66,3 +67,45 @@ def sync_organization_task(self, trigger: str = "schedule") -> None:  # type: ig
         client.close()
     for repository_id in repository_ids:
         transaction.on_commit(lambda pk=repository_id: sync_repository_task.delay(pk, trigger=trigger))
+
+
+# -- webhooks ----------------------------------------------------------------------------------------------------------
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def process_webhook_delivery_task(self, delivery_id: int, outage_attempt: int = 0) -> str:  # type: ignore[no-untyped-def]
+    """Process one stored delivery (at most once: the service claims it). When a handler needs GitHub and
+    GitHub says wait, the delivery goes back to pending and this retries with a countdown."""
+    try:
+        return delivery_process(delivery_id=delivery_id)
+    except GitHubRateLimited as exc:
+        raise self.retry(countdown=max(1.0, exc.wait_seconds), exc=exc) from exc
+    except GitHubUnavailable as exc:
+        if outage_attempt >= MAX_OUTAGE_RETRIES:
+            raise  # the delivery stays pending; the sweep queues it again later
+        raise self.retry(
+            args=(delivery_id, outage_attempt + 1),
+            countdown=backoff_seconds(outage_attempt, base=settings.GITHUB_BACKOFF_SECONDS * 30),
+            exc=exc,
+        ) from exc
+
+
+@shared_task(acks_late=True)
+def sweep_webhook_deliveries_task() -> int:
+    return deliveries_sweep()
+
+
+@shared_task(acks_late=True)
+def recover_webhook_deliveries_task() -> int:
+    """Redeliver from GitHub's log what never reached us. Needs the organization and API credentials."""
+    if not settings.GITHUB_ORG or not settings.TRUNKLINE_PUBLIC_URL:
+        return 0
+    client = client_from_settings()
+    try:
+        recovery = failed_deliveries_recover(client=client, org=settings.GITHUB_ORG)
+    except (GitHubRateLimited, GitHubUnavailable) as exc:
+        logger.warning("webhook recovery postponed: %s", exc)
+        return 0
+    finally:
+        client.close()
+    if recovery.redelivered:
+        logger.info("asked GitHub to redeliver %s failed webhook deliveries", recovery.redelivered)
+    return recovery.redelivered

@@ -3,15 +3,37 @@
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.paginator import Paginator
 from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from delivery.github.models import Repository, SyncRun
-from delivery.github.selectors import organization_sync_totals, repository_list_with_sync_status
+from delivery.github.models import Repository, SyncRun, WebhookDelivery
+from delivery.github.selectors import (
+    DELIVERY_FILTERS,
+    organization_sync_totals,
+    repository_list_with_sync_status,
+    webhook_delivery_filter_choices,
+    webhook_delivery_list,
+    webhook_delivery_totals,
+)
 from delivery.github.tasks import sync_repository_task
+from delivery.github.webhooks import (
+    MAX_BODY_BYTES,
+    MalformedDelivery,
+    delivery_receive,
+    delivery_replay,
+    signature_valid,
+)
 
 
 def repository_list(request: HttpRequest) -> HttpResponse:
@@ -49,3 +71,99 @@ def healthz(request: HttpRequest) -> JsonResponse:
         checks["database"] = "failing"
     healthy = all(v == "ok" for v in checks.values())
     return JsonResponse({"status": "ok" if healthy else "failing", "checks": checks}, status=200 if healthy else 503)
+
+
+@csrf_exempt
+@require_POST
+def github_webhook(request: HttpRequest) -> JsonResponse:
+    """GitHub's deliveries: verify the signature, store, queue, answer. Processing happens in a task, so the
+    answer never waits for it (GitHub gives up after 10 s)."""
+    secret = settings.GITHUB_WEBHOOK_SECRET
+    if not secret:
+        return _webhook_answer(503, "webhooks are not configured on this Trunkline (GITHUB_WEBHOOK_SECRET)")
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > MAX_BODY_BYTES:
+        return _webhook_answer(413, f"body over {MAX_BODY_BYTES // (1024 * 1024)} MB")
+    # Read the raw stream ourselves: request.body would refuse bodies over DATA_UPLOAD_MAX_MEMORY_SIZE, and the
+    # signature is over the exact bytes.
+    body = request.read(MAX_BODY_BYTES + 1)
+    if len(body) > MAX_BODY_BYTES:
+        return _webhook_answer(413, f"body over {MAX_BODY_BYTES // (1024 * 1024)} MB")
+    if not signature_valid(secret=secret, body=body, header=request.headers.get("X-Hub-Signature-256", "")):
+        return _webhook_answer(401, "missing or wrong X-Hub-Signature-256")
+    try:
+        receipt = delivery_receive(
+            guid=request.headers.get("X-GitHub-Delivery", ""),
+            event=request.headers.get("X-GitHub-Event", ""),
+            body=body,
+            hook_id=request.headers.get("X-GitHub-Hook-ID", ""),
+            content_type=request.content_type or "",
+        )
+    except MalformedDelivery as exc:
+        return _webhook_answer(400, str(exc))
+    status = 202 if receipt.status in ("queued", "requeued") else 200
+    return _webhook_answer(
+        status, receipt.detail or receipt.status, status=receipt.status, delivery=receipt.delivery_id
+    )
+
+
+def _webhook_answer(code: int, message: str, **extra: object) -> JsonResponse:
+    return JsonResponse({"message": message, **extra}, status=code)
+
+
+# -- the operator's view of deliveries (admin only) ------------------------------------------------------------------
+@staff_member_required
+def webhook_delivery_list_page(request: HttpRequest) -> HttpResponse:
+    filters = {name: request.GET.get(name, "") for name in (*DELIVERY_FILTERS, "q")}
+    page = Paginator(webhook_delivery_list(filters=filters), 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "page": page,
+        "deliveries": page.object_list,
+        "filters": filters,
+        "choices": webhook_delivery_filter_choices(),
+        "totals": webhook_delivery_totals(since=timezone.now() - timedelta(hours=24)),
+        "query": query.urlencode(),
+        "webhook_secret_set": bool(settings.GITHUB_WEBHOOK_SECRET),
+    }
+    template = "github/webhook_deliveries.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#delivery-table"
+    return render(request, template, context)
+
+
+@staff_member_required
+def webhook_delivery_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    delivery = get_object_or_404(WebhookDelivery, pk=pk)
+    body = bytes(delivery.body)
+    try:
+        pretty = json.dumps(json.loads(body), indent=2, ensure_ascii=False)
+    except ValueError:
+        pretty = body.decode("utf-8", "replace")
+    limit = 200_000
+    return render(
+        request,
+        "github/webhook_delivery_detail.html",
+        {"delivery": delivery, "body": pretty[:limit], "truncated": len(pretty) > limit, "size": len(body)},
+    )
+
+
+@staff_member_required
+@require_POST
+def webhook_delivery_replay(request: HttpRequest, pk: int) -> HttpResponse:
+    delivery = get_object_or_404(WebhookDelivery.objects.defer("body"), pk=pk)
+    if delivery_replay(delivery_id=delivery.pk):
+        messages.success(request, f"Replaying {delivery.event} delivery {delivery.guid}.")
+    else:
+        messages.info(
+            request, f"Delivery {delivery.guid} is {delivery.get_outcome_display().lower()}: nothing to replay."
+        )
+    return redirect(request.POST.get("next") if _local(request.POST.get("next", "")) else "webhook-deliveries")
+
+
+def _local(url: str) -> bool:
+    return url.startswith("/") and not url.startswith("//")

@@ -58,9 +58,7 @@ def test_full_sync_produces_exactly_the_simulators_objects(simulator, gh_client)
         assert stored == {pr.number: pr.head_sha for pr in repo.pulls.values()}
 
 
-def test_second_sync_without_changes_writes_nothing_and_costs_only_conditional_requests(
-    simulator, gh_client, settings
-):
+def test_second_sync_without_changes_writes_nothing_and_costs_only_conditional_requests(simulator, gh_client, settings):
     sync_all(gh_client, simulator.world.org_login)
     before = mirror_snapshot()
 
@@ -89,7 +87,10 @@ def test_a_sync_after_new_activity_ends_identical_to_a_fresh_full_sync(simulator
 
     settings.SYNC_RECHECK_DAYS = 7  # the simulator's PRs live up to five days; their previews close with them
     client = GitHubClient(
-        base_url=simulator.api_url, auth=Auth.Token("t"), seconds_between_requests=0, per_page=10,
+        base_url=simulator.api_url,
+        auth=Auth.Token("t"),
+        seconds_between_requests=0,
+        per_page=10,
         backoff_seconds=0.01,
     )
     org = simulator.world.org_login

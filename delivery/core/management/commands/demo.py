@@ -43,6 +43,7 @@ class Command(BaseCommand):
         env = dict(os.environ)
         env.setdefault("DEBUG", "1")
         env.setdefault("SYNC_INTERVAL_MINUTES", "1")
+        env.setdefault("TRUNKLINE_PUBLIC_URL", f"http://127.0.0.1:{port}")
         demo = not (settings.GITHUB_TOKEN or settings.GITHUB_APP_ID)
         children = Children()
         stop = _StopSignal()
@@ -77,6 +78,18 @@ class Command(BaseCommand):
             )
             wait_for_port(port, process=web)
             url = f"http://127.0.0.1:{port}/"
+            if demo:
+                # The simulator's organization webhook points at this web server, as `github_webhooks install`
+                # would do on GitHub: from now on its live activity arrives as signed deliveries too.
+                install = children.python(
+                    "webhooks", [manage, "github_webhooks", "install", "--url", f"{url}webhooks/github/"], env=env
+                )
+                if install.wait(timeout=60) == 0:
+                    self.stdout.write(f"Webhooks: the simulator delivers to {url}webhooks/github/")
+                else:
+                    self.stdout.write(
+                        self.style.WARNING(f"Webhooks not installed; see {children.log_dir}/webhooks.log")
+                    )
             self.stdout.write(self.style.SUCCESS(f"Trunkline is running at {url}"))
             self.stdout.write(f"Logs: {children.log_dir}/ (web, worker, simulator). Ctrl-C stops everything.")
             if not options["no_sync"]:
@@ -87,7 +100,7 @@ class Command(BaseCommand):
                 if sync.returncode == 0:
                     self.stdout.write(self.style.SUCCESS(f"Ready: open {url}"))
             while not stop.requested:
-                dead = [name for name in children.dead() if name != "sync"]
+                dead = [name for name in children.dead() if name not in ("sync", "webhooks")]
                 if dead:
                     raise CommandError(f"{', '.join(dead)} stopped unexpectedly; see {children.log_dir}/")
                 time.sleep(0.5)

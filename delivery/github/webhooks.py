@@ -1,0 +1,368 @@
+"""GitHub webhook deliveries: verify, store, queue, process at most once, and recover what was missed.
+
+GitHub does not redeliver a failed delivery by itself, so the endpoint stores every valid delivery before it
+answers, and everything after that is recoverable from the row: the task is queued on commit; if the broker
+cannot take it, a periodic sweep queues it later; a delivery is claimed with one conditional UPDATE, so two
+copies (a duplicate, a redelivery, a sweep racing the first task) never process it twice; and a periodic
+check of GitHub's hook-deliveries log asks GitHub to redeliver what never reached us."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from delivery.github.client import GitHubClient, GitHubError
+from delivery.github.ingest import parse_time
+from delivery.github.models import Repository, SyncCursor, WebhookDelivery
+from delivery.github.webhook_handlers import (
+    WEBHOOK_EVENTS,
+    DeliveryIgnored,
+    WebhookContext,
+    configured_client,
+    handle,
+    why_ignored,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
+Outcome = WebhookDelivery.Outcome
+
+
+# -- the signature --------------------------------------------------------------------------------------------------
+def signature_for(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signature_valid(*, secret: str, body: bytes, header: str) -> bool:
+    """`X-Hub-Signature-256` is the HMAC-SHA256 of the raw body; compared in constant time."""
+    return bool(secret and header) and hmac.compare_digest(signature_for(secret, body), header)
+
+
+# -- receiving ------------------------------------------------------------------------------------------------------
+class MalformedDelivery(ValueError):
+    """A signed request that is not a GitHub delivery Trunkline can read (the message says what is wrong)."""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    status: str  # queued | ignored | pong | requeued | duplicate
+    delivery_id: int
+    detail: str = ""
+
+
+def delivery_receive(*, guid: str, event: str, body: bytes, hook_id: str = "", content_type: str = "") -> Receipt:
+    """Store a verified delivery and queue its processing on commit. The row is written whether or not the
+    broker is up; a GUID seen before is not stored twice (a redelivery of a failed one is processed again).
+    A hook set to GitHub's `form` content type sends `payload=<JSON>`: the JSON is what is stored."""
+    if not guid:
+        raise MalformedDelivery("missing X-GitHub-Delivery header")
+    if not event:
+        raise MalformedDelivery("missing X-GitHub-Event header")
+    if content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
+        form = parse_qs(body.decode("utf-8", "replace"))
+        if "payload" not in form:
+            raise MalformedDelivery("form-encoded body without a payload field")
+        body = form["payload"][0].encode()
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise MalformedDelivery(f"body is not JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise MalformedDelivery("body is not a JSON object")
+    action = payload.get("action") if isinstance(payload.get("action"), str) else ""
+    repo = payload.get("repository") if isinstance(payload.get("repository"), dict) else {}
+    ignored = "pong" if event == "ping" else why_ignored(event, action)
+    now = timezone.now()
+    row = WebhookDelivery(
+        guid=guid[:100],
+        event=event[:60],
+        action=action[:60],
+        hook_id=int(hook_id) if hook_id.isdigit() else None,
+        repository=Repository.objects.filter(github_id=repo["id"]).first() if isinstance(repo.get("id"), int) else None,
+        repository_full_name=str(repo.get("full_name") or "")[:201],
+        body=body,
+        outcome=Outcome.IGNORED if ignored else Outcome.PENDING,
+        processed_at=now if ignored else None,
+        queued_at=None if ignored else now,
+        result=ignored[:500],
+    )
+    try:
+        with transaction.atomic():
+            row.save()
+    except IntegrityError:
+        return _received_again(guid[:100])
+    if ignored:
+        return Receipt("pong" if event == "ping" else "ignored", row.pk, ignored)
+    transaction.on_commit(lambda: delivery_enqueue(row.pk))
+    return Receipt("queued", row.pk)
+
+
+def _received_again(guid: str) -> Receipt:
+    """A GUID already stored: a failed one goes back to the queue (one conditional UPDATE, so two copies at
+    once requeue it once); anything else is acknowledged and left alone."""
+    existing = WebhookDelivery.objects.filter(guid=guid).values("pk", "outcome").first()
+    if existing is None:  # deleted between the INSERT and this read; GitHub will have it redelivered
+        raise MalformedDelivery("delivery GUID conflict; please retry")
+    requeued = WebhookDelivery.objects.filter(pk=existing["pk"], outcome=Outcome.FAILED).update(
+        outcome=Outcome.PENDING, queued_at=timezone.now(), error=""
+    )
+    if requeued:
+        transaction.on_commit(lambda: delivery_enqueue(existing["pk"]))
+        return Receipt("requeued", existing["pk"], "a redelivery of a failed delivery: processing it again")
+    return Receipt("duplicate", existing["pk"], f"already received ({existing['outcome']})")
+
+
+_broker_down_until = 0.0
+BROKER_PAUSE_SECONDS = 30.0
+
+
+def delivery_enqueue(delivery_id: int) -> bool:
+    """Hand a stored delivery to the broker. If the broker is down the delivery stays stored with no
+    `queued_at`, and the sweep queues it once the broker is back; the webhook's answer never waits. After a
+    failure this process stops trying for a little while, so a dead broker costs one timeout, not one each."""
+    global _broker_down_until
+    from delivery.github.tasks import process_webhook_delivery_task
+
+    if time.monotonic() < _broker_down_until:
+        WebhookDelivery.objects.filter(pk=delivery_id, outcome=Outcome.PENDING).update(queued_at=None)
+        return False
+    try:
+        process_webhook_delivery_task.apply_async((delivery_id,), retry=False)
+    except Exception as exc:  # noqa: BLE001 - any broker failure: keep the row for the sweep
+        _broker_down_until = time.monotonic() + BROKER_PAUSE_SECONDS
+        logger.warning(
+            "webhook delivery %s stored but not queued (broker: %s); the sweep will queue it", delivery_id, exc
+        )
+        WebhookDelivery.objects.filter(pk=delivery_id, outcome=Outcome.PENDING).update(queued_at=None)
+        return False
+    return True
+
+
+def broker_pause_reset() -> None:
+    global _broker_down_until
+    _broker_down_until = 0.0
+
+
+# -- processing -----------------------------------------------------------------------------------------------------
+STALE_PROCESSING = timedelta(minutes=10)
+"""A delivery `processing` for this long belongs to a worker that died: it may be claimed again."""
+
+
+def delivery_claim(delivery_id: int, *, now: datetime | None = None) -> bool:
+    """Take a delivery for processing with one conditional UPDATE: zero rows means it is done, or another
+    worker has it."""
+    now = now or timezone.now()
+    claimable = Q(outcome=Outcome.PENDING) | Q(
+        outcome=Outcome.PROCESSING, processing_started_at__lt=now - STALE_PROCESSING
+    )
+    return (
+        WebhookDelivery.objects.filter(claimable, pk=delivery_id).update(
+            outcome=Outcome.PROCESSING, processing_started_at=now, attempts=F("attempts") + 1
+        )
+        == 1
+    )
+
+
+def delivery_process(*, delivery_id: int, client_factory: Any = configured_client) -> str:
+    """Process one stored delivery, at most once successfully. Returns the outcome. GitHub rate limits and
+    outages are raised after the delivery is put back to pending (the task retries it); anything else that
+    goes wrong marks it failed with the reason, for the operator page and a replay."""
+    if not delivery_claim(delivery_id):
+        return "skipped"
+    delivery = WebhookDelivery.objects.get(pk=delivery_id)
+    ctx = WebhookContext(
+        event=delivery.event,
+        action=delivery.action,
+        payload={},
+        received_at=delivery.received_at,
+        client_factory=client_factory,
+    )
+    try:
+        ctx.payload = json.loads(bytes(delivery.body))
+        with transaction.atomic():
+            result = handle(ctx)
+    except DeliveryIgnored as exc:
+        _finish(delivery_id, Outcome.IGNORED, result=str(exc))
+        return Outcome.IGNORED
+    except GitHubError as exc:
+        if exc.permanent:
+            _finish(delivery_id, Outcome.FAILED, error=f"GitHub refused a request: {exc}")
+            return Outcome.FAILED
+        WebhookDelivery.objects.filter(pk=delivery_id).update(
+            outcome=Outcome.PENDING, error=f"waiting for GitHub: {exc}"
+        )
+        raise
+    except Exception as exc:
+        logger.exception("webhook delivery %s (%s.%s) failed", delivery.guid, delivery.event, delivery.action)
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        _finish(
+            delivery_id,
+            Outcome.FAILED,
+            error=f"{exc.__class__.__name__}: {exc} (at {where.filename.rsplit('/', 1)[-1]}:{where.lineno})",
+        )
+        return Outcome.FAILED
+    finally:
+        ctx.close()
+    notes = f" ({'; '.join(ctx.notes)})" if ctx.notes else ""
+    _finish(delivery_id, Outcome.PROCESSED, result=(result + notes))
+    return Outcome.PROCESSED
+
+
+def _finish(delivery_id: int, outcome: str, *, result: str = "", error: str = "") -> None:
+    WebhookDelivery.objects.filter(pk=delivery_id, outcome=Outcome.PROCESSING).update(
+        outcome=outcome, processed_at=timezone.now(), result=result[:500], error=error[:4000]
+    )
+
+
+# -- the sweep and replays ------------------------------------------------------------------------------------------
+LOST_MESSAGE = timedelta(minutes=15)
+"""A delivery queued this long ago and still pending lost its message (a broker restart without persistence)."""
+
+
+def deliveries_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Queue stored-but-unprocessed deliveries: never queued (the broker was down), queued long ago and still
+    pending, or stuck `processing` on a dead worker. Oldest first, so they are applied roughly in order."""
+    now = now or timezone.now()
+    due = (
+        Q(outcome=Outcome.PENDING, queued_at__isnull=True)
+        | Q(outcome=Outcome.PENDING, queued_at__lt=now - LOST_MESSAGE)
+        | Q(outcome=Outcome.PROCESSING, processing_started_at__lt=now - STALE_PROCESSING)
+    )
+    ids = list(WebhookDelivery.objects.filter(due).order_by("received_at").values_list("pk", flat=True)[:limit])
+    queued = 0
+    broker_pause_reset()  # the sweep is how a paused process finds out the broker is back
+    for pk in ids:
+        WebhookDelivery.objects.filter(pk=pk).update(queued_at=now)
+        if not delivery_enqueue(pk):
+            break  # the broker is still down: try again at the next sweep
+        queued += 1
+    return queued
+
+
+def delivery_replay(*, delivery_id: int) -> bool:
+    """Process a failed (or ignored) delivery again from its stored body — the operator's "replay"."""
+    replayed = WebhookDelivery.objects.filter(pk=delivery_id, outcome__in=[Outcome.FAILED, Outcome.IGNORED]).update(
+        outcome=Outcome.PENDING, queued_at=timezone.now(), error=""
+    )
+    if replayed:
+        transaction.on_commit(lambda: delivery_enqueue(delivery_id))
+    return bool(replayed)
+
+
+# -- GitHub's side: the organization hook and its delivery log ------------------------------------------------------
+def webhook_url() -> str:
+    return settings.TRUNKLINE_PUBLIC_URL.rstrip("/") + "/webhooks/github/"
+
+
+@dataclass
+class HookInstall:
+    action: str  # created | updated | unchanged
+    hook_id: int
+    url: str
+    events: list[str]
+
+
+def organization_hook_install(*, client: GitHubClient, org: str, url: str, secret: str) -> HookInstall:
+    """Create the organization webhook for Trunkline, or bring an existing one (same URL) up to date."""
+    events = list(WEBHOOK_EVENTS)
+    config = {"url": url, "content_type": "json", "secret": secret, "insecure_ssl": "0"}
+    for hook in _organization_hooks(client, org):
+        if (hook.get("config") or {}).get("url") != url:
+            continue
+        # GitHub never shows a hook's secret, so it is always sent again.
+        client.request(
+            "PATCH", f"/orgs/{org}/hooks/{hook['id']}", body={"config": config, "events": events, "active": True}
+        )
+        same = sorted(hook.get("events") or []) == events and hook.get("active", True)
+        return HookInstall("updated" if not same else "unchanged", hook["id"], url, events)
+    response = client.post(f"/orgs/{org}/hooks", {"name": "web", "config": config, "events": events, "active": True})
+    return HookInstall("created", response.data["id"], url, events)
+
+
+def _organization_hooks(client: GitHubClient, org: str) -> list[dict[str, Any]]:
+    return [hook for page in client.iter_pages(f"/orgs/{org}/hooks") for hook in page.items]
+
+
+RECOVERY_LOOKBACK = timedelta(days=3)  # how long github.com keeps deliveries
+RECOVERY_OVERLAP = timedelta(hours=1)
+
+
+@dataclass
+class Recovery:
+    hooks: int = 0
+    checked: int = 0
+    redelivered: int = 0
+    failed_guids: int = 0
+
+
+def failed_deliveries_recover(
+    *, client: GitHubClient, org: str, now: datetime | None = None, limit: int = 100
+) -> Recovery:
+    """Ask GitHub to redeliver what it failed to deliver to us (Trunkline was down, a network drop) and we do
+    not have. Reads each Trunkline hook's delivery log newest first, back to the last check (less an
+    overlap, and never past an unresolved failure), at most three days."""
+    now = now or timezone.now()
+    cursor, _ = SyncCursor.objects.get_or_create(repository=None, resource=SyncCursor.Resource.WEBHOOK_DELIVERIES)
+    since = max(now - RECOVERY_LOOKBACK, (cursor.high_water_at or now - RECOVERY_LOOKBACK) - RECOVERY_OVERLAP)
+    recovery = Recovery()
+    oldest_unresolved: datetime | None = None
+    url = webhook_url()
+    for hook in _organization_hooks(client, org):
+        if (hook.get("config") or {}).get("url") != url:
+            continue
+        recovery.hooks += 1
+        attempts: dict[str, list[dict[str, Any]]] = {}
+        for page in client.iter_pages(f"/orgs/{org}/hooks/{hook['id']}/deliveries"):
+            done = False
+            for item in page.items:
+                delivered = _time(item.get("delivered_at"))
+                if delivered is not None and delivered < since:
+                    done = True
+                    break
+                attempts.setdefault(item["guid"], []).append(item)
+                recovery.checked += 1
+            if done:
+                break
+        failed = {
+            guid: items
+            for guid, items in attempts.items()
+            if not any(200 <= int(i.get("status_code") or 0) < 300 for i in items)
+        }
+        have = set(WebhookDelivery.objects.filter(guid__in=list(failed)).values_list("guid", flat=True))
+        recovery.failed_guids += len(failed)
+        for guid, items in failed.items():
+            if guid in have:
+                continue
+            latest = max(items, key=lambda i: i.get("delivered_at") or "")
+            if recovery.redelivered >= limit:
+                moment = _time(latest.get("delivered_at"))
+                oldest_unresolved = min(filter(None, (oldest_unresolved, moment)), default=None)
+                continue
+            client.post(f"/orgs/{org}/hooks/{hook['id']}/deliveries/{latest['id']}/attempts", {})
+            recovery.redelivered += 1
+    cursor.high_water_at = min(filter(None, (oldest_unresolved, now)))
+    cursor.last_success_at = cursor.last_attempt_at = now
+    cursor.last_error = ""
+    cursor.save()
+    return recovery
+
+
+def _time(value: Any) -> datetime | None:
+    try:
+        return parse_time(value)
+    except (TypeError, ValueError):
+        return None

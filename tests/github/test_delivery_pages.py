@@ -1,0 +1,89 @@
+"""The operator's page of webhook deliveries: admin only, filterable, a replay for a failed one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from delivery.github.models import WebhookDelivery
+from tests.factories import WebhookDeliveryFactory
+
+pytestmark = pytest.mark.django_db
+Outcome = WebhookDelivery.Outcome
+
+
+@pytest.fixture
+def staff_client(client: Any) -> Any:
+    user = get_user_model().objects.create_user("ops", password="x", is_staff=True)
+    client.force_login(user)
+    return client
+
+
+def test_deliveries_page_is_for_admins_only(client: Any) -> None:
+    WebhookDeliveryFactory()
+    response = client.get(reverse("webhook-deliveries"))
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    user = get_user_model().objects.create_user("dev", password="x")
+    client.force_login(user)
+    assert client.get(reverse("webhook-deliveries")).status_code == 302
+    failed = WebhookDeliveryFactory(outcome=Outcome.FAILED)
+    assert client.post(reverse("webhook-delivery-replay", args=[failed.pk])).status_code == 302
+    failed.refresh_from_db()
+    assert failed.outcome == Outcome.FAILED  # not replayed by a non-admin
+
+
+def test_deliveries_page_lists_and_filters(staff_client: Any) -> None:
+    WebhookDeliveryFactory(event="push", action="", repository_full_name="acme/web", result="3 commit(s) pushed")
+    WebhookDeliveryFactory(event="pull_request", outcome=Outcome.FAILED, error="KeyError: 'pull_request'")
+    response = staff_client.get(reverse("webhook-deliveries"))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "3 commit(s) pushed" in body and "KeyError" in body
+    assert body.count("Replay</button>") == 1  # only the failed one
+
+    filtered = staff_client.get(reverse("webhook-deliveries"), {"outcome": "failed"}).content.decode()
+    assert "KeyError" in filtered and "3 commit(s) pushed" not in filtered
+    by_repo = staff_client.get(reverse("webhook-deliveries"), {"repository": "acme/web"}).content.decode()
+    assert "3 commit(s) pushed" in by_repo and "KeyError" not in by_repo
+    none = staff_client.get(reverse("webhook-deliveries"), {"event": "release"}).content.decode()
+    assert "No deliveries match these filters" in none
+
+
+def test_htmx_refresh_returns_only_the_table(staff_client: Any) -> None:
+    WebhookDeliveryFactory()
+    response = staff_client.get(reverse("webhook-deliveries"), headers={"HX-Request": "true"})
+    body = response.content.decode()
+    assert body.lstrip().startswith('<section id="delivery-table"')
+    assert "<html" not in body
+
+
+def test_replay_queues_a_failed_delivery_again(staff_client: Any, django_capture_on_commit_callbacks: Any) -> None:
+    failed = WebhookDeliveryFactory(outcome=Outcome.FAILED, error="boom")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = staff_client.post(reverse("webhook-delivery-replay", args=[failed.pk]))
+    assert response.status_code == 302
+    failed.refresh_from_db()
+    assert (failed.outcome, failed.error) == (Outcome.PENDING, "")
+    assert len(callbacks) == 1
+    again = staff_client.post(reverse("webhook-delivery-replay", args=[failed.pk]), follow=True)
+    assert "nothing to replay" in again.content.decode()
+
+
+def test_delivery_detail_shows_the_stored_payload(staff_client: Any) -> None:
+    delivery = WebhookDeliveryFactory(body=b'{"action":"opened","number":7}')
+    body = staff_client.get(reverse("webhook-delivery", args=[delivery.pk])).content.decode()
+    assert "&quot;number&quot;: 7" in body
+
+
+@pytest.mark.parametrize("n", [10, 200])
+def test_deliveries_page_query_count_does_not_grow_with_deliveries(staff_client: Any, n: int) -> None:
+    WebhookDeliveryFactory.create_batch(n, outcome=Outcome.FAILED)
+    with CaptureQueriesContext(connection) as queries:
+        assert staff_client.get(reverse("webhook-deliveries")).status_code == 200
+    # session + user, totals (2), filter choices (2), page count + page rows
+    assert len(queries) == 8, [q["sql"] for q in queries]

@@ -1,0 +1,119 @@
+"""Webhook processing through a real Celery worker, and a broker that is down when deliveries arrive."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from delivery.github.models import Deployment, PullRequest, WebhookDelivery
+from delivery.github.webhooks import deliveries_sweep
+from delivery.simulator.server import SimulatorServer
+from tests.conftest import ROOT, _database_url, wait_for
+from tests.github.webhook_helpers import example, post_delivery, sign
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+Outcome = WebhookDelivery.Outcome
+
+
+def _of_acme(payload: dict[str, Any]) -> dict[str, Any]:
+    """GitHub's example, moved into the organization the worker follows (the simulator's `acme`)."""
+    repository = payload["repository"]
+    repository["owner"]["login"] = "acme"
+    repository["full_name"] = f"acme/{repository['name']}"
+    return payload
+
+
+def test_worker_processes_a_delivery_queued_by_the_endpoint(
+    client: Any, celery_worker: subprocess.Popen[bytes], github: SimulatorServer
+) -> None:
+    payload = _of_acme(example("deployment_status", "payload.json"))
+    response = post_delivery(client, "deployment_status", payload, guid="via-worker")
+    assert response.status_code == 202
+    delivery = wait_for(
+        lambda: WebhookDelivery.objects.filter(guid="via-worker").exclude(outcome=Outcome.PENDING).first(),
+        what="the worker to process the delivery",
+    )
+    wait_for(lambda: WebhookDelivery.objects.get(pk=delivery.pk).outcome == Outcome.PROCESSED, what="processed")
+    deployment = Deployment.objects.get(github_id=payload["deployment"]["id"])
+    assert deployment.state == payload["deployment_status"]["state"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def web_without_broker() -> Iterator[str]:
+    """Trunkline's web process (gunicorn) on this test's database, with a broker address nobody listens on."""
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": _database_url(), "REDIS_URL": "redis://127.0.0.1:1/0"}
+    log = open(ROOT / "var" / f"web-{port}.log", "wb")  # noqa: SIM115 - closed below
+    web = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "delivery.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return requests.get(url + "/healthz", timeout=5).status_code == 200
+        except requests.RequestException:
+            return False
+
+    try:
+        wait_for(up, timeout=60, what="gunicorn to start")
+        yield url
+    finally:
+        web.terminate()
+        web.wait(timeout=20)
+        log.close()
+
+
+def test_deliveries_arriving_while_the_broker_is_down_are_acknowledged_and_processed_once_it_is_back(
+    web_without_broker: str, celery_worker: subprocess.Popen[bytes], github: SimulatorServer
+) -> None:
+    opened = _of_acme(example("pull_request", "opened.payload.json"))
+    closed = _of_acme(example("pull_request", "closed.payload.json"))
+    guids = []
+    for event, payload in (("pull_request", opened), ("pull_request", closed)):
+        body = json.dumps(payload).encode()
+        guid = str(uuid.uuid4())
+        guids.append(guid)
+        response = requests.post(
+            web_without_broker + "/webhooks/github/",
+            data=body,
+            headers={
+                "Content-Type": "application/json",
+                "X-GitHub-Event": event,
+                "X-GitHub-Delivery": guid,
+                "X-Hub-Signature-256": sign(body),
+            },
+            timeout=10,
+        )
+        assert response.status_code == 202, response.text
+    stored = WebhookDelivery.objects.filter(guid__in=guids)
+    assert stored.count() == 2
+    assert set(stored.values_list("outcome", flat=True)) == {Outcome.PENDING}
+    assert set(stored.values_list("queued_at", flat=True)) == {None}  # the broker did not take them
+    assert not PullRequest.objects.exists()
+
+    # The broker is back (this process's broker is the real one): the periodic sweep queues them.
+    assert deliveries_sweep() == 2
+    wait_for(lambda: set(stored.values_list("outcome", flat=True)) == {Outcome.PROCESSED}, what="both processed")
+    pull_request = PullRequest.objects.get(github_id=closed["pull_request"]["id"])
+    assert pull_request.state == "closed"  # the newer copy won, whichever the worker took first
+    assert set(stored.values_list("attempts", flat=True)) == {1}
