@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench bench-webhooks clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,26 @@ bench: $(VENV)/.runtime
 	  DEBUG=1 DATABASE_URL=sqlite:///$(CURDIR)/var/bench.sqlite3 LOG_LEVEL=WARNING \
 	    $(BIN)/python manage.py bench_sync --repos 20 --prs $$prs --json var/bench-sync-$$prs.json || exit 1; \
 	done
+	@$(MAKE) --no-print-directory bench-webhooks
+
+# The webhook endpoint under load: gunicorn, a Celery worker and a load generator, 30 s of signed deliveries.
+# PostgreSQL and Redis when they answer on 127.0.0.1 (a database of its own, Redis database 14), else a SQLite
+# file and the filesystem broker. Figures are printed and written to var/bench-webhooks.json.
+BENCH_WEBHOOKS_DB := trunkline_bench_webhooks
+bench-webhooks: $(VENV)/.runtime
+	@mkdir -p var
+	@if pg_isready -h 127.0.0.1 -q 2>/dev/null && [ "$$(redis-cli -h 127.0.0.1 ping 2>/dev/null)" = PONG ]; then \
+	  dropdb -h 127.0.0.1 -U postgres --if-exists $(BENCH_WEBHOOKS_DB) && \
+	  createdb -h 127.0.0.1 -U postgres $(BENCH_WEBHOOKS_DB) || exit 1; \
+	  redis-cli -h 127.0.0.1 -n 14 flushdb >/dev/null; \
+	  db=postgres://postgres@127.0.0.1:5432/$(BENCH_WEBHOOKS_DB); broker=redis://127.0.0.1:6379/14; args=; \
+	else \
+	  rm -f var/bench-webhooks.sqlite3*; \
+	  db=sqlite:///$(CURDIR)/var/bench-webhooks.sqlite3; broker=; args=; \
+	fi; \
+	DEBUG=1 DATABASE_URL=$$db REDIS_URL=$$broker $(BIN)/python manage.py migrate -v 0 && \
+	DEBUG=1 DATABASE_URL=$$db REDIS_URL=$$broker LOG_LEVEL=WARNING \
+	  $(BIN)/python manage.py bench_webhooks $$args --json var/bench-webhooks.json
 
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -4,6 +4,8 @@ import os
 
 from celery import Celery
 
+import delivery.core.broker  # noqa: F401 - registers the demo's filesystem broker with kombu
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "delivery.settings")
 
 app = Celery("delivery")

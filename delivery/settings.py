@@ -117,13 +117,17 @@ else:
     _broker_dir = VAR_DIR / "broker"
     (_broker_dir / "queue").mkdir(parents=True, exist_ok=True)
     (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
+    (_broker_dir / "staging").mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "trunkline-filesystem://"  # delivery.core.broker: kombu's, with atomic writes
     CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "staging_folder": str(_broker_dir / "staging"),
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # The transport polls its folder; the default (1 s) would take one webhook delivery a second.
+        "polling_interval": 0.05,
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
