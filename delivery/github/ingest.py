@@ -65,38 +65,98 @@ def parse_time(value: str | float | None) -> datetime | None:
     return parsed
 
 
+@dataclass(frozen=True)
+class Guard:
+    """When an incoming copy of an object may replace the stored one. Checked before writing (to count and skip)
+    and again in the upsert's own WHERE clause, so a concurrent writer cannot slip between check and write."""
+
+    newer: str | None = None
+    """A time field (`updated_at`): an older copy is not applied."""
+    order: tuple[str, tuple[str, ...]] | None = None
+    """With `newer`, a field whose values only move forward in this order: of two equally new copies (GitHub's
+    times are whole seconds), the more advanced one wins, whichever arrives last."""
+    final: tuple[str, str] | None = None
+    """A field value that, once stored, is never changed (a dismissed review stays dismissed)."""
+
+    def allows(self, row: Row, stored: dict[str, Any]) -> bool:
+        if self.final is not None and stored[self.final[0]] == self.final[1] != row[self.final[0]]:
+            return False
+        if self.newer is None or row[self.newer] is None or stored[self.newer] is None:
+            return True
+        if row[self.newer] != stored[self.newer]:
+            return row[self.newer] > stored[self.newer]
+        if self.order is None:
+            return True
+        name, values = self.order
+        return _rank(values, row[name]) >= _rank(values, stored[name])
+
+    def fields(self) -> list[str]:
+        return [f for f in (self.newer, self.order and self.order[0], self.final and self.final[0]) if f]
+
+    def sql(self, table: str, column: dict[str, str]) -> tuple[str, list[Any]]:
+        conditions, params = [], []
+        if self.final is not None:
+            conditions.append(f"{table}.{column[self.final[0]]} <> %s")
+            params.append(self.final[1])
+        if self.newer is not None:
+            stored, new = f"{table}.{column[self.newer]}", f"EXCLUDED.{column[self.newer]}"
+            if self.order is None:
+                conditions.append(f"{stored} <= {new}")
+            else:
+                name, values = self.order
+                cases = " ".join("WHEN %s THEN " + str(i) for i in range(len(values)))
+                rank_new = f"CASE EXCLUDED.{column[name]} {cases} ELSE -1 END"
+                rank_stored = f"CASE {table}.{column[name]} {cases} ELSE -1 END"
+                conditions.append(f"({stored} < {new} OR ({stored} = {new} AND {rank_new} >= {rank_stored}))")
+                params.extend([*values, *values])
+        return " AND ".join(conditions), params
+
+
+def _rank(values: tuple[str, ...], value: Any) -> int:
+    return values.index(value) if value in values else -1
+
+
+UPDATED = Guard(newer="updated_at")
+RUN_PROGRESS = Guard(
+    newer="updated_at", order=("status", ("requested", "waiting", "pending", "queued", "in_progress", "completed"))
+)
+REVIEW_DISMISSAL = Guard(final=("state", "DISMISSED"))
+
+
 def upsert_rows(
     model: type[models.Model],
     rows: Sequence[Row],
     *,
     key: Sequence[str],
     insert_only: Sequence[str] = (),
-    newer: str | None = None,
+    guard: Guard | None = None,
 ) -> IngestResult:
     """Insert or update `rows` (dicts of field attnames) keyed on `key` (a unique constraint). Rows equal to
     what is stored are not written. `insert_only` fields are written when a row is created, never after.
-    With `newer` (a time field such as `updated_at`), a row older than the stored one is not applied, and
-    the database enforces it in the upsert itself, so a list page read before a webhook but written after it
-    cannot move an object backwards. `result.ids` maps each key (the bare value for one-field keys) to the
-    row's primary key."""
+    With a `guard` (e.g. newer `updated_at` only), a copy the guard refuses is not applied, and the database
+    enforces it in the upsert itself, so a list page read before a webhook but written after it cannot move an
+    object backwards. `result.ids` maps each key (the bare value for one-field keys) to the row's primary key."""
     result = IngestResult()
     by_key: dict[Key, Row] = {}
-    for row in rows:  # the newest copy of each object wins (the last one when they are equally new)
+    for row in rows:  # of several copies of one object, the one the guard prefers (else the last)
         k = tuple(row[f] for f in key)
-        if newer is None or k not in by_key or not _older(row[newer], by_key[k][newer]):
+        if guard is None or k not in by_key or guard.allows(row, by_key[k]):
             by_key[k] = row
     if not by_key:
         return result
     compare = [f for f in next(iter(by_key.values())) if f not in key and f not in insert_only]
     existing = {
-        tuple(v[f] for f in key): v for v in model.objects.filter(_key_filter(key, by_key)).values("pk", *key, *compare)
+        tuple(v[f] for f in key): v
+        for v in model.objects.filter(_key_filter(key, by_key)).values(
+            "pk", *key, *compare, *(guard.fields() if guard else [])
+        )
     }
     to_write: list[Row] = []
     for k, row in by_key.items():
         stored = existing.get(k)
         if stored is None:
             result.created += 1
-        elif newer is not None and _older(row[newer], stored[newer]):
+        elif guard is not None and not guard.allows(row, stored):
             result.unchanged += 1
             result.stale += 1
             continue
@@ -106,8 +166,8 @@ def upsert_rows(
             result.unchanged += 1
             continue
         to_write.append(row)
-    if to_write and newer is not None:
-        _upsert_where_newer(model, to_write, key=key, update_fields=compare, newer=newer)
+    if to_write and guard is not None and compare:
+        _upsert_guarded(model, to_write, key=key, update_fields=compare, guard=guard)
     elif to_write:
         model.objects.bulk_create(
             [model(**row) for row in to_write],
@@ -125,35 +185,31 @@ def upsert_rows(
     return result
 
 
-def _older(candidate: datetime | None, stored: datetime | None) -> bool:
-    return candidate is not None and stored is not None and candidate < stored
-
-
-def _upsert_where_newer(
-    model: type[models.Model], rows: list[Row], *, key: Sequence[str], update_fields: Sequence[str], newer: str
+def _upsert_guarded(
+    model: type[models.Model], rows: list[Row], *, key: Sequence[str], update_fields: Sequence[str], guard: Guard
 ) -> None:
-    """INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE stored.newer <= new.newer (PostgreSQL and SQLite both
-    speak it): the check and the write are one statement, so a concurrent writer cannot slip between them.
-    Fields not in the rows get their model defaults on insert, as with bulk_create."""
+    """INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE <the guard> (PostgreSQL and SQLite both speak it): the
+    check and the write are one statement. Fields not in the rows get their model defaults, as with bulk_create."""
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     qn = connection.ops.quote_name
     table = qn(meta.db_table)
-    column = {f: qn(meta.get_field(f).column) for f in (*key, *update_fields, newer)}
+    column = {f: qn(meta.get_field(f).column) for f in (*key, *update_fields, *guard.fields())}
+    where, where_params = guard.sql(table, column)
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
     sql = (
         f"INSERT INTO {table} ({', '.join(qn(f.column) for f in fields)}) VALUES "  # noqa: S608 - names from the model
         + ", ".join([placeholders] * len(rows))
         + f" ON CONFLICT ({', '.join(column[f] for f in key)}) DO UPDATE SET "
         + ", ".join(f"{column[f]} = EXCLUDED.{column[f]}" for f in update_fields)
-        + f" WHERE {table}.{column[newer]} <= EXCLUDED.{column[newer]}"
+        + f" WHERE {where}"
     )
     params: list[Any] = []
     for row in rows:
         obj = model(**row)
         params.extend(f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [*params, *where_params])
 
 
 def _key_filter(key: Sequence[str], by_key: dict[Key, Row]) -> Q:
@@ -281,7 +337,7 @@ def ingest_pull_requests(repository: Repository, items: Sequence[dict[str, Any]]
     # Rows from list endpoints lack merged_by and sizes; detail rows have them: upsert each shape separately
     # so a list row never blanks what a detail row wrote.
     for shape in _group_by_shape(rows):
-        upserted = upsert_rows(PullRequest, shape, key=["github_id"], newer="updated_at")
+        upserted = upsert_rows(PullRequest, shape, key=["github_id"], guard=UPDATED)
         result.add(upserted)
         result.ids.update(upserted.ids)
     return result
@@ -312,7 +368,7 @@ def ingest_reviews(pull_request: PullRequest, items: Sequence[dict[str, Any]]) -
         result,
         f"{pull_request} review",
     )
-    result.add(upsert_rows(Review, rows, key=["github_id"]))
+    result.add(upsert_rows(Review, rows, key=["github_id"], guard=REVIEW_DISMISSAL))
     return result
 
 
@@ -431,7 +487,7 @@ def ingest_deployments(repository: Repository, items: Sequence[dict[str, Any]]) 
         result,
         f"{repository} deployment",
     )
-    upserted = upsert_rows(Deployment, rows, key=["github_id"], newer="updated_at")
+    upserted = upsert_rows(Deployment, rows, key=["github_id"], guard=UPDATED)
     result.add(upserted)
     result.ids = upserted.ids
     return result
@@ -506,7 +562,7 @@ def ingest_workflow_runs(repository: Repository, items: Sequence[dict[str, Any]]
         result,
         f"{repository} workflow run",
     )
-    upserted = upsert_rows(WorkflowRun, rows, key=["github_id"], newer="updated_at")
+    upserted = upsert_rows(WorkflowRun, rows, key=["github_id"], guard=RUN_PROGRESS)
     result.add(upserted)
     result.ids = upserted.ids
     return result

@@ -53,19 +53,28 @@ def ingest_branch_deleted(repository: Repository, *, name: str, at: datetime) ->
 
 # -- tags -------------------------------------------------------------------------------------------------------
 def ingest_tag_created(repository: Repository, *, name: str, at: datetime | None, sha: str = "") -> None:
-    """A tag was created (a `create` event has no sha; a tag `push` has it). The earliest known time wins; a
-    known sha is never blanked."""
-    Tag.objects.bulk_create([Tag(repository=repository, name=name, sha=sha, created_at=at)], ignore_conflicts=True)
+    """A tag was created or pushed at `at` (a `create` event has no sha; a tag `push` has it). Its creation time
+    only moves earlier, its last push later; a sha is taken from the newest push only, and never blanked."""
+    Tag.objects.bulk_create(
+        [Tag(repository=repository, name=name, sha=sha, created_at=at, last_pushed_at=at)], ignore_conflicts=True
+    )
+    tag = Tag.objects.filter(repository=repository, name=name)
+    if at is None:
+        if sha:
+            tag.filter(sha="").update(sha=sha)
+        return
     if sha:
-        Tag.objects.filter(repository=repository, name=name).exclude(sha=sha).update(sha=sha)
-    if at is not None:
-        Tag.objects.filter(Q(created_at__isnull=True) | Q(created_at__gt=at), repository=repository, name=name).update(
-            created_at=at
-        )
+        tag.filter(Q(last_pushed_at__isnull=True) | Q(last_pushed_at__lte=at)).exclude(sha=sha).update(sha=sha)
+    tag.filter(Q(last_pushed_at__isnull=True) | Q(last_pushed_at__lt=at)).update(last_pushed_at=at)
+    tag.filter(Q(created_at__isnull=True) | Q(created_at__gt=at)).update(created_at=at)
 
 
-def ingest_tag_deleted(repository: Repository, *, name: str) -> None:
-    Tag.objects.filter(repository=repository, name=name).delete()
+def ingest_tag_deleted(repository: Repository, *, name: str, at: datetime) -> None:
+    """A tag was deleted at `at`: kept, marked, so a late copy of its creation cannot bring it back."""
+    Tag.objects.bulk_create([Tag(repository=repository, name=name, deleted_at=at)], ignore_conflicts=True)
+    Tag.objects.filter(Q(deleted_at__isnull=True) | Q(deleted_at__lt=at), repository=repository, name=name).update(
+        deleted_at=at
+    )
 
 
 # -- the commits of a push ------------------------------------------------------------------------------------------

@@ -249,15 +249,25 @@ class Review(models.Model):
         return f"{self.pull_request} {self.state} by {self.author or 'ghost'}"
 
 
+class TagQuerySet(models.QuerySet["Tag"]):
+    def alive(self) -> TagQuerySet:
+        """Tags not deleted since they were last created or pushed (webhooks may arrive in any order)."""
+        return self.filter(Q(deleted_at__isnull=True) | Q(deleted_at__lt=models.F("last_pushed_at")))
+
+
 class Tag(models.Model):
     """A git tag. GitHub's tag list gives no time: `created_at` is the best known moment (the `create`
     webhook, else when the sync first saw it)."""
 
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="tags")
     name = models.CharField(max_length=255)
-    sha = models.CharField(max_length=40)
+    sha = models.CharField(max_length=40, blank=True, help_text="Blank until its push or the sync tells it.")
     created_at = models.DateTimeField(null=True, blank=True)
     first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_pushed_at = models.DateTimeField(null=True, blank=True, help_text="Latest creation or push seen (webhooks).")
+    deleted_at = models.DateTimeField(null=True, blank=True, help_text="Latest deletion seen (webhooks).")
+
+    objects = TagQuerySet.as_manager()
 
     class Meta:
         ordering = ["repository", "-created_at"]
@@ -266,6 +276,10 @@ class Tag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.repository}:{self.name}"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None and (self.last_pushed_at is None or self.deleted_at >= self.last_pushed_at)
 
 
 class Deployment(models.Model):

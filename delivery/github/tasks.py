@@ -70,22 +70,12 @@ def sync_organization_task(self, trigger: str = "schedule") -> None:  # type: ig
 
 
 # -- webhooks ----------------------------------------------------------------------------------------------------------
-@shared_task(bind=True, acks_late=True, max_retries=None)
-def process_webhook_delivery_task(self, delivery_id: int, outage_attempt: int = 0) -> str:  # type: ignore[no-untyped-def]
-    """Process one stored delivery (at most once: the service claims it). When a handler needs GitHub and
-    GitHub says wait, the delivery goes back to pending and this retries with a countdown."""
-    try:
-        return delivery_process(delivery_id=delivery_id)
-    except GitHubRateLimited as exc:
-        raise self.retry(countdown=max(1.0, exc.wait_seconds), exc=exc) from exc
-    except GitHubUnavailable as exc:
-        if outage_attempt >= MAX_OUTAGE_RETRIES:
-            raise  # the delivery stays pending; the sweep queues it again later
-        raise self.retry(
-            args=(delivery_id, outage_attempt + 1),
-            countdown=backoff_seconds(outage_attempt, base=settings.GITHUB_BACKOFF_SECONDS * 30),
-            exc=exc,
-        ) from exc
+# A delivery that runs this long is stopped (prefork pool) before the sweep would consider it stale.
+@shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
+def process_webhook_delivery_task(delivery_id: int) -> str:
+    """Process one stored delivery (at most once: the service claims it; reads from GitHub are best effort and
+    never make it wait or retry)."""
+    return delivery_process(delivery_id=delivery_id)
 
 
 @shared_task(acks_late=True)

@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -162,8 +163,8 @@ def webhook_delivery_replay(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(
             request, f"Delivery {delivery.guid} is {delivery.get_outcome_display().lower()}: nothing to replay."
         )
-    return redirect(request.POST.get("next") if _local(request.POST.get("next", "")) else "webhook-deliveries")
-
-
-def _local(url: str) -> bool:
-    return url.startswith("/") and not url.startswith("//")
+    target = request.POST.get("next", "")
+    safe = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return redirect(target if target and safe else "webhook-deliveries")

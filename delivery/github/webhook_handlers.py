@@ -12,14 +12,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
-from delivery.github.client import GitHubClient, GitHubNotFound, client_from_settings
+from delivery.github.client import GitHubClient, GitHubError, GitHubNotFound, client_from_settings
 from delivery.github.ingest import (
     ingest_deployment_statuses,
     ingest_deployments,
@@ -36,7 +37,7 @@ from delivery.github.ingest_refs import (
     ingest_tag_created,
     ingest_tag_deleted,
 )
-from delivery.github.models import Deployment, PullRequest, Repository
+from delivery.github.models import Commit, Deployment, PullRequest, Repository
 from delivery.github.sync import main_line_sync, pull_request_details_sync
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,11 @@ logger = logging.getLogger(__name__)
 
 class DeliveryIgnored(Exception):
     """The delivery needs nothing from Trunkline; the message says why."""
+
+
+Followup = Callable[[GitHubClient], str]
+"""A read from GitHub that completes a delivery (returns what it did in words); run after the delivery's writes
+committed, best effort."""
 
 
 @dataclass
@@ -54,6 +60,7 @@ class WebhookContext:
     received_at: datetime
     client_factory: Callable[[], GitHubClient | None] = field(default=lambda: None)
     notes: list[str] = field(default_factory=list)
+    followups: list[Followup] = field(default_factory=list)
     _client: GitHubClient | None = None
     _client_made: bool = False
 
@@ -144,20 +151,18 @@ def handle_pull_request(ctx: WebhookContext) -> str:
         PullRequest.objects.filter(Q(ready_at__isnull=True) | Q(ready_at__gt=at), pk=pull_request.pk).update(
             ready_at=at
         )
-    client = ctx.github()
     # Reviews and commits are read when this action may have changed them and they were not read since this
     # copy (whichever copy arrives last, the newest state is read once).
     synced = pull_request.details_synced_for
-    if client is not None and ctx.action in PULL_REQUEST_DETAIL_ACTIONS and (synced is None or synced < at):
-        try:
-            pull_request_details_sync(
-                client,
-                pull_request,
-                url=f"/repos/{repository.full_name}/pulls/{pull_request.number}",
-                updated_at=pull_request.updated_at,
-            )
-        except GitHubNotFound:
-            ctx.notes.append("reviews and commits not readable (404); left to the sync")
+    if ctx.action in PULL_REQUEST_DETAIL_ACTIONS and (synced is None or synced < at):
+        url = f"/repos/{repository.full_name}/pulls/{pull_request.number}"
+
+        def read_details(client: GitHubClient) -> str:
+            current = PullRequest.objects.filter(pk=pull_request.pk).values_list("updated_at", flat=True).first()
+            result = pull_request_details_sync(client, pull_request, url=url, updated_at=current)
+            return f"reviews and commits read ({result.created} new)"
+
+        ctx.followups.append(read_details)
     if not current:
         return f"{pull_request} {ctx.action}: an older copy than the one stored, not applied"
     return f"{pull_request} {ctx.action}"
@@ -180,7 +185,7 @@ def handle_push(ctx: WebhookContext) -> str:
     if ref.startswith("refs/tags/"):
         name = ref.removeprefix("refs/tags/")
         if deleted:
-            ingest_tag_deleted(repository, name=name)
+            ingest_tag_deleted(repository, name=name, at=at)
             return f"tag {name} deleted"
         sha = (ctx.payload.get("head_commit") or {}).get("id") or ctx.payload["after"]
         ingest_tag_created(repository, name=name, at=at, sha=sha)
@@ -197,14 +202,15 @@ def handle_push(ctx: WebhookContext) -> str:
     if branch != repository.default_branch:
         return f"branch {branch} at {ctx.payload['after'][:7]}"
     pushed = ingest_push_commits(repository, ctx.payload.get("commits") or [])
-    client = ctx.github()
-    if client is not None:
-        # The payload's commits carry no parents: the first-parent line comes from the API (usually one page).
-        try:
-            walk = main_line_sync(client, repository)
-            ctx.notes.append(f"{walk.result.created} commit(s) placed on {branch}")
-        except GitHubNotFound:
-            ctx.notes.append(f"{branch} not readable (404); positions left to the sync")
+    if Commit.objects.filter(repository=repository, main_position__isnull=False).exists():
+        # The payload's commits carry no parents: the first-parent line comes from the API (usually one page,
+        # down to the last placed commit). A repository never placed is left to its first sync.
+        def place_commits(client: GitHubClient) -> str:
+            floor = timezone.now() - timedelta(days=settings.SYNC_BACKFILL_DAYS)
+            walk = main_line_sync(client, repository, since=floor)
+            return f"{walk.result.created} commit(s) placed on {branch}"
+
+        ctx.followups.append(place_commits)
     return f"{len(ctx.payload.get('commits') or [])} commit(s) pushed to {branch} ({pushed.created} new)"
 
 
@@ -226,7 +232,7 @@ def handle_delete(ctx: WebhookContext) -> str:
     if kind == "branch":
         ingest_branch_deleted(repository, name=name, at=ctx.event_time())
     elif kind == "tag":
-        ingest_tag_deleted(repository, name=name)
+        ingest_tag_deleted(repository, name=name, at=ctx.event_time())
     else:
         raise DeliveryIgnored(f"deleted a {kind}")
     return f"{kind} {name} deleted"
@@ -234,8 +240,11 @@ def handle_delete(ctx: WebhookContext) -> str:
 
 def handle_release(ctx: WebhookContext) -> str:
     """A release names its tag; the tag row exists from then on (its sha comes with the tag's push or sync)."""
+    release = ctx.payload["release"]
+    if release.get("draft"):
+        raise DeliveryIgnored(f"draft release {release.get('tag_name')}: its tag may not exist yet")
     repository = ctx.repository()
-    tag = ctx.payload["release"]["tag_name"]
+    tag = release["tag_name"]
     ingest_tag_created(repository, name=tag, at=None)
     return f"release {tag} {ctx.action}"
 
@@ -373,8 +382,10 @@ HANDLERS: dict[str, tuple[frozenset[str] | None, Handler]] = {
     "installation_repositories": (frozenset({"added", "removed"}), handle_installation_repositories),
 }
 
-WEBHOOK_EVENTS = sorted(HANDLERS)
-"""The events the organization webhook subscribes to (`github_webhooks install`)."""
+APP_ONLY_EVENTS = frozenset({"installation", "installation_repositories"})
+WEBHOOK_EVENTS = sorted(set(HANDLERS) - APP_ONLY_EVENTS)
+"""The events the organization webhook subscribes to (`github_webhooks install`). The installation events
+reach a GitHub App's own webhook only; an organization webhook cannot subscribe to them."""
 
 
 def why_ignored(event: str, action: str) -> str:
@@ -386,6 +397,29 @@ def why_ignored(event: str, action: str) -> str:
     if actions is not None and action not in actions:
         return f"{event} action {action or '(none)'!r} does not change the delivery pipeline"
     return ""
+
+
+def run_followups(ctx: WebhookContext) -> list[str]:
+    """Run a processed delivery's reads from GitHub, each on its own; returns notes for the delivery's result.
+    None of them fails the delivery: what GitHub refuses now, the periodic sync reads later."""
+    if not ctx.followups:
+        return []
+    client = ctx.github()
+    if client is None:
+        return ["GitHub reads left to the sync (no API credentials)"]
+    notes = []
+    for followup in ctx.followups:
+        try:
+            notes.append(followup(client))
+        except GitHubNotFound:
+            notes.append("not readable on GitHub (404); left to the sync")
+        except GitHubError as exc:
+            logger.warning("webhook follow-up left to the sync: %s", exc)
+            notes.append(f"left to the sync: {exc}")
+        except Exception:
+            logger.exception("webhook follow-up failed; left to the sync")
+            notes.append("a read from GitHub failed; left to the sync")
+    return notes
 
 
 def handle(ctx: WebhookContext) -> str:

@@ -33,6 +33,7 @@ from delivery.github.webhook_handlers import (
     WebhookContext,
     configured_client,
     handle,
+    run_followups,
     why_ignored,
 )
 
@@ -48,8 +49,11 @@ def signature_for(secret: str, body: bytes) -> str:
 
 
 def signature_valid(*, secret: str, body: bytes, header: str) -> bool:
-    """`X-Hub-Signature-256` is the HMAC-SHA256 of the raw body; compared in constant time."""
-    return bool(secret and header) and hmac.compare_digest(signature_for(secret, body), header)
+    """`X-Hub-Signature-256` is the HMAC-SHA256 of the raw body; compared in constant time, as bytes (a header
+    with characters outside ASCII is simply wrong, not an error)."""
+    if not (secret and header):
+        return False
+    return hmac.compare_digest(signature_for(secret, body).encode(), header.encode("utf-8", "replace"))
 
 
 # -- receiving ------------------------------------------------------------------------------------------------------
@@ -91,7 +95,7 @@ def delivery_receive(*, guid: str, event: str, body: bytes, hook_id: str = "", c
         guid=guid[:100],
         event=event[:60],
         action=action[:60],
-        hook_id=int(hook_id) if hook_id.isdigit() else None,
+        hook_id=int(hook_id) if hook_id.isascii() and hook_id.isdigit() and len(hook_id) < 19 else None,
         repository=Repository.objects.filter(github_id=repo["id"]).first() if isinstance(repo.get("id"), int) else None,
         repository_full_name=str(repo.get("full_name") or "")[:201],
         body=body,
@@ -160,30 +164,40 @@ def broker_pause_reset() -> None:
 # -- processing -----------------------------------------------------------------------------------------------------
 STALE_PROCESSING = timedelta(minutes=10)
 """A delivery `processing` for this long belongs to a worker that died: it may be claimed again."""
+MAX_ATTEMPTS = 5
+"""Claims of one delivery before it is marked failed (a payload that kills its worker every time)."""
 
 
-def delivery_claim(delivery_id: int, *, now: datetime | None = None) -> bool:
-    """Take a delivery for processing with one conditional UPDATE: zero rows means it is done, or another
-    worker has it."""
+class _ClaimLost(Exception):
+    """The delivery was reclaimed while this worker processed it: its writes are rolled back."""
+
+
+def delivery_claim(delivery_id: int, *, now: datetime | None = None) -> datetime | None:
+    """Take a delivery for processing with one conditional UPDATE; returns the claim's time, which later writes
+    must match (the claim's token), or None when it is done, failed, or another worker has it."""
     now = now or timezone.now()
     claimable = Q(outcome=Outcome.PENDING) | Q(
-        outcome=Outcome.PROCESSING, processing_started_at__lt=now - STALE_PROCESSING
+        outcome=Outcome.PROCESSING, processing_started_at__lt=now - STALE_PROCESSING, attempts__lt=MAX_ATTEMPTS
     )
-    return (
-        WebhookDelivery.objects.filter(claimable, pk=delivery_id).update(
-            outcome=Outcome.PROCESSING, processing_started_at=now, attempts=F("attempts") + 1
-        )
-        == 1
+    taken = WebhookDelivery.objects.filter(claimable, pk=delivery_id).update(
+        outcome=Outcome.PROCESSING, processing_started_at=now, attempts=F("attempts") + 1
     )
+    return now if taken == 1 else None
 
 
 def delivery_process(*, delivery_id: int, client_factory: Any = configured_client) -> str:
-    """Process one stored delivery, at most once successfully. Returns the outcome. GitHub rate limits and
-    outages are raised after the delivery is put back to pending (the task retries it); anything else that
-    goes wrong marks it failed with the reason, for the operator page and a replay."""
-    if not delivery_claim(delivery_id):
+    """Process one stored delivery, at most once successfully; returns the outcome.
+
+    The handler's writes and the `processed` mark commit in one transaction, conditional on this worker's claim,
+    so a delivery is never applied twice. Reads from GitHub (a pull request's reviews and commits, the parents
+    of pushed commits) come after that commit, outside any transaction, and are best effort: GitHub's limits
+    or outages leave them to the next sync. Anything that goes wrong in the handler marks the delivery failed
+    with the reason, for the operator page and a replay."""
+    claimed_at = delivery_claim(delivery_id)
+    if claimed_at is None:
         return "skipped"
-    delivery = WebhookDelivery.objects.get(pk=delivery_id)
+    delivery = WebhookDelivery.objects.defer("body").get(pk=delivery_id)
+    body = WebhookDelivery.objects.filter(pk=delivery_id).values_list("body", flat=True).get()
     ctx = WebhookContext(
         event=delivery.event,
         action=delivery.action,
@@ -192,39 +206,37 @@ def delivery_process(*, delivery_id: int, client_factory: Any = configured_clien
         client_factory=client_factory,
     )
     try:
-        ctx.payload = json.loads(bytes(delivery.body))
+        ctx.payload = json.loads(bytes(body))
         with transaction.atomic():
             result = handle(ctx)
+            if not _finish(delivery_id, claimed_at, Outcome.PROCESSED, result=result):
+                raise _ClaimLost
+    except _ClaimLost:
+        return "skipped"
     except DeliveryIgnored as exc:
-        _finish(delivery_id, Outcome.IGNORED, result=str(exc))
+        _finish(delivery_id, claimed_at, Outcome.IGNORED, result=str(exc))
         return Outcome.IGNORED
-    except GitHubError as exc:
-        if exc.permanent:
-            _finish(delivery_id, Outcome.FAILED, error=f"GitHub refused a request: {exc}")
-            return Outcome.FAILED
-        WebhookDelivery.objects.filter(pk=delivery_id).update(
-            outcome=Outcome.PENDING, error=f"waiting for GitHub: {exc}"
-        )
-        raise
     except Exception as exc:
         logger.exception("webhook delivery %s (%s.%s) failed", delivery.guid, delivery.event, delivery.action)
         where = traceback.extract_tb(exc.__traceback__)[-1]
-        _finish(
-            delivery_id,
-            Outcome.FAILED,
-            error=f"{exc.__class__.__name__}: {exc} (at {where.filename.rsplit('/', 1)[-1]}:{where.lineno})",
-        )
+        error = f"{exc.__class__.__name__}: {exc} (at {where.filename.rsplit('/', 1)[-1]}:{where.lineno})"
+        _finish(delivery_id, claimed_at, Outcome.FAILED, error=error)
         return Outcome.FAILED
+    try:
+        notes = run_followups(ctx)
     finally:
         ctx.close()
-    notes = f" ({'; '.join(ctx.notes)})" if ctx.notes else ""
-    _finish(delivery_id, Outcome.PROCESSED, result=(result + notes))
+    if notes:
+        WebhookDelivery.objects.filter(pk=delivery_id).update(result=f"{result} ({'; '.join(notes)})"[:500])
     return Outcome.PROCESSED
 
 
-def _finish(delivery_id: int, outcome: str, *, result: str = "", error: str = "") -> None:
-    WebhookDelivery.objects.filter(pk=delivery_id, outcome=Outcome.PROCESSING).update(
-        outcome=outcome, processed_at=timezone.now(), result=result[:500], error=error[:4000]
+def _finish(delivery_id: int, claimed_at: datetime, outcome: str, *, result: str = "", error: str = "") -> bool:
+    """Record the outcome, only while the claim is still this worker's."""
+    return bool(
+        WebhookDelivery.objects.filter(
+            pk=delivery_id, outcome=Outcome.PROCESSING, processing_started_at=claimed_at
+        ).update(outcome=outcome, processed_at=timezone.now(), result=result[:500], error=error[:4000])
     )
 
 
@@ -241,6 +253,13 @@ def deliveries_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
         Q(outcome=Outcome.PENDING, queued_at__isnull=True)
         | Q(outcome=Outcome.PENDING, queued_at__lt=now - LOST_MESSAGE)
         | Q(outcome=Outcome.PROCESSING, processing_started_at__lt=now - STALE_PROCESSING)
+    )
+    WebhookDelivery.objects.filter(
+        outcome=Outcome.PROCESSING, processing_started_at__lt=now - STALE_PROCESSING, attempts__gte=MAX_ATTEMPTS
+    ).update(
+        outcome=Outcome.FAILED,
+        processed_at=now,
+        error=f"gave up after {MAX_ATTEMPTS} attempts: the worker stopped while processing it each time",
     )
     ids = list(WebhookDelivery.objects.filter(due).order_by("received_at").values_list("pk", flat=True)[:limit])
     queued = 0
@@ -306,7 +325,23 @@ class Recovery:
     hooks: int = 0
     checked: int = 0
     redelivered: int = 0
+    refused: int = 0
     failed_guids: int = 0
+
+
+MAX_REDELIVERIES = 3
+
+
+def _worth_redelivering(attempts: list[dict[str, Any]]) -> bool:
+    """Every attempt of this GUID failed for want of Trunkline (no answer, or a 5xx), and Trunkline has not
+    already been asked to take it back too often. A 4xx was our deliberate "no" (a bad signature, too big):
+    redelivering would get the same answer."""
+    codes = [int(a.get("status_code") or 0) for a in attempts]
+    if any(200 <= code < 400 for code in codes):
+        return False
+    if sum(1 for a in attempts if a.get("redelivery")) >= MAX_REDELIVERIES:
+        return False
+    return all(code == 0 or code >= 500 for code in codes)
 
 
 def failed_deliveries_recover(
@@ -337,22 +372,26 @@ def failed_deliveries_recover(
                 recovery.checked += 1
             if done:
                 break
-        failed = {
-            guid: items
-            for guid, items in attempts.items()
-            if not any(200 <= int(i.get("status_code") or 0) < 300 for i in items)
-        }
+        failed = {guid: items for guid, items in attempts.items() if _worth_redelivering(items)}
         have = set(WebhookDelivery.objects.filter(guid__in=list(failed)).values_list("guid", flat=True))
         recovery.failed_guids += len(failed)
         for guid, items in failed.items():
             if guid in have:
                 continue
             latest = max(items, key=lambda i: i.get("delivered_at") or "")
+            moment = _time(latest.get("delivered_at"))
             if recovery.redelivered >= limit:
-                moment = _time(latest.get("delivered_at"))
                 oldest_unresolved = min(filter(None, (oldest_unresolved, moment)), default=None)
                 continue
-            client.post(f"/orgs/{org}/hooks/{hook['id']}/deliveries/{latest['id']}/attempts", {})
+            try:
+                client.post(f"/orgs/{org}/hooks/{hook['id']}/deliveries/{latest['id']}/attempts", {})
+            except GitHubError as exc:
+                if not exc.permanent:
+                    raise  # a limit or an outage: the cursor stays where it was, the next run goes on
+                # GitHub refuses this one (too old, gone): the others still get their redelivery.
+                logger.warning("GitHub refused to redeliver %s: %s", guid, exc)
+                recovery.refused += 1
+                continue
             recovery.redelivered += 1
     cursor.high_water_at = min(filter(None, (oldest_unresolved, now)))
     cursor.last_success_at = cursor.last_attempt_at = now

@@ -15,8 +15,9 @@ from delivery.github.ingest import (
     ingest_repositories,
     ingest_reviews,
     ingest_tags,
+    ingest_workflow_runs,
 )
-from delivery.github.models import Deployment, PullRequest, Repository, Review, Tag
+from delivery.github.models import Deployment, PullRequest, Repository, Review, Tag, WorkflowRun
 from tests.conftest import SHARED
 
 pytestmark = pytest.mark.django_db
@@ -123,3 +124,40 @@ def test_a_repository_name_taken_over_by_a_new_repository_does_not_collide():
     assert new.full_name == payload["repository"]["full_name"]
     old.refresh_from_db()
     assert old.full_name.startswith(payload["repository"]["full_name"] + "~")
+
+
+# -- copies arriving out of order ---------------------------------------------------------------------------------
+def test_an_older_copy_of_a_pull_request_does_not_move_it_back():
+    payload = _example("pull_request", "closed.payload.json")
+    repository = _repository(payload)
+    closed = payload["pull_request"]
+    opened = {**closed, "state": "open", "closed_at": None, "merged_at": None, "updated_at": "2019-05-15T15:00:00Z"}
+    ingest_pull_requests(repository, [closed])
+    late = ingest_pull_requests(repository, [opened])
+    assert (late.updated, late.stale) == (0, 1)
+    assert PullRequest.objects.get().state == "closed"
+
+
+def test_a_dismissed_review_stays_dismissed_when_an_earlier_copy_arrives_late():
+    payload = _example("pull_request_review", "submitted.payload.json")
+    repository = _repository(payload)
+    result = ingest_pull_requests(repository, [payload["pull_request"]])
+    pull_request = PullRequest.objects.get(pk=result.ids[payload["pull_request"]["id"]])
+    approved = {**payload["review"], "state": "approved"}
+    dismissed = {**payload["review"], "state": "dismissed"}
+    ingest_reviews(pull_request, [dismissed])
+    late = ingest_reviews(pull_request, [approved])
+    assert late.stale == 1
+    assert Review.objects.get().state == "DISMISSED"
+
+
+def test_of_two_equally_new_copies_of_a_workflow_run_the_more_advanced_wins_in_any_order():
+    payload = _example("workflow_run", "completed.payload.json")
+    repository = _repository(payload)
+    completed = payload["workflow_run"]
+    in_progress = {**completed, "status": "in_progress", "conclusion": None}  # the same second
+    for order in ([in_progress, completed], [completed, in_progress]):
+        WorkflowRun.objects.all().delete()
+        for run in order:
+            ingest_workflow_runs(repository, [run])
+        assert WorkflowRun.objects.get().status == "completed", order

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -11,6 +12,13 @@ from urllib.parse import urlencode
 import pytest
 from django.utils import timezone
 
+from delivery.github import webhooks
+from delivery.github.ingest_refs import (
+    ingest_branch_deleted,
+    ingest_branch_seen,
+    ingest_tag_created,
+    ingest_tag_deleted,
+)
 from delivery.github.models import (
     Branch,
     Commit,
@@ -23,7 +31,7 @@ from delivery.github.models import (
     WebhookDelivery,
     WorkflowRun,
 )
-from delivery.github.webhook_handlers import why_ignored
+from delivery.github.webhook_handlers import WEBHOOK_EVENTS, why_ignored
 from delivery.github.webhooks import (
     deliveries_sweep,
     delivery_claim,
@@ -182,8 +190,8 @@ def test_redelivery_of_a_failed_delivery_is_processed_again(client: Any) -> None
 def test_two_copies_at_once_claim_the_delivery_once(client: Any) -> None:
     post_delivery(client, "pull_request", example("pull_request", "opened.payload.json"), guid="race")
     delivery = WebhookDelivery.objects.get(guid="race")
-    assert delivery_claim(delivery.pk) is True
-    assert delivery_claim(delivery.pk) is False  # the second worker sees it taken
+    assert delivery_claim(delivery.pk) is not None
+    assert delivery_claim(delivery.pk) is None  # the second worker sees it taken
     assert process(delivery.pk) == "skipped"
 
 
@@ -233,7 +241,7 @@ def _rows_for(event: str, payload: dict[str, Any]) -> None:
         ref: str = payload["ref"]
         name = ref.split("/", 2)[2]
         if ref.startswith("refs/tags/"):
-            assert Tag.objects.filter(name=name).exists() is not payload["deleted"]
+            assert Tag.objects.get(name=name).is_deleted is payload["deleted"]
         else:
             branch = Branch.objects.get(name=name, repository__github_id=repo["id"])
             assert branch.head_sha == payload["after"]
@@ -246,7 +254,8 @@ def _rows_for(event: str, payload: dict[str, Any]) -> None:
             assert Branch.objects.filter(name=payload["ref"]).exists()
     elif event == "delete":
         if payload["ref_type"] == "tag":
-            assert not Tag.objects.filter(name=payload["ref"]).exists()
+            assert Tag.objects.get(name=payload["ref"]).is_deleted
+            assert not Tag.objects.alive().filter(name=payload["ref"]).exists()
         else:
             assert Branch.objects.get(name=payload["ref"]).is_deleted
     elif event == "deployment":
@@ -263,7 +272,7 @@ def _rows_for(event: str, payload: dict[str, Any]) -> None:
         run = WorkflowRun.objects.get(github_id=payload["workflow_run"]["id"])
         assert (run.status, run.head_sha) == (payload["workflow_run"]["status"], payload["workflow_run"]["head_sha"])
     elif event == "release":
-        assert Tag.objects.filter(name=payload["release"]["tag_name"]).exists()
+        assert Tag.objects.filter(name=payload["release"]["tag_name"]).exists() is not payload["release"]["draft"]
     elif event == "repository" and action != "deleted":
         stored = Repository.objects.get(github_id=repo["id"])
         assert stored.full_name == repo["full_name"]
@@ -301,3 +310,93 @@ def test_the_same_example_applied_twice_changes_nothing(client: Any) -> None:
         post_delivery(client, "deployment_status", payload, guid=guid)
         process(WebhookDelivery.objects.get(guid=guid).pk)
     assert (Deployment.objects.count(), DeploymentStatus.objects.count()) == (1, 1)
+
+
+# -- a claim is a token; a payload that kills its worker is given up on ----------------------------------------------
+def test_a_worker_whose_claim_was_taken_over_writes_nothing(client: Any, monkeypatch: Any) -> None:
+    post_delivery(client, "pull_request", example("pull_request", "opened.payload.json"), guid="slow")
+    delivery = WebhookDelivery.objects.get(guid="slow")
+    real_handle = webhooks.handle
+
+    def handle_while_the_sweep_reclaims(ctx: Any) -> str:
+        result = real_handle(ctx)
+        # This worker took too long: another one has claimed the delivery in the meantime.
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(processing_started_at=timezone.now() + timedelta(1))
+        return result
+
+    monkeypatch.setattr(webhooks, "handle", handle_while_the_sweep_reclaims)
+    assert process(delivery.pk) == "skipped"
+    assert not PullRequest.objects.exists()  # its writes were rolled back with the lost claim
+    assert WebhookDelivery.objects.get(pk=delivery.pk).outcome == Outcome.PROCESSING  # the other worker's
+
+
+def test_a_delivery_that_kills_its_worker_every_time_is_given_up_on(client: Any) -> None:
+    post_delivery(client, "pull_request", example("pull_request", "opened.payload.json"), guid="poison")
+    long_ago = timezone.now() - timedelta(hours=1)
+    WebhookDelivery.objects.filter(guid="poison").update(
+        outcome=Outcome.PROCESSING, processing_started_at=long_ago, attempts=webhooks.MAX_ATTEMPTS
+    )
+    delivery = WebhookDelivery.objects.get(guid="poison")
+    assert delivery_claim(delivery.pk) is None
+    deliveries_sweep()
+    delivery.refresh_from_db()
+    assert delivery.outcome == Outcome.FAILED
+    assert f"gave up after {webhooks.MAX_ATTEMPTS} attempts" in delivery.error
+
+
+@pytest.mark.parametrize(
+    ("attempts", "worth"),
+    [
+        ([{"status_code": 0}], True),
+        ([{"status_code": 502}, {"status_code": 0, "redelivery": True}], True),
+        ([{"status_code": 0}, {"status_code": 202, "redelivery": True}], False),
+        ([{"status_code": 401}], False),  # our deliberate "no": the same answer again
+        ([{"status_code": 413}], False),
+        ([{"status_code": 0}] + [{"status_code": 0, "redelivery": True}] * webhooks.MAX_REDELIVERIES, False),
+    ],
+)
+def test_only_deliveries_that_never_reached_trunkline_are_redelivered(attempts: list[Any], worth: bool) -> None:
+    assert webhooks._worth_redelivering(attempts) is worth
+
+
+def test_organization_webhook_does_not_subscribe_to_app_only_events() -> None:
+    assert "installation" not in WEBHOOK_EVENTS and "installation_repositories" not in WEBHOOK_EVENTS
+    assert {"pull_request", "pull_request_review", "push", "deployment_status", "workflow_run"} <= set(WEBHOOK_EVENTS)
+
+
+def test_signature_header_with_non_ascii_characters_is_a_401_not_a_500(client: Any) -> None:
+    response = post_delivery(client, "ping", {"zen": "x"}, signature="sha256=é" + "0" * 63)
+    assert response.status_code == 401
+
+
+def test_tag_and_branch_events_in_any_order_end_the_same() -> None:
+    """A tag created, moved and deleted, a branch created, pushed and deleted: every order of the events
+    leaves the same rows (first times only move earlier, last times later; deletions are kept, not lost)."""
+    repository = Repository.objects.create(github_id=1, owner="acme", name="api", full_name="acme/api")
+    t = [timezone.now() + timedelta(minutes=i) for i in range(4)]
+    events = [
+        lambda: ingest_tag_created(repository, name="v1", at=t[0]),
+        lambda: ingest_tag_created(repository, name="v1", at=t[0], sha="a" * 40),
+        lambda: ingest_tag_created(repository, name="v1", at=t[1], sha="b" * 40),
+        lambda: ingest_tag_deleted(repository, name="v1", at=t[2]),
+        lambda: ingest_branch_seen(repository, name="feature", at=t[0]),
+        lambda: ingest_branch_seen(repository, name="feature", at=t[1], head_sha="c" * 40, before="0" * 40),
+        lambda: ingest_branch_seen(repository, name="feature", at=t[1], head_sha="d" * 40, before="c" * 40),
+        lambda: ingest_branch_deleted(repository, name="feature", at=t[3]),
+    ]
+    states = set()
+    for order in itertools.permutations(range(len(events)), len(events)):
+        if len(states) > 1 or hash(order) % 97:  # a sample of the 40,320 orders, and stop at the first split
+            continue
+        Tag.objects.all().delete()
+        Branch.objects.all().delete()
+        for i in order:
+            events[i]()
+        tag = Tag.objects.values_list("sha", "created_at", "last_pushed_at", "deleted_at").get()
+        branch = Branch.objects.values_list("head_sha", "first_seen_at", "head_updated_at", "deleted_at").get()
+        states.add((tag, branch))
+    assert len(states) == 1
+    (sha, created, pushed, deleted), (head, first_seen, head_at, branch_deleted) = states.pop()
+    assert (sha, created, pushed, deleted) == ("b" * 40, t[0], t[1], t[2])
+    assert (head, first_seen, head_at, branch_deleted) == ("d" * 40, t[0], t[1], t[3])
+    assert Tag.objects.get().is_deleted and Branch.objects.get().is_deleted
