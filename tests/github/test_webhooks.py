@@ -400,3 +400,18 @@ def test_tag_and_branch_events_in_any_order_end_the_same() -> None:
     assert (sha, created, pushed, deleted) == ("b" * 40, t[0], t[1], t[2])
     assert (head, first_seen, head_at, branch_deleted) == ("d" * 40, t[0], t[1], t[3])
     assert Tag.objects.get().is_deleted and Branch.objects.get().is_deleted
+
+
+def test_a_rate_limited_read_from_github_leaves_the_delivery_processed_and_the_rest_to_the_sync(
+    client: Any, github: Any, settings: Any
+) -> None:
+    settings.GITHUB_ORG = ""  # the example's repository, read through the simulator's API
+    github.faults.add(kind="primary_rate_limit", count=50)
+    payload = example("pull_request", "opened.payload.json")
+    post_delivery(client, "pull_request", payload, guid="limited")
+    delivery = WebhookDelivery.objects.get(guid="limited")
+    assert delivery_process(delivery_id=delivery.pk) == Outcome.PROCESSED  # with the configured API client
+    delivery.refresh_from_db()
+    assert "left to the sync" in delivery.result and "rate limit" in delivery.result.lower()
+    pull_request = PullRequest.objects.get()
+    assert pull_request.details_synced_for is None  # so the next sync reads its reviews and commits
