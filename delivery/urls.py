@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from delivery.github import views as github_views
 
@@ -7,6 +9,7 @@ urlpatterns = [
     path("", github_views.repository_list, name="home"),
     path("repositories/<int:pk>/sync/", github_views.repository_sync, name="repository-sync"),
     path("healthz", github_views.healthz, name="healthz"),
+    path("favicon.ico", RedirectView.as_view(url=f"{settings.STATIC_URL}img/trunkline.svg", permanent=True)),
     path("webhooks/github/", github_views.github_webhook, name="github-webhook"),
     path("operations/webhooks/", github_views.webhook_delivery_list_page, name="webhook-deliveries"),
     path("operations/webhooks/<int:pk>/", github_views.webhook_delivery_detail, name="webhook-delivery"),

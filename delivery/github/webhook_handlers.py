@@ -79,8 +79,8 @@ class WebhookContext:
         """The followed repository the event is about; a repository of the organization seen for the first
         time is added (and synced in full, on commit)."""
         data = self.payload.get("repository")
-        if not isinstance(data, dict) or "id" not in data:
-            raise DeliveryIgnored("the payload names no repository")
+        if not isinstance(data, dict) or not isinstance(data.get("id"), int):
+            raise ValueError("malformed payload: no repository with an id")
         repository = Repository.objects.filter(github_id=data["id"]).first()
         if repository is None:
             owner = (data.get("owner") or {}).get("login") or str(data.get("full_name", "")).split("/")[0]

@@ -78,9 +78,8 @@ def delivery_receive(*, guid: str, event: str, body: bytes, hook_id: str = "", c
         raise MalformedDelivery("missing X-GitHub-Event header")
     if content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
         form = parse_qs(body.decode("utf-8", "replace"))
-        if "payload" not in form:
-            raise MalformedDelivery("form-encoded body without a payload field")
-        body = form["payload"][0].encode()
+        if "payload" in form:  # else: a JSON body sent with the wrong content type; read it as JSON
+            body = form["payload"][0].encode()
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
@@ -284,7 +283,10 @@ def delivery_replay(*, delivery_id: int) -> bool:
 
 # -- GitHub's side: the organization hook and its delivery log ------------------------------------------------------
 def webhook_url() -> str:
-    return settings.TRUNKLINE_PUBLIC_URL.rstrip("/") + "/webhooks/github/"
+    return settings.TRUNKLINE_PUBLIC_URL.rstrip("/") + WEBHOOK_PATH
+
+
+WEBHOOK_PATH = "/webhooks/github/"
 
 
 @dataclass
@@ -293,23 +295,31 @@ class HookInstall:
     hook_id: int
     url: str
     events: list[str]
+    previous_url: str = ""
 
 
 def organization_hook_install(*, client: GitHubClient, org: str, url: str, secret: str) -> HookInstall:
-    """Create the organization webhook for Trunkline, or bring an existing one (same URL) up to date."""
+    """Create the organization webhook for Trunkline, or bring the existing one up to date: the hook with this
+    URL, else a Trunkline hook at another address (Trunkline moved), so a new URL never leaves a dead hook."""
     events = list(WEBHOOK_EVENTS)
     config = {"url": url, "content_type": "json", "secret": secret, "insecure_ssl": "0"}
-    for hook in _organization_hooks(client, org):
-        if (hook.get("config") or {}).get("url") != url:
-            continue
+    hooks = _organization_hooks(client, org)
+    ours = [h for h in hooks if _hook_url(h) == url] or [h for h in hooks if _hook_url(h).endswith(WEBHOOK_PATH)]
+    if ours:
+        hook = ours[0]
         # GitHub never shows a hook's secret, so it is always sent again.
         client.request(
             "PATCH", f"/orgs/{org}/hooks/{hook['id']}", body={"config": config, "events": events, "active": True}
         )
-        same = sorted(hook.get("events") or []) == events and hook.get("active", True)
-        return HookInstall("updated" if not same else "unchanged", hook["id"], url, events)
+        previous = _hook_url(hook)
+        same = previous == url and sorted(hook.get("events") or []) == events and hook.get("active", True)
+        return HookInstall("unchanged" if same else "updated", hook["id"], url, events, previous)
     response = client.post(f"/orgs/{org}/hooks", {"name": "web", "config": config, "events": events, "active": True})
     return HookInstall("created", response.data["id"], url, events)
+
+
+def _hook_url(hook: dict[str, Any]) -> str:
+    return str((hook.get("config") or {}).get("url") or "")
 
 
 def _organization_hooks(client: GitHubClient, org: str) -> list[dict[str, Any]]:

@@ -58,8 +58,10 @@ def test_htmx_refresh_returns_only_the_table(staff_client: Any) -> None:
     WebhookDeliveryFactory()
     response = staff_client.get(reverse("webhook-deliveries"), headers={"HX-Request": "true"})
     body = response.content.decode()
-    assert body.lstrip().startswith('<section id="delivery-table"')
+    assert body.lstrip().startswith('<div id="delivery-table"')
     assert "<html" not in body
+    assert 'id="delivery-stats"' in body and 'hx-swap-oob="true"' in body  # the totals refresh with the table
+    assert "<form" not in body  # the filters (and what the user is typing) are left alone
 
 
 def test_replay_queues_a_failed_delivery_again(staff_client: Any, django_capture_on_commit_callbacks: Any) -> None:
@@ -87,3 +89,14 @@ def test_deliveries_page_query_count_does_not_grow_with_deliveries(staff_client:
         assert staff_client.get(reverse("webhook-deliveries")).status_code == 200
     # session + user, totals (2), filter choices (2), page count + page rows
     assert len(queries) == 8, [q["sql"] for q in queries]
+
+
+def test_processing_time_reads_in_human_units(staff_client: Any) -> None:
+    from datetime import timedelta
+
+    delivery = WebhookDeliveryFactory()
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        processed_at=delivery.received_at + timedelta(milliseconds=240)
+    )
+    body = staff_client.get(reverse("webhook-deliveries")).content.decode()
+    assert "240 ms later" in body

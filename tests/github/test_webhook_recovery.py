@@ -43,6 +43,18 @@ def test_install_creates_the_organization_webhook_then_keeps_it_up_to_date(githu
     assert sorted(hook.events) == WEBHOOK_EVENTS
     assert "Checked (already up to date)" in _install(url)
 
+    moved = "https://trunkline.internal.example.com/webhooks/github/"
+    third = _install(moved)  # Trunkline moved: the same hook follows it, no dead hook is left behind
+    assert f"Updated the webhook #{hook.id}" in third and f"It pointed at {url} before." in third
+    assert len(github.world.org.hooks) == 1 and hook.config["url"] == moved
+
+
+@pytest.mark.django_db
+def test_webhook_commands_say_when_credentials_are_missing(github: SimulatorServer, settings: Any) -> None:
+    settings.GITHUB_TOKEN = ""
+    with pytest.raises(CommandError, match="No GitHub credentials"):
+        _install("https://trunkline.example.com/webhooks/github/")
+
 
 @pytest.mark.django_db
 def test_install_says_what_is_missing(github: SimulatorServer, settings: Any) -> None:

@@ -415,3 +415,25 @@ def test_a_rate_limited_read_from_github_leaves_the_delivery_processed_and_the_r
     assert "left to the sync" in delivery.result and "rate limit" in delivery.result.lower()
     pull_request = PullRequest.objects.get()
     assert pull_request.details_synced_for is None  # so the next sync reads its reviews and commits
+
+
+def test_a_handled_event_without_a_usable_repository_is_failed_not_ignored(client: Any) -> None:
+    post_delivery(
+        client, "pull_request", {"action": "opened", "pull_request": "oops", "repository": {"full_name": "a/b"}}
+    )
+    delivery = WebhookDelivery.objects.get()
+    assert process(delivery.pk) == Outcome.FAILED
+    delivery.refresh_from_db()
+    assert "no repository with an id" in delivery.error
+
+
+def test_a_json_body_sent_as_a_form_is_still_read(client: Any) -> None:
+    payload = example("pull_request", "opened.payload.json")
+    body = json.dumps(payload).encode()
+    response = client.post(
+        "/webhooks/github/",
+        data=body,
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-GitHub-Event": "pull_request", "X-GitHub-Delivery": "curl-1", "X-Hub-Signature-256": sign(body)},
+    )
+    assert response.status_code == 202

@@ -44,6 +44,11 @@ class Command(BaseCommand):
         org = options["org"] or settings.GITHUB_ORG
         if not org:
             raise CommandError("No organization: set GITHUB_ORG or pass --org.")
+        if not (settings.GITHUB_TOKEN or settings.GITHUB_APP_ID):
+            raise CommandError(
+                "No GitHub credentials: set GITHUB_TOKEN (a token that may manage the organization's webhooks, "
+                "scope admin:org_hook) or GITHUB_APP_ID + GITHUB_APP_PRIVATE_KEY."
+            )
         client = client_from_settings()
         try:
             if action == "install":
@@ -51,7 +56,7 @@ class Command(BaseCommand):
             else:
                 self._recover(client, org)
         except GitHubError as exc:
-            raise CommandError(f"GitHub refused: {exc}") from exc
+            raise CommandError(f"GitHub at {settings.GITHUB_API_URL}: {exc}") from exc
         finally:
             client.close()
 
@@ -65,6 +70,8 @@ class Command(BaseCommand):
         done = organization_hook_install(client=client, org=org, url=url, secret=settings.GITHUB_WEBHOOK_SECRET)
         verb = {"created": "Created", "updated": "Updated", "unchanged": "Checked (already up to date)"}[done.action]
         self.stdout.write(self.style.SUCCESS(f"{verb} the webhook #{done.hook_id} of {org} → {done.url}"))
+        if done.previous_url and done.previous_url != done.url:
+            self.stdout.write(f"It pointed at {done.previous_url} before.")
         self.stdout.write(f"Events: {', '.join(done.events)}")
         self.stdout.write("Secret: GITHUB_WEBHOOK_SECRET (sent to GitHub, never shown back)")
 
@@ -73,6 +80,7 @@ class Command(BaseCommand):
         if not recovery.hooks:
             raise CommandError(f"{org} has no webhook for {webhook_url()}: run `github_webhooks install` first.")
         self.stdout.write(
-            f"Checked {recovery.checked} deliveries of {recovery.hooks} webhook(s): {recovery.failed_guids} failed "
-            f"on GitHub's side, {recovery.redelivered} redelivery requested."
+            f"Deliveries checked: {recovery.checked} ({recovery.hooks} webhook); failed on GitHub's side: "
+            f"{recovery.failed_guids}; redeliveries requested: {recovery.redelivered}"
+            + (f"; refused by GitHub: {recovery.refused}" if recovery.refused else "")
         )
