@@ -41,24 +41,29 @@ bench: $(VENV)/.runtime
 	done
 	@$(MAKE) --no-print-directory bench-webhooks
 
-# The webhook endpoint under load: gunicorn, a Celery worker and a load generator, 30 s of signed deliveries.
+# The webhook endpoint under load: gunicorn, a Celery worker and a load generator, 30 s of signed deliveries,
+# twice: a steady 50 deliveries a second (the acknowledgement latency), then 8 connections sending as fast as
+# they are answered (the capacity; latency there is mostly queueing).
 # PostgreSQL and Redis when they answer on 127.0.0.1 (a database of its own, Redis database 14), else a SQLite
-# file and the filesystem broker. Figures are printed and written to var/bench-webhooks.json.
+# file and the filesystem broker. Figures are printed and written to var/bench-webhooks-{rate-50,closed-loop}.json.
 BENCH_WEBHOOKS_DB := trunkline_bench_webhooks
 bench-webhooks: $(VENV)/.runtime
 	@mkdir -p var
-	@if pg_isready -h 127.0.0.1 -q 2>/dev/null && [ "$$(redis-cli -h 127.0.0.1 ping 2>/dev/null)" = PONG ]; then \
-	  dropdb -h 127.0.0.1 -U postgres --if-exists $(BENCH_WEBHOOKS_DB) && \
-	  createdb -h 127.0.0.1 -U postgres $(BENCH_WEBHOOKS_DB) || exit 1; \
-	  redis-cli -h 127.0.0.1 -n 14 flushdb >/dev/null; \
-	  db=postgres://postgres@127.0.0.1:5432/$(BENCH_WEBHOOKS_DB); broker=redis://127.0.0.1:6379/14; args=; \
-	else \
-	  rm -f var/bench-webhooks.sqlite3*; \
-	  db=sqlite:///$(CURDIR)/var/bench-webhooks.sqlite3; broker=; args=; \
-	fi; \
-	DEBUG=1 DATABASE_URL=$$db REDIS_URL=$$broker $(BIN)/python manage.py migrate -v 0 && \
-	DEBUG=1 DATABASE_URL=$$db REDIS_URL=$$broker LOG_LEVEL=WARNING \
-	  $(BIN)/python manage.py bench_webhooks $$args --json var/bench-webhooks.json
+	@for run in rate-50 closed-loop; do \
+	  if [ $$run = rate-50 ]; then args="--rate 50"; else args="--concurrency 8"; fi; \
+	  if pg_isready -h 127.0.0.1 -q 2>/dev/null && [ "$$(redis-cli -h 127.0.0.1 ping 2>/dev/null)" = PONG ]; then \
+	    dropdb -h 127.0.0.1 -U postgres --if-exists $(BENCH_WEBHOOKS_DB) && \
+	    createdb -h 127.0.0.1 -U postgres $(BENCH_WEBHOOKS_DB) || exit 1; \
+	    redis-cli -h 127.0.0.1 -n 14 flushdb >/dev/null; \
+	    db=postgres://postgres@127.0.0.1:5432/$(BENCH_WEBHOOKS_DB); broker=redis://127.0.0.1:6379/14; \
+	  else \
+	    rm -f var/bench-webhooks.sqlite3*; \
+	    db=sqlite:///$(CURDIR)/var/bench-webhooks.sqlite3; broker=; \
+	  fi; \
+	  DEBUG=1 DATABASE_URL=$$db REDIS_URL=$$broker $(BIN)/python manage.py migrate -v 0 && \
+	  DEBUG=1 DATABASE_URL=$$db REDIS_URL=$$broker LOG_LEVEL=WARNING \
+	    $(BIN)/python manage.py bench_webhooks $$args --json var/bench-webhooks-$$run.json || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -7,15 +7,18 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 import requests
+from django.db import connection
 
 from delivery.github.models import Deployment, PullRequest, WebhookDelivery
-from delivery.github.webhooks import deliveries_sweep
+from delivery.github.webhooks import deliveries_sweep, delivery_process
 from delivery.simulator.server import SimulatorServer
 from tests.conftest import ROOT, _database_url, wait_for
 from tests.github.webhook_helpers import example, post_delivery, sign
@@ -117,3 +120,41 @@ def test_deliveries_arriving_while_the_broker_is_down_are_acknowledged_and_proce
     pull_request = PullRequest.objects.get(github_id=closed["pull_request"]["id"])
     assert pull_request.state == "closed"  # the newer copy won, whichever the worker took first
     assert set(stored.values_list("attempts", flat=True)) == {1}
+
+
+def test_two_copies_arriving_at_the_same_moment_are_stored_once_and_processed_once(live_server: Any) -> None:
+    """Two requests with one GUID race through the endpoint, then two workers race for the delivery: the unique
+    GUID and the conditional claim (not a check in Python) decide, so exactly one copy is processed."""
+    payload = example("pull_request", "opened.payload.json")
+    body = json.dumps(payload).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": "pull_request",
+        "X-GitHub-Delivery": "same-moment",
+        "X-Hub-Signature-256": sign(body),
+    }
+    start = threading.Barrier(2)
+
+    def post() -> int:
+        start.wait()
+        return requests.post(f"{live_server.url}/webhooks/github/", data=body, headers=headers, timeout=10).status_code
+
+    with ThreadPoolExecutor(2) as pool:
+        statuses = sorted(pool.map(lambda _: post(), range(2)))
+    assert statuses == [200, 202]  # one stored and queued, one acknowledged as a duplicate
+    delivery = WebhookDelivery.objects.get(guid="same-moment")
+
+    claim = threading.Barrier(2)
+
+    def process() -> str:
+        claim.wait()
+        try:
+            return delivery_process(delivery_id=delivery.pk, client_factory=lambda: None)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(lambda _: process(), range(2)))
+    assert outcomes == [Outcome.PROCESSED, "skipped"]
+    assert PullRequest.objects.count() == 1
+    assert WebhookDelivery.objects.get(pk=delivery.pk).attempts == 1

@@ -47,8 +47,11 @@ class Command(BaseCommand):
             default=0.0,
             help="deliveries/s in all, an open loop (default 0: each connection sends again once answered)",
         )
-        parser.add_argument("--web-workers", type=int, default=4, help="gunicorn sync workers")
-        parser.add_argument("--worker-concurrency", type=int, default=4, help="Celery worker threads")
+        cpus = os.cpu_count() or 2
+        parser.add_argument("--web-workers", type=int, default=cpus, help="gunicorn sync workers (default: CPUs)")
+        parser.add_argument(
+            "--worker-concurrency", type=int, default=cpus, help="Celery worker threads (default: CPUs)"
+        )
         parser.add_argument("--prs", type=int, default=500, help="pull requests the deliveries are spread over")
         parser.add_argument("--repos", type=int, default=2)
         parser.add_argument(
