@@ -1,0 +1,317 @@
+"""The derivation: changes and releases from the GitHub mirror, recomputed per repository and stored, so pages
+and metrics read results instead of recomputing them.
+
+"Containing" uses positions on the default branch's first-parent line: a deployment (or tag) of sha X contains
+every commit at or before X's position. So the first staging success containing a change is the earliest success
+among the deployments at or after the change's position: a suffix minimum over deployments sorted by position,
+one pass per repository, no per-change queries and no API calls.
+
+A repository's derivation reads a fixed number of queries whatever its size and holds one row per pull request
+and deployment of that repository in memory (ids, times, positions), not objects."""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Min, Q
+from django.utils import timezone
+
+from delivery.github.ingest import upsert_rows
+from delivery.github.models import (
+    Commit,
+    Deployment,
+    DeploymentStatus,
+    PullRequest,
+    PullRequestCommit,
+    Repository,
+    Review,
+    Tag,
+)
+from delivery.pipeline.models import Change, Release, ReleaseChange, Stage
+
+
+@dataclass
+class DeriveSummary:
+    changes: int = 0
+    changes_written: int = 0
+    releases: int = 0
+    releases_written: int = 0
+
+
+class _Earliest:
+    """Events at positions on the first-parent line; `at_or_after(p)` is the earliest time of any event at a
+    position >= p (the first event that contains a commit at position p)."""
+
+    def __init__(self, events: Iterable[tuple[int, datetime]]) -> None:
+        ordered = sorted(events)
+        self.positions = [p for p, _ in ordered]
+        self.suffix_min: list[datetime] = []
+        best: datetime | None = None
+        for _, at in reversed(ordered):
+            best = at if best is None or at < best else best
+            self.suffix_min.append(best)
+        self.suffix_min.reverse()
+
+    def at_or_after(self, position: int | None) -> datetime | None:
+        if position is None:
+            return None
+        i = bisect.bisect_left(self.positions, position)
+        return self.suffix_min[i] if i < len(self.suffix_min) else None
+
+
+def repository_pipeline_derive(*, repository_id: int, now: datetime | None = None) -> DeriveSummary:
+    """Recompute the changes and releases of one repository from its mirror."""
+    now = now or timezone.now()
+    repository = Repository.objects.get(pk=repository_id)
+    summary = DeriveSummary()
+    positions = _Positions(repository)
+    staging = _Earliest(_successes(repository, repository.staging_environment, positions))
+    production_events = list(_successes(repository, repository.production_environment, positions))
+    production = _Earliest((p, at) for p, at in production_events)
+    tagged = _Earliest(_tag_times(repository, positions))
+    with transaction.atomic():
+        summary.changes, summary.changes_written = _changes(repository, positions, staging, tagged, production, now)
+        summary.releases, summary.releases_written = _releases(repository, positions)
+    return summary
+
+
+# -- positions --------------------------------------------------------------------------------------------------
+class _Positions:
+    """sha -> (commit id, position on the first-parent line), read once per repository."""
+
+    def __init__(self, repository: Repository) -> None:
+        self.by_sha: dict[str, tuple[int, int | None]] = {
+            sha: (pk, position)
+            for pk, sha, position in Commit.objects.filter(repository=repository).values_list(
+                "pk", "sha", "main_position"
+            )
+        }
+
+    def of(self, sha: str) -> int | None:
+        entry = self.by_sha.get(sha)
+        return entry[1] if entry else None
+
+    def commit_id(self, sha: str) -> int | None:
+        entry = self.by_sha.get(sha)
+        return entry[0] if entry else None
+
+
+def _successes(repository: Repository, environment: str, positions: _Positions) -> Iterable[tuple[int, datetime]]:
+    """(position, first success time) of each successful deployment of `environment` placed on the main line."""
+    rows = (
+        DeploymentStatus.objects.filter(
+            deployment__repository=repository, deployment__environment=environment, state="success"
+        )
+        .values("deployment_id", "deployment__sha")
+        .annotate(at=Min("created_at"))
+    )
+    for row in rows:
+        position = positions.of(row["deployment__sha"])
+        if position is not None:
+            yield position, row["at"]
+
+
+def _tag_times(repository: Repository, positions: _Positions) -> Iterable[tuple[int, datetime]]:
+    """(position, time) of each release tag: its creation (webhook), else the first deployment made of it, else
+    when Trunkline first saw it (GitHub's tag list carries no time)."""
+    tags = [
+        t
+        for t in Tag.objects.alive()
+        .filter(repository=repository)
+        .exclude(sha="")
+        .values("name", "sha", "created_at", "first_seen_at")
+        if repository.is_release_tag(t["name"])
+    ]
+    first_deployed = dict(
+        Deployment.objects.filter(repository=repository, ref__in=[t["name"] for t in tags])
+        .values("ref")
+        .annotate(at=Min("created_at"))
+        .values_list("ref", "at")
+    )
+    for t in tags:
+        position = positions.of(t["sha"])
+        at = t["created_at"] or first_deployed.get(t["name"]) or t["first_seen_at"]
+        if position is not None and at is not None:
+            yield position, at
+
+
+# -- changes ----------------------------------------------------------------------------------------------------
+def _changes(
+    repository: Repository,
+    positions: _Positions,
+    staging: _Earliest,
+    tagged: _Earliest,
+    production: _Earliest,
+    now: datetime,
+) -> tuple[int, int]:
+    pull_requests = list(
+        PullRequest.objects.filter(repository=repository, base_ref=repository.default_branch).values(
+            "pk", "title", "author_id", "state", "draft", "created_at", "ready_at", "merged_at", "merge_commit_sha"
+        )
+    )
+    first_commit = dict(
+        PullRequestCommit.objects.filter(pull_request__repository=repository)
+        .values("pull_request_id")
+        .annotate(at=Min("authored_at"))
+        .values_list("pull_request_id", "at")
+    )
+    authors = {pr["pk"]: pr["author_id"] for pr in pull_requests}
+    first_review: dict[int, datetime] = {}
+    first_approval: dict[int, datetime] = {}
+    reviews = (
+        Review.objects.filter(pull_request__repository=repository, submitted_at__isnull=False)
+        .exclude(state=Review.State.PENDING)
+        .values_list("pull_request_id", "author_id", "state", "submitted_at")
+    )
+    for pr_id, author_id, state, at in reviews:
+        if author_id is not None and author_id == authors.get(pr_id):
+            continue  # the author's own comments are not a review
+        if pr_id not in first_review or at < first_review[pr_id]:
+            first_review[pr_id] = at
+        if state == Review.State.APPROVED and (pr_id not in first_approval or at < first_approval[pr_id]):
+            first_approval[pr_id] = at
+    window = timedelta(minutes=repository.monitoring_window_minutes)
+    rows = []
+    for pr in pull_requests:
+        position = positions.of(pr["merge_commit_sha"]) if pr["merged_at"] else None
+        times = {
+            "first_commit_at": first_commit.get(pr["pk"]) or pr["created_at"],
+            "pr_opened_at": pr["created_at"],
+            "ready_at": pr["ready_at"] or (None if pr["draft"] else pr["created_at"]),
+            "first_review_at": first_review.get(pr["pk"]),
+            "approved_at": first_approval.get(pr["pk"]),
+            "merged_at": pr["merged_at"],
+            "staging_at": staging.at_or_after(position),
+            "tagged_at": tagged.at_or_after(position),
+            "production_at": production.at_or_after(position),
+        }
+        rows.append(
+            {
+                "repository_id": repository.pk,
+                "pull_request_id": pr["pk"],
+                "commit_id": positions.commit_id(pr["merge_commit_sha"]) if pr["merged_at"] else None,
+                "title": pr["title"][:500],
+                "author_id": pr["author_id"],
+                "stage": _stage(pr, times, window, now),
+                **times,
+            }
+        )
+    result = upsert_rows(Change, rows, key=["pull_request_id"])
+    return len(rows), result.created + result.updated
+
+
+def _stage(pr: dict[str, Any], times: dict[str, datetime | None], window: timedelta, now: datetime) -> str:
+    if pr["merged_at"] is None:
+        if pr["state"] == PullRequest.State.CLOSED:
+            return Stage.CLOSED
+        return Stage.IN_REVIEW if times["ready_at"] else Stage.IN_PROGRESS
+    if times["production_at"]:
+        return Stage.IN_PRODUCTION if times["production_at"] + window > now else Stage.DONE
+    if times["tagged_at"]:
+        return Stage.TAGGED
+    if times["staging_at"]:
+        return Stage.ON_STAGING
+    return Stage.MERGED
+
+
+# -- releases ---------------------------------------------------------------------------------------------------
+def _releases(repository: Repository, positions: _Positions) -> tuple[int, int]:
+    """One release per successful production deployment, in the order they succeeded; each brings the changes
+    after the previous one's position up to its own. A deployment behind the previous one is a rollback and
+    brings none."""
+    successes = list(
+        DeploymentStatus.objects.filter(
+            deployment__repository=repository,
+            deployment__environment=repository.production_environment,
+            state="success",
+        )
+        .values("deployment_id", "deployment__sha", "deployment__is_rollback")
+        .annotate(at=Min("created_at"))
+        .order_by("at", "deployment_id")
+    )
+    tags_by_sha: dict[str, str] = {}
+    for name, sha in Tag.objects.alive().filter(repository=repository).exclude(sha="").values_list("name", "sha"):
+        if repository.is_release_tag(name) and name > tags_by_sha.get(sha, ""):
+            tags_by_sha[sha] = name
+    changes_by_position = defaultdict(list)
+    for change_id, sha, author_id in Change.objects.filter(repository=repository, commit__isnull=False).values_list(
+        "pk", "commit__sha", "author_id"
+    ):
+        position = positions.of(sha)
+        if position is not None:
+            changes_by_position[position].append((change_id, author_id))
+    ordered_positions = sorted(changes_by_position)
+
+    rows, brought = [], {}
+    live_position: int | None = None
+    for success in successes:
+        position = positions.of(success["deployment__sha"])
+        rolled_back = success["deployment__is_rollback"] or (
+            position is not None and live_position is not None and position < live_position
+        )
+        changes: list[tuple[int, int | None]] = []
+        if position is not None and not rolled_back:
+            lo = bisect.bisect_right(ordered_positions, live_position if live_position is not None else -1)
+            hi = bisect.bisect_right(ordered_positions, position)
+            changes = [c for p in ordered_positions[lo:hi] for c in changes_by_position[p]]
+        if position is not None:
+            live_position = position
+        brought[success["deployment_id"]] = changes
+        rows.append(
+            {
+                "repository_id": repository.pk,
+                "deployment_id": success["deployment_id"],
+                "environment": repository.production_environment,
+                "sha": success["deployment__sha"],
+                "tag_name": tags_by_sha.get(success["deployment__sha"], ""),
+                "state": Release.State.SUCCEEDED,
+                "deployed_at": success["at"],
+                "is_rollback": bool(rolled_back),
+            }
+        )
+    result = upsert_rows(Release, rows, key=["deployment_id"], insert_only=["state"])
+    release_ids = result.ids
+    # The chain of releases, in the order they went live; only links that changed are written.
+    chain = [release_ids[row["deployment_id"]] for row in rows]
+    wanted_previous = dict(zip(chain, [None, *chain[:-1]][: len(chain)], strict=True))
+    stored_previous = dict(Release.objects.filter(pk__in=chain).values_list("pk", "previous_release_id"))
+    for release_id, previous_id in wanted_previous.items():
+        if stored_previous.get(release_id) != previous_id:
+            Release.objects.filter(pk=release_id).update(previous_release_id=previous_id)
+    _release_links(release_ids, brought)
+    return len(rows), result.created + result.updated
+
+
+def _release_links(release_ids: dict[Any, int], brought: dict[int, list[tuple[int, int | None]]]) -> None:
+    """Make ReleaseChange rows and owners match what each release brought (only the differences are written)."""
+    wanted = {(release_ids[d], change_id) for d, changes in brought.items() for change_id, _ in changes}
+    existing = set(
+        ReleaseChange.objects.filter(release_id__in=release_ids.values()).values_list("release_id", "change_id")
+    )
+    ReleaseChange.objects.bulk_create(
+        [ReleaseChange(release_id=r, change_id=c) for r, c in wanted - existing], ignore_conflicts=True
+    )
+    stale = existing - wanted
+    if stale:
+        q = Q()
+        for release_id, change_id in stale:
+            q |= Q(release_id=release_id, change_id=change_id)
+        ReleaseChange.objects.filter(q).delete()
+    owners = Release.owners.through
+    wanted_owners = {
+        (release_ids[d], author_id) for d, changes in brought.items() for _, author_id in changes if author_id
+    }
+    existing_owners = set(
+        owners.objects.filter(release_id__in=release_ids.values()).values_list("release_id", "developer_id")
+    )
+    owners.objects.bulk_create(
+        [owners(release_id=r, developer_id=d) for r, d in wanted_owners - existing_owners], ignore_conflicts=True
+    )
+    for release_id, developer_id in existing_owners - wanted_owners:
+        owners.objects.filter(release_id=release_id, developer_id=developer_id).delete()
