@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from delivery.github.ingest import upsert_rows
 from delivery.github.models import (
+    Branch,
     Commit,
     Deployment,
     DeploymentStatus,
@@ -33,6 +34,7 @@ from delivery.github.models import (
     Review,
     Tag,
 )
+from delivery.pipeline.checks import ChangeFacts, change_checks
 from delivery.pipeline.models import Change, Release, ReleaseChange, Stage
 
 
@@ -152,7 +154,17 @@ def _changes(
 ) -> tuple[int, int]:
     pull_requests = list(
         PullRequest.objects.filter(repository=repository, base_ref=repository.default_branch).values(
-            "pk", "title", "author_id", "state", "draft", "created_at", "ready_at", "merged_at", "merge_commit_sha"
+            "pk",
+            "title",
+            "author_id",
+            "state",
+            "draft",
+            "created_at",
+            "ready_at",
+            "merged_at",
+            "merge_commit_sha",
+            "head_sha",
+            "head_ref",
         )
     )
     first_commit = dict(
@@ -176,6 +188,7 @@ def _changes(
             first_review[pr_id] = at
         if state == Review.State.APPROVED and (pr_id not in first_approval or at < first_approval[pr_id]):
             first_approval[pr_id] = at
+    facts = _CheckFacts(repository, pull_requests, positions)
     window = timedelta(minutes=repository.monitoring_window_minutes)
     rows = []
     for pr in pull_requests:
@@ -199,6 +212,7 @@ def _changes(
                 "title": pr["title"][:500],
                 "author_id": pr["author_id"],
                 "stage": _stage(pr, times, window, now),
+                "failed_checks": change_checks(facts.of(pr, times, position), repository, now),
                 **times,
             }
         )
@@ -218,6 +232,80 @@ def _stage(pr: dict[str, Any], times: dict[str, datetime | None], window: timede
     if times["staging_at"]:
         return Stage.ON_STAGING
     return Stage.MERGED
+
+
+class _CheckFacts:
+    """What the checks need beyond the stage times, read in bulk for the whole repository."""
+
+    def __init__(self, repository: Repository, pull_requests: list[dict[str, Any]], positions: _Positions) -> None:
+        self.positions = positions
+        # Each reviewer's latest review that counts (a later comment does not withdraw an approval).
+        latest: dict[tuple[int, int], tuple[datetime, str, str]] = {}
+        reviews = (
+            Review.objects.filter(pull_request__repository=repository, submitted_at__isnull=False, author__isnull=False)
+            .exclude(state__in=[Review.State.PENDING, Review.State.COMMENTED])
+            .values_list("pull_request_id", "author_id", "submitted_at", "state", "commit_sha")
+        )
+        for pr_id, author_id, at, state, sha in reviews:
+            key = (pr_id, author_id)
+            if key not in latest or at > latest[key][0]:
+                latest[key] = (at, state, sha)
+        heads = {pr["pk"]: (pr["head_sha"], pr["author_id"]) for pr in pull_requests}
+        self.approvals: dict[int, int] = defaultdict(int)
+        for (pr_id, author_id), (_, state, sha) in latest.items():
+            head_sha, pr_author = heads.get(pr_id, ("", None))
+            if state == Review.State.APPROVED and sha == head_sha and author_id != pr_author:
+                self.approvals[pr_id] += 1
+        merge_shas = [pr["merge_commit_sha"] for pr in pull_requests if pr["merged_at"] and pr["merge_commit_sha"]]
+        self.parents = {
+            sha: len(parents or [])
+            for sha, parents in Commit.objects.filter(repository=repository, sha__in=merge_shas).values_list(
+                "sha", "parent_shas"
+            )
+        }
+        self.branches = {
+            b.name: b.is_deleted
+            for b in Branch.objects.filter(repository=repository).only("name", "deleted_at", "head_updated_at")
+        }
+        self.preview_refs: set[str] = set()
+        self.preview_shas: set[str] = set()
+        previews = (
+            DeploymentStatus.objects.filter(deployment__repository=repository, state="success")
+            .exclude(deployment__environment__in=[repository.staging_environment, repository.production_environment])
+            .values_list("deployment__environment", "deployment__ref", "deployment__sha")
+            .distinct()
+        )
+        for environment, ref, sha in previews:
+            if repository.environment_kind(environment) == "preview":
+                self.preview_refs.add(ref)
+                self.preview_shas.add(sha)
+        self.failed_production = _Earliest(
+            (position, at)
+            for sha, at in Deployment.objects.filter(
+                repository=repository,
+                environment=repository.production_environment,
+                state__in=["failure", "error"],
+            ).values_list("sha", "state_at")
+            if (position := positions.of(sha)) is not None and at is not None
+        )
+
+    def of(self, pr: dict[str, Any], times: dict[str, datetime | None], position: int | None) -> ChangeFacts:
+        merged = pr["merged_at"] is not None
+        failed_at = self.failed_production.at_or_after(position) if merged else None
+        return ChangeFacts(
+            open=pr["state"] == PullRequest.State.OPEN,
+            draft=pr["draft"],
+            merged_at=pr["merged_at"],
+            first_commit_at=times["first_commit_at"],
+            staging_at=times["staging_at"],
+            tagged_at=times["tagged_at"],
+            production_at=times["production_at"],
+            approvals_at_head=self.approvals.get(pr["pk"], 0),
+            merge_commit_parents=self.parents.get(pr["merge_commit_sha"], 0) if merged else 0,
+            branch_deleted=self.branches.get(pr["head_ref"]),
+            preview_succeeded=pr["head_ref"] in self.preview_refs or pr["head_sha"] in self.preview_shas,
+            production_failed=failed_at is not None and times["production_at"] is None,
+        )
 
 
 # -- releases ---------------------------------------------------------------------------------------------------

@@ -63,6 +63,7 @@ class History:
             created_at=at(minutes - 2),
             updated_at=at(minutes),
             state=state,
+            state_at=at(minutes),
             **extra,
         )
         DeploymentStatus.objects.create(
@@ -203,7 +204,7 @@ def test_derivation_query_count_does_not_grow_with_the_history(merged_prs: int) 
     h.derive()
     with CaptureQueriesContext(connection) as queries:
         h.derive(now=20_000)
-    assert len(queries) == 18, [q["sql"][:120] for q in queries]
+    assert len(queries) == 23, [q["sql"][:120] for q in queries]
 
 
 def test_on_the_simulated_organization_every_change_in_production_came_with_exactly_one_release(
@@ -225,6 +226,10 @@ def test_on_the_simulated_organization_every_change_in_production_came_with_exac
     assert merged.exclude(stage__in=[Stage.IN_PROGRESS, Stage.IN_REVIEW, Stage.CLOSED]).count() == merged.count()
     for release in Release.objects.prefetch_related("changes", "owners"):
         assert {c.author_id for c in release.changes.all() if c.author_id} == {o.pk for o in release.owners.all()}
+    # The simulated team breaks its process now and then (merge commits, missing approvals), not always.
+    failed = [name for checks in Change.objects.values_list("failed_checks", flat=True) for name in checks]
+    assert {"merge_breach", "review_breach"} <= set(failed)
+    assert failed.count("merge_breach") < merged.count() / 4
     # A change reaches staging, its tag and production in that order in the simulated process.
     for c in Change.objects.filter(production_at__isnull=False, staging_at__isnull=False):
         assert c.merged_at <= c.staging_at <= c.production_at
