@@ -141,12 +141,18 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 SYNC_INTERVAL_MINUTES = env.int("SYNC_INTERVAL_MINUTES", default=10)
 WEBHOOK_RECOVERY_MINUTES = env.int("WEBHOOK_RECOVERY_MINUTES", default=10)
+DERIVE_INTERVAL_MINUTES = env.int("DERIVE_INTERVAL_MINUTES", default=1)
 # A broker that does not answer must not hold up a webhook's acknowledgement for long.
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
 CELERY_BEAT_SCHEDULE = {
     "sync-organization": {
         "task": "delivery.github.tasks.sync_organization_task",
         "schedule": timedelta(minutes=SYNC_INTERVAL_MINUTES),
+    },
+    # The pipeline moves with time too (watch windows end, changes become stuck): derive every repository.
+    "derive-pipeline": {
+        "task": "delivery.pipeline.tasks.derive_all_task",
+        "schedule": timedelta(minutes=DERIVE_INTERVAL_MINUTES),
     },
     # Stored webhook deliveries the broker could not take (it was down) are queued once it is back.
     "sweep-webhook-deliveries": {

@@ -70,6 +70,10 @@ class Repository(models.Model):
     sync_lease_until = models.DateTimeField(null=True, blank=True)
     sync_lease_owner = models.CharField(max_length=40, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    # Derivation bookkeeping (pipeline.services): a request sets `derive_pending` with a conditional UPDATE, so a
+    # burst of webhooks queues one derivation, not one each.
+    derive_pending = models.BooleanField(default=False)
+    derived_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -13,6 +13,7 @@ from delivery.github.client import GitHubRateLimited, GitHubUnavailable, backoff
 from delivery.github.models import Repository
 from delivery.github.sync import SyncAlreadyRunning, organization_repositories_sync, repository_sync
 from delivery.github.webhooks import deliveries_sweep, delivery_process, failed_deliveries_recover
+from delivery.pipeline.services import repository_derive_request
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ def sync_repository_task(self, repository_id: int, trigger: str = "schedule", ou
     client = client_from_settings()
     try:
         repository_sync(repository_id=repository_id, client=client, trigger=trigger)
+        repository_derive_request(repository_id=repository_id)
     except SyncAlreadyRunning:
         logger.info("repository %s: a sync is already running; not starting another", repository_id)
     except GitHubRateLimited as exc:

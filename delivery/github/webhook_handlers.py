@@ -63,6 +63,7 @@ class WebhookContext:
     followups: list[Followup] = field(default_factory=list)
     _client: GitHubClient | None = None
     _client_made: bool = False
+    repository_id: int | None = None  # the followed repository the delivery changed, once resolved
 
     def github(self) -> GitHubClient | None:
         """The API client, or None when no GitHub credentials are configured (webhooks alone then)."""
@@ -95,6 +96,7 @@ class WebhookContext:
             _queue_repository_sync(repository.pk)
         if not repository.is_active:
             raise DeliveryIgnored(f"{repository.full_name} is not followed")
+        self.repository_id = repository.pk
         return repository
 
     def event_time(self) -> datetime:

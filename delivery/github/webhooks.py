@@ -36,6 +36,7 @@ from delivery.github.webhook_handlers import (
     run_followups,
     why_ignored,
 )
+from delivery.pipeline.services import repository_derive_request
 
 logger = logging.getLogger(__name__)
 
@@ -210,6 +211,8 @@ def delivery_process(*, delivery_id: int, client_factory: Any = configured_clien
             result = handle(ctx)
             if not _finish(delivery_id, claimed_at, Outcome.PROCESSED, result=result):
                 raise _ClaimLost
+            if ctx.repository_id is not None:
+                repository_derive_request(repository_id=ctx.repository_id)
     except _ClaimLost:
         return "skipped"
     except DeliveryIgnored as exc:
@@ -227,6 +230,8 @@ def delivery_process(*, delivery_id: int, client_factory: Any = configured_clien
         ctx.close()
     if notes:
         WebhookDelivery.objects.filter(pk=delivery_id).update(result=f"{result} ({'; '.join(notes)})"[:500])
+    if ctx.followups and ctx.repository_id is not None:
+        repository_derive_request(repository_id=ctx.repository_id)  # what the reads added (commit positions)
     return Outcome.PROCESSED
 
 

@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from delivery.github.client import GitHubClient, GitHubError, GitHubRateLimited, client_from_settings
 from delivery.github.models import Repository
 from delivery.github.sync import SyncAlreadyRunning, SyncSummary, organization_repositories_sync, repository_sync
+from delivery.pipeline.services import repository_derive
 
 BAR_WIDTH = 24
 
@@ -76,6 +77,7 @@ class Command(BaseCommand):
             self._end_line()
             self.stderr.write(f"{name}: failed: {exc}")
             return SyncSummary(errors=[f"{name}: {exc}"])
+        repository_derive(repository_id=pk)  # the pipeline board shows it right away
         self._end_line()
         self.stdout.write(
             f"{name}: {summary.requests} requests ({summary.not_modified} not modified), "
