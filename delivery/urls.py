@@ -4,9 +4,11 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from delivery.github import views as github_views
+from delivery.pipeline import views as pipeline_views
 
 urlpatterns = [
-    path("", github_views.repository_list, name="home"),
+    path("", pipeline_views.board, name="home"),
+    path("repositories/", github_views.repository_list, name="repositories"),
     path("repositories/<int:pk>/sync/", github_views.repository_sync, name="repository-sync"),
     path("healthz", github_views.healthz, name="healthz"),
     path("favicon.ico", RedirectView.as_view(url=f"{settings.STATIC_URL}img/trunkline.svg", permanent=True)),

@@ -58,7 +58,7 @@ def repository_sync(request: HttpRequest, pk: int) -> HttpResponse:
     transaction.on_commit(lambda: sync_repository_task.delay(repository.pk, trigger="manual"))
     if request.htmx:
         return HttpResponse(status=204, headers={"HX-Trigger": "syncQueued"})
-    return redirect("home")
+    return redirect("repositories")
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

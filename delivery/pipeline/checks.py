@@ -23,12 +23,18 @@ CHECKS: dict[str, str] = {
 """Every check, by name, with the words the pages show."""
 
 BRANCH_DELETION_GRACE = timedelta(days=1)
+PREVIEW_GRACE = timedelta(minutes=30)
+
+
+def _older_than(moment: datetime | None, now: datetime, age: timedelta) -> bool:
+    return moment is not None and now - moment > age
 
 
 @dataclass(frozen=True)
 class ChangeFacts:
     open: bool
     draft: bool
+    opened_at: datetime | None
     merged_at: datetime | None
     first_commit_at: datetime | None
     staging_at: datetime | None
@@ -61,8 +67,13 @@ def change_checks(facts: ChangeFacts, repository: Repository, now: datetime) -> 
         failed |= _stuck(facts, repository, now)
         if facts.production_failed:
             failed.add("production_failed")
-    elif facts.open and not facts.draft and not facts.preview_succeeded:
-        failed.add("no_preview")
+    elif (
+        facts.open
+        and not facts.draft
+        and not facts.preview_succeeded
+        and _older_than(facts.opened_at, now, PREVIEW_GRACE)
+    ):
+        failed.add("no_preview")  # a preview takes a few minutes to deploy: an open PR gets some time
     return [name for name in CHECKS if name in failed]
 
 

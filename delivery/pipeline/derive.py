@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
-from delivery.github.ingest import upsert_rows
+from delivery.github.ingest import Row, upsert_rows
 from delivery.github.models import (
     Branch,
     Commit,
@@ -211,8 +211,10 @@ def _changes(
                 "commit_id": positions.commit_id(pr["merge_commit_sha"]) if pr["merged_at"] else None,
                 "title": pr["title"][:500],
                 "author_id": pr["author_id"],
-                "stage": _stage(pr, times, window, now),
+                "stage": (stage := _stage(pr, times, window, now)),
                 "failed_checks": change_checks(facts.of(pr, times, position), repository, now),
+                "preview_url": facts.preview_urls.get(pr["head_ref"]) or facts.preview_urls.get(pr["head_sha"], ""),
+                **_next_step(stage, pr, times, window),
                 **times,
             }
         )
@@ -269,16 +271,19 @@ class _CheckFacts:
         }
         self.preview_refs: set[str] = set()
         self.preview_shas: set[str] = set()
+        self.preview_urls: dict[str, str] = {}
         previews = (
             DeploymentStatus.objects.filter(deployment__repository=repository, state="success")
             .exclude(deployment__environment__in=[repository.staging_environment, repository.production_environment])
-            .values_list("deployment__environment", "deployment__ref", "deployment__sha")
-            .distinct()
+            .order_by("created_at")
+            .values_list("deployment__environment", "deployment__ref", "deployment__sha", "environment_url")
         )
-        for environment, ref, sha in previews:
+        for environment, ref, sha, url in previews:
             if repository.environment_kind(environment) == "preview":
                 self.preview_refs.add(ref)
                 self.preview_shas.add(sha)
+                if url:  # the latest one wins (ordered by time)
+                    self.preview_urls[ref] = self.preview_urls[sha] = url
         self.failed_production = _Earliest(
             (position, at)
             for sha, at in Deployment.objects.filter(
@@ -295,6 +300,7 @@ class _CheckFacts:
         return ChangeFacts(
             open=pr["state"] == PullRequest.State.OPEN,
             draft=pr["draft"],
+            opened_at=pr["created_at"],
             merged_at=pr["merged_at"],
             first_commit_at=times["first_commit_at"],
             staging_at=times["staging_at"],
@@ -306,6 +312,26 @@ class _CheckFacts:
             preview_succeeded=pr["head_ref"] in self.preview_refs or pr["head_sha"] in self.preview_shas,
             production_failed=failed_at is not None and times["production_at"] is None,
         )
+
+
+def _next_step(stage: str, pr: dict[str, Any], times: dict[str, datetime | None], window: timedelta) -> Row:
+    """Who must act next, and what: in trunk-based delivery the author owns the change until it is watched."""
+    author = pr["author_id"]
+    if stage == Stage.IN_PROGRESS:
+        return {"next_owner_id": author, "next_action": "Finish and mark ready for review"}
+    if stage == Stage.IN_REVIEW:
+        action = "Review it" if times["first_review_at"] is None else "Address the review, or approve"
+        return {"next_owner_id": None if times["first_review_at"] is None else author, "next_action": action}
+    if stage == Stage.MERGED:
+        return {"next_owner_id": author, "next_action": "Get it deployed to staging"}
+    if stage == Stage.ON_STAGING:
+        return {"next_owner_id": author, "next_action": "Check staging; tag the release"}
+    if stage == Stage.TAGGED:
+        return {"next_owner_id": author, "next_action": "Deploy the tag to production"}
+    if stage == Stage.IN_PRODUCTION:
+        minutes = int(window.total_seconds() // 60)
+        return {"next_owner_id": author, "next_action": f"Watch production ({minutes}-minute window)"}
+    return {"next_owner_id": None, "next_action": ""}
 
 
 # -- releases ---------------------------------------------------------------------------------------------------

@@ -56,6 +56,7 @@ class Change(models.Model):
     tagged_at = models.DateTimeField(null=True, blank=True)
     production_at = models.DateTimeField(null=True, blank=True)
     signed_off_at = models.DateTimeField(null=True, blank=True)
+    preview_url = models.URLField(max_length=500, blank=True, help_text="Its latest successful preview deployment.")
     failed_checks = models.JSONField(default=list, blank=True, help_text="Names of the process checks it fails.")
     derived_at = models.DateTimeField(null=True, blank=True)
 

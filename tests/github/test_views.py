@@ -34,7 +34,7 @@ def test_home_lists_repositories_with_counts_and_sync_status(client):
     SyncRunFactory(repository=repo, status=SyncRun.Status.FAILED, error="GitHub answered 500")
     RepositoryFactory(full_name="acme/old", name="old", archived=True)
 
-    response = client.get(reverse("home"))
+    response = client.get(reverse("repositories"))
 
     assert response.status_code == 200
     body = response.content.decode()
@@ -44,22 +44,22 @@ def test_home_lists_repositories_with_counts_and_sync_status(client):
 
 
 def test_home_shows_an_empty_state_before_the_first_sync(client):
-    response = client.get(reverse("home"))
+    response = client.get(reverse("repositories"))
     assert "No repositories yet" in response.content.decode()
 
 
 def test_home_query_count_does_not_grow_with_the_data(client, django_assert_num_queries):
     _repositories(1)
     with django_assert_num_queries(4) as small:
-        client.get(reverse("home"))
+        client.get(reverse("repositories"))
     _repositories(30)
     with django_assert_num_queries(len(small.captured_queries)):
-        client.get(reverse("home"))
+        client.get(reverse("repositories"))
 
 
 def test_htmx_refresh_returns_only_the_table(client):
     _repositories(2)
-    response = client.get(reverse("home"), headers={"HX-Request": "true"})
+    response = client.get(reverse("repositories"), headers={"HX-Request": "true"})
     body = response.content.decode()
     assert 'id="repository-table"' in body and "<html" not in body
 

@@ -1,0 +1,27 @@
+"""The pipeline board: every change in flight, by stage, refreshed live with htmx."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from delivery.pipeline.selectors import board_columns, board_filter_choices
+
+
+def board(request: HttpRequest) -> HttpResponse:
+    filters = {"repository": request.GET.get("repository", ""), "person": request.GET.get("person", "")}
+    now = timezone.now()
+    columns = board_columns(now=now, **filters)
+    context = {
+        "columns": columns,
+        "filters": filters,
+        "choices": board_filter_choices(),
+        "query": request.GET.urlencode(),
+        "in_flight": sum(c.total for c in columns if c.stage != "done"),
+        "now": now,
+    }
+    template = "pipeline/board.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#board-columns"
+    return render(request, template, context)
