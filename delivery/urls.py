@@ -8,6 +8,7 @@ from delivery.pipeline import views as pipeline_views
 
 urlpatterns = [
     path("", pipeline_views.board, name="home"),
+    path("changes/<int:pk>/", pipeline_views.change_page, name="change"),
     path("repositories/", github_views.repository_list, name="repositories"),
     path("repositories/<int:pk>/sync/", github_views.repository_sync, name="repository-sync"),
     path("healthz", github_views.healthz, name="healthz"),

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from delivery.accounts.models import Developer
-from delivery.github.models import Repository
+from delivery.github.models import Commit, Deployment, Repository, Tag
 from delivery.pipeline.checks import CHECKS
 from delivery.pipeline.models import Change, Stage
 
@@ -94,3 +95,92 @@ def board_filter_choices() -> dict[str, list[str]]:
             .values_list("login", flat=True)
         ),
     }
+
+
+# -- one change ---------------------------------------------------------------------------------------------------
+@dataclass
+class TimelineStep:
+    label: str
+    at: datetime | None
+    since_previous: timedelta | None = None
+
+
+def change_detail(*, change_id: int) -> dict[str, Any]:
+    """Everything the change page shows, in a fixed number of queries."""
+    change = Change.objects.select_related("repository", "author", "next_owner", "pull_request", "commit").get(
+        pk=change_id
+    )
+    repository, pr = change.repository, change.pull_request
+    steps = [
+        TimelineStep("First commit", change.first_commit_at),
+        TimelineStep("Pull request opened", change.pr_opened_at),
+        TimelineStep("Ready for review", change.ready_at),
+        TimelineStep("First review", change.first_review_at),
+        TimelineStep("Approved", change.approved_at),
+        TimelineStep("Merged", change.merged_at),
+        TimelineStep("On staging", change.staging_at),
+        TimelineStep("Tagged", change.tagged_at),
+        TimelineStep("In production", change.production_at),
+    ]
+    previous = None
+    for step in steps:
+        if step.at is not None:
+            if previous is not None:
+                step.since_previous = step.at - previous
+            previous = step.at
+    position = change.commit.main_position if change.commit else None
+    containing = _containing_deployments(repository, position)
+    previews = (
+        Deployment.objects.filter(repository=repository).filter(Q(ref=pr.head_ref) | Q(sha=pr.head_sha))
+        if pr is not None
+        else Deployment.objects.none()
+    )
+    environments = [repository.staging_environment, repository.production_environment]
+    previews = [d for d in previews.exclude(environment__in=environments).order_by("-created_at")[:20]]
+    previews = [d for d in previews if repository.environment_kind(d.environment) == "preview"]
+    return {
+        "change": change,
+        "steps": steps,
+        "checks": [(name, label, name in change.failed_checks) for name, label in CHECKS.items()],
+        "reviews": list(pr.reviews.select_related("author").order_by("submitted_at")) if pr else [],
+        "commits": list(pr.pr_commits.select_related("author").order_by("authored_at")) if pr else [],
+        "previews": previews,
+        "deployments": containing,
+        "tag": _first_tag(repository, position),
+        "releases": list(change.releases.select_related("deployment").order_by("deployed_at")),
+    }
+
+
+def _position_of_sha() -> Subquery:
+    return Subquery(
+        Commit.objects.filter(repository=OuterRef("repository"), sha=OuterRef("sha")).values("main_position")[:1]
+    )
+
+
+def _containing_deployments(repository: Repository, position: int | None) -> list[Deployment]:
+    """The first staging and production deployments containing the change, and any later ones (up to 20)."""
+    if position is None:
+        return []
+    return list(
+        Deployment.objects.filter(
+            repository=repository,
+            environment__in=[repository.staging_environment, repository.production_environment],
+        )
+        .annotate(position=_position_of_sha())
+        .filter(position__gte=position)
+        .order_by("created_at")[:20]
+    )
+
+
+def _first_tag(repository: Repository, position: int | None) -> Tag | None:
+    if position is None:
+        return None
+    tags = (
+        Tag.objects.alive()
+        .filter(repository=repository)
+        .exclude(sha="")
+        .annotate(position=_position_of_sha())
+        .filter(position__gte=position)
+        .order_by("position", "name")
+    )
+    return next((t for t in tags[:50] if repository.is_release_tag(t.name)), None)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from delivery.pipeline.selectors import board_columns, board_filter_choices
+from delivery.pipeline.models import Change
+from delivery.pipeline.selectors import board_columns, board_filter_choices, change_detail
 
 
 def board(request: HttpRequest) -> HttpResponse:
@@ -25,3 +26,8 @@ def board(request: HttpRequest) -> HttpResponse:
     if request.htmx and not request.htmx.boosted:
         template += "#board-columns"
     return render(request, template, context)
+
+
+def change_page(request: HttpRequest, pk: int) -> HttpResponse:
+    get_object_or_404(Change.objects.only("pk"), pk=pk)
+    return render(request, "pipeline/change.html", change_detail(change_id=pk))
