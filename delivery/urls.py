@@ -10,6 +10,7 @@ urlpatterns = [
     path("", pipeline_views.board, name="home"),
     path("changes/<int:pk>/", pipeline_views.change_page, name="change"),
     path("repositories/", github_views.repository_list, name="repositories"),
+    path("repositories/<int:pk>/", pipeline_views.repository_page, name="repository"),
     path("repositories/<int:pk>/sync/", github_views.repository_sync, name="repository-sync"),
     path("healthz", github_views.healthz, name="healthz"),
     path("favicon.ico", RedirectView.as_view(url=f"{settings.STATIC_URL}img/trunkline.svg", permanent=True)),

@@ -184,3 +184,47 @@ def _first_tag(repository: Repository, position: int | None) -> Tag | None:
         .order_by("position", "name")
     )
     return next((t for t in tags[:50] if repository.is_release_tag(t.name)), None)
+
+
+# -- one repository -----------------------------------------------------------------------------------------------
+@dataclass
+class EnvironmentView:
+    name: str
+    kind: str
+    live: Deployment | None
+    live_tag: str
+    history: list[Deployment]
+
+
+def repository_detail(*, repository_id: int, history: int = 15) -> dict[str, Any]:
+    """What is live where, each environment's recent deployments, tags, changes in flight, the settings."""
+    repository = Repository.objects.get(pk=repository_id)
+    environments = []
+    tags_by_sha: dict[str, str] = {}
+    tags = list(Tag.objects.alive().filter(repository=repository).exclude(sha="").order_by("-created_at", "-name")[:20])
+    for tag in tags:
+        if repository.is_release_tag(tag.name):
+            tags_by_sha.setdefault(tag.sha, tag.name)
+    for name, kind in ((repository.production_environment, "production"), (repository.staging_environment, "staging")):
+        recent = list(
+            Deployment.objects.filter(repository=repository, environment=name)
+            .select_related("creator")
+            .order_by("-created_at")[:history]
+        )
+        live = (
+            Deployment.objects.filter(repository=repository, environment=name, statuses__state="success")
+            .select_related("creator")
+            .order_by("-created_at")
+            .first()
+        )
+        live_tag = tags_by_sha.get(live.sha, "") if live else ""
+        if live and not live_tag:
+            live_tag = live.ref if repository.is_release_tag(live.ref) else ""
+        environments.append(EnvironmentView(name, kind, live, live_tag, recent))
+    in_flight = list(
+        Change.objects.filter(repository=repository)
+        .exclude(stage__in=[Stage.DONE, Stage.CLOSED])
+        .select_related("author", "pull_request")
+        .order_by("-pr_opened_at")[:50]
+    )
+    return {"repository": repository, "environments": environments, "tags": tags, "in_flight": in_flight}

@@ -6,8 +6,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
+from delivery.github.models import Repository
 from delivery.pipeline.models import Change
-from delivery.pipeline.selectors import board_columns, board_filter_choices, change_detail
+from delivery.pipeline.selectors import board_columns, board_filter_choices, change_detail, repository_detail
 
 
 def board(request: HttpRequest) -> HttpResponse:
@@ -31,3 +32,8 @@ def board(request: HttpRequest) -> HttpResponse:
 def change_page(request: HttpRequest, pk: int) -> HttpResponse:
     get_object_or_404(Change.objects.only("pk"), pk=pk)
     return render(request, "pipeline/change.html", change_detail(change_id=pk))
+
+
+def repository_page(request: HttpRequest, pk: int) -> HttpResponse:
+    get_object_or_404(Repository.objects.only("pk"), pk=pk)
+    return render(request, "pipeline/repository.html", repository_detail(repository_id=pk))
