@@ -9,6 +9,7 @@ from delivery.pipeline import views as pipeline_views
 urlpatterns = [
     path("", pipeline_views.board, name="home"),
     path("changes/<int:pk>/", pipeline_views.change_page, name="change"),
+    path("releases/<int:pk>/", pipeline_views.release_page, name="release"),
     path("repositories/", github_views.repository_list, name="repositories"),
     path("repositories/<int:pk>/", pipeline_views.repository_page, name="repository"),
     path("repositories/<int:pk>/sync/", github_views.repository_sync, name="repository-sync"),

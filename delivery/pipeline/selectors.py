@@ -11,7 +11,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from delivery.accounts.models import Developer
 from delivery.github.models import Commit, Deployment, Repository, Tag
 from delivery.pipeline.checks import CHECKS
-from delivery.pipeline.models import Change, Stage
+from delivery.pipeline.models import Change, Release, Stage
 
 BOARD_COLUMNS: list[tuple[str, str]] = [
     (Stage.IN_PROGRESS, "In progress"),
@@ -217,6 +217,11 @@ def repository_detail(*, repository_id: int, history: int = 15) -> dict[str, Any
             .order_by("-created_at")
             .first()
         )
+        releases = dict(
+            Release.objects.filter(deployment__in=[d.pk for d in recent]).values_list("deployment_id", "pk")
+        )
+        for deployment in recent:
+            deployment.release_id = releases.get(deployment.pk)
         live_tag = tags_by_sha.get(live.sha, "") if live else ""
         if live and not live_tag:
             live_tag = live.ref if repository.is_release_tag(live.ref) else ""
@@ -228,3 +233,15 @@ def repository_detail(*, repository_id: int, history: int = 15) -> dict[str, Any
         .order_by("-pr_opened_at")[:50]
     )
     return {"repository": repository, "environments": environments, "tags": tags, "in_flight": in_flight}
+
+
+# -- one release --------------------------------------------------------------------------------------------------
+def release_detail(*, release_id: int) -> dict[str, Any]:
+    release = Release.objects.select_related("repository", "deployment__creator", "previous_release").get(pk=release_id)
+    return {
+        "release": release,
+        "changes": list(release.changes.select_related("author", "pull_request").order_by("merged_at")),
+        "owners": list(release.owners.order_by("login")),
+        "statuses": list(release.deployment.statuses.select_related("creator").order_by("created_at", "github_id")),
+        "next_release": Release.objects.filter(previous_release=release).only("pk", "tag_name", "sha").first(),
+    }

@@ -7,8 +7,14 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from delivery.github.models import Repository
-from delivery.pipeline.models import Change
-from delivery.pipeline.selectors import board_columns, board_filter_choices, change_detail, repository_detail
+from delivery.pipeline.models import Change, Release
+from delivery.pipeline.selectors import (
+    board_columns,
+    board_filter_choices,
+    change_detail,
+    release_detail,
+    repository_detail,
+)
 
 
 def board(request: HttpRequest) -> HttpResponse:
@@ -37,3 +43,8 @@ def change_page(request: HttpRequest, pk: int) -> HttpResponse:
 def repository_page(request: HttpRequest, pk: int) -> HttpResponse:
     get_object_or_404(Repository.objects.only("pk"), pk=pk)
     return render(request, "pipeline/repository.html", repository_detail(repository_id=pk))
+
+
+def release_page(request: HttpRequest, pk: int) -> HttpResponse:
+    get_object_or_404(Release.objects.only("pk"), pk=pk)
+    return render(request, "pipeline/release.html", release_detail(release_id=pk))
