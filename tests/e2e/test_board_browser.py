@@ -92,6 +92,12 @@ def test_a_webhook_moves_a_card_on_the_open_board(live_server: Any, browser: Bro
     page.locator(".column-merged").get_by_text(title).wait_for(timeout=15_000)
     assert review_column.get_by_text(title).count() == 0
     assert page.evaluate("window.scrollY") == 40
+    # The server becomes unreachable: the board keeps its last content and says so, until a refresh succeeds.
+    page.route(f"{live_server.url}/", lambda route: route.abort())
+    page.locator("#live-status").wait_for(state="visible", timeout=15_000)
+    assert page.locator(".column-merged").get_by_text(title).is_visible()
+    page.unroute(f"{live_server.url}/")
+    page.locator("#live-status").wait_for(state="hidden", timeout=15_000)
     shots = ROOT / "var" / "test"
     shots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shots / "board-after-webhook.png"))
