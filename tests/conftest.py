@@ -9,6 +9,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -85,9 +86,9 @@ def _whole_history(settings: Any) -> None:
     settings.SYNC_BACKFILL_DAYS = 36_500
 
 
-@pytest.fixture
-def gh_client(simulator: SimulatorServer) -> Iterator[GitHubClient]:
-    client = GitHubClient(
+def simulator_client(simulator: SimulatorServer) -> GitHubClient:
+    """The app's GitHub client, pointed at the simulator, unthrottled."""
+    return GitHubClient(
         base_url=simulator.api_url,
         auth=Auth.Token("test-token"),
         seconds_between_requests=0,
@@ -95,8 +96,28 @@ def gh_client(simulator: SimulatorServer) -> Iterator[GitHubClient]:
         transient_retries=2,
         backoff_seconds=0.01,
     )
+
+
+@pytest.fixture
+def gh_client(simulator: SimulatorServer) -> Iterator[GitHubClient]:
+    client = simulator_client(simulator)
     yield client
     client.close()
+
+
+def live_ticks(world: Any, count: int, *, minutes: float = 2) -> None:
+    """Let the simulated organization work for `count` live steps, its (frozen) clock moving between them."""
+    from delivery.simulator.live import LiveActivity
+
+    if world.frozen_clock is None:
+        world.frozen_clock = world.clock()
+    live = LiveActivity(world)
+    try:
+        for _ in range(count):
+            world.frozen_clock += timedelta(minutes=minutes)
+            live.tick()
+    finally:
+        live.close()
 
 
 def sync_all(client: GitHubClient, org: str) -> SyncSummary:

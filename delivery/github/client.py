@@ -315,6 +315,11 @@ def backoff_seconds(attempt: int, *, base: float = 30.0, cap: float = 900.0) -> 
     return random.uniform(base / 2, min(cap, base * (2**attempt)))  # noqa: S311 - not cryptographic
 
 
+def github_credentials_configured() -> bool:
+    """A token or a GitHub App is configured (without either, Trunkline can take webhooks but not read GitHub)."""
+    return bool(settings.GITHUB_TOKEN or settings.GITHUB_APP_ID)
+
+
 def _auth_from_settings() -> Auth.Auth | None:
     if settings.GITHUB_TOKEN:
         return Auth.Token(settings.GITHUB_TOKEN)

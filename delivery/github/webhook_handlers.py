@@ -20,8 +20,15 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from delivery.github.client import GitHubClient, GitHubError, GitHubNotFound, client_from_settings
+from delivery.github.client import (
+    GitHubClient,
+    GitHubError,
+    GitHubNotFound,
+    client_from_settings,
+    github_credentials_configured,
+)
 from delivery.github.ingest import (
+    IngestResult,
     ingest_deployment_statuses,
     ingest_deployments,
     ingest_pull_requests,
@@ -88,9 +95,7 @@ class WebhookContext:
             org = settings.GITHUB_ORG
             if org and owner.lower() != org.lower():
                 raise DeliveryIgnored(f"{data.get('full_name')} is not a repository of {org}")
-            result = ingest_repositories([data])
-            if result.skipped:
-                raise ValueError("; ".join(result.skipped))
+            _applied(ingest_repositories([data]))
             repository = Repository.objects.get(github_id=data["id"])
             self.notes.append(f"new repository {repository.full_name}")
             _queue_repository_sync(repository.pk)
@@ -109,8 +114,15 @@ class WebhookContext:
             return self.received_at
 
 
+def _applied(result: IngestResult) -> IngestResult:
+    """A payload object the ingest layer had to skip is a malformed delivery: it fails, with the reasons."""
+    if result.skipped:
+        raise ValueError("; ".join(result.skipped))
+    return result
+
+
 def _queue_repository_sync(repository_id: int) -> None:
-    if not (settings.GITHUB_TOKEN or settings.GITHUB_APP_ID):
+    if not github_credentials_configured():
         return
     from delivery.github.tasks import sync_repository_task
 
@@ -118,7 +130,7 @@ def _queue_repository_sync(repository_id: int) -> None:
 
 
 def _queue_organization_sync() -> None:
-    if not (settings.GITHUB_ORG and (settings.GITHUB_TOKEN or settings.GITHUB_APP_ID)):
+    if not (settings.GITHUB_ORG and github_credentials_configured()):
         return
     from delivery.github.tasks import sync_organization_task
 
@@ -126,7 +138,7 @@ def _queue_organization_sync() -> None:
 
 
 def configured_client() -> GitHubClient | None:
-    if not (settings.GITHUB_TOKEN or settings.GITHUB_APP_ID):
+    if not github_credentials_configured():
         return None
     return client_from_settings()
 
@@ -137,9 +149,7 @@ PULL_REQUEST_DETAIL_ACTIONS = {"opened", "reopened", "synchronize", "ready_for_r
 
 def _pull_request(ctx: WebhookContext, repository: Repository, data: dict[str, Any]) -> tuple[PullRequest, bool]:
     """Upsert the pull request of the payload; returns it and whether this copy was current (not older)."""
-    result = ingest_pull_requests(repository, [data])
-    if result.skipped:
-        raise ValueError("; ".join(result.skipped))
+    result = _applied(ingest_pull_requests(repository, [data]))
     pull_request = PullRequest.objects.get(pk=result.ids[data["id"]])
     return pull_request, not result.stale
 
@@ -173,9 +183,7 @@ def handle_pull_request(ctx: WebhookContext) -> str:
 def handle_pull_request_review(ctx: WebhookContext) -> str:
     repository = ctx.repository()
     pull_request, _ = _pull_request(ctx, repository, ctx.payload["pull_request"])
-    result = ingest_reviews(pull_request, [ctx.payload["review"]])
-    if result.skipped:
-        raise ValueError("; ".join(result.skipped))
+    _applied(ingest_reviews(pull_request, [ctx.payload["review"]]))
     return f"{pull_request} review {ctx.payload['review']['state'].lower()}"
 
 
@@ -253,9 +261,7 @@ def handle_release(ctx: WebhookContext) -> str:
 
 # -- deployments and workflow runs ----------------------------------------------------------------------------------
 def _deployment(repository: Repository, data: dict[str, Any]) -> Deployment:
-    result = ingest_deployments(repository, [data])
-    if result.skipped:
-        raise ValueError("; ".join(result.skipped))
+    result = _applied(ingest_deployments(repository, [data]))
     return Deployment.objects.get(pk=result.ids[data["id"]])
 
 
@@ -267,18 +273,14 @@ def handle_deployment(ctx: WebhookContext) -> str:
 def handle_deployment_status(ctx: WebhookContext) -> str:
     """The payload carries the deployment too, so a status arriving before its deployment still lands."""
     deployment = _deployment(ctx.repository(), ctx.payload["deployment"])
-    result = ingest_deployment_statuses(deployment, [ctx.payload["deployment_status"]])
-    if result.skipped:
-        raise ValueError("; ".join(result.skipped))
+    _applied(ingest_deployment_statuses(deployment, [ctx.payload["deployment_status"]]))
     return f"deployment {deployment.github_id} to {deployment.environment}: {ctx.payload['deployment_status']['state']}"
 
 
 def handle_workflow_run(ctx: WebhookContext) -> str:
     repository = ctx.repository()
     run = ctx.payload["workflow_run"]
-    result = ingest_workflow_runs(repository, [run])
-    if result.skipped:
-        raise ValueError("; ".join(result.skipped))
+    _applied(ingest_workflow_runs(repository, [run]))
     return f"workflow run {run.get('name') or run['id']} #{run['run_number']} {run.get('status') or ''}".rstrip()
 
 
@@ -296,9 +298,7 @@ def handle_repository(ctx: WebhookContext) -> str:
     if not known:
         ctx.repository()  # adds it if it belongs to the organization, else ignores the delivery
     else:
-        result = ingest_repositories([data])
-        if result.skipped:
-            raise ValueError("; ".join(result.skipped))
+        _applied(ingest_repositories([data]))
     owner = (data.get("owner") or {}).get("login", "")
     org = settings.GITHUB_ORG
     if ctx.action == "transferred" and org and owner.lower() != org.lower():

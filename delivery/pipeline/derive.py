@@ -73,13 +73,14 @@ def repository_pipeline_derive(*, repository_id: int, now: datetime | None = Non
     repository = Repository.objects.get(pk=repository_id)
     summary = DeriveSummary()
     positions = _Positions(repository)
-    staging = _Earliest(_successes(repository, repository.staging_environment, positions))
-    production_events = list(_successes(repository, repository.production_environment, positions))
-    production = _Earliest((p, at) for p, at in production_events)
-    tagged = _Earliest(_tag_times(repository, positions))
+    production_successes = _successes(repository, repository.production_environment)
+    tags = _release_tags(repository)
+    staging = _Earliest(_placed(_successes(repository, repository.staging_environment), positions))
+    production = _Earliest(_placed(production_successes, positions))
+    tagged = _Earliest(_tag_times(repository, tags, positions))
     with transaction.atomic():
         summary.changes, summary.changes_written = _changes(repository, positions, staging, tagged, production, now)
-        summary.releases, summary.releases_written = _releases(repository, positions)
+        summary.releases, summary.releases_written = _releases(repository, positions, production_successes, tags)
     return summary
 
 
@@ -104,32 +105,40 @@ class _Positions:
         return entry[0] if entry else None
 
 
-def _successes(repository: Repository, environment: str, positions: _Positions) -> Iterable[tuple[int, datetime]]:
-    """(position, first success time) of each successful deployment of `environment` placed on the main line."""
-    rows = (
+def _successes(repository: Repository, environment: str) -> list[dict[str, Any]]:
+    """Each successful deployment of `environment` (id, sha, rollback flag, first success time), in the order they
+    succeeded."""
+    return list(
         DeploymentStatus.objects.filter(
             deployment__repository=repository, deployment__environment=environment, state="success"
         )
-        .values("deployment_id", "deployment__sha")
+        .values("deployment_id", "deployment__sha", "deployment__is_rollback")
         .annotate(at=Min("created_at"))
+        .order_by("at", "deployment_id")
     )
-    for row in rows:
-        position = positions.of(row["deployment__sha"])
+
+
+def _placed(successes: list[dict[str, Any]], positions: _Positions) -> Iterable[tuple[int, datetime]]:
+    """(position, success time) of the deployments whose sha is placed on the main line."""
+    for success in successes:
+        position = positions.of(success["deployment__sha"])
         if position is not None:
-            yield position, row["at"]
+            yield position, success["at"]
 
 
-def _tag_times(repository: Repository, positions: _Positions) -> Iterable[tuple[int, datetime]]:
+def _release_tags(repository: Repository) -> list[dict[str, Any]]:
+    """The repository's live release tags (matching its tag pattern) whose sha is known."""
+    tags = Tag.objects.alive().filter(repository=repository).exclude(sha="")
+    return [
+        t for t in tags.values("name", "sha", "created_at", "first_seen_at") if repository.is_release_tag(t["name"])
+    ]
+
+
+def _tag_times(
+    repository: Repository, tags: list[dict[str, Any]], positions: _Positions
+) -> Iterable[tuple[int, datetime]]:
     """(position, time) of each release tag: its creation (webhook), else the first deployment made of it, else
     when Trunkline first saw it (GitHub's tag list carries no time)."""
-    tags = [
-        t
-        for t in Tag.objects.alive()
-        .filter(repository=repository)
-        .exclude(sha="")
-        .values("name", "sha", "created_at", "first_seen_at")
-        if repository.is_release_tag(t["name"])
-    ]
     first_deployed = dict(
         Deployment.objects.filter(repository=repository, ref__in=[t["name"] for t in tags])
         .values("ref")
@@ -335,24 +344,19 @@ def _next_step(stage: str, pr: dict[str, Any], times: dict[str, datetime | None]
 
 
 # -- releases ---------------------------------------------------------------------------------------------------
-def _releases(repository: Repository, positions: _Positions) -> tuple[int, int]:
+def _releases(
+    repository: Repository,
+    positions: _Positions,
+    successes: list[dict[str, Any]],
+    tags: list[dict[str, Any]],
+) -> tuple[int, int]:
     """One release per successful production deployment, in the order they succeeded; each brings the changes
     after the previous one's position up to its own. A deployment behind the previous one is a rollback and
     brings none."""
-    successes = list(
-        DeploymentStatus.objects.filter(
-            deployment__repository=repository,
-            deployment__environment=repository.production_environment,
-            state="success",
-        )
-        .values("deployment_id", "deployment__sha", "deployment__is_rollback")
-        .annotate(at=Min("created_at"))
-        .order_by("at", "deployment_id")
-    )
     tags_by_sha: dict[str, str] = {}
-    for name, sha in Tag.objects.alive().filter(repository=repository).exclude(sha="").values_list("name", "sha"):
-        if repository.is_release_tag(name) and name > tags_by_sha.get(sha, ""):
-            tags_by_sha[sha] = name
+    for tag in tags:
+        if tag["name"] > tags_by_sha.get(tag["sha"], ""):
+            tags_by_sha[tag["sha"]] = tag["name"]
     changes_by_position = defaultdict(list)
     for change_id, sha, author_id in Change.objects.filter(repository=repository, commit__isnull=False).values_list(
         "pk", "commit__sha", "author_id"

@@ -10,14 +10,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pprint import pformat
 from typing import Any
 
 import pytest
 from django.db import transaction
-from github import Auth
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -25,9 +23,8 @@ from hypothesis import strategies as st
 from delivery.github.client import GitHubClient
 from delivery.github.models import Branch, DeploymentStatus, PullRequest, Tag, WebhookDelivery
 from delivery.github.webhooks import delivery_process, delivery_receive
-from delivery.simulator.live import LiveActivity
 from delivery.simulator.server import SimulatorServer
-from tests.conftest import mirror_snapshot, sync_all
+from tests.conftest import live_ticks, mirror_snapshot, simulator_client, sync_all
 from tests.github.webhook_helpers import SECRET, sign
 
 pytestmark = pytest.mark.django_db
@@ -75,16 +72,6 @@ def collector() -> Iterator[_Collector]:
     server.server_close()
 
 
-def _client(simulator: SimulatorServer) -> GitHubClient:
-    return GitHubClient(
-        base_url=simulator.api_url,
-        auth=Auth.Token("test-token"),
-        seconds_between_requests=0,
-        seconds_between_writes=0,
-        transient_retries=0,
-    )
-
-
 @pytest.fixture
 def history(github: SimulatorServer, collector: _Collector, gh_client: GitHubClient) -> list[Delivery]:
     """Sync the organization, then let it work for a while with the webhook delivering to `collector`."""
@@ -99,11 +86,7 @@ def history(github: SimulatorServer, collector: _Collector, gh_client: GitHubCli
             "config": {"url": f"http://127.0.0.1:{collector.server_port}/", "secret": SECRET, "content_type": "json"},
         },
     )
-    live = LiveActivity(world)
-    for _ in range(14):
-        world.frozen_clock += timedelta(minutes=2)
-        live.tick()
-    live.close()
+    live_ticks(world, 14)
     github.webhooks.flush(timeout=30)
     deliveries = [d for d in collector.deliveries if d.event != "ping"]
     assert collector.bad_signatures == 0
@@ -118,7 +101,7 @@ def _apply(deliveries: list[Delivery], simulator: SimulatorServer | None) -> Non
         if receipt.status in ("queued", "requeued"):
             outcome = delivery_process(
                 delivery_id=receipt.delivery_id,
-                client_factory=(lambda: _client(simulator)) if simulator is not None else (lambda: None),
+                client_factory=(lambda: simulator_client(simulator)) if simulator is not None else (lambda: None),
             )
             assert outcome in ("processed", "ignored"), WebhookDelivery.objects.get(pk=receipt.delivery_id).error
 
@@ -207,6 +190,6 @@ def test_deliveries_in_any_order_with_duplicates_converge(
     any_order()
     if not reads_github:
         return
-    synced, _ = _in_savepoint(lambda: sync_all(_client(github), github.world.org_login))
+    synced, _ = _in_savepoint(lambda: sync_all(simulator_client(github), github.world.org_login))
     differences = _differences(in_order, synced)
     assert not differences, pformat(differences)  # webhooks and the sync end identical

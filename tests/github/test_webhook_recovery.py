@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from io import StringIO
 from typing import Any
 
@@ -13,9 +12,8 @@ from delivery.github.client import GitHubClient
 from delivery.github.models import WebhookDelivery
 from delivery.github.webhook_handlers import WEBHOOK_EVENTS
 from delivery.github.webhooks import failed_deliveries_recover
-from delivery.simulator.live import LiveActivity
 from delivery.simulator.server import SimulatorServer
-from tests.conftest import wait_for
+from tests.conftest import live_ticks, wait_for
 
 
 def _install(url: str) -> str:
@@ -80,11 +78,7 @@ def test_deliveries_github_failed_to_make_are_redelivered_once_trunkline_is_back
 
     # Trunkline is unreachable for a while: every delivery of that time fails on GitHub's side.
     github.webhooks.faults.add(kind="drop", count=1000)
-    live = LiveActivity(world)
-    for _ in range(3):
-        world.frozen_clock += timedelta(minutes=2)
-        live.tick()
-    live.close()
+    live_ticks(world, 3)
     github.webhooks.flush(timeout=30)
     github.webhooks.faults.clear()
     hook_id = next(iter(world.org.hooks))

@@ -18,6 +18,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from delivery.core.processes import Children, port_open, wait_for_port
+from delivery.github.client import github_credentials_configured
 
 SIMULATOR_PORT = 8765
 SIMULATOR_ORG = "acme"
@@ -44,7 +45,7 @@ class Command(BaseCommand):
         env.setdefault("DEBUG", "1")
         env.setdefault("SYNC_INTERVAL_MINUTES", "1")
         env.setdefault("TRUNKLINE_PUBLIC_URL", f"http://127.0.0.1:{port}")
-        demo = not (settings.GITHUB_TOKEN or settings.GITHUB_APP_ID)
+        demo = not github_credentials_configured()
         children = Children()
         stop = _StopSignal()
         try:

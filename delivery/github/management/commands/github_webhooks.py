@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from delivery.github.client import GitHubError, client_from_settings
+from delivery.github.client import GitHubError, client_from_settings, github_credentials_configured
 from delivery.github.webhooks import (
     deliveries_sweep,
     failed_deliveries_recover,
@@ -44,7 +44,7 @@ class Command(BaseCommand):
         org = options["org"] or settings.GITHUB_ORG
         if not org:
             raise CommandError("No organization: set GITHUB_ORG or pass --org.")
-        if not (settings.GITHUB_TOKEN or settings.GITHUB_APP_ID):
+        if not github_credentials_configured():
             raise CommandError(
                 "No GitHub credentials: set GITHUB_TOKEN (a token that may manage the organization's webhooks, "
                 "scope admin:org_hook) or GITHUB_APP_ID + GITHUB_APP_PRIVATE_KEY."
