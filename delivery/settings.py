@@ -61,6 +61,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every page needs sign-in except those marked @login_not_required: the webhook endpoint, /healthz and
+    # the sign-in pages (allauth marks its own).
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -80,6 +83,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "delivery.accounts.context_processors.people",
             ],
         },
     },
@@ -164,6 +168,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "delivery.github.tasks.recover_webhook_deliveries_task",
         "schedule": timedelta(minutes=WEBHOOK_RECOVERY_MINUTES),
     },
+    # The worker proves it is alive (and beat that it schedules): /healthz reads the time.
+    "worker-heartbeat": {"task": "delivery.core.tasks.heartbeat_task", "schedule": timedelta(minutes=1)},
 }
 
 # GitHub. The API lives at GITHUB_URL/api/v3 unless GITHUB_URL is github.com (GitHub Enterprise layout,
@@ -211,10 +217,25 @@ AUTHENTICATION_BACKENDS = [
 SITE_ID = 1
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
+ACCOUNT_ADAPTER = "delivery.accounts.signin.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "delivery.accounts.signin.SocialAccountAdapter"
 ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_UNIQUE_EMAIL = False  # people are GitHub accounts; two may share an address
+ACCOUNT_LOGOUT_ON_GET = False  # sign-out is a POST
 SOCIALACCOUNT_ONLY = True
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_LOGIN_ON_GET = False  # sign-in starts with a POST (a link cannot sign anyone in)
 SOCIALACCOUNT_QUERY_EMAIL = True
 SOCIALACCOUNT_STORE_TOKENS = False
+# Who may come in besides active members of GITHUB_ORG, who is made admin on sign-in (to bootstrap a team),
+# and the role everyone else starts with. Logins, comma-separated.
+TRUNKLINE_ALLOWED_LOGINS = env.list("TRUNKLINE_ALLOWED_LOGINS", default=[])
+TRUNKLINE_ADMIN_LOGINS = env.list("TRUNKLINE_ADMIN_LOGINS", default=[])
+TRUNKLINE_DEFAULT_ROLE = env.str("TRUNKLINE_DEFAULT_ROLE", default="developer")
+if TRUNKLINE_DEFAULT_ROLE not in ("viewer", "developer", "on-call", "admin"):
+    raise ImproperlyConfigured("TRUNKLINE_DEFAULT_ROLE must be viewer, developer, on-call or admin.")
+# /healthz reports the worker down when its last heartbeat (beat, every minute) is older than this.
+HEALTHZ_WORKER_MAX_AGE_SECONDS = env.int("HEALTHZ_WORKER_MAX_AGE_SECONDS", default=180)
 SOCIALACCOUNT_PROVIDERS = {
     "github": {
         "SCOPE": ["read:user", "user:email", "read:org"],

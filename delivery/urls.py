@@ -1,20 +1,35 @@
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from delivery.accounts import views as accounts_views
+from delivery.core import views as core_views
 from delivery.github import views as github_views
 from delivery.pipeline import views as pipeline_views
 
 urlpatterns = [
-    path("", pipeline_views.board, name="home"),
+    path("", accounts_views.home, name="home"),
+    path("board/", pipeline_views.board, name="board"),
+    path("me/", accounts_views.my_queue, name="my-queue"),
+    path("team/", accounts_views.team_page, name="team"),
+    path("people/<str:login>/", accounts_views.person_queue, name="person"),
+    path("settings/team/", accounts_views.team_settings, name="team-settings"),
+    path("settings/team/role/", accounts_views.role_change, name="role-change"),
+    path("settings/team/rotation/", accounts_views.rotation_change, name="rotation-change"),
+    path("settings/team/overrides/", accounts_views.override_add, name="override-add"),
+    path("settings/team/overrides/<int:pk>/remove/", accounts_views.override_remove, name="override-remove"),
     path("changes/<int:pk>/", pipeline_views.change_page, name="change"),
     path("releases/<int:pk>/", pipeline_views.release_page, name="release"),
     path("repositories/", github_views.repository_list, name="repositories"),
     path("repositories/<int:pk>/", pipeline_views.repository_page, name="repository"),
     path("repositories/<int:pk>/sync/", github_views.repository_sync, name="repository-sync"),
-    path("healthz", github_views.healthz, name="healthz"),
-    path("favicon.ico", RedirectView.as_view(url=f"{settings.STATIC_URL}img/trunkline.svg", permanent=True)),
+    path("healthz", core_views.healthz, name="healthz"),
+    path(
+        "favicon.ico",
+        login_not_required(RedirectView.as_view(url=f"{settings.STATIC_URL}img/trunkline.svg", permanent=True)),
+    ),
     path("webhooks/github/", github_views.github_webhook, name="github-webhook"),
     path("operations/webhooks/", github_views.webhook_delivery_list_page, name="webhook-deliveries"),
     path("operations/webhooks/<int:pk>/", github_views.webhook_delivery_detail, name="webhook-delivery"),

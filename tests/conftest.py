@@ -54,6 +54,70 @@ def _collected_static(django_db_blocker: Any) -> None:
         call_command("collectstatic", interactive=False, verbosity=0)
 
 
+# Every signed-in page reads the session, the user, their permissions (two), and who is on call (two).
+SIGNED_IN_PAGE_QUERIES = 6
+
+# -- people ------------------------------------------------------------------------------------------------------
+_github_ids = iter(range(9_000_000, 10_000_000))
+
+
+def member(login: str, role: str | None = "developer", **developer: Any) -> Any:
+    """A signed-up person: a Django user with a role, linked to a Developer of the same login."""
+    from django.contrib.auth import get_user_model
+
+    from delivery.accounts.models import Role
+    from delivery.accounts.roles import role_set
+
+    user = get_user_model().objects.create_user(login)
+    user.set_unusable_password()
+    user.save()
+    if role is not None:
+        role_set(user, Role(role))
+    found = Developer.objects.filter(login=login).first()
+    if found is None:
+        found = Developer.objects.create(github_id=next(_github_ids), login=login, **developer)
+    found.user = user
+    found.save(update_fields=["user"])
+    return user
+
+
+@pytest.fixture
+def client(db: None) -> Any:
+    """A browser signed in as a developer (pages need sign-in); `anonymous_client` is the signed-out one."""
+    from django.test import Client
+
+    signed_in = Client()
+    signed_in.force_login(member("tess"))
+    return signed_in
+
+
+@pytest.fixture
+def anonymous_client() -> Any:
+    from django.test import Client
+
+    return Client()
+
+
+@pytest.fixture(scope="session")
+def oauth_github() -> Iterator[SimulatorServer]:
+    """The GitHub that signs people in: a simulator on the fixed port tests/settings.py gives this worker."""
+    from django.conf import settings
+
+    world = generate_world(seed=11, repos=1, developers=4, weeks=1, quirks=False)
+    server = SimulatorServer(
+        world,
+        host="127.0.0.1",
+        port=settings.OAUTH_SIMULATOR_PORT,
+        oauth_client_id=settings.GITHUB_OAUTH_CLIENT_ID,
+        oauth_client_secret=settings.GITHUB_OAUTH_CLIENT_SECRET,
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def world():  # type: ignore[no-untyped-def]
     """A small organization: three repositories (plus the quirky ones), two weeks of history."""

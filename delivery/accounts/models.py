@@ -34,6 +34,16 @@ class Developer(models.Model):
 
     class Meta:
         ordering = ["login"]
+        # What the roles may do (accounts.roles gives each role group its permissions; superusers have all).
+        permissions = [
+            ("view_dashboard", "See boards, queues and reports"),
+            ("sign_off_own_monitoring", "Sign off their own monitoring session"),
+            ("start_own_rollback", "Start a rollback of their own release"),
+            ("start_any_rollback", "Start a rollback of any release"),
+            ("sync_repository", "Ask for a repository sync"),
+            ("manage_team", "Change roles, the on-call rotation and repository settings"),
+            ("operate_webhooks", "See and replay webhook deliveries"),
+        ]
 
     def __str__(self) -> str:
         return self.login
@@ -78,8 +88,37 @@ class AuditEvent(models.Model):
         return f"{self.actor_login or 'system'} {self.verb} {self.target_type}:{self.target_id}"
 
 
+class OnCallRotation(models.Model):
+    """The weekly on-call rotation (one row): who takes turns, in order, and when the week hands over.
+    Member i is on call in the i-th week (mod the number of members) counted from `starts_on`."""
+
+    starts_on = models.DateField(help_text="The first week's handover day.")
+    handover_hour = models.PositiveSmallIntegerField(default=9, help_text="Hour of the handover, in TIME_ZONE.")
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    def __str__(self) -> str:
+        return f"Weekly rotation from {self.starts_on:%Y-%m-%d} {self.handover_hour:02d}:00"
+
+
+class OnCallRotationMember(models.Model):
+    rotation = models.ForeignKey(OnCallRotation, on_delete=models.CASCADE, related_name="members")
+    developer = models.ForeignKey(Developer, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["rotation", "position"], name="rotation_member_position"),
+            models.UniqueConstraint(fields=["rotation", "developer"], name="rotation_member_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}: {self.developer}"
+
+
 class OnCallShift(models.Model):
-    """Who is on call from when: a weekly rotation writes one row per week, an override writes its own."""
+    """A manual override of the rotation: this person is on call from `starts_at` to `ends_at`."""
 
     developer = models.ForeignKey(Developer, on_delete=models.CASCADE, related_name="on_call_shifts")
     starts_at = models.DateTimeField()

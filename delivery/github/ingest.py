@@ -8,6 +8,7 @@ INSERT ... ON CONFLICT DO UPDATE, so two writers racing on one key cannot create
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from delivery.github.models import (
     PullRequestCommit,
     Repository,
     Review,
+    ReviewRequest,
     Tag,
     WorkflowRun,
 )
@@ -305,7 +307,9 @@ def ingest_repositories(items: Sequence[dict[str, Any]]) -> IngestResult:
 
 # -- pull requests, reviews, their commits -----------------------------------------------------------------
 def ingest_pull_requests(repository: Repository, items: Sequence[dict[str, Any]]) -> IngestResult:
-    users = ingest_users([u for pr in items for u in (pr.get("user"), pr.get("merged_by"))])
+    users = ingest_users(
+        [u for pr in items for u in (pr.get("user"), pr.get("merged_by"), *(pr.get("requested_reviewers") or []))]
+    )
     result = IngestResult(skipped=list(users.skipped))
     user_ids = users.ids
 
@@ -340,7 +344,43 @@ def ingest_pull_requests(repository: Repository, items: Sequence[dict[str, Any]]
         upserted = upsert_rows(PullRequest, shape, key=["github_id"], guard=UPDATED)
         result.add(upserted)
         result.ids.update(upserted.ids)
+    _review_requests_set(items, result.ids, user_ids)
     return result
+
+
+def _review_requests_set(items: Sequence[dict[str, Any]], pr_ids: dict[Any, int], user_ids: dict[Any, int]) -> None:
+    """Who is asked to review each PR, from the copies that are the stored (latest) ones: an older copy read
+    late does not bring back a request that was removed. Closed PRs have none."""
+    wanted: dict[int, set[int]] = {}
+    copies: dict[int, datetime | None] = {}
+    for pr in items:
+        pk = pr_ids.get(pr.get("id"))
+        if pk is None or "requested_reviewers" not in pr:
+            continue
+        copies[pk] = parse_time(pr.get("updated_at"))
+        reviewers = [_user_id(user_ids, u) for u in pr.get("requested_reviewers") or []]
+        wanted[pk] = {r for r in reviewers if r is not None} if pr.get("state") == "open" else set()
+    if not wanted:
+        return
+    current = {
+        pk
+        for pk, updated_at in PullRequest.objects.filter(pk__in=list(wanted)).values_list("pk", "updated_at")
+        if copies[pk] == updated_at
+    }
+    stored: dict[int, set[int]] = defaultdict(set)
+    for pr_id, reviewer_id in ReviewRequest.objects.filter(pull_request_id__in=current).values_list(
+        "pull_request_id", "reviewer_id"
+    ):
+        stored[pr_id].add(reviewer_id)
+    gone = Q()
+    for pk in current:
+        for reviewer_id in stored[pk] - wanted[pk]:
+            gone |= Q(pull_request_id=pk, reviewer_id=reviewer_id)
+    if gone:
+        ReviewRequest.objects.filter(gone).delete()
+    new = [ReviewRequest(pull_request_id=pk, reviewer_id=r) for pk in current for r in wanted[pk] - stored[pk]]
+    if new:
+        ReviewRequest.objects.bulk_create(new, ignore_conflicts=True)
 
 
 def _group_by_shape(rows: list[Row]) -> list[list[Row]]:

@@ -191,6 +191,10 @@ class PullRequest(models.Model):
     changed_files = models.PositiveIntegerField(null=True, blank=True)
     # The `updated_at` whose reviews and commits were fully synced; equal to `updated_at` means up to date.
     details_synced_for = models.DateTimeField(null=True, blank=True)
+    # Who is asked to review it now (GitHub's `requested_reviewers` of its latest copy; empty once closed).
+    requested_reviewers = models.ManyToManyField(
+        "accounts.Developer", through="ReviewRequest", related_name="review_requests", blank=True
+    )
 
     class Meta:
         ordering = ["repository", "-number"]
@@ -203,6 +207,20 @@ class PullRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.repository}#{self.number}"
+
+
+class ReviewRequest(models.Model):
+    pull_request = models.ForeignKey(PullRequest, on_delete=models.CASCADE, related_name="review_request_rows")
+    reviewer = models.ForeignKey("accounts.Developer", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["pull_request", "reviewer"], name="review_request_unique"),
+        ]
+        indexes = [models.Index(fields=["reviewer"], name="review_request_reviewer")]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer} asked to review {self.pull_request}"
 
     @property
     def merged(self) -> bool:

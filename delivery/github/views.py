@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
-from django.db import connection, transaction
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -18,6 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from delivery.accounts.roles import requires
 from delivery.github.models import Repository, SyncRun, WebhookDelivery
 from delivery.github.selectors import (
     DELIVERY_FILTERS,
@@ -52,6 +53,7 @@ def repository_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+@requires("sync_repository")
 @require_POST
 def repository_sync(request: HttpRequest, pk: int) -> HttpResponse:
     repository = get_object_or_404(Repository, pk=pk)
@@ -61,19 +63,7 @@ def repository_sync(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("repositories")
 
 
-def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness for load balancers: the database answers. No secrets, no details beyond ok/failing."""
-    checks: dict[str, str] = {}
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        checks["database"] = "ok"
-    except Exception:  # noqa: BLE001 - any failure means unhealthy
-        checks["database"] = "failing"
-    healthy = all(v == "ok" for v in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "failing", "checks": checks}, status=200 if healthy else 503)
-
-
+@login_not_required
 @csrf_exempt
 @require_POST
 def github_webhook(request: HttpRequest) -> JsonResponse:
@@ -116,7 +106,7 @@ def _webhook_answer(code: int, message: str, **extra: object) -> JsonResponse:
 
 
 # -- the operator's view of deliveries (admin only) ------------------------------------------------------------------
-@staff_member_required
+@requires("operate_webhooks")
 def webhook_delivery_list_page(request: HttpRequest) -> HttpResponse:
     filters = {name: request.GET.get(name, "") for name in (*DELIVERY_FILTERS, "q")}
     page = Paginator(webhook_delivery_list(filters=filters), 50).get_page(request.GET.get("page"))
@@ -137,7 +127,7 @@ def webhook_delivery_list_page(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-@staff_member_required
+@requires("operate_webhooks")
 def webhook_delivery_detail(request: HttpRequest, pk: int) -> HttpResponse:
     delivery = get_object_or_404(WebhookDelivery, pk=pk)
     body = bytes(delivery.body)
@@ -153,7 +143,7 @@ def webhook_delivery_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@staff_member_required
+@requires("operate_webhooks")
 @require_POST
 def webhook_delivery_replay(request: HttpRequest, pk: int) -> HttpResponse:
     delivery = get_object_or_404(WebhookDelivery.objects.defer("body"), pk=pk)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from delivery.github.models import WebhookDelivery
+from tests.conftest import SIGNED_IN_PAGE_QUERIES, member
 from tests.factories import WebhookDeliveryFactory
 
 pytestmark = pytest.mark.django_db
@@ -19,20 +19,17 @@ Outcome = WebhookDelivery.Outcome
 
 @pytest.fixture
 def staff_client(client: Any) -> Any:
-    user = get_user_model().objects.create_user("ops", password="x", is_staff=True)
-    client.force_login(user)
+    client.force_login(member("ops", role="admin"))
     return client
 
 
-def test_deliveries_page_is_for_admins_only(client: Any) -> None:
+def test_deliveries_page_is_for_admins_only(client: Any, anonymous_client: Any) -> None:
     WebhookDeliveryFactory()
-    response = client.get(reverse("webhook-deliveries"))
-    assert response.status_code == 302 and "/admin/login/" in response["Location"]
-    user = get_user_model().objects.create_user("dev", password="x")
-    client.force_login(user)
-    assert client.get(reverse("webhook-deliveries")).status_code == 302
+    response = anonymous_client.get(reverse("webhook-deliveries"))
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert client.get(reverse("webhook-deliveries")).status_code == 403  # a developer
     failed = WebhookDeliveryFactory(outcome=Outcome.FAILED)
-    assert client.post(reverse("webhook-delivery-replay", args=[failed.pk])).status_code == 302
+    assert client.post(reverse("webhook-delivery-replay", args=[failed.pk])).status_code == 403
     failed.refresh_from_db()
     assert failed.outcome == Outcome.FAILED  # not replayed by a non-admin
 
@@ -87,8 +84,8 @@ def test_deliveries_page_query_count_does_not_grow_with_deliveries(staff_client:
     WebhookDeliveryFactory.create_batch(n, outcome=Outcome.FAILED)
     with CaptureQueriesContext(connection) as queries:
         assert staff_client.get(reverse("webhook-deliveries")).status_code == 200
-    # session + user, totals (2), filter choices (2), page count + page rows
-    assert len(queries) == 8, [q["sql"] for q in queries]
+    # totals (2), filter choices (2), page count + page rows
+    assert len(queries) == 6 + SIGNED_IN_PAGE_QUERIES, [q["sql"] for q in queries]
 
 
 def test_processing_time_reads_in_human_units(staff_client: Any) -> None:

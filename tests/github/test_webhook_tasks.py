@@ -71,11 +71,12 @@ def web_without_broker() -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
 
-    def up() -> bool:
+    def up() -> bool:  # serving: the health check answers, and says the broker is down
         try:
-            return requests.get(url + "/healthz", timeout=5).status_code == 200
+            health = requests.get(url + "/healthz", timeout=10)
         except requests.RequestException:
             return False
+        return health.status_code == 503 and health.json()["checks"]["broker"] == "failing"
 
     try:
         wait_for(up, timeout=60, what="gunicorn to start")

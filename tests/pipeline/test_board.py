@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from delivery.pipeline.models import Change, Stage
+from tests.conftest import SIGNED_IN_PAGE_QUERIES
 from tests.factories import DeveloperFactory, PullRequestFactory, RepositoryFactory
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +41,7 @@ def test_board_shows_each_change_in_its_column_with_checks_and_next_step(client:
     _change(web, ana, Stage.DONE, "Old news", production_at=timezone.now() - timedelta(days=3))
     _change(web, ana, Stage.CLOSED, "Abandoned")
 
-    response = client.get(reverse("home"))
+    response = client.get(reverse("board"))
     body = response.content.decode()
     assert response.status_code == 200
     columns = {c.stage: [x.title for x in c.changes] for c in response.context["columns"]}
@@ -58,21 +59,21 @@ def test_board_filters_by_repository_and_person_and_keeps_them_in_the_refresh(cl
     _change(web, ben, Stage.MERGED, "Ben on web")
     _change(web, ana, Stage.MERGED, "Ana on web", next_owner=ben)
 
-    body = client.get(reverse("home"), {"repository": "acme/web", "person": "ben"}).content.decode()
+    body = client.get(reverse("board"), {"repository": "acme/web", "person": "ben"}).content.decode()
     assert "Ben on web" in body and "Ana on web" in body  # ben is the author of one, next owner of the other
     assert "Ana on api" not in body
-    assert 'hx-get="/?repository=acme%2Fweb&amp;person=ben"' in body  # the live refresh keeps the filters
+    assert 'hx-get="/board/?repository=acme%2Fweb&amp;person=ben"' in body  # the live refresh keeps the filters
 
 
 def test_htmx_refresh_returns_only_the_columns(client: Any) -> None:
     _change(RepositoryFactory(), DeveloperFactory(), Stage.IN_PROGRESS, "Work in progress")
-    body = client.get(reverse("home"), headers={"HX-Request": "true"}).content.decode()
+    body = client.get(reverse("board"), headers={"HX-Request": "true"}).content.decode()
     assert body.lstrip().startswith('<div id="board-columns"') and "<html" not in body
     assert "Work in progress" in body
 
 
 def test_empty_board_says_what_will_appear(client: Any) -> None:
-    assert "No changes yet" in client.get(reverse("home")).content.decode()
+    assert "No changes yet" in client.get(reverse("board")).content.decode()
 
 
 @pytest.mark.parametrize("changes", [10, 1000])
@@ -94,6 +95,7 @@ def test_board_query_count_does_not_grow_with_the_changes(client: Any, changes: 
         for i in range(changes)
     )
     with CaptureQueriesContext(connection) as queries:
-        response = client.get(reverse("home"))
+        response = client.get(reverse("board"))
     assert response.status_code == 200
-    assert len(queries) == 3, [q["sql"][:100] for q in queries]  # the columns, the repositories, the people
+    # the columns, the repositories, the people
+    assert len(queries) == 3 + SIGNED_IN_PAGE_QUERIES, [q["sql"][:100] for q in queries]

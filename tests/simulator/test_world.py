@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
@@ -213,15 +212,13 @@ def test_counts_only_what_is_served(world: World) -> None:
         assert sum(c[key] for c in per_repo) == total[key]
 
 
-def test_large_world_generates_quickly() -> None:
-    started = time.monotonic()
+def test_a_large_world_has_the_asked_size_spread_unevenly() -> None:
+    # How long it takes is a benchmark's business (make bench prints the simulator's start-up time).
     big = generate_world(seed=1, repos=20, prs=10_000, now=NOW)
-    elapsed = time.monotonic() - started
     counts = big.counts()
     assert counts["pull_requests"] == 10_000
     assert counts["repositories"] == 21
     assert counts["main_commits"] > 8_000 and counts["deployments"] > 20_000
-    assert elapsed < 15, elapsed
     sizes = sorted(len(r.pulls) for r in big.served_repos if not r.archived)
     assert sizes[-1] > 1.5 * sizes[0], "spread unevenly"
 

@@ -10,12 +10,15 @@ import os
 import signal
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import requests
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from delivery.core.processes import Children, port_open, wait_for_port
 from delivery.github.client import github_credentials_configured
@@ -99,7 +102,11 @@ class Command(BaseCommand):
                 while sync.poll() is None and not stop.requested:
                     time.sleep(0.2)
                 if sync.returncode == 0:
+                    if demo:
+                        self._demo_rotation()
                     self.stdout.write(self.style.SUCCESS(f"Ready: open {url}"))
+                    if demo:
+                        self._sign_in_help()
             while not stop.requested:
                 dead = [name for name in children.dead() if name not in ("sync", "webhooks")]
                 if dead:
@@ -145,6 +152,50 @@ class Command(BaseCommand):
             GITHUB_SECONDS_BETWEEN_WRITES="0",
         )
         self.stdout.write(f"GitHub simulator (organization {SIMULATOR_ORG}) on http://127.0.0.1:{sim_port}")
+        # People sign in through the simulator's OAuth page, as on GitHub. The first member (by login) is the
+        # demo's admin, so roles and the on-call rotation can be tried.
+        self.members = self._simulator_members(f"http://127.0.0.1:{sim_port}")
+        if self.members:
+            env.setdefault("TRUNKLINE_ADMIN_LOGINS", self.members[0])
+
+    def _simulator_members(self, sim_url: str) -> list[str]:
+        try:
+            response = requests.get(
+                f"{sim_url}/api/v3/orgs/{SIMULATOR_ORG}/members",
+                params={"per_page": 100},
+                headers={"Authorization": "token demo-token"},
+                timeout=10,
+            )
+            response.raise_for_status()
+        except requests.RequestException as exc:
+            self.stdout.write(self.style.WARNING(f"Could not list the simulator's members: {exc}"))
+            return []
+        return sorted(u["login"] for u in response.json() if u.get("type") == "User")
+
+    def _demo_rotation(self) -> None:
+        """A weekly on-call rotation over the first four members, from this week's Monday, unless one exists."""
+        from delivery.accounts.models import Developer, OnCallRotation
+        from delivery.accounts.oncall import rotation_set
+
+        if OnCallRotation.objects.exists() or not getattr(self, "members", None):
+            return
+        people = {d.login: d for d in Developer.objects.filter(login__in=self.members[:4])}
+        today = timezone.localdate()
+        rotation_set(
+            developers=[people[login] for login in self.members[:4] if login in people],
+            starts_on=today - timedelta(days=today.weekday()),
+            handover_hour=9,
+            actor=None,
+        )
+
+    def _sign_in_help(self) -> None:
+        members = getattr(self, "members", [])
+        if members:
+            admin = os.environ.get("TRUNKLINE_ADMIN_LOGINS", members[0]).split(",")[0]
+            self.stdout.write(
+                f"Sign in with GitHub (the simulator's page): {admin} is admin, any other member a developer; "
+                "the last account listed is not a member and is turned away."
+            )
 
 
 class _StopSignal:
