@@ -63,7 +63,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page needs sign-in except those marked @login_not_required: the webhook endpoint, /healthz and
     # the sign-in pages (allauth marks its own).
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "delivery.accounts.middleware.SignInRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -168,6 +168,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "delivery.github.tasks.recover_webhook_deliveries_task",
         "schedule": timedelta(minutes=WEBHOOK_RECOVERY_MINUTES),
     },
+    # Monitoring sessions past their window and grace alert the owner, then on-call.
+    "monitoring-overdue": {
+        "task": "delivery.monitoring.tasks.monitoring_overdue_task",
+        "schedule": timedelta(minutes=1),
+    },
+    # Rollbacks follow GitHub by webhooks; this reads GitHub for those that hear nothing, and times them out.
+    "poll-rollbacks": {"task": "delivery.rollbacks.tasks.poll_rollbacks_task", "schedule": timedelta(minutes=1)},
     # The worker proves it is alive (and beat that it schedules): /healthz reads the time.
     "worker-heartbeat": {"task": "delivery.core.tasks.heartbeat_task", "schedule": timedelta(minutes=1)},
 }
@@ -234,6 +241,10 @@ TRUNKLINE_ADMIN_LOGINS = env.list("TRUNKLINE_ADMIN_LOGINS", default=[])
 TRUNKLINE_DEFAULT_ROLE = env.str("TRUNKLINE_DEFAULT_ROLE", default="developer")
 if TRUNKLINE_DEFAULT_ROLE not in ("viewer", "developer", "on-call", "admin"):
     raise ImproperlyConfigured("TRUNKLINE_DEFAULT_ROLE must be viewer, developer, on-call or admin.")
+# A monitoring session still open this long after its owner was alerted alerts on-call.
+MONITORING_ESCALATION_MINUTES = env.int("MONITORING_ESCALATION_MINUTES", default=15)
+# A rollback with no finished production deployment this long after the request fails with that reason.
+ROLLBACK_TIMEOUT_MINUTES = env.int("ROLLBACK_TIMEOUT_MINUTES", default=20)
 # /healthz reports the worker down when its last heartbeat (beat, every minute) is older than this.
 HEALTHZ_WORKER_MAX_AGE_SECONDS = env.int("HEALTHZ_WORKER_MAX_AGE_SECONDS", default=180)
 SOCIALACCOUNT_PROVIDERS = {

@@ -7,7 +7,9 @@ from django.views.generic import RedirectView
 from delivery.accounts import views as accounts_views
 from delivery.core import views as core_views
 from delivery.github import views as github_views
+from delivery.monitoring import views as monitoring_views
 from delivery.pipeline import views as pipeline_views
+from delivery.rollbacks import views as rollback_views
 
 urlpatterns = [
     path("", accounts_views.home, name="home"),
@@ -15,6 +17,13 @@ urlpatterns = [
     path("me/", accounts_views.my_queue, name="my-queue"),
     path("team/", accounts_views.team_page, name="team"),
     path("people/<str:login>/", accounts_views.person_queue, name="person"),
+    path("on-call/", rollback_views.on_call_page, name="on-call"),
+    path("releases/<int:pk>/rollback/", rollback_views.rollback_new, name="rollback-new"),
+    path("rollbacks/<int:pk>/", rollback_views.rollback_page, name="rollback"),
+    path("rollbacks/<int:pk>/retry/", rollback_views.rollback_retry_view, name="rollback-retry"),
+    path("monitoring/<int:pk>/", monitoring_views.session_page, name="monitoring-session"),
+    path("monitoring/<int:pk>/sign-off/", monitoring_views.session_sign_off, name="monitoring-sign-off"),
+    path("monitoring/items/<int:pk>/", monitoring_views.item_update, name="monitoring-item"),
     path("settings/team/", accounts_views.team_settings, name="team-settings"),
     path("settings/team/role/", accounts_views.role_change, name="role-change"),
     path("settings/team/rotation/", accounts_views.rotation_change, name="rotation-change"),

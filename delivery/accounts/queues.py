@@ -55,6 +55,7 @@ class QueueItem:
     checks: list[tuple[str, str]] = field(default_factory=list)
     age_limit_hours: int | None = None  # for my open PRs: the repository's branch age limit
     overdue: bool = False
+    window_ends: datetime | None = None  # for a production watch: when its window ends (a live countdown)
 
     @property
     def kind(self) -> str:
@@ -118,6 +119,7 @@ _CHANGE_FIELDS = (
     "repository__name",
     "repository__full_name",
     "repository__branch_age_limit_hours",
+    "repository__monitoring_window_minutes",
     "author__login",
     "author__avatar_url",
     "pull_request__number",
@@ -191,7 +193,10 @@ def _watch_item(changes: list[Change], release_id: int | None) -> QueueItem:
         since=first.production_at,
         next_step=first.next_action or "Watch production: errors, logs, metrics",
         change=first if len(changes) == 1 else None,
-        detail="In production, watch window open",
+        detail="In production",
+        window_ends=first.production_at + timedelta(minutes=first.repository.monitoring_window_minutes)
+        if first.production_at
+        else None,
     )
 
 
@@ -211,6 +216,7 @@ def _review_item(change: Change) -> QueueItem:
 
 def _session_item(session: MonitoringSession, now: datetime) -> QueueItem:
     release = session.release
+    url = reverse("monitoring-session", args=[session.pk])
     grace = timedelta(minutes=release.repository.monitoring_grace_minutes)
     overdue = now > session.window_ends_at + grace
     if overdue:
@@ -222,13 +228,14 @@ def _session_item(session: MonitoringSession, now: datetime) -> QueueItem:
     return QueueItem(
         rank=OVERDUE_WATCH if overdue else WATCH,
         title=f"{release.repository.name} {release.tag_name or release.sha[:7]}",
-        url=reverse("release", args=[release.pk]),
+        url=url,
         repository=release.repository.name,
         since=session.window_starts_at,
         next_step=step,
         session=session,
-        detail=f"window ends {session.window_ends_at:%H:%M}",
+        detail="Signed off" if session.signed_off_at else "Monitoring session",
         overdue=overdue,
+        window_ends=session.window_ends_at,
     )
 
 

@@ -38,4 +38,10 @@ def repository_derive(*, repository_id: int) -> DeriveSummary:
     Repository.objects.filter(pk=repository_id).update(derive_pending=False)
     summary = repository_pipeline_derive(repository_id=repository_id)
     Repository.objects.filter(pk=repository_id).update(derived_at=timezone.now())
+    # What follows from the releases: monitoring sessions for new ones, rollbacks moving along their deployment.
+    from delivery.monitoring.services import sessions_open
+    from delivery.rollbacks.services import rollbacks_follow
+
+    sessions_open(repository_id=repository_id)
+    rollbacks_follow(repository_id=repository_id)
     return summary

@@ -200,3 +200,13 @@ def test_every_page_needs_sign_in_except_the_webhook_the_health_check_and_sign_i
     assert anonymous_client.get(reverse("account_login")).status_code == 200
     assert anonymous_client.get(reverse("healthz")).status_code in (200, 503)
     assert anonymous_client.post(reverse("github-webhook"), b"{}", content_type="application/json").status_code == 401
+
+
+def test_a_live_refresh_after_the_session_ended_sends_the_page_to_sign_in(anonymous_client: Any) -> None:
+    response = anonymous_client.get(
+        reverse("board"),
+        {"person": "ana"},
+        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/board/?person=ana"},
+    )
+    assert response.status_code == 204 and response.content == b""  # nothing swapped into the page
+    assert response["HX-Redirect"] == "/accounts/login/?next=%2Fboard%2F%3Fperson%3Dana"

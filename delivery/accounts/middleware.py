@@ -1,0 +1,22 @@
+"""Every page needs sign-in (Django's LoginRequiredMiddleware), and a live refresh after the session ended sends
+the whole page to sign-in instead of swapping the sign-in form into a board column."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.middleware import LoginRequiredMiddleware
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import resolve_url
+
+
+class SignInRequiredMiddleware(LoginRequiredMiddleware):
+    def handle_no_permission(self, request: HttpRequest, view_func: Any) -> HttpResponse:
+        htmx = getattr(request, "htmx", None)
+        if not htmx:
+            return super().handle_no_permission(request, view_func)
+        back_to = htmx.current_url_abs_path or "/"
+        login = resolve_url(self.get_login_url(view_func))
+        return HttpResponse(status=204, headers={"HX-Redirect": f"{login}?{urlencode({REDIRECT_FIELD_NAME: back_to})}"})

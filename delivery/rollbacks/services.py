@@ -1,0 +1,437 @@
+"""One-click rollback: request (checked, idempotent, one in flight per repository and environment), execution
+on GitHub by the repository's method, and following GitHub until it succeeds, fails or times out.
+
+State machine: requested → dispatched → deploying → succeeded | failed; failed → requested (retry).
+  - requested: the row exists; the task will ask GitHub.
+  - dispatched: GitHub accepted the workflow dispatch (or the deployment was created); no deployment of the
+    target seen yet.
+  - deploying: a production deployment of the target, created after the request, is known.
+  - succeeded / failed: that deployment's final status; or failed with the GitHub error, or the timeout.
+The database closes the races: the idempotency key is unique (a double click or a resubmitted form returns the
+same rollback), and a partial unique index allows one in-flight rollback per repository and environment (a
+second request gets 409 and sees the first). Every transition is one conditional UPDATE from the expected state."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from delivery.accounts.audit import audit
+from delivery.accounts.models import AuditEvent
+from delivery.accounts.roles import can_start_rollback
+from delivery.github.client import GitHubError, GitHubRateLimited, client_from_settings
+from delivery.github.models import Deployment, Repository
+from delivery.monitoring.services import absolute_url, release_mark_failed
+from delivery.pipeline.models import Change, Release
+from delivery.rollbacks.models import Rollback
+
+logger = logging.getLogger(__name__)
+State = Rollback.State
+FINAL_DEPLOYMENT_STATES = {"success": State.SUCCEEDED, "failure": State.FAILED, "error": State.FAILED}
+
+
+class RollbackRefused(Exception):
+    """A request that cannot be made: `status` is the HTTP answer (400 bad target, 403 not allowed)."""
+
+    def __init__(self, message: str, *, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class RollbackInFlight(Exception):
+    """Another rollback of this repository and environment is in flight (409)."""
+
+    def __init__(self, rollback: Rollback) -> None:
+        super().__init__(f"A rollback of {rollback.repository} is already in flight: to {rollback.target_tag}.")
+        self.rollback = rollback
+
+
+# -- what can be rolled back, to what ---------------------------------------------------------------------------
+def live_release(repository: Repository) -> Release | None:
+    """What production runs now: the latest successful production release."""
+    return (
+        Release.objects.filter(repository=repository, state__in=[Release.State.SUCCEEDED, Release.State.ROLLED_BACK])
+        .exclude(deployed_at=None)
+        .order_by("-deployed_at", "-pk")
+        .first()
+    )
+
+
+def rollback_targets(release: Release) -> list[Release]:
+    """Earlier successful production releases of the same repository and environment, newest first."""
+    return list(
+        Release.objects.filter(
+            repository_id=release.repository_id,
+            environment=release.environment,
+            state__in=[Release.State.SUCCEEDED, Release.State.ROLLED_BACK],
+            deployed_at__lt=release.deployed_at,
+        )
+        .exclude(sha=release.sha)
+        .order_by("-deployed_at", "-pk")[:20]
+    )
+
+
+def last_known_good(release: Release, targets: list[Release] | None = None) -> Release | None:
+    """The latest earlier successful release that was not itself failed or rolled back."""
+    for target in rollback_targets(release) if targets is None else targets:
+        if not target.failed and target.state != Release.State.ROLLED_BACK and target.tag_name:
+            return target
+    return None
+
+
+def changes_undone(live: Release, target: Release) -> list[Change]:
+    """The changes live has and the target has not: those brought by releases after the target, up to live."""
+    return list(
+        Change.objects.filter(
+            releases__repository_id=live.repository_id,
+            releases__deployed_at__gt=target.deployed_at,
+            releases__deployed_at__lte=live.deployed_at,
+            releases__is_rollback=False,
+        )
+        .select_related("author", "pull_request")
+        .distinct()
+        .order_by("-merged_at")[:200]
+    )
+
+
+# -- requesting --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Requested:
+    rollback: Rollback
+    created: bool  # False: this idempotency key had already started it
+
+
+def rollback_request(
+    *,
+    release: Release,
+    target: Release,
+    user: Any,
+    reason: str,
+    idempotency_key: str,
+    request: Any = None,
+    now: datetime | None = None,
+) -> Requested:
+    """Start rolling `release`'s repository back to `target`. Raises RollbackRefused or RollbackInFlight."""
+    now = now or timezone.now()
+    repository = release.repository
+    owner_ids = set(release.owners.values_list("pk", flat=True))
+    if not can_start_rollback(user, owner_ids):
+        raise RollbackRefused("Your role does not allow rolling back this release.", status=403)
+    if not idempotency_key or len(idempotency_key) > 100:
+        raise RollbackRefused("The form is missing its key: reload the page and try again.")
+    existing = Rollback.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return Requested(existing, created=False)
+    reason = reason.strip()
+    if not reason:
+        raise RollbackRefused("Say why you roll back: the reason is required.")
+    if target.pk not in {t.pk for t in rollback_targets(release)}:
+        raise RollbackRefused("The target must be an earlier successful production release of this repository.")
+    if not target.tag_name:
+        raise RollbackRefused(f"{target.sha[:7]} has no tag to deploy: choose a tagged release.")
+    live = live_release(repository) or release
+    try:
+        with transaction.atomic():
+            rollback = Rollback.objects.create(
+                repository=repository,
+                environment=release.environment,
+                from_release=live,
+                target_release=target,
+                target_tag=target.tag_name,
+                target_sha=target.sha,
+                requested_by=user,
+                reason=reason[:2000],
+                method=repository.rollback_method,
+                idempotency_key=idempotency_key,
+            )
+            release_mark_failed(live, reason=f"Rolled back: {reason}", now=now)
+            audit(
+                request,
+                AuditEvent.Verb.ROLLBACK_REQUESTED,
+                actor=user,
+                repository=repository,
+                target_type="rollback",
+                target_id=str(rollback.pk),
+                summary=f"Roll back {repository.full_name} {live.tag_name or live.sha[:7]} → {target.tag_name}: "
+                f"{reason}",
+            )
+            transaction.on_commit(lambda: _enqueue(rollback.pk))
+    except IntegrityError:
+        again = Rollback.objects.filter(idempotency_key=idempotency_key).first()
+        if again is not None:  # the same form, submitted twice at once
+            return Requested(again, created=False)
+        in_flight = in_flight_rollback(repository.pk, release.environment)
+        if in_flight is None:
+            raise
+        raise RollbackInFlight(in_flight) from None
+    _notify(rollback, "rollback_started")
+    return Requested(rollback, created=True)
+
+
+def in_flight_rollback(repository_id: int, environment: str) -> Rollback | None:
+    return (
+        Rollback.objects.filter(repository_id=repository_id, environment=environment, state__in=Rollback.IN_FLIGHT)
+        .select_related("repository", "requested_by")
+        .first()
+    )
+
+
+def rollback_retry(*, rollback: Rollback, user: Any, request: Any = None) -> Rollback:
+    """Try a failed rollback again (same target and reason). 409 if another is in flight meanwhile."""
+    owner_ids = set(rollback.from_release.owners.values_list("pk", flat=True))
+    if not can_start_rollback(user, owner_ids):
+        raise RollbackRefused("Your role does not allow rolling back this release.", status=403)
+    try:
+        with transaction.atomic():
+            moved = Rollback.objects.filter(pk=rollback.pk, state=State.FAILED).update(
+                state=State.REQUESTED,
+                error="",
+                github_run_id=None,
+                deployment=None,
+                requested_at=timezone.now(),
+                dispatched_at=None,
+                deploying_at=None,
+                finished_at=None,
+            )
+            if moved:
+                audit(
+                    request,
+                    AuditEvent.Verb.ROLLBACK_REQUESTED,
+                    actor=user,
+                    repository=rollback.repository,
+                    target_type="rollback",
+                    target_id=str(rollback.pk),
+                    summary=f"Retry the rollback of {rollback.repository.full_name} to {rollback.target_tag}",
+                )
+                transaction.on_commit(lambda: _enqueue(rollback.pk))
+    except IntegrityError:
+        in_flight = in_flight_rollback(rollback.repository_id, rollback.environment)
+        if in_flight is None:
+            raise
+        raise RollbackInFlight(in_flight) from None
+    rollback.refresh_from_db()
+    return rollback
+
+
+def _enqueue(rollback_id: int) -> None:
+    from delivery.rollbacks.tasks import execute_rollback_task
+
+    try:
+        execute_rollback_task.apply_async((rollback_id,), retry=False)
+    except Exception as exc:  # noqa: BLE001 - the poll task picks requested rollbacks up
+        logger.warning("rollback %s not queued (%s); the poll will start it", rollback_id, exc)
+
+
+# -- executing ---------------------------------------------------------------------------------------------------
+def _transition(rollback: Rollback, from_states: tuple[str, ...], **fields: Any) -> bool:
+    return bool(Rollback.objects.filter(pk=rollback.pk, state__in=from_states).update(**fields))
+
+
+def rollback_execute(*, rollback_id: int, client: Any = None, now: datetime | None = None) -> Rollback:
+    """Ask GitHub to deploy the target: dispatch the rollback workflow, or create a production deployment of the
+    tag. Claimed by requested → dispatched (one conditional UPDATE), so a task run twice dispatches once.
+    A GitHub error fails the rollback with the reason in words; it can be retried."""
+    now = now or timezone.now()
+    rollback = Rollback.objects.select_related("repository").get(pk=rollback_id)
+    if not _transition(rollback, (State.REQUESTED,), state=State.DISPATCHED, dispatched_at=now):
+        return rollback  # already dispatched (or finished) by another run
+    repository = rollback.repository
+    owns_client = client is None
+    client = client or client_from_settings()
+    try:
+        if rollback.method == Repository.RollbackMethod.DEPLOYMENT:
+            data = client.post(
+                f"/repos/{repository.full_name}/deployments",
+                {
+                    "ref": rollback.target_tag,
+                    "environment": rollback.environment,
+                    "task": "deploy",
+                    "auto_merge": False,
+                    "required_contexts": [],
+                    "production_environment": True,
+                    "description": f"Rollback to {rollback.target_tag} (Trunkline)"[:140],
+                    "payload": {"trunkline_rollback": rollback.pk, "reason": rollback.reason[:500]},
+                },
+            ).data
+            summary = f"deployment {data.get('id')} of {rollback.target_tag} created"
+        else:
+            workflow = repository.rollback_workflow_file or "rollback.yml"
+            inputs = {repository.rollback_workflow_input or "tag": rollback.target_tag}
+            client.post(
+                f"/repos/{repository.full_name}/actions/workflows/{workflow}/dispatches",
+                {"ref": rollback.target_tag, "inputs": inputs},
+            )
+            summary = f"workflow {workflow} dispatched with {rollback.target_tag}"
+    except GitHubError as exc:
+        wait = (
+            f" GitHub asks to wait until {timezone.localtime(exc.retry_at):%H:%M}."
+            if isinstance(exc, GitHubRateLimited)
+            else ""
+        )
+        _finish(rollback, State.FAILED, error=f"GitHub refused the rollback: {exc}.{wait}", now=now)
+        return Rollback.objects.get(pk=rollback.pk)
+    finally:
+        if owns_client:
+            client.close()
+    audit(
+        None,
+        AuditEvent.Verb.ROLLBACK_DISPATCHED,
+        repository=repository,
+        target_type="rollback",
+        target_id=str(rollback.pk),
+        summary=f"Rollback of {repository.full_name}: {summary}",
+    )
+    rollback.refresh_from_db()
+    return rollback
+
+
+# -- following ---------------------------------------------------------------------------------------------------
+def rollbacks_follow(*, repository_id: int, now: datetime | None = None) -> int:
+    """Move in-flight rollbacks along what the mirror knows of their deployment (webhooks and the sync keep it
+    fresh), and fail those past the timeout. Returns how many changed state."""
+    now = now or timezone.now()
+    moved = 0
+    in_flight = Rollback.objects.filter(
+        repository_id=repository_id, state__in=[State.DISPATCHED, State.DEPLOYING]
+    ).select_related("repository")
+    for rollback in in_flight:
+        deployment = _deployment_of(rollback)
+        if (
+            deployment is not None
+            and rollback.deployment_id is None
+            and _transition(
+                rollback, (State.DISPATCHED,), state=State.DEPLOYING, deploying_at=now, deployment=deployment
+            )
+        ):
+            moved += 1
+        if deployment is not None and deployment.state in FINAL_DEPLOYMENT_STATES:
+            final = FINAL_DEPLOYMENT_STATES[deployment.state]
+            error = f"The deployment of {rollback.target_tag} ended in {deployment.state}."
+            error = "" if final == State.SUCCEEDED else error
+            moved += _finish(rollback, final, error=error, now=now, deployment=deployment)
+            continue
+        timeout = timedelta(minutes=settings.ROLLBACK_TIMEOUT_MINUTES)
+        if now - (rollback.dispatched_at or rollback.requested_at) > timeout:
+            moved += _finish(
+                rollback,
+                State.FAILED,
+                error=f"No production deployment of {rollback.target_tag} finished within "
+                f"{settings.ROLLBACK_TIMEOUT_MINUTES} minutes of the request: check the workflow on GitHub.",
+                now=now,
+            )
+    return moved
+
+
+def _deployment_of(rollback: Rollback) -> Deployment | None:
+    """The production deployment of the target created since the request (by ref, or by sha)."""
+    if rollback.deployment_id:
+        return Deployment.objects.filter(pk=rollback.deployment_id).first()
+    since = (rollback.dispatched_at or rollback.requested_at) - timedelta(minutes=2)
+    return (
+        Deployment.objects.filter(
+            repository_id=rollback.repository_id,
+            environment=rollback.environment,
+            created_at__gte=since,
+        )
+        .filter(Q(ref=rollback.target_tag) | Q(sha=rollback.target_sha))
+        .order_by("created_at")
+        .first()
+    )
+
+
+def _finish(rollback: Rollback, state: str, *, error: str, now: datetime, deployment: Deployment | None = None) -> int:
+    fields: dict[str, Any] = {"state": state, "error": error[:2000], "finished_at": now}
+    if deployment is not None:
+        fields["deployment"] = deployment
+    with transaction.atomic():
+        if not _transition(rollback, tuple(Rollback.IN_FLIGHT), **fields):
+            return 0
+        if state == State.SUCCEEDED:
+            Release.objects.filter(pk=rollback.from_release_id).update(state=Release.State.ROLLED_BACK)
+        audit(
+            None,
+            AuditEvent.Verb.ROLLBACK_FINISHED,
+            repository=rollback.repository,
+            target_type="rollback",
+            target_id=str(rollback.pk),
+            summary=f"Rollback of {rollback.repository.full_name} to {rollback.target_tag}: {state}"
+            + (f" ({error})" if error else ""),
+        )
+    rollback.refresh_from_db()
+    _notify(rollback, "rollback_succeeded" if state == State.SUCCEEDED else "rollback_failed")
+    return 1
+
+
+def rollbacks_poll(*, client: Any = None, now: datetime | None = None) -> int:
+    """The fallback when webhooks do not come: start requested rollbacks whose task was lost, read the
+    deployments of each in-flight rollback's target from GitHub into the mirror, then follow them."""
+    from delivery.github.ingest import ingest_deployment_statuses, ingest_deployments
+
+    now = now or timezone.now()
+    for rollback in Rollback.objects.filter(state=State.REQUESTED, requested_at__lt=now - timedelta(minutes=1)):
+        rollback_execute(rollback_id=rollback.pk, client=client, now=now)
+    moved = 0
+    repositories = set()
+    owns_client = client is None
+    for rollback in Rollback.objects.filter(state__in=[State.DISPATCHED, State.DEPLOYING]).select_related("repository"):
+        repositories.add(rollback.repository_id)
+        client = client or client_from_settings()
+        try:
+            found = (
+                client.get(
+                    f"/repos/{rollback.repository.full_name}/deployments",
+                    params={"environment": rollback.environment, "ref": rollback.target_tag, "per_page": 10},
+                ).data
+                or []
+            )
+            result = ingest_deployments(rollback.repository, found)
+            for item in found:
+                pk = result.ids.get(item["id"])
+                deployment = Deployment.objects.filter(pk=pk).first() if pk else None
+                if deployment is not None:
+                    statuses = (
+                        client.get(
+                            f"/repos/{rollback.repository.full_name}/deployments/{item['id']}/statuses",
+                            params={"per_page": 100},
+                        ).data
+                        or []
+                    )
+                    ingest_deployment_statuses(deployment, statuses)
+        except GitHubError as exc:
+            logger.warning("rollback %s: polling GitHub failed: %s", rollback.pk, exc)
+    if owns_client and client is not None:
+        client.close()
+    for repository_id in repositories:
+        moved += rollbacks_follow(repository_id=repository_id, now=now)
+    return moved
+
+
+def _notify(rollback: Rollback, kind: str) -> None:
+    try:
+        from delivery.notifications.service import notify
+    except ImportError:  # the notification service is not installed in this build
+        return
+    link = absolute_url(reverse("rollback", args=[rollback.pk]))
+    words = {
+        "rollback_started": "started",
+        "rollback_succeeded": "succeeded",
+        "rollback_failed": f"FAILED: {rollback.error}",
+    }[kind]
+    by = rollback.requested_by.get_username() if rollback.requested_by else "someone"
+    notify(
+        kind,
+        dedupe_key=f"{kind}:{rollback.pk}:{rollback.requested_at.isoformat()}",
+        text=f"Rollback of {rollback.repository.full_name} to {rollback.target_tag} {words} "
+        f"(by {by}: {rollback.reason}) {link}",
+        repository=rollback.repository,
+        mention=list(rollback.from_release.owners.all()),
+        link=link,
+    )

@@ -1,0 +1,129 @@
+"""The rollback confirmation, the rollback's own page, and the on-call page."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from delivery.accounts.roles import can_start_rollback
+from delivery.pipeline.models import Release
+from delivery.rollbacks.models import Rollback
+from delivery.rollbacks.selectors import on_call_board
+from delivery.rollbacks.services import (
+    RollbackInFlight,
+    RollbackRefused,
+    changes_undone,
+    in_flight_rollback,
+    last_known_good,
+    live_release,
+    rollback_request,
+    rollback_retry,
+    rollback_targets,
+)
+
+
+def _release(pk: int) -> Release:
+    return get_object_or_404(Release.objects.select_related("repository"), pk=pk)
+
+
+def _owner_ids(release: Release) -> set[int]:
+    return set(release.owners.values_list("pk", flat=True))
+
+
+def _confirmation(request: HttpRequest, release: Release, *, status: int = 200, **extra: object) -> HttpResponse:
+    live = live_release(release.repository) or release
+    targets = rollback_targets(live)
+    default = last_known_good(live, targets)
+    chosen = request.POST.get("target") or request.GET.get("target")
+    target = next((t for t in targets if str(t.pk) == chosen), default)
+    context = {
+        "release": release,
+        "live": live,
+        "targets": targets,
+        "target": target,
+        "known_good": default,
+        "undone": changes_undone(live, target) if target else [],
+        "in_flight": in_flight_rollback(release.repository_id, release.environment),
+        "key": request.POST.get("idempotency_key") or uuid.uuid4().hex,
+        "reason": request.POST.get("reason", ""),
+        **extra,
+    }
+    template = "rollbacks/confirm.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#rollback-form"
+    return render(request, template, context, status=status)
+
+
+def rollback_new(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: the confirmation (what is live, the target, the changes undone, a required reason). POST: start."""
+    release = _release(pk)
+    if not can_start_rollback(request.user, _owner_ids(release)):
+        raise PermissionDenied("Your role does not allow rolling back this release.")
+    if request.method != "POST":
+        return _confirmation(request, release)
+    target = Release.objects.filter(pk=request.POST.get("target") or 0).first()
+    if target is None:
+        return _confirmation(request, release, status=400, error="Choose the release to go back to.")
+    try:
+        started = rollback_request(
+            release=release,
+            target=target,
+            user=request.user,
+            reason=request.POST.get("reason", ""),
+            idempotency_key=request.POST.get("idempotency_key", ""),
+            request=request,
+        )
+    except RollbackRefused as exc:
+        if exc.status == 403:
+            raise PermissionDenied(str(exc)) from exc
+        return _confirmation(request, release, status=exc.status, error=str(exc))
+    except RollbackInFlight as exc:
+        return _confirmation(request, release, status=409, error=str(exc), in_flight=exc.rollback)
+    url = reverse("rollback", args=[started.rollback.pk])
+    if request.htmx:
+        return HttpResponse(status=204, headers={"HX-Redirect": url})
+    return redirect(url)
+
+
+def rollback_page(request: HttpRequest, pk: int) -> HttpResponse:
+    rollback = get_object_or_404(
+        Rollback.objects.select_related("repository", "from_release", "target_release", "requested_by", "deployment"),
+        pk=pk,
+    )
+    context = {
+        "rollback": rollback,
+        "in_flight": rollback.state in Rollback.IN_FLIGHT,
+        "can_retry": rollback.state == Rollback.State.FAILED
+        and can_start_rollback(request.user, _owner_ids(rollback.from_release)),
+        "now": timezone.now(),
+    }
+    template = "rollbacks/rollback.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#rollback-state"
+    return render(request, template, context)
+
+
+@require_POST
+def rollback_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
+    rollback = get_object_or_404(Rollback.objects.select_related("repository", "from_release"), pk=pk)
+    try:
+        rollback_retry(rollback=rollback, user=request.user, request=request)
+    except RollbackRefused as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except RollbackInFlight as exc:
+        return redirect("rollback", exc.rollback.pk)
+    return redirect("rollback", rollback.pk)
+
+
+def on_call_page(request: HttpRequest) -> HttpResponse:
+    context = {"rows": on_call_board(now=timezone.now()), "now": timezone.now()}
+    template = "rollbacks/on_call.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#on-call-rows"
+    return render(request, template, context)

@@ -1,0 +1,93 @@
+"""The on-call page: per repository what is live, the watches, rollbacks, failed deploys; trouble first."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from delivery.monitoring.services import sessions_open
+from delivery.rollbacks.models import Rollback
+from tests.conftest import SIGNED_IN_PAGE_QUERIES, member
+from tests.factories import DeploymentFactory, RepositoryFactory
+from tests.rollbacks.helpers import history, release
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def page(client: Any) -> dict[str, Any]:
+    olga, pete = member("olga"), member("pete")
+    made = history(olga.developer, pete.developer)
+    sessions_open(repository_id=made["repo"].pk)
+    calm = RepositoryFactory(name="calm", full_name="acme/calm")
+    release(calm, "v3.0", at=timezone.now() - timedelta(days=3), owners=[pete.developer])
+    return {"client": client, **made, "calm": calm}
+
+
+def test_trouble_comes_first_with_live_known_good_and_watches(page: dict[str, Any]) -> None:
+    DeploymentFactory(
+        repository=page["calm"],
+        environment="production",
+        sha="f" * 40,
+        ref="v3.1",
+        state="failure",
+        state_at=timezone.now() - timedelta(minutes=5),
+    )
+    response = page["client"].get(reverse("on-call"))
+    body = response.content.decode()
+    rows = response.context["rows"]
+    assert [r.repository.name for r in rows] == ["calm", "api"]  # a failed deploy outranks open watches
+    api = rows[1]
+    assert api.live.tag_name == "v1.2" and api.known_good.tag_name == "v1.0"  # v1.1 failed
+    assert sorted(s.owner.login for s in api.sessions if s.release_id == page["v1.2"].pk) == ["olga", "pete"]
+    assert "Deploy failed" in body and "Watch overdue" in body and "left" in body  # v1.1 overdue, v1.2 running
+    assert "shipped by olga, pete" in body and 'Last known good: <span class="mono">v1.0</span>' in body
+
+
+def test_a_rollback_in_flight_is_shown_first(page: dict[str, Any]) -> None:
+    Rollback.objects.create(
+        repository=page["repo"],
+        environment="production",
+        from_release=page["v1.2"],
+        target_release=page["v1.0"],
+        target_tag="v1.0",
+        target_sha=page["v1.0"].sha,
+        reason="errors",
+        method="workflow_dispatch",
+        idempotency_key="k1",
+    )
+    response = page["client"].get(reverse("on-call"))
+    assert response.context["rows"][0].repository.name == "api"
+    assert "Rollback to v1.0: requested" in response.content.decode()
+
+
+def test_the_page_refreshes_as_a_partial_and_reads_a_fixed_number_of_queries(page: dict[str, Any]) -> None:
+    partial = page["client"].get(reverse("on-call"), headers={"HX-Request": "true"}).content.decode()
+    assert partial.lstrip().startswith('<div id="on-call-rows"')
+    counts = []
+    for n in (1, 15):
+        for i in range(n):
+            repo = RepositoryFactory()
+            release(repo, f"v{i}.0", at=timezone.now() - timedelta(hours=2), owners=[member(f"d{n}-{i}").developer])
+            release(repo, f"v{i}.1", at=timezone.now() - timedelta(minutes=5), owners=[member(f"e{n}-{i}").developer])
+            sessions_open(repository_id=repo.pk)
+        with CaptureQueriesContext(connection) as queries:
+            assert page["client"].get(reverse("on-call")).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+    assert counts[0] <= 9 + SIGNED_IN_PAGE_QUERIES, counts
+
+
+def test_a_viewer_sees_no_rollback_button(page: dict[str, Any]) -> None:
+    viewer = Client()
+    viewer.force_login(member("vic", role="viewer"))
+    body = viewer.get(reverse("on-call")).content.decode()
+    assert "Roll back…" not in body
+    assert "Roll back…" in page["client"].get(reverse("on-call")).content.decode()  # tess, a developer
