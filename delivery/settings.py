@@ -175,6 +175,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Rollbacks follow GitHub by webhooks; this reads GitHub for those that hear nothing, and times them out.
     "poll-rollbacks": {"task": "delivery.rollbacks.tasks.poll_rollbacks_task", "schedule": timedelta(minutes=1)},
+    # Slack notices whose send was lost (broker down, worker died) are queued again.
+    "sweep-notifications": {
+        "task": "delivery.notifications.tasks.sweep_notifications_task",
+        "schedule": timedelta(minutes=1),
+    },
     # The worker proves it is alive (and beat that it schedules): /healthz reads the time.
     "worker-heartbeat": {"task": "delivery.core.tasks.heartbeat_task", "schedule": timedelta(minutes=1)},
 }
@@ -210,8 +215,16 @@ SYNC_LOCK_MINUTES = env.int("SYNC_LOCK_MINUTES", default=30)
 # How far back the sync re-reads deployments and workflow runs whose state may still move.
 SYNC_RECHECK_DAYS = env.int("SYNC_RECHECK_DAYS", default=2)
 
+# Slack notices (delivery/notifications): the Web API with a bot token (channel per repository, direct mentions),
+# else an incoming webhook (its own channel); without either, notices are logged and shown in the app only.
 SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
 SLACK_BOT_TOKEN = env.str("SLACK_BOT_TOKEN", default="")
+SLACK_API_URL = env.str("SLACK_API_URL", default="https://slack.com/api/")
+SLACK_DEFAULT_CHANNEL = env.str("SLACK_DEFAULT_CHANNEL", default="")
+SLACK_TIMEOUT_SECONDS = env.float("SLACK_TIMEOUT_SECONDS", default=10.0)
+SLACK_MAX_ATTEMPTS = env.int("SLACK_MAX_ATTEMPTS", default=8)
+SLACK_RETRY_BACKOFF_SECONDS = env.float("SLACK_RETRY_BACKOFF_SECONDS", default=30.0)
+SLACK_RETRY_MAX_SECONDS = env.float("SLACK_RETRY_MAX_SECONDS", default=900.0)
 CLICKUP_TOKEN = env.str("CLICKUP_TOKEN", default="")
 CLICKUP_TEAM_ID = env.str("CLICKUP_TEAM_ID", default="")
 CLICKUP_WEBHOOK_SECRET = env.str("CLICKUP_WEBHOOK_SECRET", default="")

@@ -92,27 +92,50 @@ def _session_create(release: Release, owner: Developer) -> MonitoringSession:
     return session
 
 
-def _notify(kind: str, **kwargs: Any) -> None:
-    try:
-        from delivery.notifications.service import notify
-    except ImportError:  # the notification service is not installed in this build
-        logger.info("notice %s: %s", kind, kwargs.get("text"))
-        return
-    notify(kind, **kwargs)
-
-
 def _deploy_succeeded_notify(release: Release, owners: list[Developer]) -> None:
+    from delivery.notifications import messages
+    from delivery.notifications.service import notify
+
     link = absolute_url(reverse("release", args=[release.pk]))
-    label = release.tag_name or release.sha[:7]
-    _notify(
+    notify(
         "deploy_succeeded",
-        dedupe_key=f"deploy_succeeded:{release.pk}",
-        text=f"{release.repository.full_name} {label} is in production. Owners, watch it for "
-        f"{release.repository.monitoring_window_minutes} minutes and sign off: {link}",
+        dedupe_key=messages.dedupe_key("deploy_succeeded", release),
+        text=messages.deploy_succeeded_text(release, owners, link),
         repository=release.repository,
         mention=owners,
         link=link,
     )
+
+
+def deploy_failures_notify(*, repository_id: int, now: datetime | None = None) -> int:
+    """A Slack notice for each production deployment that failed in the last hour (once each, by its key)."""
+    from delivery.github.models import Deployment, Repository
+    from delivery.notifications.service import notify, slack_escape
+
+    now = now or timezone.now()
+    repository = Repository.objects.get(pk=repository_id)
+    failed = Deployment.objects.filter(
+        repository=repository,
+        environment=repository.production_environment,
+        state__in=["failure", "error"],
+        state_at__gte=now - timedelta(hours=1),
+    ).select_related("creator")
+    sent = 0
+    for deployment in failed:
+        link = absolute_url(reverse("repository", args=[repository.pk]))
+        by = f" (started by {slack_escape(deployment.creator.login)})" if deployment.creator else ""
+        made = notify(
+            "deploy_failed",
+            dedupe_key=f"deploy_failed:gh.deployment:{deployment.pk}",
+            text=f":x: Production deploy of *{slack_escape(repository.full_name)} "
+            f"{slack_escape(deployment.ref or deployment.sha[:7])}* ended in {deployment.state}{by}. "
+            "On call: check it, and roll back if production is hurt.",
+            repository=repository,
+            mention=[deployment.creator] if deployment.creator else [],
+            link=link,
+        )
+        sent += made is not None
+    return sent
 
 
 # -- the checklist -----------------------------------------------------------------------------------------------
@@ -235,17 +258,20 @@ def overdue_alert(*, now: datetime | None = None) -> tuple[int, int]:
 
 
 def _overdue_notify(session: MonitoringSession, kind: str, mention: list[Developer]) -> None:
-    release = session.release
+    from delivery.notifications import messages
+    from delivery.notifications.service import notify
+
     link = absolute_url(reverse("monitoring-session", args=[session.pk]))
-    who = "on call: " if kind.endswith("on_call") else ""
     logger.info("monitoring session %s overdue (%s)", session.pk, kind)
-    _notify(
+    if kind == "monitoring_overdue_owner":
+        text = messages.monitoring_overdue_owner_text(session, link)
+    else:
+        text = messages.monitoring_overdue_on_call_text(session, mention[0] if mention else None, link)
+    notify(
         kind,
-        dedupe_key=f"{kind}:{session.pk}",
-        text=f"{who}{session.owner.login}'s watch of {release.repository.full_name} "
-        f"{release.tag_name or release.sha[:7]} ended {timezone.localtime(session.window_ends_at):%H:%M} "
-        f"and is not signed off: {link}",
-        repository=release.repository,
+        dedupe_key=messages.dedupe_key(kind, session),
+        text=text,
+        repository=session.release.repository,
         mention=mention,
         link=link,
     )

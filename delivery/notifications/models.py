@@ -8,6 +8,7 @@ from django.db import models
 class Notification(models.Model):
     class Outcome(models.TextChoices):
         PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         LOGGED = "logged", "Logged only (no transport configured)"
         FAILED = "failed", "Failed (will retry)"
@@ -25,9 +26,16 @@ class Notification(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Delivery bookkeeping (notifications.service): a pending or failed row is sent once `next_attempt_at` has
+    # passed; a worker claims it by moving it to `sending` with a conditional UPDATE, and `sending_started_at` is
+    # that claim's token (the outcome is written only while it still matches).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sending_started_at = models.DateTimeField(null=True, blank=True)
+    message_ts = models.CharField(max_length=50, blank=True, help_text="Slack's id of the posted message (Web API).")
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["outcome", "next_attempt_at"], name="notification_due")]
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.target or '(log)'} {self.outcome}"

@@ -39,9 +39,10 @@ def repository_derive(*, repository_id: int) -> DeriveSummary:
     summary = repository_pipeline_derive(repository_id=repository_id)
     Repository.objects.filter(pk=repository_id).update(derived_at=timezone.now())
     # What follows from the releases: monitoring sessions for new ones, rollbacks moving along their deployment.
-    from delivery.monitoring.services import sessions_open
+    from delivery.monitoring.services import deploy_failures_notify, sessions_open
     from delivery.rollbacks.services import rollbacks_follow
 
     sessions_open(repository_id=repository_id)
+    deploy_failures_notify(repository_id=repository_id)
     rollbacks_follow(repository_id=repository_id)
     return summary

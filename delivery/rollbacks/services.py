@@ -415,22 +415,21 @@ def rollbacks_poll(*, client: Any = None, now: datetime | None = None) -> int:
 
 
 def _notify(rollback: Rollback, kind: str) -> None:
-    try:
-        from delivery.notifications.service import notify
-    except ImportError:  # the notification service is not installed in this build
-        return
-    link = absolute_url(reverse("rollback", args=[rollback.pk]))
-    words = {
-        "rollback_started": "started",
-        "rollback_succeeded": "succeeded",
-        "rollback_failed": f"FAILED: {rollback.error}",
+    """Slack: started / succeeded / failed, mentioning the release's owners (the texts escape the reason)."""
+    from delivery.notifications import messages
+    from delivery.notifications.service import notify
+
+    text = {
+        "rollback_started": messages.rollback_started_text,
+        "rollback_succeeded": messages.rollback_succeeded_text,
+        "rollback_failed": messages.rollback_failed_text,
     }[kind]
-    by = rollback.requested_by.get_username() if rollback.requested_by else "someone"
+    link = absolute_url(reverse("rollback", args=[rollback.pk]))
     notify(
         kind,
-        dedupe_key=f"{kind}:{rollback.pk}:{rollback.requested_at.isoformat()}",
-        text=f"Rollback of {rollback.repository.full_name} to {rollback.target_tag} {words} "
-        f"(by {by}: {rollback.reason}) {link}",
+        # A retried rollback notifies again: its request time is part of the key.
+        dedupe_key=messages.dedupe_key(kind, rollback, rollback.requested_at.isoformat()),
+        text=text(rollback, link),
         repository=rollback.repository,
         mention=list(rollback.from_release.owners.all()),
         link=link,

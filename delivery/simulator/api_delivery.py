@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import ops
 from .api_base import ApiBase, ApiError, Request, Result, invalid, not_found
-from .dispatch import check_inputs, dispatch
+from .dispatch import check_inputs, deploy, dispatch
 from .models import Deployment, GitTagObject, Repository, Workflow
+from .render_delivery import CHECK_SUITE_OFFSET
 
 STATUS_STATES = ("error", "failure", "inactive", "in_progress", "queued", "pending", "success")
 RUN_STATUSES = (
@@ -28,6 +31,36 @@ RUN_STATUSES = (
     "waiting",
     "pending",
 )
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def created_range(value: str) -> tuple[datetime | None, datetime | None]:
+    """GitHub's search syntax for dates (``>=2025-11-19T14:30:00Z``, ``<2025-11-19``, ``a..b``, ``a..*``, a bare
+    date or date-time) -> [low, high) bounds. A date covers its whole (UTC) day, a date-time its second."""
+    value = value.strip().replace(" ", "+")  # an unencoded "+01:00" arrives as a space
+    if ".." in value:
+        first, _, last = value.partition("..")
+        return (None if first == "*" else _span(first)[0], None if last == "*" else _span(last)[1])
+    for operator in (">=", "<=", ">", "<"):
+        if value.startswith(operator):
+            low, high = _span(value[len(operator) :])
+            return {">=": (low, None), ">": (high, None), "<=": (None, high), "<": (None, low)}[operator]
+    return _span(value)
+
+
+def _span(text: str) -> tuple[datetime, datetime]:
+    try:
+        if _DATE.match(text):
+            day = datetime.fromisoformat(text).replace(tzinfo=UTC)
+            return day, day + timedelta(days=1)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise invalid(
+            "Validation Failed", errors=[{"resource": "WorkflowRun", "field": "created", "code": "invalid"}]
+        ) from exc
+    moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC).replace(microsecond=0)
+    return moment, moment + timedelta(seconds=1)
 
 
 class DeliveryApi(ApiBase):
@@ -79,6 +112,15 @@ class DeliveryApi(ApiBase):
         if any(name == "status" and value not in RUN_STATUSES for name, value in filters):
             raise invalid("Validation Failed")
         runs = self.world.runs(repo, filters, workflow.id if workflow else None)  # type: ignore[arg-type]
+        created = req.q("created")
+        if created:
+            low, high = created_range(created)
+            runs = [r for r in runs if (low is None or r.created_at >= low) and (high is None or r.created_at < high)]
+        suite = req.q("check_suite_id")
+        if suite:
+            if not suite.isdigit():
+                raise invalid("Validation Failed")
+            runs = [r for r in runs if r.id + CHECK_SUITE_OFFSET == int(suite)]
         return self.counted_page(req, "workflow_runs", runs, lambda run: self.delivery.run(repo, run))
 
     def list_runs(self, req: Request) -> Result:
@@ -120,6 +162,7 @@ class DeliveryApi(ApiBase):
             with contextlib.suppress(ValueError):
                 payload = json.loads(payload) if payload else {}
         environment = str(body.get("environment") or "production")
+        now = self.world.clock()
         deployment = ops.create_deployment(
             self.world,
             repo,
@@ -127,13 +170,16 @@ class DeliveryApi(ApiBase):
             sha=sha,
             environment=environment,
             creator=req.user or self.world.service_account,
-            at=self.world.clock(),
+            at=now,
             task=str(body.get("task") or "deploy"),
             description=str(body.get("description") or ""),
             payload=payload,
             transient=bool(body.get("transient_environment", False)),
             production=bool(body.get("production_environment", environment == "production")),
         )
+        # ``auto_merge`` and ``required_contexts`` change nothing here: the simulator has no commit statuses to
+        # check (so no 409) and deploys tags and branches as they are.
+        deploy(self.world, repo, deployment, now)
         return Result(201, self.delivery.deployment(repo, deployment))
 
     def create_deployment_status(self, req: Request) -> Result:

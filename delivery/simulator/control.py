@@ -1,11 +1,30 @@
 """``/_simulator/*``: switches for tests and the demo, usable from another process.
 
 - ``GET|POST|DELETE /_simulator/faults``   list / add ``{"kind", "count", "after", "status", "reset_in",
-  "retry_after", "path_contains"}`` / clear
+  "retry_after", "path_contains", "method", "message", "take_effect"}`` / clear (see :mod:`faults`). E.g. the
+  next workflow dispatch answers 500 once, then dispatches work again::
+
+      {"kind": "server_error", "status": 500, "method": "POST", "path_contains": "/dispatches"}
+
+  GitHub refusing it (422, nothing dispatched)::
+
+      {"kind": "validation_failed", "method": "POST", "path_contains": "/actions/workflows/rollback.yml/dispatches",
+       "message": "Workflow does not have 'workflow_dispatch' trigger"}
+
+  creating a deployment fails once (not the GET of the same list; a status POST below it would match too)::
+
+      {"kind": "server_error", "status": 500, "method": "POST", "path_contains": "/repos/acme/api/deployments"}
+
+  and ``"take_effect": true`` makes GitHub act before answering with the fault (the dispatch ran, the client saw
+  a 502).
 - ``GET /_simulator/stats``, ``POST /_simulator/stats/reset``
 - ``GET /_simulator/counts[?repo=acme/api]``
 - ``POST /_simulator/tick``                 advance live activity one step now
-- ``GET|POST /_simulator/switches``         e.g. ``{"fail_next_production_deploy": true}``
+- ``GET|POST /_simulator/switches``         e.g. ``{"fail_next_production_deploy": true}``: the next production
+  deployment (dispatched workflow or created through the API) ends in ``failure``; ``fail_next_staging_deploy``
+  likewise (see :mod:`dispatch`)
+- ``GET /_simulator/timers``                what is in flight: ``{"pending": n, "next_due": iso | null}``
+- ``POST /_simulator/timers/settle``        play out everything in flight now (a frozen clock moves along)
 - ``POST /_simulator/rate_limit/reset``     fresh budgets (optionally ``{"hourly_budget": n}``)
 - ``GET|POST|DELETE /_simulator/webhooks/faults``  webhook delivery faults: list / add ``{"kind": "drop" |
   "duplicate" | "reorder", "count": n}`` / clear
@@ -19,10 +38,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .render import iso
+
 if TYPE_CHECKING:
     from .server import SimulatorServer
 
-FAULT_FIELDS = ("kind", "count", "after", "status", "reset_in", "retry_after", "path_contains")
+FAULT_FIELDS = (
+    "kind",
+    "count",
+    "after",
+    "status",
+    "reset_in",
+    "retry_after",
+    "path_contains",
+    "method",
+    "message",
+    "take_effect",
+)
 WEBHOOK_FAULT_FIELDS = ("kind", "count")
 
 
@@ -41,6 +73,8 @@ class Control:
             ("POST", "stats/reset"): self._reset_stats,
             ("GET", "counts"): self._counts,
             ("POST", "tick"): self._tick,
+            ("GET", "timers"): self._timers,
+            ("POST", "timers/settle"): self._settle,
             ("GET", "switches"): self._switches,
             ("POST", "switches"): self._set_switches,
             ("POST", "rate_limit/reset"): self._reset_rate,
@@ -88,6 +122,16 @@ class Control:
 
     def _tick(self, query: dict[str, str], data: dict[str, Any]) -> tuple[int, Any]:
         return 200, {"events": self.server.live.tick()}
+
+    def _timers(self, query: dict[str, str], data: dict[str, Any]) -> tuple[int, Any]:
+        world = self.server.world
+        with world.lock:
+            due = world.next_due
+            return 200, {"pending": world.pending_timers, "next_due": iso(due) if due else None}
+
+    def _settle(self, query: dict[str, str], data: dict[str, Any]) -> tuple[int, Any]:
+        ran = self.server.world.settle()
+        return 200, {"ran": ran, "pending": self.server.world.pending_timers}
 
     def _switches(self, query: dict[str, str], data: dict[str, Any]) -> tuple[int, Any]:
         return 200, dict(self.server.world.switches)

@@ -1,10 +1,33 @@
-"""What a ``workflow_dispatch`` sets in motion, played out by the world's timers.
+"""The simulated deployment system: what a ``workflow_dispatch`` or a deployment created through the API sets in
+motion, played out by the world's timers, one step every ``world.dispatch_step_seconds``.
 
-``rollback.yml`` (input ``tag``) and ``deploy-production.yml`` (input ``tag``) create a production
-deployment of the tag that goes queued -> in_progress -> success, or failure when the switch
-``fail_next_production_deploy`` is on; ``deploy-staging.yml`` deploys the dispatched ref to staging
-(switch ``fail_next_staging_deploy``); any other workflow just runs and succeeds. The pace is
-``world.dispatch_step_seconds`` per step.
+Dispatching ``rollback.yml`` (input ``tag``, optional ``reason``) or ``deploy-production.yml`` (input ``tag``, or a
+tag as the dispatched ref) at t:
+
+- t: the run, ``queued`` (``workflow_run`` requested); the dispatch itself answers 204 (200 with
+  ``return_run_details``).
+- t+1 step: the run ``in_progress`` (``workflow_run`` in_progress); a production deployment of the tag
+  (``deployment`` created: ref = the tag's name, sha = its commit, task ``deploy``, ``production_environment``,
+  creator the bot; a rollback's payload is ``{"rollback": true, "from": <the ref live in production, if any>,
+  "reason": <if given>}``) and its ``queued`` status (``deployment_status`` created; ``log_url``: the run's page).
+- t+2 steps: ``in_progress``; t+3 steps: ``success`` with its ``environment_url`` (or ``failure`` when the switch
+  ``fail_next_production_deploy`` was on at the dispatch), then the run ``completed`` with the same conclusion.
+  An unknown tag: the run goes in_progress, then completes with ``failure``, and no deployment is made.
+
+``deploy-staging.yml`` deploys the dispatched ref to staging the same way (switch ``fail_next_staging_deploy``);
+any other workflow just runs (in_progress at t+1, completed/success at t+3).
+
+A deployment created through ``POST /repos/{o}/{r}/deployments`` to ``production`` or ``staging`` with task
+``deploy`` is picked up by the same system: ``queued`` at t+1, ``in_progress`` at t+2, ``success`` (or
+``failure`` when ``fail_next_<environment>_deploy`` was on at its creation) at t+3. If anyone else posts a
+status to it meanwhile, the system leaves that deployment to them.
+
+A success does what GitHub's ``auto_inactive`` does: earlier successful deployments of the same environment
+turn ``inactive`` -- except production (and transient) ones, which GitHub leaves alone (see
+:func:`ops_delivery.add_deployment_status`).
+
+Timers run from the server's timer thread as time passes and on every request; tests with a frozen clock move
+``world.frozen_clock`` on and call ``world.advance()``, or ``world.settle()`` to play everything out.
 """
 
 from __future__ import annotations
@@ -15,7 +38,7 @@ from typing import Any
 
 from . import ops
 from .history import environment_url, run_log_path
-from .models import Repository, User, Workflow, WorkflowRun
+from .models import Deployment, Repository, User, Workflow, WorkflowRun
 from .world import SCHEDULED_ACTIONS, World
 
 WORKFLOW_INPUTS: dict[str, dict[str, bool]] = {  # file -> input -> required
@@ -23,6 +46,13 @@ WORKFLOW_INPUTS: dict[str, dict[str, bool]] = {  # file -> input -> required
     "deploy-production.yml": {"tag": False},
     "deploy-staging.yml": {},
     "ci.yml": {},
+}
+DEPLOYED_ENVIRONMENTS = ("production", "staging")  # what the simulated deployment system deploys
+DESCRIPTIONS = {
+    "queued": "Deployment queued",
+    "in_progress": "Deploying",
+    "success": "Deployed",
+    "failure": "Deployment failed",
 }
 
 
@@ -46,6 +76,13 @@ def check_inputs(workflow: Workflow, inputs: dict[str, Any]) -> str | None:
         if required and not inputs.get(name):
             return f"Required input '{name}' not provided"
     return None
+
+
+def take_switch(world: World, name: str) -> bool:
+    """A one-shot switch: its value, and it is off again."""
+    on = world.switches.get(name, False)
+    world.switches[name] = False
+    return on
 
 
 def dispatch(
@@ -72,24 +109,45 @@ def dispatch(
     )
     step = timedelta(seconds=world.dispatch_step_seconds)
     file_name = workflow.file_name
-    if file_name in ("rollback.yml", "deploy-production.yml") and inputs.get("tag"):
-        tag = repo.tags.get(str(inputs["tag"]))
+    if file_name in ("rollback.yml", "deploy-production.yml"):
+        tag_name = str(inputs.get("tag") or (ref if ref in repo.tags else ""))
+        tag = repo.tags.get(tag_name)
         if tag is None or tag.sha not in repo.commits:
             world.schedule(at + step, "run_status", repo.name, run.id, "in_progress", None)
-            world.schedule(at + 2 * step, "run_status", repo.name, run.id, "completed", "failure")
+            world.schedule(at + 3 * step, "run_status", repo.name, run.id, "completed", "failure")
             return run
-        fail = world.switches.get("fail_next_production_deploy", False)
-        world.switches["fail_next_production_deploy"] = False
-        payload = {"rollback": True, "reason": inputs.get("reason", "")} if file_name == "rollback.yml" else {}
+        fail = take_switch(world, "fail_next_production_deploy")
+        payload: dict[str, Any] = {}
+        if file_name == "rollback.yml":
+            payload = {"rollback": True}
+            if (previous := _live_ref(repo, "production")) is not None:
+                payload["from"] = previous
+            if inputs.get("reason"):
+                payload["reason"] = str(inputs["reason"])
         world.schedule(at + step, "dispatch_deploy", repo.name, run.id, "production", tag.name, tag.sha, payload, fail)
     elif file_name == "deploy-staging.yml":
-        fail = world.switches.get("fail_next_staging_deploy", False)
-        world.switches["fail_next_staging_deploy"] = False
+        fail = take_switch(world, "fail_next_staging_deploy")
         world.schedule(at + step, "dispatch_deploy", repo.name, run.id, "staging", ref, sha, {}, fail)
     else:
         world.schedule(at + step, "run_status", repo.name, run.id, "in_progress", None)
         world.schedule(at + 3 * step, "run_status", repo.name, run.id, "completed", "success")
     return run
+
+
+def deploy(world: World, repo: Repository, deployment: Deployment, at: datetime) -> bool:
+    """Let the simulated deployment system run a deployment created through the API, if it is one it deploys
+    (production or staging, task ``deploy``). Returns whether it will."""
+    if deployment.environment not in DEPLOYED_ENVIRONMENTS or deployment.task != "deploy":
+        return False
+    fail = take_switch(world, f"fail_next_{deployment.environment}_deploy")
+    step = timedelta(seconds=world.dispatch_step_seconds)
+    world.schedule(at + step, "deploy_step", repo.name, deployment.id, "queued", fail, None, 0)
+    return True
+
+
+def _live_ref(repo: Repository, environment: str) -> str | None:
+    live = repo.live_deployments.get(environment) or []
+    return live[-1].ref if live else None
 
 
 def _run(world: World, repo_name: str, run_id: int) -> tuple[Repository, WorkflowRun] | None:
@@ -122,7 +180,11 @@ def _dispatch_deploy(
         return
     repo, run = found
     ops.set_run_status(world, repo, run, "in_progress", due)
-    label = "Rollback to" if payload.get("rollback") else "Deploy"
+    if payload.get("rollback"):
+        previous = payload.get("from")
+        description = f"Rollback to {ref}" + (f" (from {previous})" if previous else "")
+    else:
+        description = f"Deploy {ref} to {environment}"
     deployment = ops.create_deployment(
         world,
         repo,
@@ -131,28 +193,71 @@ def _dispatch_deploy(
         environment=environment,
         creator=world.bot,
         at=due,
-        description=f"{label} {ref} ({environment})",
+        description=description,
         payload=payload,
         production=environment == "production",
     )
-    log = run_log_path(world, repo, run)
+    _deploy_step(world, due, repo.name, deployment.id, "queued", fail, run.id, 0)
+
+
+@scheduled("deploy_step")
+def _deploy_step(
+    world: World,
+    due: datetime,
+    repo_name: str,
+    deployment_id: int,
+    state: str,
+    fail: bool,
+    run_id: int | None,
+    seen: int,
+) -> None:
+    """One status of a deployment the simulator deploys; ``seen`` is how many statuses it had after our last."""
+    repo = world.repos.get(repo_name)
+    deployment = repo.deployments.get(deployment_id) if repo else None
+    if repo is None or deployment is None:
+        return
+    found = _run(world, repo_name, run_id) if run_id is not None else None
+    run = found[1] if found else None
+    if len(deployment.statuses) != seen:  # someone else is deploying it: theirs to finish
+        return
+    log = run_log_path(world, repo, run) if run else f"/{world.org_login}/{repo.name}/deployments/{deployment.id}"
+    final = state in ("success", "failure")
     ops.add_deployment_status(
-        world, repo, deployment, "queued", due, world.bot, log_url=log, description="Deployment queued"
+        world,
+        repo,
+        deployment,
+        state,
+        due,
+        world.bot,
+        log_url=log,
+        environment_url=environment_url(world, repo, deployment.environment) if state == "success" else "",
+        description=DESCRIPTIONS[state],
     )
+    if final:
+        if run is not None:
+            ops.set_run_status(world, repo, run, "completed", due, state)
+        return
+    following = "in_progress" if state == "queued" else ("failure" if fail else "success")
     step = timedelta(seconds=world.dispatch_step_seconds)
-    world.schedule(due + step, "deployment_status", repo.name, deployment.id, "in_progress", log)
-    world.schedule(due + 2 * step, "deployment_status", repo.name, deployment.id, "failure" if fail else "success", log)
-    world.schedule(due + 2 * step, "run_status", repo.name, run.id, "completed", "failure" if fail else "success")
+    world.schedule(due + step, "deploy_step", repo.name, deployment.id, following, fail, run_id, seen + 1)
 
 
 @scheduled("deployment_status")
 def _deployment_status(world: World, due: datetime, repo_name: str, deployment_id: int, state: str, log: str) -> None:
+    """Kept so worlds saved with timers of the earlier shape still load and finish."""
     repo = world.repos.get(repo_name)
     deployment = repo.deployments.get(deployment_id) if repo else None
     if repo is None or deployment is None:
         return
     url = environment_url(world, repo, deployment.environment) if state == "success" else ""
-    description = {"in_progress": "Deploying", "success": "Deployed", "failure": "Deployment failed"}[state]
     ops.add_deployment_status(
-        world, repo, deployment, state, due, world.bot, log_url=log, environment_url=url, description=description
+        world,
+        repo,
+        deployment,
+        state,
+        due,
+        world.bot,
+        log_url=log,
+        environment_url=url,
+        description=DESCRIPTIONS[state],
     )

@@ -1,4 +1,12 @@
-"""Fault switches, request statistics and the primary rate limit, all thread-safe."""
+"""Fault switches, request statistics and the primary rate limit, all thread-safe.
+
+A fault answers the next matching API request(s) instead of the simulator (``POST /_simulator/faults``):
+``server_error`` (500/502/503, body ``{"message": "Server Error"}``), ``validation_failed`` (422 with
+``message``, e.g. GitHub's "Workflow does not have 'workflow_dispatch' trigger"), or a primary/secondary
+rate limit. ``path_contains`` and ``method`` narrow it to one operation; ``after`` lets that many matching
+requests through first; ``take_effect`` carries the request out before answering with the fault (GitHub
+timing out after it acted: the dispatch happened although the client saw a 5xx).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +20,14 @@ from typing import Any
 PRIMARY_MESSAGE = "API rate limit exceeded for user ID {user_id}."
 SECONDARY_MESSAGE = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
 RATE_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
-KINDS = ("server_error", "primary_rate_limit", "secondary_rate_limit")
+KINDS = ("server_error", "validation_failed", "primary_rate_limit", "secondary_rate_limit")
+ALLOWED_STATUSES = {
+    "server_error": (500, 502, 503),
+    "validation_failed": (422,),
+    "primary_rate_limit": (403, 429),
+    "secondary_rate_limit": (403, 429),
+}
+DEFAULT_STATUS = {"server_error": 502, "validation_failed": 422, "primary_rate_limit": 403, "secondary_rate_limit": 403}
 
 
 @dataclass(slots=True)
@@ -24,9 +39,14 @@ class Fault:
     reset_in: float = 2.0  # primary: x-ratelimit-reset = now + reset_in
     retry_after: int = 1  # secondary: retry-after header
     path_contains: str | None = None
+    method: str | None = None  # GET, POST, ...; any method when None
+    message: str = ""  # validation_failed: the 422's message
+    take_effect: bool = False  # serve the request, then answer with the fault anyway
 
-    def matches(self, path: str) -> bool:
-        return self.path_contains is None or self.path_contains in path
+    def matches(self, method: str, path: str) -> bool:
+        return (self.path_contains is None or self.path_contains in path) and (
+            self.method is None or self.method == method
+        )
 
 
 class Faults:
@@ -45,21 +65,31 @@ class Faults:
         reset_in: float = 2.0,
         retry_after: int = 1,
         path_contains: str | None = None,
+        method: str | None = None,
+        message: str | None = None,
+        take_effect: bool = False,
     ) -> Fault:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}")
-        allowed = {
-            "server_error": (500, 502, 503),
-            "primary_rate_limit": (403, 429),
-            "secondary_rate_limit": (403, 429),
-        }
-        default = {"server_error": 502, "primary_rate_limit": 403, "secondary_rate_limit": 403}[kind]
-        status = int(status or default)
-        if status not in allowed[kind]:
+        status = int(status or DEFAULT_STATUS[kind])
+        if status not in ALLOWED_STATUSES[kind]:
             raise ValueError(f"status {status} is not valid for {kind}")
         if int(count) < 1 or int(after) < 0:
             raise ValueError("count must be >= 1 and after >= 0")
-        fault = Fault(kind, int(count), int(after), status, float(reset_in), int(retry_after), path_contains or None)
+        if message and kind != "validation_failed":
+            raise ValueError("message is only for validation_failed")
+        fault = Fault(
+            kind,
+            int(count),
+            int(after),
+            status,
+            float(reset_in),
+            int(retry_after),
+            path_contains or None,
+            method.upper() if method else None,
+            str(message or ("Validation Failed" if kind == "validation_failed" else "")),
+            bool(take_effect),
+        )
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -68,14 +98,14 @@ class Faults:
         with self._lock:
             self._faults.clear()
 
-    def take(self, path: str) -> Fault | None:
+    def take(self, method: str, path: str) -> Fault | None:
         """The fault this request must suffer, if any (consumes one of its ``count``)."""
         with self._lock:
             if not self._faults:
                 return None
             chosen: Fault | None = None
             for fault in self._faults:
-                if not fault.matches(path):
+                if not fault.matches(method, path):
                     continue
                 if fault.after > 0:
                     fault.after -= 1

@@ -5,6 +5,8 @@ from __future__ import annotations
 from .models import Deployment, DeploymentStatus, Environment, Release, Repository, Workflow, WorkflowRun
 from .render import Json, Renderer, iso, node
 
+CHECK_SUITE_OFFSET = 20_000_000  # a run's check suite id is its id plus this
+
 
 class DeliveryRenderer:
     def __init__(self, renderer: Renderer) -> None:
@@ -98,7 +100,7 @@ class DeliveryRenderer:
                 "committer": {"name": commit.committer_name, "email": commit.committer_email},
             }
         actor = self.r.user(run.actor)
-        suite_id = run.id + 20_000_000
+        suite_id = run.id + CHECK_SUITE_OFFSET
         return {
             "id": run.id,
             "name": run.workflow.name,

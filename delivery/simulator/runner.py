@@ -24,6 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-quirks", action="store_true", help="leave out the odd cases the sync must survive")
     parser.add_argument("--live", action="store_true", help="keep producing activity")
     parser.add_argument("--tick-seconds", type=float, default=20.0, help="live mode: seconds between steps")
+    parser.add_argument(
+        "--dispatch-step-seconds",
+        type=float,
+        default=3.0,
+        help="pace of a dispatched workflow or an API-created deployment (queued, in_progress, done)",
+    )
     parser.add_argument("--state-file", default=None, help="load the world from here, save it after every tick")
     parser.add_argument("--hourly-budget", type=int, default=5000, help="API requests per hour per token")
     parser.add_argument("--oauth-client-id", default="trunkline-demo")
@@ -46,6 +52,7 @@ def run(options: Mapping[str, Any], out: TextIO | Any = None, stop: threading.Ev
         prs=options.get("prs"),
         quirks=not options.get("no_quirks", False),
     )
+    world.dispatch_step_seconds = float(options.get("dispatch_step_seconds") or 3.0)
     live = (
         LiveActivity(world, interval=options["tick_seconds"], state_file=options.get("state_file"))
         if options.get("live")

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .api import Api
+from .api_base import DOCS as API_DOCS
 from .api_base import ApiError, Request, Result, dumps
 from .control import Control
 from .faults import PRIMARY_MESSAGE, RATE_DOCS, SECONDARY_MESSAGE, Fault, Faults, RateLimiter, RateWindow, Stats
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
 API_PREFIX = "/api/v3"
 JSON_TYPE = "application/json; charset=utf-8"
+TIMER_POLL_SECONDS = 0.05
 
 
 @dataclass(slots=True)
@@ -61,9 +63,15 @@ class SimulatorServer:
         live: LiveActivity | None = None,
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
+        run_timers: bool = True,
     ) -> None:
         """``webhook_url`` (and ``webhook_secret``) install an organization hook for every event, as the
-        CLI's ``--webhook-url`` does; hooks created through the API deliver too (``self.webhooks``)."""
+        CLI's ``--webhook-url`` does; hooks created through the API deliver too (``self.webhooks``).
+
+        ``run_timers``: a background thread runs the world's due timers (a dispatched workflow, a deployment
+        created through the API) as time passes, so they move on and send their webhooks without anyone
+        calling the API, as on GitHub. With ``world.frozen_clock`` set nothing is due until the test moves it.
+        """
         self.world = world
         self.faults = Faults()
         self.stats = Stats()
@@ -81,6 +89,9 @@ class SimulatorServer:
         self.api.webhooks = self.webhooks
         self.control = Control(self)
         self._thread: threading.Thread | None = None
+        self._run_timers = run_timers
+        self._timers_stop = threading.Event()
+        self._timer_thread: threading.Thread | None = None
         if webhook_url:
             with world.lock:
                 self.api.install_org_hook(webhook_url, webhook_secret)
@@ -95,9 +106,28 @@ class SimulatorServer:
                 daemon=True,
             )
             self._thread.start()
+        if self._run_timers and self._timer_thread is None:
+            self._timers_stop.clear()
+            self._timer_thread = threading.Thread(
+                target=self._timer_loop, name=f"github-simulator-timers:{self.port}", daemon=True
+            )
+            self._timer_thread.start()
         return self
 
+    def _timer_loop(self) -> None:
+        while not self._timers_stop.wait(TIMER_POLL_SECONDS):
+            due = self.world.next_due
+            if due is not None and due <= self.world.clock():
+                try:
+                    self.world.advance()
+                except Exception:  # noqa: BLE001 - a broken timer must not stop the others
+                    traceback.print_exc(file=sys.stderr)
+
     def stop(self) -> None:
+        if self._timer_thread is not None:
+            self._timers_stop.set()
+            self._timer_thread.join(timeout=5)
+            self._timer_thread = None
         if self._thread is not None:
             self._httpd.shutdown()
             self._thread.join(timeout=5)
@@ -164,8 +194,10 @@ class SimulatorServer:
         matched = self.api.match(method, path)
         route_name = matched[0].name if matched else f"{method} (unknown route)"
         rate_key: Any = user.id if user is not None else "anonymous"
-        fault = self.faults.take(path)
+        fault = self.faults.take(method, path)
         if fault is not None:
+            if fault.take_effect:
+                self._serve(method, path, query, headers, raw_body, user, scopes is not None, matched, rate_key)
             response = self._fault(fault, user, self.rate.peek(rate_key))
         else:
             response = self._serve(method, path, query, headers, raw_body, user, scopes is not None, matched, rate_key)
@@ -221,6 +253,9 @@ class SimulatorServer:
     def _fault(fault: Fault, user: User | None, window: RateWindow) -> Response:
         if fault.kind == "server_error":
             return Response(fault.status, dumps({"message": "Server Error"}), headers=window.headers())
+        if fault.kind == "validation_failed":
+            body = {"message": fault.message, "documentation_url": API_DOCS, "status": str(fault.status)}
+            return Response(fault.status, dumps(body), headers=window.headers())
         if fault.kind == "primary_rate_limit":
             exhausted = RateWindow(window.limit, window.limit, int(time.time() + fault.reset_in + 0.999))
             body = {"message": PRIMARY_MESSAGE.format(user_id=user.id if user else 1), "documentation_url": RATE_DOCS}

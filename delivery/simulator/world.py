@@ -279,21 +279,47 @@ class World:
         heapq.heappush(self._timers, (at, self._timer_seq, action, args))
 
     def advance(self, now: datetime | None = None) -> int:
-        """Run the timers that are due (e.g. a dispatched rollback finishing). Cheap when idle."""
-        if not self._timers:
-            return 0
-        now = now or self.clock()
-        ran = 0
-        with self.lock:
+        """Run the timers that are due (e.g. a dispatched rollback finishing). Cheap when idle.
+
+        The server runs this on every request and from its timer thread; a test with a frozen clock moves
+        ``frozen_clock`` on and calls it (or :meth:`settle`). Once it returns, everything due has run.
+        """
+        with self.lock:  # even when idle: another thread may be running the last timer right now
+            if not self._timers:
+                return 0
+            now = now or self.clock()
+            ran = 0
             while self._timers and self._timers[0][0] <= now:
                 due, _, action, args = heapq.heappop(self._timers)
                 SCHEDULED_ACTIONS[action](self, due, *args)
                 ran += 1
+            return ran
+
+    def settle(self, limit: int = 10_000) -> int:
+        """Run every pending timer (and those they schedule) in due order, now; returns how many ran.
+
+        A frozen clock is moved to each timer's due time as it runs, so the world ends at the last step's
+        time, as if that much time had passed. Live (unfrozen) time is left alone: the steps keep their
+        due times, which may be a few seconds ahead of the wall clock.
+        """
+        ran = 0
+        with self.lock:
+            while self._timers and ran < limit:
+                due = self._timers[0][0]
+                if self.frozen_clock is not None and due > self.frozen_clock:
+                    self.frozen_clock = due
+                ran += self.advance(due)
         return ran
 
     @property
     def pending_timers(self) -> int:
         return len(self._timers)
+
+    @property
+    def next_due(self) -> datetime | None:
+        """When the next timer is due (None: nothing in flight)."""
+        with self.lock:
+            return self._timers[0][0] if self._timers else None
 
     # -- persistence ----------------------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:

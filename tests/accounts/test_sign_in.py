@@ -210,3 +210,12 @@ def test_a_live_refresh_after_the_session_ended_sends_the_page_to_sign_in(anonym
     )
     assert response.status_code == 204 and response.content == b""  # nothing swapped into the page
     assert response["HX-Redirect"] == "/accounts/login/?next=%2Fboard%2F%3Fperson%3Dana"
+
+
+def test_the_sign_in_page_keeps_where_the_person_was_going(anonymous_client: Any, team: SimulatorServer) -> None:
+    login_page = anonymous_client.get(reverse("team"), follow=True)
+    body = login_page.content.decode()
+    assert 'action="/accounts/github/login/?process=login&amp;next=%2Fteam%2F"' in body
+    authorize = _start(anonymous_client, "/team/")
+    response = _callback(anonymous_client, _authorize(authorize, _member(team).login))
+    assert response["Location"] == "/team/"
