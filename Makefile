@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench bench-webhooks clean
+.PHONY: run test lint bench bench-webhooks bench-board clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,7 @@ bench: $(VENV)/.runtime
 	    $(BIN)/python manage.py bench_sync --repos 20 --prs $$prs --json var/bench-sync-$$prs.json || exit 1; \
 	done
 	@$(MAKE) --no-print-directory bench-webhooks
+	@$(MAKE) --no-print-directory bench-board
 
 # The webhook endpoint under load: gunicorn, a Celery worker and a load generator, 30 s of signed deliveries,
 # twice: a steady 50 deliveries a second (the acknowledgement latency), then 8 connections sending as fast as
@@ -64,6 +65,25 @@ bench-webhooks: $(VENV)/.runtime
 	  DEBUG=1 DATABASE_URL=$$db REDIS_URL=$$broker LOG_LEVEL=WARNING \
 	    $(BIN)/python manage.py bench_webhooks $$args --json var/bench-webhooks-$$run.json || exit 1; \
 	done
+
+# The pipeline pages on a large organization (50 repositories, 20,000 PRs, 5,000 deployments, written straight to
+# the database, then derived): p50/p95 server time of the board, its htmx refresh, the filtered board, a change, a
+# repository and a release page, requested in-process through the whole Django stack, signed in. PostgreSQL when it
+# answers on 127.0.0.1 (a database of its own), else a SQLite file. Figures are printed and written to
+# var/bench-board.json.
+BENCH_BOARD_DB := trunkline_bench_board
+bench-board: $(VENV)/.runtime
+	@mkdir -p var
+	@if pg_isready -h 127.0.0.1 -q 2>/dev/null; then \
+	  dropdb -h 127.0.0.1 -U postgres --if-exists $(BENCH_BOARD_DB) && \
+	  createdb -h 127.0.0.1 -U postgres $(BENCH_BOARD_DB) || exit 1; \
+	  db=postgres://postgres@127.0.0.1:5432/$(BENCH_BOARD_DB); \
+	else \
+	  rm -f var/bench-board.sqlite3*; \
+	  db=sqlite:///$(CURDIR)/var/bench-board.sqlite3; \
+	fi; \
+	DEBUG=1 DATABASE_URL=$$db $(BIN)/python manage.py migrate -v 0 && \
+	DEBUG=1 DATABASE_URL=$$db LOG_LEVEL=WARNING $(BIN)/python manage.py bench_board --json var/bench-board.json
 
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -34,6 +34,7 @@ urlpatterns = [
     path("repositories/", github_views.repository_list, name="repositories"),
     path("repositories/<int:pk>/", pipeline_views.repository_page, name="repository"),
     path("repositories/<int:pk>/sync/", github_views.repository_sync, name="repository-sync"),
+    path("repositories/<int:pk>/settings/", github_views.repository_settings, name="repository-settings"),
     path("healthz", core_views.healthz, name="healthz"),
     path(
         "favicon.ico",

@@ -18,7 +18,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from delivery.accounts.audit import audit
+from delivery.accounts.models import AuditEvent
 from delivery.accounts.roles import requires
+from delivery.github.forms import RepositorySettingsForm
 from delivery.github.models import Repository, SyncRun, WebhookDelivery
 from delivery.github.selectors import (
     DELIVERY_FILTERS,
@@ -158,3 +161,31 @@ def webhook_delivery_replay(request: HttpRequest, pk: int) -> HttpResponse:
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
     return redirect(target if target and safe else "webhook-deliveries")
+
+
+@requires("manage_team")
+def repository_settings(request: HttpRequest, pk: int) -> HttpResponse:
+    """An admin edits the repository's delivery settings; each save is an audit event naming what changed."""
+    repository = get_object_or_404(Repository, pk=pk)
+    form = RepositorySettingsForm(request.POST or None, instance=repository)
+    if request.method == "POST" and form.is_valid():
+        changed = [form.fields[name].label or name for name in form.changed_data]
+        form.save()
+        if changed:
+            audit(
+                request,
+                AuditEvent.Verb.SETTINGS_CHANGED,
+                actor=request.user,
+                repository=repository,
+                target_type="repository",
+                target_id=str(repository.pk),
+                summary=f"{repository.full_name} settings: {', '.join(str(c) for c in changed)}",
+            )
+            messages.success(request, f"Saved: {', '.join(str(c).lower() for c in changed)}.")
+        return redirect("repository", repository.pk)
+    return render(
+        request,
+        "github/repository_settings.html",
+        {"repository": repository, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )

@@ -21,11 +21,14 @@ from django.utils import timezone
 
 from delivery.accounts.audit import audit
 from delivery.accounts.models import AuditEvent, Developer
+from delivery.github.models import Repository
 from delivery.monitoring.models import ChecklistItem, MonitoringSession
 from delivery.pipeline.models import Release
 
 logger = logging.getLogger(__name__)
-RECENT_RELEASES = timedelta(days=2)  # sessions are opened for releases that went live this recently
+# Sessions are opened for releases whose window (and grace) is still running, or ended within this margin (the
+# worker was down a while): not for history read on a first sync.
+OPENING_MARGIN = timedelta(hours=1)
 
 
 class MonitoringError(Exception):
@@ -41,12 +44,14 @@ def sessions_open(*, repository_id: int, now: datetime | None = None) -> int:
     """Open a session (with the repository's checklist) for every owner of every recent successful production
     release that has none yet. Idempotent: the (release, owner) constraint makes a second run a no-op."""
     now = now or timezone.now()
+    repository = Repository.objects.get(pk=repository_id)
+    window = timedelta(minutes=repository.monitoring_window_minutes + repository.monitoring_grace_minutes)
     releases = list(
         Release.objects.filter(
             repository_id=repository_id,
             state=Release.State.SUCCEEDED,
             is_rollback=False,
-            deployed_at__gte=now - RECENT_RELEASES,
+            deployed_at__gte=now - window - OPENING_MARGIN,
         )
         .exclude(owners=None)
         .select_related("repository")
@@ -109,7 +114,8 @@ def _deploy_succeeded_notify(release: Release, owners: list[Developer]) -> None:
 
 def deploy_failures_notify(*, repository_id: int, now: datetime | None = None) -> int:
     """A Slack notice for each production deployment that failed in the last hour (once each, by its key)."""
-    from delivery.github.models import Deployment, Repository
+    from delivery.github.models import Deployment
+    from delivery.notifications.models import Notification
     from delivery.notifications.service import notify, slack_escape
 
     now = now or timezone.now()
@@ -120,13 +126,17 @@ def deploy_failures_notify(*, repository_id: int, now: datetime | None = None) -
         state__in=["failure", "error"],
         state_at__gte=now - timedelta(hours=1),
     ).select_related("creator")
+    keys = {f"deploy_failed:gh.deployment:{d.pk}": d for d in failed}
+    told = set(Notification.objects.filter(dedupe_key__in=list(keys)).values_list("dedupe_key", flat=True))
     sent = 0
-    for deployment in failed:
+    for key, deployment in keys.items():
+        if key in told:
+            continue  # the unique key would refuse it anyway; this spares the attempt
         link = absolute_url(reverse("repository", args=[repository.pk]))
         by = f" (started by {slack_escape(deployment.creator.login)})" if deployment.creator else ""
         made = notify(
             "deploy_failed",
-            dedupe_key=f"deploy_failed:gh.deployment:{deployment.pk}",
+            dedupe_key=key,
             text=f":x: Production deploy of *{slack_escape(repository.full_name)} "
             f"{slack_escape(deployment.ref or deployment.sha[:7])}* ended in {deployment.state}{by}. "
             "On call: check it, and roll back if production is hurt.",

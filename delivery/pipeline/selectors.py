@@ -5,10 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models.functions import RowNumber
+from django.urls import reverse
+from django.utils import timezone
 
 from delivery.accounts.models import Developer
+from delivery.core.templatetags.trunkline import ago_text
 from delivery.github.models import Commit, Deployment, Repository, Tag
 from delivery.pipeline.checks import CHECKS
 from delivery.pipeline.models import Change, Release, Stage
@@ -23,7 +28,9 @@ BOARD_COLUMNS: list[tuple[str, str]] = [
     (Stage.DONE, "Done (24 h)"),
 ]
 DONE_FOR = timedelta(hours=24)
-CARDS_PER_COLUMN = 50
+CARDS_PER_COLUMN = 25  # a column is read at a glance; the rest is a filter away
+BOARD_ORDER = ["production_at", "tagged_at", "staging_at", "merged_at", "pr_opened_at", "pk"]
+"""Cards newest first: by the latest stage each reached."""
 
 
 @dataclass
@@ -36,9 +43,11 @@ class BoardColumn:
 
 def board_changes(*, now: datetime, repository: str = "", person: str = "") -> QuerySet[Change]:
     """Changes on the board: every one in flight, and those done in the last 24 hours."""
+    in_flight = [stage for stage, _ in BOARD_COLUMNS if stage != Stage.DONE]
+    # Two arms, each served by an index (stage; production_at), rather than a filter over every change ever done.
+    # A done change always has its production time (it is done once its watch window after production ended).
     changes = (
-        Change.objects.filter(stage__in=[stage for stage, _ in BOARD_COLUMNS])
-        .exclude(stage=Stage.DONE, production_at__lt=now - DONE_FOR)
+        Change.objects.filter(Q(stage__in=in_flight) | Q(stage=Stage.DONE, production_at__gte=now - DONE_FOR))
         .select_related("repository", "author", "next_owner", "pull_request")
         .only(
             "title",
@@ -70,18 +79,67 @@ def board_changes(*, now: datetime, repository: str = "", person: str = "") -> Q
 
 
 def board_columns(*, now: datetime, repository: str = "", person: str = "") -> list[BoardColumn]:
-    """The board's columns, each its newest cards first (at most CARDS_PER_COLUMN) and its total. One query."""
+    """The board's columns, each its newest cards first (at most CARDS_PER_COLUMN) and its total. One query: window
+    functions number the cards of each column and count them, so only the cards shown are read."""
     columns = {stage: BoardColumn(stage, title) for stage, title in BOARD_COLUMNS}
-    ordered = board_changes(now=now, repository=repository, person=person).order_by(
-        "-production_at", "-tagged_at", "-staging_at", "-merged_at", "-pr_opened_at", "-pk"
+    newest_first = [F(name).desc() for name in BOARD_ORDER]
+    cards = (
+        board_changes(now=now, repository=repository, person=person)
+        .annotate(
+            column_rank=Window(RowNumber(), partition_by=F("stage"), order_by=newest_first),
+            column_total=Window(Count("pk"), partition_by=F("stage")),
+        )
+        .filter(column_rank__lte=CARDS_PER_COLUMN)
+        .order_by(*newest_first)
     )
-    for change in ordered:
+    urls = _CardUrls()
+    for change in cards:
         column = columns[change.stage]
-        column.total += 1
-        if len(column.changes) < CARDS_PER_COLUMN:
-            change.check_labels = [(name, CHECKS[name]) for name in change.failed_checks if name in CHECKS]
-            column.changes.append(change)
+        column.total = change.column_total
+        _card_prepare(change, now, urls)
+        column.changes.append(change)
     return list(columns.values())
+
+
+class _CardUrls:
+    """The card links, reversed once a page rather than twice a card (the board shows a few hundred)."""
+
+    MARK = "987654321"
+
+    def __init__(self) -> None:
+        self.change = reverse("change", args=[int(self.MARK)])
+        self.person = reverse("person", args=[self.MARK])
+
+    def of_change(self, pk: int) -> str:
+        return self.change.replace(self.MARK, str(pk))
+
+    def of_person(self, login: str) -> str:
+        return self.person.replace(self.MARK, quote(login))
+
+
+BAD_CHECKS = {"production_failed", "review_breach"}
+
+
+def _card_prepare(change: Change, now: datetime, urls: _CardUrls) -> None:
+    """What a card shows, worked out in Python: the template only prints it (it is the board's main cost)."""
+    change.check_labels = [(name, CHECKS[name]) for name in change.failed_checks if name in CHECKS]
+    change.check_badges = [
+        (label, "badge-bad" if name in BAD_CHECKS else "badge-warn") for name, label in change.check_labels
+    ]
+    change.url = urls.of_change(change.pk)
+    change.author_url = urls.of_person(change.author.login) if change.author else ""
+    since = change.production_at or change.tagged_at or change.staging_at or change.merged_at or change.first_commit_at
+    change.since = since
+    if since is not None:
+        local = timezone.localtime(since)
+        change.since_iso = since.isoformat()
+        change.since_title = local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "")
+        change.since_text = ago_text(since, now)
+    change.window_ends = (
+        change.production_at + timedelta(minutes=change.repository.monitoring_window_minutes)
+        if change.stage == Stage.IN_PRODUCTION and change.production_at
+        else None
+    )
 
 
 def board_filter_choices() -> dict[str, list[str]]:

@@ -24,14 +24,15 @@ def board(request: HttpRequest) -> HttpResponse:
     context = {
         "columns": columns,
         "filters": filters,
-        "choices": board_filter_choices(),
         "query": request.GET.urlencode(),
         "in_flight": sum(c.total for c in columns if c.stage != "done"),
         "now": now,
     }
     template = "pipeline/board.html"
     if request.htmx and not request.htmx.boosted:
-        template += "#board-columns"
+        template += "#board-columns"  # the live refresh: the columns only, so not the filters' choices either
+    else:
+        context["choices"] = board_filter_choices()
     return render(request, template, context)
 
 

@@ -35,9 +35,23 @@ class OnCallRow:
         return sum(1 for s in self.sessions if s.state == "overdue")
 
     @property
+    def failing_now(self) -> bool:
+        """The latest production deployment failed (nothing succeeded after it): production may be hurt."""
+        if not self.failed_deployments:
+            return False
+        latest_failure = self.failed_deployments[0].state_at
+        return self.live is None or self.live.deployed_at is None or latest_failure > self.live.deployed_at
+
+    @property
     def attention(self) -> int:
-        """How much it needs on-call's eye: a failed deploy or a rollback first, then overdue watches."""
-        return 100 * len(self.in_flight) + 50 * len(self.failed_deployments) + 10 * self.overdue + len(self.sessions)
+        """How much it needs on-call's eye: a rollback in flight, a failing deploy, overdue watches, then the rest."""
+        return (
+            1000 * len(self.in_flight)
+            + 100 * self.failing_now
+            + 10 * self.overdue
+            + len(self.sessions)
+            + min(len(self.failed_deployments), 9)
+        )
 
     @property
     def calm(self) -> bool:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from delivery.accounts.roles import can_start_rollback
+from delivery.notifications.selectors import notification_list
 from delivery.pipeline.models import Release
 from delivery.rollbacks.models import Rollback
 from delivery.rollbacks.selectors import on_call_board
@@ -122,7 +123,11 @@ def rollback_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def on_call_page(request: HttpRequest) -> HttpResponse:
-    context = {"rows": on_call_board(now=timezone.now()), "now": timezone.now()}
+    context = {
+        "rows": on_call_board(now=timezone.now()),
+        "notices": list(notification_list(limit=8)),
+        "now": timezone.now(),
+    }
     template = "rollbacks/on_call.html"
     if request.htmx and not request.htmx.boosted:
         template += "#on-call-rows"

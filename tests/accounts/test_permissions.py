@@ -83,8 +83,19 @@ def _actions() -> dict[str, Callable[[], Action]]:
             lambda: not OnCallShift.objects.filter(pk=shift.pk).exists(),
         )
 
+    def repository_settings() -> Action:
+        from tests.github.test_repository_settings import _form_data
+
+        repo = RepositoryFactory()
+        form = _form_data(repo, slack_channel="#changed")
+        return Action(
+            lambda c: c.post(reverse("repository-settings", args=[repo.pk]), form),
+            lambda: type(repo).objects.get(pk=repo.pk).slack_channel == "#changed",
+        )
+
     return {
         "sync a repository": sync,
+        "change repository settings": repository_settings,
         "replay a webhook delivery": replay,
         "change a role": role_change,
         "set the on-call rotation": rotation,
@@ -95,6 +106,7 @@ def _actions() -> dict[str, Callable[[], Action]]:
 
 ALLOWED = {
     "sync a repository": {"developer", "on-call", "admin"},
+    "change repository settings": {"admin"},
     "replay a webhook delivery": {"admin"},
     "change a role": {"admin"},
     "set the on-call rotation": {"admin"},

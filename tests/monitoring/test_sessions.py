@@ -41,8 +41,8 @@ def _session(people: dict[str, Any], login: str = "olga") -> MonitoringSession:
 
 
 def test_a_session_opens_for_each_owner_of_a_new_release_with_the_checklist(people: dict[str, Any]) -> None:
-    # v1.1 (a day old) and v1.2's two owners; v1.0 went live two days ago, before the sessions' horizon
-    assert sessions_open(repository_id=people["repo"].pk) == 3
+    # v1.2's two owners; v1.0 and v1.1 went live days ago (history from a first sync): no watch opens for them
+    assert sessions_open(repository_id=people["repo"].pk) == 2
     assert sessions_open(repository_id=people["repo"].pk) == 0  # idempotent
     session = MonitoringSession.objects.get(release=people["v1.2"], owner__login="olga")
     assert session.window_ends_at - session.window_starts_at == timedelta(minutes=30)
@@ -171,3 +171,18 @@ def test_the_session_page_ticks_items_and_signs_off_over_http(people: dict[str, 
 
 def test_developers_unknown_to_the_release_get_no_session(people: dict[str, Any]) -> None:
     assert not MonitoringSession.objects.filter(owner__in=Developer.objects.filter(login="vic")).exists()
+
+
+def test_a_failed_production_deploy_is_noticed_once(people: dict[str, Any]) -> None:
+    from delivery.monitoring.services import deploy_failures_notify
+    from delivery.notifications.models import Notification
+    from tests.factories import DeploymentFactory
+
+    DeploymentFactory(repository=people["repo"], ref="v1.3", state="failure", state_at=timezone.now())
+    DeploymentFactory(
+        repository=people["repo"], ref="v0.1", state="failure", state_at=timezone.now() - timedelta(hours=3)
+    )
+    assert deploy_failures_notify(repository_id=people["repo"].pk) == 1
+    assert deploy_failures_notify(repository_id=people["repo"].pk) == 0
+    notice = Notification.objects.get(kind="deploy_failed")
+    assert "v1.3" in notice.text and "ended in failure" in notice.text

@@ -54,4 +54,4 @@ def test_repository_page_query_count_does_not_grow_with_the_history(client: Any,
     h = _history(deploys)
     with CaptureQueriesContext(connection) as queries:
         assert client.get(reverse("repository", args=[h.repo.pk])).status_code == 200
-    assert len(queries) == 10 + SIGNED_IN_PAGE_QUERIES, [q["sql"][:100] for q in queries]
+    assert len(queries) == 11 + SIGNED_IN_PAGE_QUERIES, [q["sql"][:100] for q in queries]

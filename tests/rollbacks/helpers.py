@@ -58,3 +58,23 @@ def history(owner: Developer, other: Developer) -> dict[str, Any]:
     v11 = release(repo, "v1.1", at=now - timedelta(days=1), owners=[owner], failed=True, failure_reason="broke")
     v12 = release(repo, "v1.2", at=now - timedelta(minutes=10), owners=[owner, other])
     return {"repo": repo, "v1.0": v10, "v1.1": v11, "v1.2": v12, "now": now}
+
+
+def rollback_row(made: dict[str, Any], *, state: str = "requested", **extra: Any) -> Any:
+    """A rollback of `history()`'s v1.2 (or `from_release`) to v1.0, as a row (no GitHub involved)."""
+    from delivery.rollbacks.models import Rollback
+
+    fields = {
+        "repository": made["repo"],
+        "environment": "production",
+        "from_release": made["v1.2"],
+        "target_release": made["v1.0"],
+        "target_tag": "v1.0",
+        "target_sha": made["v1.0"].sha,
+        "reason": "errors",
+        "method": "workflow_dispatch",
+        "idempotency_key": f"row-{state}-{len(extra)}",
+        "state": state,
+        **extra,
+    }
+    return Rollback.objects.create(**fields)

@@ -13,10 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from delivery.monitoring.services import sessions_open
-from delivery.rollbacks.models import Rollback
 from tests.conftest import SIGNED_IN_PAGE_QUERIES, member
 from tests.factories import DeploymentFactory, RepositoryFactory
-from tests.rollbacks.helpers import history, release
+from tests.rollbacks.helpers import history, release, rollback_row
 
 pytestmark = pytest.mark.django_db
 
@@ -47,22 +46,13 @@ def test_trouble_comes_first_with_live_known_good_and_watches(page: dict[str, An
     api = rows[1]
     assert api.live.tag_name == "v1.2" and api.known_good.tag_name == "v1.0"  # v1.1 failed
     assert sorted(s.owner.login for s in api.sessions if s.release_id == page["v1.2"].pk) == ["olga", "pete"]
-    assert "Deploy failed" in body and "Watch overdue" in body and "left" in body  # v1.1 overdue, v1.2 running
+    assert "Deploy failed" in body and "Being watched" in body and "left" in body
+    assert 'Latest deploy, of <span class="mono">v3.1</span>, ended in failure' in body
     assert "shipped by olga, pete" in body and 'Last known good: <span class="mono">v1.0</span>' in body
 
 
 def test_a_rollback_in_flight_is_shown_first(page: dict[str, Any]) -> None:
-    Rollback.objects.create(
-        repository=page["repo"],
-        environment="production",
-        from_release=page["v1.2"],
-        target_release=page["v1.0"],
-        target_tag="v1.0",
-        target_sha=page["v1.0"].sha,
-        reason="errors",
-        method="workflow_dispatch",
-        idempotency_key="k1",
-    )
+    rollback_row(page)
     response = page["client"].get(reverse("on-call"))
     assert response.context["rows"][0].repository.name == "api"
     assert "Rollback to v1.0: requested" in response.content.decode()

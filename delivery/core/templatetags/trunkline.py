@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from django import template
@@ -36,3 +37,38 @@ def since(later: datetime | None, earlier: datetime | None) -> timedelta | None:
     if later is None or earlier is None:
         return None
     return later - earlier
+
+
+@register.filter
+def plus_minutes(moment: datetime | None, minutes: int | None) -> datetime | None:
+    """`moment|plus_minutes:30`: e.g. when a watch window ends."""
+    if moment is None:
+        return None
+    return moment + timedelta(minutes=int(minutes or 0))
+
+
+_SLACK_LINK = re.compile(r"<([^|>]+)\|([^>]+)>")
+_SLACK_BARE = re.compile(r"<(https?://[^>]+)>")
+_SLACK_EMOJI = re.compile(r":[a-z0-9_+-]+:")
+
+
+@register.filter
+def slack_plain(text: str) -> str:
+    """A Slack message as plain words for the app: links by their labels, no emoji codes or bold stars."""
+    text = _SLACK_LINK.sub(r"\2", text or "")
+    text = _SLACK_BARE.sub(r"\1", text)
+    text = _SLACK_EMOJI.sub("", text).replace("*", "")
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
+
+
+def ago_text(then: datetime, now: datetime) -> str:
+    """ "just now", "12 min ago", "3 h ago", "5 d ago": naturaltime's meaning at a fraction of its cost (the board
+    shows one per card)."""
+    seconds = (now - then).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    return f"{int(seconds // 86400)} d ago"

@@ -1,0 +1,66 @@
+"""The watch and the rollbacks, shown on the pipeline's pages (release, repository, board) without those
+pages' views knowing about them: each tag reads what it shows in one or two queries."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django import template
+from django.utils import timezone
+
+from delivery.accounts.roles import can_start_rollback
+from delivery.monitoring.models import MonitoringSession
+from delivery.monitoring.services import session_state
+from delivery.rollbacks.models import Rollback
+
+register = template.Library()
+BOARD_ROLLBACKS_FOR = timedelta(hours=24)
+
+
+@register.inclusion_tag("rollbacks/_release_watch.html", takes_context=True)
+def release_watch(context: dict[str, Any], release: Any, owners: list[Any]) -> dict[str, Any]:
+    """On a release page: its monitoring sessions with countdowns, its rollbacks, and the Roll back button."""
+    now = timezone.now()
+    sessions = list(
+        MonitoringSession.objects.filter(release=release)
+        .select_related("owner", "signed_off_by")
+        .order_by("owner__login")
+    )
+    for session in sessions:
+        session.release = release
+        session.state = session_state(session, now)
+    rollbacks = list(
+        Rollback.objects.filter(from_release=release).select_related("requested_by").order_by("-requested_at")
+    )
+    user = context["request"].user
+    return {
+        "release": release,
+        "sessions": sessions,
+        "rollbacks": rollbacks,
+        "can_roll_back": release.environment == release.repository.production_environment
+        and can_start_rollback(user, {o.pk for o in owners}),
+        "now": now,
+    }
+
+
+@register.inclusion_tag("rollbacks/_repository_rollbacks.html")
+def repository_rollbacks(repository: Any) -> dict[str, Any]:
+    return {
+        "rollbacks": list(
+            Rollback.objects.filter(repository=repository)
+            .select_related("requested_by", "from_release")
+            .order_by("-requested_at")[:10]
+        )
+    }
+
+
+@register.inclusion_tag("rollbacks/_board_rollbacks.html")
+def board_rollbacks(repository: str = "") -> dict[str, Any]:
+    """Rollbacks in flight and those of the last 24 hours, above the board's columns."""
+    rollbacks = Rollback.objects.filter(
+        requested_at__gte=timezone.now() - BOARD_ROLLBACKS_FOR
+    ) | Rollback.objects.filter(state__in=Rollback.IN_FLIGHT)
+    if repository:
+        rollbacks = rollbacks.filter(repository__full_name=repository)
+    return {"rollbacks": list(rollbacks.select_related("repository", "requested_by").order_by("-requested_at")[:5])}
