@@ -175,6 +175,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Rollbacks follow GitHub by webhooks; this reads GitHub for those that hear nothing, and times them out.
     "poll-rollbacks": {"task": "delivery.rollbacks.tasks.poll_rollbacks_task", "schedule": timedelta(minutes=1)},
+    # People who left the organization lose their access (sign-in checks membership; this catches the rest).
+    "sweep-members": {"task": "delivery.accounts.tasks.members_sweep_task", "schedule": timedelta(minutes=30)},
     # Slack notices whose send was lost (broker down, worker died) are queued again.
     "sweep-notifications": {
         "task": "delivery.notifications.tasks.sweep_notifications_task",
@@ -252,6 +254,7 @@ SOCIALACCOUNT_STORE_TOKENS = False
 TRUNKLINE_ALLOWED_LOGINS = env.list("TRUNKLINE_ALLOWED_LOGINS", default=[])
 TRUNKLINE_ADMIN_LOGINS = env.list("TRUNKLINE_ADMIN_LOGINS", default=[])
 TRUNKLINE_DEFAULT_ROLE = env.str("TRUNKLINE_DEFAULT_ROLE", default="developer")
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=7 * 24 * 3600)  # then sign in again (and be re-checked)
 if TRUNKLINE_DEFAULT_ROLE not in ("viewer", "developer", "on-call", "admin"):
     raise ImproperlyConfigured("TRUNKLINE_DEFAULT_ROLE must be viewer, developer, on-call or admin.")
 # A monitoring session still open this long after its owner was alerted alerts on-call.

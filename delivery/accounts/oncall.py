@@ -73,6 +73,15 @@ def rotation_schedule(weeks: int = 6, now: datetime | None = None) -> list[OnCal
     ]
 
 
+def on_call_duty(developer: Developer, now: datetime | None = None) -> bool:
+    """Whether the person is in the rotation or has a current or coming override."""
+    now = now or timezone.now()
+    return (
+        OnCallRotationMember.objects.filter(developer=developer).exists()
+        or OnCallShift.objects.filter(developer=developer, ends_at__gt=now).exists()
+    )
+
+
 def _at_least_on_call(developer: Developer) -> None:
     """Being on call means being able to roll back: a rotation member gets the on-call role if below it."""
     user = developer.user

@@ -24,11 +24,13 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django.shortcuts import render
+from django.utils import timezone
 from github import Auth
 
 from delivery.accounts.audit import audit
 from delivery.accounts.models import AuditEvent, Developer, Role
-from delivery.accounts.roles import role_of, role_set
+from delivery.accounts.oncall import on_call_duty
+from delivery.accounts.roles import RANK, role_of, role_set
 from delivery.github.client import GitHubClient, GitHubError, GitHubNotFound
 
 logger = logging.getLogger(__name__)
@@ -80,6 +82,12 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
                 state = membership_state(sociallogin.token.token, org)
             except GitHubError as exc:
                 logger.warning("sign-in of %s: membership check failed: %s", login, exc)
+                problem = "GitHub did not answer our membership check. Try again in a minute."
+                if exc.status == 403:
+                    problem = (
+                        f"GitHub refused to tell us about your membership of {org} (403): the organization may "
+                        "restrict OAuth apps. An organization owner can approve Trunkline in its settings."
+                    )
                 audit(request, AuditEvent.Verb.SIGN_IN_REFUSED, login=login, summary=f"Membership check failed: {exc}")
                 raise ImmediateHttpResponse(
                     render(
@@ -88,7 +96,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
                         {
                             "login": login,
                             "org": org,
-                            "problem": "GitHub did not answer our membership check. Try again in a minute.",
+                            "problem": problem,
                         },
                         status=503,
                     )
@@ -96,6 +104,8 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             if state != "active":
                 refusal = f"not an active member of {org} ({'invitation pending' if state == 'pending' else state})"
         if refusal:
+            if sociallogin.is_existing:  # someone who has left: their account stops working everywhere
+                account_deactivate(sociallogin.user, reason=refusal)
             audit(request, AuditEvent.Verb.SIGN_IN_REFUSED, login=login, summary=refusal)
             raise ImmediateHttpResponse(
                 render(request, "accounts/sign_in_refused.html", {"login": login, "org": org}, status=403)
@@ -137,11 +147,14 @@ def _github_signed_in(sender: Any, request: HttpRequest, user: Any, **kwargs: An
     github = sociallogin.account.extra_data if sociallogin is not None else {}
     if not github.get("id"):
         return
-    developer_link(user, github)
+    developer = developer_link(user, github)
     wanted = _initial_role(str(github.get("login") or ""))
     current = role_of(user)
     if current is None or (wanted == Role.ADMIN and current != Role.ADMIN):
         role_set(user, wanted)
+        current = wanted
+    if RANK[current] < RANK[Role.ON_CALL] and on_call_duty(developer):
+        role_set(user, Role.ON_CALL)  # put on the rotation (or an override) before they ever signed in
 
 
 @receiver(user_logged_in, dispatch_uid="trunkline-signed-in")
@@ -154,3 +167,46 @@ def _signed_in(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> N
 def _signed_out(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
     if user is not None:
         audit(request, AuditEvent.Verb.SIGN_OUT, actor=user, summary="Signed out")
+
+
+def account_deactivate(user: Any, *, reason: str) -> None:
+    """Switch off an account (its role stays for the record) and end its sessions."""
+    from django.contrib.sessions.models import Session
+
+    if user is None or user.pk is None:
+        return
+    type(user).objects.filter(pk=user.pk).update(is_active=False)
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
+            session.delete()
+    audit(None, AuditEvent.Verb.SIGN_IN_REFUSED, login=user.get_username(), summary=f"Account switched off: {reason}")
+
+
+def members_sweep(client: Any = None) -> int:
+    """Switch off the accounts of people who are no longer members of GITHUB_ORG (nor on the allow-list), read
+    with Trunkline's own GitHub credentials. Returns how many were switched off."""
+    from delivery.github.client import client_from_settings, github_credentials_configured
+
+    org = settings.GITHUB_ORG
+    if not org or not github_credentials_configured():
+        return 0
+    owns = client is None
+    client = client or client_from_settings()
+    try:
+        members = {m["id"] for page in client.iter_pages(f"/orgs/{org}/members") for m in page.items}
+    finally:
+        if owns:
+            client.close()
+    allowed = _allowed_logins()
+    gone = (
+        Developer.objects.filter(user__is_active=True, user__is_superuser=False)
+        .exclude(github_id__in=members)
+        .select_related("user")
+    )
+    count = 0
+    for developer in gone:
+        if developer.login.lower() in allowed:
+            continue
+        account_deactivate(developer.user, reason=f"no longer a member of {org}")
+        count += 1
+    return count

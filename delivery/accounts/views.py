@@ -7,7 +7,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.http import HttpRequest, HttpResponse
+from django.db.models import F
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -48,7 +49,11 @@ def my_queue(request: HttpRequest) -> HttpResponse:
 
 
 def person_queue(request: HttpRequest, login: str) -> HttpResponse:
-    developer = get_object_or_404(Developer, login=login)
+    developer = (
+        Developer.objects.filter(login=login).order_by(F("user_id").asc(nulls_last=True), "-pk").first()
+    )  # logins can be reused
+    if developer is None:
+        raise Http404(f"Nobody called {login}")
     if developer.user_id == request.user.pk:
         return redirect("my-queue")
     return _queue_page(request, queue_of(developer, now=timezone.now()), mine=False)
@@ -150,7 +155,10 @@ def rotation_change(request: HttpRequest) -> HttpResponse:
         return _back_with_error(request, f"Unknown GitHub login: {', '.join(unknown)}.")
     if len(set(logins)) != len(logins):
         return _back_with_error(request, "Each person once in the rotation.")
-    starts_on = parse_date(request.POST.get("starts_on", ""))
+    try:
+        starts_on = parse_date(request.POST.get("starts_on", ""))
+    except ValueError:
+        starts_on = None
     try:
         hour = int(request.POST.get("handover_hour", "9"))
     except ValueError:
@@ -169,9 +177,14 @@ def rotation_change(request: HttpRequest) -> HttpResponse:
 
 
 def _local_datetime(value: str) -> datetime | None:
-    parsed = parse_datetime(value.strip()) if value else None
-    if parsed is not None and timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed)
+    """A date and time typed in the form (local time), or None when it is not one (a 30 February, a time the
+    clocks skip)."""
+    try:
+        parsed = parse_datetime(value.strip()) if value else None
+        if parsed is not None and timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed)
+    except ValueError:
+        return None
     return parsed
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 from typing import Any
 
 from django import forms
@@ -11,6 +12,23 @@ from delivery.github.models import Repository
 
 FULL_WINDOW_MARK = "(after the window)"
 URL_FIELDS = ("logs_url_template", "metrics_url_template", "errors_url_template")
+
+
+PLACEHOLDERS = ("repository", "sha", "short_sha", "tag", "start", "end", "start_ms", "end_ms")
+
+
+def _template_problem(template: str) -> str:
+    """Why a link template cannot be filled in (an unknown or malformed {placeholder}), or ""."""
+    try:
+        names = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
+        template.format_map(dict.fromkeys(PLACEHOLDERS, "x"))
+    except (ValueError, KeyError, IndexError, AttributeError) as exc:
+        bad = str(exc).strip("'") or "a brace"
+        return f"Cannot fill in this link ({bad}): use {{{'}, {'.join(PLACEHOLDERS)}}}, and {{{{ }}}} for a brace."
+    unknown = [n for n in names if n not in PLACEHOLDERS]
+    if unknown:
+        return f"Unknown placeholder {{{unknown[0]}}}: use " + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS) + "."
+    return ""
 
 
 class RepositorySettingsForm(forms.ModelForm):
@@ -99,6 +117,10 @@ class RepositorySettingsForm(forms.ModelForm):
             value = data.get(name) or ""
             if value and not value.startswith(("https://", "http://")):
                 self.add_error(name, "A link starts with https:// (or http://).")
+            elif value:
+                problem = _template_problem(value)
+                if problem:
+                    self.add_error(name, problem)
         if data.get("rollback_method") == Repository.RollbackMethod.WORKFLOW_DISPATCH and not data.get(
             "rollback_workflow_file"
         ):
@@ -106,5 +128,10 @@ class RepositorySettingsForm(forms.ModelForm):
         return data
 
     def save(self, commit: bool = True) -> Repository:
-        self.instance.checklist_template = self.cleaned_data["checklist"]
-        return super().save(commit=commit)
+        """Writes only the settings: the sync's lease and the derivation's flags, written by workers meanwhile,
+        are left as they are."""
+        repository = super().save(commit=False)
+        repository.checklist_template = self.cleaned_data["checklist"]
+        if commit:
+            repository.save(update_fields=[*self._meta.fields, "checklist_template", "updated_at"])
+        return repository

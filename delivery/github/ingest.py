@@ -242,6 +242,12 @@ def _rows(items: Iterable[Any], build: Callable[[Any], Row | None], result: Inge
 
 
 # -- people -------------------------------------------------------------------------------------------------
+def web_url(value: Any) -> str:
+    """A link the pages may show: http(s) only (a deployment status's URL is anyone's text: no javascript:)."""
+    text = str(value or "").strip()
+    return text[:500] if text.lower().startswith(("https://", "http://")) else ""
+
+
 def ingest_users(users: Iterable[dict[str, Any] | None]) -> IngestResult:
     """GitHub user objects (as embedded in every other object; None for a deleted account) → Developers."""
     result = IngestResult()
@@ -544,8 +550,8 @@ def ingest_deployment_statuses(deployment: Deployment, items: Sequence[dict[str,
             "deployment_id": deployment.pk,
             "state": s["state"],
             "description": s.get("description") or "",
-            "environment_url": s.get("environment_url") or "",
-            "log_url": s.get("log_url") or "",
+            "environment_url": web_url(s.get("environment_url")),
+            "log_url": web_url(s.get("log_url") or s.get("target_url")),
             "target_url": s.get("target_url") or "",
             "creator_id": _user_id(users.ids, s.get("creator")),
             "created_at": parse_time(s["created_at"]),

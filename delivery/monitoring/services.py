@@ -165,6 +165,9 @@ def item_check(*, item: ChecklistItem, user: Any, checked: bool, note: str, now:
         raise MonitoringError("This session is signed off; its checklist is closed.")
     if checked and item.requires_full_window and now < session.window_ends_at:
         left = session.window_ends_at - now
+        if note.strip() != item.note:  # the note is kept even though the tick must wait
+            item.note = note.strip()[:2000]
+            item.save(update_fields=["note"])
         raise MonitoringError(
             f"“{item.text}” can be ticked when the window ends, in {max(1, round(left.total_seconds() / 60))} min."
         )
@@ -216,6 +219,8 @@ def sign_off(
         )
         if decision == MonitoringSession.Decision.FIX_FORWARD:
             release_mark_failed(session.release, reason=f"Fix forward ({user.get_username()})", now=now)
+        elif decision == MonitoringSession.Decision.ROLL_BACK:  # failed whether or not the rollback then starts
+            release_mark_failed(session.release, reason=f"Signed off: roll back ({user.get_username()})", now=now)
         audit(
             None,
             AuditEvent.Verb.MONITORING_SIGNED_OFF,
@@ -326,5 +331,8 @@ def dashboard_links(session: MonitoringSession) -> list[tuple[str, str]]:
         ("Errors", repository.errors_url_template),
     ):
         if template:
-            links.append((label, template.format_map(values)))
+            try:
+                links.append((label, template.format_map(values)))
+            except (ValueError, KeyError, IndexError, AttributeError):
+                logger.warning("%s: the %s link template cannot be filled in: %r", repository, label, template)
     return links

@@ -82,7 +82,8 @@ def session_sign_off(request: HttpRequest, pk: int) -> HttpResponse:
     except PermissionError as exc:
         raise PermissionDenied(str(exc)) from exc
     except MonitoringError as exc:
-        return render(request, "monitoring/session.html", _context(request, session, error=str(exc)), status=400)
+        context = _context(request, session, error=str(exc), decision=decision, notes=request.POST.get("notes", ""))
+        return render(request, "monitoring/session.html", context, status=400)
     if decision == MonitoringSession.Decision.ROLL_BACK:
         return redirect("rollback-new", session.release_id)  # straight to the rollback confirmation
     return redirect("monitoring-session", session.pk)

@@ -119,12 +119,14 @@ def rollback_request(
     request: Any = None,
     now: datetime | None = None,
 ) -> Requested:
-    """Start rolling `release`'s repository back to `target`. Raises RollbackRefused or RollbackInFlight."""
+    """Roll `release`'s repository back from what is live now to `target`. What is checked is the live release,
+    whichever page the request came from: its owners (a developer rolls back only their own), its earlier
+    releases (the targets). Raises RollbackRefused or RollbackInFlight."""
     now = now or timezone.now()
     repository = release.repository
-    owner_ids = set(release.owners.values_list("pk", flat=True))
-    if not can_start_rollback(user, owner_ids):
-        raise RollbackRefused("Your role does not allow rolling back this release.", status=403)
+    live = live_release(repository) or release
+    if not can_start_rollback(user, set(live.owners.values_list("pk", flat=True))):
+        raise RollbackRefused("Your role does not allow rolling back the release that is live.", status=403)
     if not idempotency_key or len(idempotency_key) > 100:
         raise RollbackRefused("The form is missing its key: reload the page and try again.")
     existing = Rollback.objects.filter(idempotency_key=idempotency_key).first()
@@ -133,11 +135,10 @@ def rollback_request(
     reason = reason.strip()
     if not reason:
         raise RollbackRefused("Say why you roll back: the reason is required.")
-    if target.pk not in {t.pk for t in rollback_targets(release)}:
+    if target.pk not in {t.pk for t in rollback_targets(live)}:
         raise RollbackRefused("The target must be an earlier successful production release of this repository.")
     if not target.tag_name:
         raise RollbackRefused(f"{target.sha[:7]} has no tag to deploy: choose a tagged release.")
-    live = live_release(repository) or release
     try:
         with transaction.atomic():
             rollback = Rollback.objects.create(
@@ -185,10 +186,17 @@ def in_flight_rollback(repository_id: int, environment: str) -> Rollback | None:
 
 
 def rollback_retry(*, rollback: Rollback, user: Any, request: Any = None) -> Rollback:
-    """Try a failed rollback again (same target and reason). 409 if another is in flight meanwhile."""
+    """Try a failed rollback again (same target and reason), if what it rolls back is still live. 409 if another is
+    in flight meanwhile."""
     owner_ids = set(rollback.from_release.owners.values_list("pk", flat=True))
     if not can_start_rollback(user, owner_ids):
         raise RollbackRefused("Your role does not allow rolling back this release.", status=403)
+    live = live_release(rollback.repository)
+    if live is not None and live.pk != rollback.from_release_id:
+        raise RollbackRefused(
+            f"Production has changed since: {live.tag_name or live.sha[:7]} is live now. Start a new rollback from "
+            "the on-call page if it is still needed."
+        )
     try:
         with transaction.atomic():
             moved = Rollback.objects.filter(pk=rollback.pk, state=State.FAILED).update(
@@ -241,12 +249,35 @@ def rollback_execute(*, rollback_id: int, client: Any = None, now: datetime | No
     A GitHub error fails the rollback with the reason in words; it can be retried."""
     now = now or timezone.now()
     rollback = Rollback.objects.select_related("repository").get(pk=rollback_id)
+    if rollback.state != State.REQUESTED:
+        return rollback
+    # A request the worker sees late (the broker was down) must not deploy an old version over newer work.
+    timeout = timedelta(minutes=settings.ROLLBACK_TIMEOUT_MINUTES)
+    live = live_release(rollback.repository)
+    if now - rollback.requested_at > timeout:
+        _finish(
+            rollback,
+            State.FAILED,
+            error=f"Not started within {settings.ROLLBACK_TIMEOUT_MINUTES} minutes of the request (the worker or "
+            "its broker was down): nothing was sent to GitHub. Try again if it is still needed.",
+            now=now,
+        )
+        return Rollback.objects.get(pk=rollback.pk)
+    if live is not None and live.pk != rollback.from_release_id:
+        _finish(
+            rollback,
+            State.FAILED,
+            error=f"Production changed before it started: {live.tag_name or live.sha[:7]} is live now. Nothing was "
+            "sent to GitHub.",
+            now=now,
+        )
+        return Rollback.objects.get(pk=rollback.pk)
     if not _transition(rollback, (State.REQUESTED,), state=State.DISPATCHED, dispatched_at=now):
         return rollback  # already dispatched (or finished) by another run
     repository = rollback.repository
     owns_client = client is None
-    client = client or client_from_settings()
     try:
+        client = client or client_from_settings()
         if rollback.method == Repository.RollbackMethod.DEPLOYMENT:
             data = client.post(
                 f"/repos/{repository.full_name}/deployments",
@@ -278,8 +309,12 @@ def rollback_execute(*, rollback_id: int, client: Any = None, now: datetime | No
         )
         _finish(rollback, State.FAILED, error=f"GitHub refused the rollback: {exc}.{wait}", now=now)
         return Rollback.objects.get(pk=rollback.pk)
+    except Exception as exc:  # credentials, network, a bug: the rollback must not look sent
+        logger.exception("rollback %s: dispatch failed", rollback.pk)
+        _finish(rollback, State.FAILED, error=f"Could not ask GitHub: {type(exc).__name__}: {exc}", now=now)
+        return Rollback.objects.get(pk=rollback.pk)
     finally:
-        if owns_client:
+        if owns_client and client is not None:
             client.close()
     audit(
         None,
@@ -318,13 +353,21 @@ def rollbacks_follow(*, repository_id: int, now: datetime | None = None) -> int:
             error = "" if final == State.SUCCEEDED else error
             moved += _finish(rollback, final, error=error, now=now, deployment=deployment)
             continue
-        timeout = timedelta(minutes=settings.ROLLBACK_TIMEOUT_MINUTES)
-        if now - (rollback.dispatched_at or rollback.requested_at) > timeout:
+        minutes = settings.ROLLBACK_TIMEOUT_MINUTES
+        if deployment is None and now - (rollback.dispatched_at or rollback.requested_at) > timedelta(minutes=minutes):
             moved += _finish(
                 rollback,
                 State.FAILED,
-                error=f"No production deployment of {rollback.target_tag} finished within "
-                f"{settings.ROLLBACK_TIMEOUT_MINUTES} minutes of the request: check the workflow on GitHub.",
+                error=f"GitHub started no production deployment of {rollback.target_tag} within {minutes} minutes "
+                "of the request: check the rollback workflow on GitHub.",
+                now=now,
+            )
+        elif deployment is not None and now - (rollback.deploying_at or now) > timedelta(minutes=3 * minutes):
+            moved += _finish(
+                rollback,
+                State.FAILED,
+                error=f"The deployment of {rollback.target_tag} has not finished after {3 * minutes} minutes "
+                f"(it says {deployment.state or 'nothing'}): check it on GitHub.",
                 now=now,
             )
     return moved

@@ -37,11 +37,15 @@ def _owner_ids(release: Release) -> set[int]:
     return set(release.owners.values_list("pk", flat=True))
 
 
+def _param(request: HttpRequest, name: str) -> str:
+    return request.POST.get(name) or request.GET.get(name) or ""
+
+
 def _confirmation(request: HttpRequest, release: Release, *, status: int = 200, **extra: object) -> HttpResponse:
     live = live_release(release.repository) or release
     targets = rollback_targets(live)
     default = last_known_good(live, targets)
-    chosen = request.POST.get("target") or request.GET.get("target")
+    chosen = _param(request, "target")
     target = next((t for t in targets if str(t.pk) == chosen), default)
     context = {
         "release": release,
@@ -51,8 +55,9 @@ def _confirmation(request: HttpRequest, release: Release, *, status: int = 200, 
         "known_good": default,
         "undone": changes_undone(live, target) if target else [],
         "in_flight": in_flight_rollback(release.repository_id, release.environment),
-        "key": request.POST.get("idempotency_key") or uuid.uuid4().hex,
-        "reason": request.POST.get("reason", ""),
+        # Changing the target keeps the form's key and what was typed as the reason.
+        "key": _param(request, "idempotency_key")[:100] or uuid.uuid4().hex,
+        "reason": _param(request, "reason"),
         **extra,
     }
     template = "rollbacks/confirm.html"
@@ -64,11 +69,13 @@ def _confirmation(request: HttpRequest, release: Release, *, status: int = 200, 
 def rollback_new(request: HttpRequest, pk: int) -> HttpResponse:
     """GET: the confirmation (what is live, the target, the changes undone, a required reason). POST: start."""
     release = _release(pk)
-    if not can_start_rollback(request.user, _owner_ids(release)):
-        raise PermissionDenied("Your role does not allow rolling back this release.")
+    live = live_release(release.repository) or release  # what a rollback takes out of production
+    if not can_start_rollback(request.user, _owner_ids(live)):
+        raise PermissionDenied("Your role does not allow rolling back the release that is live.")
     if request.method != "POST":
         return _confirmation(request, release)
-    target = Release.objects.filter(pk=request.POST.get("target") or 0).first()
+    target_id = request.POST.get("target", "")
+    target = Release.objects.filter(pk=int(target_id)).first() if target_id.isdigit() else None
     if target is None:
         return _confirmation(request, release, status=400, error="Choose the release to go back to.")
     try:

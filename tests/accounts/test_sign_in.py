@@ -219,3 +219,57 @@ def test_the_sign_in_page_keeps_where_the_person_was_going(anonymous_client: Any
     authorize = _start(anonymous_client, "/team/")
     response = _callback(anonymous_client, _authorize(authorize, _member(team).login))
     assert response["Location"] == "/team/"
+
+
+def test_someone_who_lost_access_is_switched_off_at_their_next_sign_in(
+    anonymous_client: Any, team: SimulatorServer, settings: Any
+) -> None:
+    outsider = team.world.outsider
+    settings.TRUNKLINE_ALLOWED_LOGINS = [outsider.login]  # let in as a contractor
+    _sign_in(anonymous_client, outsider.login)
+    user = User.objects.get(username=outsider.login)
+    other_browser = anonymous_client.__class__()
+    other_browser.force_login(user)
+    assert other_browser.get(reverse("team")).status_code == 200
+    settings.TRUNKLINE_ALLOWED_LOGINS = []  # the contract ends
+    anonymous_client.post(reverse("account_logout"))
+    response = _sign_in(anonymous_client, outsider.login)
+    assert response.status_code == 403
+    user.refresh_from_db()
+    assert not user.is_active
+    assert other_browser.get(reverse("team")).status_code == 302  # their other sessions ended too
+
+
+def test_the_members_sweep_switches_off_people_who_left(team: SimulatorServer, settings: Any) -> None:
+    from delivery.accounts.signin import members_sweep
+    from tests.conftest import member, simulator_client
+
+    settings.GITHUB_TOKEN = "test-token"
+    stays = _member(team)
+    kept = member(stays.login)
+    Developer.objects.filter(user=kept).update(github_id=stays.id)
+    gone = member("left-last-week")
+    client = simulator_client(team)
+    try:
+        assert members_sweep(client) == 1
+    finally:
+        client.close()
+    gone.refresh_from_db()
+    kept.refresh_from_db()
+    assert not gone.is_active and kept.is_active
+
+
+def test_a_rotation_member_gets_the_on_call_role_at_their_first_sign_in(
+    anonymous_client: Any, team: SimulatorServer
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from delivery.accounts.oncall import rotation_set
+
+    person = _member(team)
+    seen = Developer.objects.create(github_id=person.id, login=person.login)
+    rotation_set(developers=[seen], starts_on=timezone.localdate() - timedelta(days=1), handover_hour=9, actor=None)
+    _sign_in(anonymous_client, person.login)
+    assert role_of(User.objects.get(username=person.login)) == Role.ON_CALL

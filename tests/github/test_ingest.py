@@ -161,3 +161,11 @@ def test_of_two_equally_new_copies_of_a_workflow_run_the_more_advanced_wins_in_a
         for run in order:
             ingest_workflow_runs(repository, [run])
         assert WorkflowRun.objects.get().status == "completed", order
+
+
+def test_only_web_links_are_kept_from_deployment_statuses() -> None:
+    from delivery.github.ingest import web_url
+
+    assert web_url("https://preview.example/pr-1") == "https://preview.example/pr-1"
+    assert web_url("javascript:alert(document.cookie)") == ""
+    assert web_url(" JavaScript:x") == "" and web_url(None) == ""

@@ -81,3 +81,32 @@ def test_only_admins_edit_settings(client: Any) -> None:
     )
     repo.refresh_from_db()
     assert repo.slack_channel == ""
+
+
+def test_saving_settings_leaves_what_workers_wrote_meanwhile(admin: Client) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    repo = RepositoryFactory()
+    form = _form_data(repo, slack_channel="#x")
+    lease = timezone.now() + timedelta(minutes=10)
+    Repository.objects.filter(pk=repo.pk).update(
+        sync_lease_until=lease, sync_lease_owner="worker-1", derive_pending=True
+    )
+    assert admin.post(reverse("repository-settings", args=[repo.pk]), form).status_code == 302
+    repo.refresh_from_db()
+    assert repo.slack_channel == "#x"
+    assert (repo.sync_lease_until, repo.sync_lease_owner, repo.derive_pending) == (lease, "worker-1", True)
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["https://x/?q={sha", "https://x/{0}", "https://x/{sha.x}", "https://x/{nope}", "https://x/{sha[0]}"],
+)
+def test_a_link_template_that_cannot_be_filled_in_is_refused(admin: Client, template: str) -> None:
+    repo = RepositoryFactory()
+    response = admin.post(reverse("repository-settings", args=[repo.pk]), _form_data(repo, logs_url_template=template))
+    assert response.status_code == 400 and "{short_sha}" in response.content.decode()
+    repo.refresh_from_db()
+    assert repo.logs_url_template == ""

@@ -66,8 +66,6 @@ def test_the_sync_brings_every_open_pull_requests_reviewers(github: Any, gh_clie
         if not user.deleted
     }
     stored = set(
-        ReviewRequest.objects.values_list(
-            "pull_request__repository__name", "pull_request__number", "reviewer__login"
-        )
+        ReviewRequest.objects.values_list("pull_request__repository__name", "pull_request__number", "reviewer__login")
     )
     assert stored == expected and expected  # the simulated org has some

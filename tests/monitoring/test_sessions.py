@@ -186,3 +186,30 @@ def test_a_failed_production_deploy_is_noticed_once(people: dict[str, Any]) -> N
     assert deploy_failures_notify(repository_id=people["repo"].pk) == 0
     notice = Notification.objects.get(kind="deploy_failed")
     assert "v1.3" in notice.text and "ended in failure" in notice.text
+
+
+def test_deciding_roll_back_fails_the_release_even_if_no_rollback_follows(people: dict[str, Any]) -> None:
+    session = _session(people)
+    sign_off(session=session, user=people["olga"], decision="roll_back", notes="")
+    assert Release.objects.get(pk=people["v1.2"].pk).failed
+
+
+def test_a_note_is_kept_when_the_early_tick_is_refused(people: dict[str, Any]) -> None:
+    session = _session(people)
+    watched = session.items.get(key="watched")
+    with pytest.raises(MonitoringError):
+        item_check(item=watched, user=people["olga"], checked=True, note="latency p99 up 10%")
+    watched.refresh_from_db()
+    assert watched.note == "latency p99 up 10%" and watched.checked_at is None
+
+
+def test_a_signed_off_watch_leaves_the_queue(people: dict[str, Any]) -> None:
+    from delivery.accounts.queues import queue_of
+
+    session = _session(people)
+    olga = people["olga"].developer
+    about_v12 = {reverse("monitoring-session", args=[session.pk]), reverse("release", args=[people["v1.2"].pk])}
+    before = [i.url for i in queue_of(olga, now=timezone.now()).items]
+    assert before.count(reverse("monitoring-session", args=[session.pk])) == 1
+    sign_off(session=session, user=people["olga"], decision="fix_forward", notes="")
+    assert not about_v12 & {i.url for i in queue_of(olga, now=timezone.now()).items}

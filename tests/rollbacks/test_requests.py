@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -181,3 +182,53 @@ def test_fifty_concurrent_requests_start_exactly_one_rollback(prod: dict[str, An
         t.join()
     assert Rollback.objects.count() == 1
     assert sorted(answers) == [302] + [409] * 49
+
+
+def test_a_developer_cannot_roll_back_someone_elses_live_release_from_their_own_page(prod: dict[str, Any]) -> None:
+    from tests.rollbacks.helpers import release
+
+    mine_earlier = release(prod["repo"], "v1.15", at=prod["v1.2"].deployed_at, owners=[prod["tara"].developer])
+    Release.objects.filter(pk=prod["v1.2"].pk).update(deployed_at=mine_earlier.deployed_at + timedelta(minutes=1))
+    # tara owns v1.15; pete and olga own v1.2, which is live
+    response = _client(prod["tara"]).post(reverse("rollback-new", args=[mine_earlier.pk]), _form(prod["v1.0"]))
+    assert response.status_code == 403 and not Rollback.objects.exists()
+
+
+def test_the_confirmation_of_an_earlier_release_rolls_back_what_is_live(prod: dict[str, Any]) -> None:
+    response = _client(member("ona", role="on-call")).post(
+        reverse("rollback-new", args=[prod["v1.1"].pk]), _form(prod["v1.0"])
+    )
+    assert response.status_code == 302
+    assert Rollback.objects.get().from_release == prod["v1.2"]
+
+
+def test_a_made_up_target_is_a_clear_400(prod: dict[str, Any]) -> None:
+    response = _client(prod["olga"]).post(
+        reverse("rollback-new", args=[prod["v1.2"].pk]), _form(prod["v1.0"]) | {"target": "abc"}
+    )
+    assert response.status_code == 400 and "Choose the release to go back to" in response.content.decode()
+
+
+def test_changing_the_target_keeps_the_reason_and_the_key(prod: dict[str, Any]) -> None:
+    body = (
+        _client(prod["olga"])
+        .get(
+            reverse("rollback-new", args=[prod["v1.2"].pk]),
+            {"target": prod["v1.1"].pk, "reason": "half typed", "idempotency_key": "k-123"},
+            headers={"HX-Request": "true"},
+        )
+        .content.decode()
+    )
+    assert ">half typed</textarea>" in body and 'value="k-123"' in body
+
+
+def test_a_request_the_worker_sees_too_late_is_not_sent(prod: dict[str, Any], settings: Any) -> None:
+    from delivery.rollbacks.services import rollback_execute
+
+    settings.ROLLBACK_TIMEOUT_MINUTES = 20
+    started = rollback_request(
+        release=prod["v1.2"], target=prod["v1.0"], user=prod["olga"], reason="x", idempotency_key="late"
+    ).rollback
+    Rollback.objects.filter(pk=started.pk).update(requested_at=started.requested_at - timedelta(minutes=30))
+    done = rollback_execute(rollback_id=started.pk, client=object())  # a client that would fail if used
+    assert done.state == "failed" and "nothing was sent to GitHub" in done.error
