@@ -80,6 +80,7 @@ class RepositorySettingsForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.initial_checklist = list(self.instance.checklist_template or [])
         lines = []
         for item in self.instance.checklist_template or []:
             mark = f" {FULL_WINDOW_MARK}" if item.get("requires_full_window") else ""
@@ -126,6 +127,16 @@ class RepositorySettingsForm(forms.ModelForm):
         ):
             self.add_error("rollback_workflow_file", "The rollback workflow needs its file name.")
         return data
+
+    @property
+    def changed_settings(self) -> list[str]:
+        """The labels of the settings this save changes (the checklist compared item by item, not as text)."""
+        before = self.initial_checklist
+        return [
+            str(self.fields[name].label or name)
+            for name in self.changed_data
+            if name != "checklist" or self.cleaned_data.get("checklist") != before
+        ]
 
     def save(self, commit: bool = True) -> Repository:
         """Writes only the settings: the sync's lease and the derivation's flags, written by workers meanwhile,

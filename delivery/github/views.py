@@ -169,7 +169,7 @@ def repository_settings(request: HttpRequest, pk: int) -> HttpResponse:
     repository = get_object_or_404(Repository, pk=pk)
     form = RepositorySettingsForm(request.POST or None, instance=repository)
     if request.method == "POST" and form.is_valid():
-        changed = [form.fields[name].label or name for name in form.changed_data]
+        changed = form.changed_settings
         form.save()
         if changed:
             audit(

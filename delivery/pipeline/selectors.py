@@ -259,7 +259,15 @@ def repository_detail(*, repository_id: int, history: int = 15) -> dict[str, Any
     repository = Repository.objects.get(pk=repository_id)
     environments = []
     tags_by_sha: dict[str, str] = {}
-    tags = list(Tag.objects.alive().filter(repository=repository).exclude(sha="").order_by("-created_at", "-name")[:20])
+    # Newest first by where they point on main (tag names sort as text: v1.20.9 after v1.20.30), then by date.
+    position = Subquery(Commit.objects.filter(repository=repository, sha=OuterRef("sha")).values("main_position")[:1])
+    tags = list(
+        Tag.objects.alive()
+        .filter(repository=repository)
+        .exclude(sha="")
+        .annotate(position=position)
+        .order_by(F("position").desc(nulls_last=True), F("created_at").desc(nulls_last=True), "-name")[:20]
+    )
     for tag in tags:
         if repository.is_release_tag(tag.name):
             tags_by_sha.setdefault(tag.sha, tag.name)

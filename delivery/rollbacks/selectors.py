@@ -29,6 +29,7 @@ class OnCallRow:
     in_flight: list[Rollback] = field(default_factory=list)
     recent_rollbacks: list[Rollback] = field(default_factory=list)
     failed_deployments: list[Deployment] = field(default_factory=list)
+    can_roll_back: bool = False
 
     @property
     def overdue(self) -> int:

@@ -130,8 +130,15 @@ def rollback_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def on_call_page(request: HttpRequest) -> HttpResponse:
+    rows = on_call_board(now=timezone.now())
+    for row in rows:  # the button only where this person may press it (a developer: their own live release)
+        row.can_roll_back = (
+            row.live is not None
+            and not row.repository.archived
+            and can_start_rollback(request.user, {o.pk for o in row.live.owners.all()})
+        )
     context = {
-        "rows": on_call_board(now=timezone.now()),
+        "rows": rows,
         "notices": list(notification_list(limit=8)),
         "now": timezone.now(),
     }

@@ -153,3 +153,14 @@ def test_a_user_without_a_role_changes_nothing() -> None:
     client.force_login(member("nobody", role=None))
     act = _actions()["sync a repository"]()
     assert act.run(client).status_code == 403 and not act.happened()
+
+
+def test_a_refusal_is_a_page_of_the_app_that_says_why() -> None:
+    client = Client()
+    client.force_login(member("dev", role="developer"))
+    response = client.get(reverse("team-settings"))
+    body = response.content.decode()
+    assert response.status_code == 403 and "Your role does not allow this (manage team)" in body
+    assert 'class="topbar"' in body  # the app's own layout, with a way back
+    missing = client.get("/changes/987654/")
+    assert missing.status_code == 404 and "Nothing here" in missing.content.decode()

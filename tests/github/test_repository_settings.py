@@ -110,3 +110,11 @@ def test_a_link_template_that_cannot_be_filled_in_is_refused(admin: Client, temp
     assert response.status_code == 400 and "{short_sha}" in response.content.decode()
     repo.refresh_from_db()
     assert repo.logs_url_template == ""
+
+
+def test_saving_without_a_change_changes_and_records_nothing(admin: Client) -> None:
+    repo = RepositoryFactory()
+    form = _form_data(repo)
+    form["checklist"] = form["checklist"].replace("\n", "\r\n")  # as a browser sends a textarea
+    assert admin.post(reverse("repository-settings", args=[repo.pk]), form).status_code == 302
+    assert not AuditEvent.objects.filter(verb=AuditEvent.Verb.SETTINGS_CHANGED).exists()

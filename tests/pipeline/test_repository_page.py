@@ -55,3 +55,14 @@ def test_repository_page_query_count_does_not_grow_with_the_history(client: Any,
     with CaptureQueriesContext(connection) as queries:
         assert client.get(reverse("repository", args=[h.repo.pk])).status_code == 200
     assert len(queries) == 11 + SIGNED_IN_PAGE_QUERIES, [q["sql"][:100] for q in queries]
+
+
+def test_tags_are_newest_first_by_their_place_on_main_not_by_name(client: Any) -> None:
+    from tests.factories import CommitFactory, RepositoryFactory, TagFactory
+
+    repo = RepositoryFactory()
+    for position, name in enumerate(["v1.20.9", "v1.20.10", "v1.20.30"]):
+        commit = CommitFactory(repository=repo, main_position=position)
+        TagFactory(repository=repo, name=name, sha=commit.sha, created_at=None)
+    tags = [t.name for t in client.get(reverse("repository", args=[repo.pk])).context["tags"]]
+    assert tags == ["v1.20.30", "v1.20.10", "v1.20.9"]

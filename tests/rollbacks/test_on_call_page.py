@@ -24,6 +24,7 @@ pytestmark = pytest.mark.django_db
 def page(client: Any) -> dict[str, Any]:
     olga, pete = member("olga"), member("pete")
     made = history(olga.developer, pete.developer)
+    made["olga"] = olga
     sessions_open(repository_id=made["repo"].pk)
     calm = RepositoryFactory(name="calm", full_name="acme/calm")
     release(calm, "v3.0", at=timezone.now() - timedelta(days=3), owners=[pete.developer])
@@ -75,9 +76,15 @@ def test_the_page_refreshes_as_a_partial_and_reads_a_fixed_number_of_queries(pag
     assert counts[0] <= 9 + SIGNED_IN_PAGE_QUERIES, counts
 
 
-def test_a_viewer_sees_no_rollback_button(page: dict[str, Any]) -> None:
-    viewer = Client()
-    viewer.force_login(member("vic", role="viewer"))
-    body = viewer.get(reverse("on-call")).content.decode()
-    assert "Roll back…" not in body
-    assert "Roll back…" in page["client"].get(reverse("on-call")).content.decode()  # tess, a developer
+def test_the_rollback_button_shows_only_where_the_person_may_press_it(page: dict[str, Any]) -> None:
+    def body(user: Any) -> str:
+        client = Client()
+        client.force_login(user)
+        return client.get(reverse("on-call")).content.decode()
+
+    new_for_api = reverse("rollback-new", args=[page["v1.2"].pk])
+    assert new_for_api not in body(member("vic", role="viewer"))
+    assert "Roll back…" not in page["client"].get(reverse("on-call")).content.decode()  # tess owns nothing live
+    assert new_for_api in body(page["olga"])  # an owner of what is live in api
+    on_call = body(member("ona", role="on-call"))
+    assert new_for_api in on_call and on_call.count("Roll back…") == 2  # both repositories

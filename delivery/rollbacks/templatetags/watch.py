@@ -13,6 +13,7 @@ from delivery.accounts.roles import can_start_rollback
 from delivery.monitoring.models import MonitoringSession
 from delivery.monitoring.services import session_state
 from delivery.rollbacks.models import Rollback
+from delivery.rollbacks.services import live_release
 
 register = template.Library()
 BOARD_ROLLBACKS_FOR = timedelta(hours=24)
@@ -34,12 +35,19 @@ def release_watch(context: dict[str, Any], release: Any, owners: list[Any]) -> d
         Rollback.objects.filter(from_release=release).select_related("requested_by").order_by("-requested_at")
     )
     user = context["request"].user
+    live = live_release(release.repository)
+    live_owners = (
+        {o.pk for o in owners}
+        if live is None or live.pk == release.pk
+        else set(live.owners.values_list("pk", flat=True))
+    )
     return {
         "release": release,
         "sessions": sessions,
         "rollbacks": rollbacks,
         "can_roll_back": release.environment == release.repository.production_environment
-        and can_start_rollback(user, {o.pk for o in owners}),
+        and not release.repository.archived
+        and can_start_rollback(user, live_owners),
         "now": now,
     }
 
