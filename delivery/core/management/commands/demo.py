@@ -107,10 +107,14 @@ class Command(BaseCommand):
                     self.stdout.write(self.style.SUCCESS(f"Ready: open {url}"))
                     if demo:
                         self._sign_in_help()
+            last_team_pass = 0.0
             while not stop.requested:
                 dead = [name for name in children.dead() if name not in ("sync", "webhooks")]
                 if dead:
                     raise CommandError(f"{', '.join(dead)} stopped unexpectedly; see {children.log_dir}/")
+                if demo and time.monotonic() - last_team_pass > 30:
+                    last_team_pass = time.monotonic()
+                    self._simulated_team_signs_off()
                 time.sleep(0.5)
         finally:
             self.stdout.write("Stopping…")
@@ -186,6 +190,21 @@ class Command(BaseCommand):
             starts_on=today - timedelta(days=today.weekday()),
             handover_hour=9,
             actor=None,
+        )
+
+    def _simulated_team_signs_off(self) -> None:
+        """The simulated developers do their post-deploy watch: once a window has ended they sign off "keep",
+        except one release in five, left for the overdue alerts to show. People who sign in do their own."""
+        from delivery.monitoring.models import MonitoringSession
+
+        due = MonitoringSession.objects.filter(
+            signed_off_at__isnull=True, owner__user__isnull=True, window_ends_at__lte=timezone.now()
+        )
+        keep = [pk for pk, release_id in due.values_list("pk", "release_id") if release_id % 5]
+        MonitoringSession.objects.filter(pk__in=keep, signed_off_at__isnull=True).update(
+            signed_off_at=timezone.now(),
+            decision=MonitoringSession.Decision.KEEP,
+            notes="Signed off by the simulated team",
         )
 
     def _sign_in_help(self) -> None:
