@@ -32,6 +32,7 @@ from delivery.github.models import (
     PullRequestCommit,
     Repository,
     Review,
+    ReviewRequest,
     Tag,
 )
 from delivery.pipeline.checks import ChangeFacts, change_checks
@@ -197,6 +198,12 @@ def _changes(
             first_review[pr_id] = at
         if state == Review.State.APPROVED and (pr_id not in first_approval or at < first_approval[pr_id]):
             first_approval[pr_id] = at
+    # Who is asked to review each open PR: the first of them owns "review it" (lowest id: stable between runs).
+    reviewer: dict[int, int] = {}
+    for pr_id, reviewer_id in ReviewRequest.objects.filter(
+        pull_request__repository=repository, pull_request__state=PullRequest.State.OPEN
+    ).values_list("pull_request_id", "reviewer_id"):
+        reviewer[pr_id] = min(reviewer_id, reviewer.get(pr_id, reviewer_id))
     facts = _CheckFacts(repository, pull_requests, positions)
     window = timedelta(minutes=repository.monitoring_window_minutes)
     rows = []
@@ -223,7 +230,7 @@ def _changes(
                 "stage": (stage := _stage(pr, times, window, now)),
                 "failed_checks": change_checks(facts.of(pr, times, position), repository, now),
                 "preview_url": facts.preview_urls.get(pr["head_ref"]) or facts.preview_urls.get(pr["head_sha"], ""),
-                **_next_step(stage, pr, times, window),
+                **_next_step(stage, pr, times, window, reviewer.get(pr["pk"])),
                 **times,
             }
         )
@@ -323,14 +330,19 @@ class _CheckFacts:
         )
 
 
-def _next_step(stage: str, pr: dict[str, Any], times: dict[str, datetime | None], window: timedelta) -> Row:
+def _next_step(
+    stage: str, pr: dict[str, Any], times: dict[str, datetime | None], window: timedelta, reviewer: int | None
+) -> Row:
     """Who must act next, and what: in trunk-based delivery the author owns the change until it is watched."""
     author = pr["author_id"]
     if stage == Stage.IN_PROGRESS:
         return {"next_owner_id": author, "next_action": "Finish and mark ready for review"}
     if stage == Stage.IN_REVIEW:
-        action = "Review it" if times["first_review_at"] is None else "Address the review, or approve"
-        return {"next_owner_id": None if times["first_review_at"] is None else author, "next_action": action}
+        if times["first_review_at"] is None:
+            if reviewer is None:  # nobody asked yet: the author's move
+                return {"next_owner_id": author, "next_action": "Ask a teammate to review it"}
+            return {"next_owner_id": reviewer, "next_action": "Review it"}
+        return {"next_owner_id": author, "next_action": "Address the review, or approve"}
     if stage == Stage.MERGED:
         return {"next_owner_id": author, "next_action": "Get it deployed to staging"}
     if stage == Stage.ON_STAGING:

@@ -204,7 +204,7 @@ def test_derivation_query_count_does_not_grow_with_the_history(merged_prs: int) 
     h.derive()
     with CaptureQueriesContext(connection) as queries:
         h.derive(now=20_000)
-    assert len(queries) == 21, [q["sql"][:120] for q in queries]
+    assert len(queries) == 22, [q["sql"][:120] for q in queries]
 
 
 def test_on_the_simulated_organization_every_change_in_production_came_with_exactly_one_release(
@@ -233,3 +233,18 @@ def test_on_the_simulated_organization_every_change_in_production_came_with_exac
     # A change reaches staging, its tag and production in that order in the simulated process.
     for c in Change.objects.filter(production_at__isnull=False, staging_at__isnull=False):
         assert c.merged_at <= c.staging_at <= c.production_at
+
+
+def test_the_first_asked_reviewer_owns_a_change_waiting_for_its_first_review() -> None:
+    from delivery.github.models import ReviewRequest
+    from delivery.pipeline.derive import repository_pipeline_derive
+    from tests.factories import DeveloperFactory, PullRequestFactory, RepositoryFactory
+
+    repo = RepositoryFactory(default_branch="main")
+    ana, ben = DeveloperFactory(login="ana"), DeveloperFactory(login="ben")
+    asked = PullRequestFactory(repository=repo, author=ana, base_ref="main", title="asked")
+    PullRequestFactory(repository=repo, author=ana, base_ref="main", title="alone")
+    ReviewRequest.objects.create(pull_request=asked, reviewer=ben)
+    repository_pipeline_derive(repository_id=repo.pk)
+    owners = {c.title: (c.next_owner.login if c.next_owner else None, c.next_action) for c in Change.objects.all()}
+    assert owners == {"asked": ("ben", "Review it"), "alone": ("ana", "Ask a teammate to review it")}
