@@ -113,8 +113,10 @@ def team_settings(request: HttpRequest) -> HttpResponse:
 
 
 def _back_with_error(request: HttpRequest, message: str) -> HttpResponse:
+    """The page again, with the reason and what was typed (nothing is lost to a mistake)."""
     context = _team_settings_context()
     context["error"] = message
+    context["typed"] = request.POST
     return render(request, "accounts/team_settings.html", context, status=400)
 
 

@@ -44,7 +44,7 @@ def deploy_succeeded_text(release: Release, owners: Iterable[Developer], monitor
         f":rocket: *{release_label(release)}* is in production ({slack_escape(release.environment)}). "
         f"Owners: {people(owners)} — watch it for {minutes} minutes and sign off."
     )
-    return f"{text} {link(monitoring_url, 'Monitoring session')}".rstrip()
+    return f"{text} {link(monitoring_url, 'The release and its watches')}".rstrip()
 
 
 def deploy_failed_text(release: Release, owners: Iterable[Developer], url: str | None = None) -> str:

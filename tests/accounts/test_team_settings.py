@@ -114,3 +114,13 @@ def test_the_team_page_lists_people_with_their_roles(admin: Client) -> None:
     body = admin.get(reverse("team-settings")).content.decode()
     assert "ana" in body and '<option value="on-call" selected>' in body
     assert Developer.objects.filter(login="ana").exists()
+
+
+def test_what_was_typed_comes_back_with_the_error(admin: Client) -> None:
+    member("ana")
+    body = _rotate(admin, "ana\nnobody-such", timezone.localdate()).content.decode()
+    assert "ana\nnobody-such</textarea>" in body
+    start = timezone.localtime().replace(tzinfo=None, microsecond=0, second=0)
+    form = {"login": "ana", "starts_at": start.isoformat(), "ends_at": (start - timedelta(hours=1)).isoformat()}
+    body = admin.post(reverse("override-add"), form).content.decode()
+    assert f'value="{start.isoformat()}"' in body and '<option value="ana" selected>' in body

@@ -41,7 +41,7 @@ def test_deploy_succeeded_names_the_owners_and_links_the_monitoring_session(slac
     text = messages.deploy_succeeded_text(release, [ada, bob], "https://trunkline.example/monitoring/5/")
     assert text == (
         ":rocket: *acme/api v1.4.2* is in production (production). Owners: <@U0ADA>, bob — watch it for 30 "
-        "minutes and sign off. <https://trunkline.example/monitoring/5/|Monitoring session>"
+        "minutes and sign off. <https://trunkline.example/monitoring/5/|The release and its watches>"
     )
     key = messages.dedupe_key(DEPLOY_SUCCEEDED, release)
     assert key == f"deploy_succeeded:pipeline.release:{release.pk}"
