@@ -4,7 +4,6 @@ queries for one person or for the whole team."""
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -13,6 +12,7 @@ from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.urls import reverse
 
 from delivery.accounts.models import Developer
+from delivery.core.links import page_url
 from delivery.monitoring.models import MonitoringSession
 from delivery.pipeline.checks import CHECKS
 from delivery.pipeline.models import Change, ReleaseChange, Stage
@@ -129,16 +129,6 @@ _CHANGE_FIELDS = (
 )
 
 
-@functools.cache
-def _change_url_pattern() -> str:
-    return reverse("change", args=[987654321])
-
-
-def change_url(pk: int) -> str:
-    """The change page's address without a reverse() per item (a team's queues hold hundreds)."""
-    return _change_url_pattern().replace("987654321", str(pk))
-
-
 def _labels(change: Change) -> list[tuple[str, str]]:
     return [(name, CHECKS[name]) for name in change.failed_checks if name in CHECKS]
 
@@ -156,7 +146,7 @@ def review_state(change: Change) -> str:
 def _own_change_item(change: Change, now: datetime) -> QueueItem:
     checks = _labels(change)
     names = {name for name, _ in checks}
-    url = change_url(change.pk)
+    url = page_url("change", change.pk)
     base = {
         "title": change.title,
         "url": url,
@@ -199,7 +189,7 @@ def _watch_item(changes: list[Change], release_id: int | None) -> QueueItem:
     return QueueItem(
         rank=WATCH,
         title=titles,
-        url=reverse("release", args=[release_id]) if release_id else change_url(first.pk),
+        url=reverse("release", args=[release_id]) if release_id else page_url("change", first.pk),
         repository=first.repository.name,
         since=first.production_at,
         next_step=first.next_action or "Watch production: errors, logs, metrics",
@@ -215,7 +205,7 @@ def _review_item(change: Change) -> QueueItem:
     return QueueItem(
         rank=REVIEW,
         title=change.title,
-        url=change_url(change.pk),
+        url=page_url("change", change.pk),
         repository=change.repository.name,
         since=change.ready_at or change.pr_opened_at,
         next_step=f"Review {change.author.login if change.author else 'it'}'s pull request",

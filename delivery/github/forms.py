@@ -9,12 +9,13 @@ from typing import Any
 from django import forms
 
 from delivery.github.models import Repository
+from delivery.monitoring.services import LINK_PLACEHOLDERS
 
 FULL_WINDOW_MARK = "(after the window)"
 URL_FIELDS = ("logs_url_template", "metrics_url_template", "errors_url_template")
 
 
-PLACEHOLDERS = ("repository", "sha", "short_sha", "tag", "start", "end", "start_ms", "end_ms")
+PLACEHOLDERS = LINK_PLACEHOLDERS
 
 
 def _template_problem(template: str) -> str:

@@ -309,6 +309,10 @@ class _SafeFormat(dict):  # type: ignore[type-arg]
         return "{" + key + "}"
 
 
+LINK_PLACEHOLDERS = ("repository", "sha", "short_sha", "tag", "start", "end", "start_ms", "end_ms")
+"""What a dashboard link template may name (the settings form refuses anything else)."""
+
+
 def dashboard_links(session: MonitoringSession) -> list[tuple[str, str]]:
     """The repository's logs / metrics / errors links, filled in with the release and the window:
     {repository} {sha} {short_sha} {tag} {start} {end} (ISO 8601, UTC) {start_ms} {end_ms} (epoch ms)."""

@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
-from django.urls import reverse
 from django.utils import timezone
 
 from delivery.accounts.models import Developer
+from delivery.core.links import page_url
 from delivery.core.templatetags.trunkline import ago_text
 from delivery.github.models import Commit, Deployment, Repository, Tag
 from delivery.pipeline.checks import CHECKS
@@ -92,42 +91,25 @@ def board_columns(*, now: datetime, repository: str = "", person: str = "") -> l
         .filter(column_rank__lte=CARDS_PER_COLUMN)
         .order_by(*newest_first)
     )
-    urls = _CardUrls()
     for change in cards:
         column = columns[change.stage]
         column.total = change.column_total
-        _card_prepare(change, now, urls)
+        _card_prepare(change, now)
         column.changes.append(change)
     return list(columns.values())
-
-
-class _CardUrls:
-    """The card links, reversed once a page rather than twice a card (the board shows a few hundred)."""
-
-    MARK = "987654321"
-
-    def __init__(self) -> None:
-        self.change = reverse("change", args=[int(self.MARK)])
-        self.person = reverse("person", args=[self.MARK])
-
-    def of_change(self, pk: int) -> str:
-        return self.change.replace(self.MARK, str(pk))
-
-    def of_person(self, login: str) -> str:
-        return self.person.replace(self.MARK, quote(login))
 
 
 BAD_CHECKS = {"production_failed", "review_breach"}
 
 
-def _card_prepare(change: Change, now: datetime, urls: _CardUrls) -> None:
+def _card_prepare(change: Change, now: datetime) -> None:
     """What a card shows, worked out in Python: the template only prints it (it is the board's main cost)."""
     change.check_labels = [(name, CHECKS[name]) for name in change.failed_checks if name in CHECKS]
     change.check_badges = [
         (label, "badge-bad" if name in BAD_CHECKS else "badge-warn") for name, label in change.check_labels
     ]
-    change.url = urls.of_change(change.pk)
-    change.author_url = urls.of_person(change.author.login) if change.author else ""
+    change.url = page_url("change", change.pk)
+    change.author_url = page_url("person", change.author.login) if change.author else ""
     since = change.production_at or change.tagged_at or change.staging_at or change.merged_at or change.first_commit_at
     change.since = since
     if since is not None:

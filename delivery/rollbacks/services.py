@@ -243,6 +243,21 @@ def _transition(rollback: Rollback, from_states: tuple[str, ...], **fields: Any)
     return bool(Rollback.objects.filter(pk=rollback.pk, state__in=from_states).update(**fields))
 
 
+def _too_late_to_start(rollback: Rollback, now: datetime) -> str:
+    """Why a requested rollback must not be sent after all ("" if it may): the worker saw it late (the broker was
+    down), or production moved on meanwhile. Either way an old version must not go over newer work."""
+    if now - rollback.requested_at > timedelta(minutes=settings.ROLLBACK_TIMEOUT_MINUTES):
+        return (
+            f"Not started within {settings.ROLLBACK_TIMEOUT_MINUTES} minutes of the request (the worker or its "
+            "broker was down): nothing was sent to GitHub. Try again if it is still needed."
+        )
+    live = live_release(rollback.repository)
+    if live is not None and live.pk != rollback.from_release_id:
+        label = live.tag_name or live.sha[:7]
+        return f"Production changed before it started: {label} is live now. Nothing was sent to GitHub."
+    return ""
+
+
 def rollback_execute(*, rollback_id: int, client: Any = None, now: datetime | None = None) -> Rollback:
     """Ask GitHub to deploy the target: dispatch the rollback workflow, or create a production deployment of the
     tag. Claimed by requested → dispatched (one conditional UPDATE), so a task run twice dispatches once.
@@ -251,26 +266,9 @@ def rollback_execute(*, rollback_id: int, client: Any = None, now: datetime | No
     rollback = Rollback.objects.select_related("repository").get(pk=rollback_id)
     if rollback.state != State.REQUESTED:
         return rollback
-    # A request the worker sees late (the broker was down) must not deploy an old version over newer work.
-    timeout = timedelta(minutes=settings.ROLLBACK_TIMEOUT_MINUTES)
-    live = live_release(rollback.repository)
-    if now - rollback.requested_at > timeout:
-        _finish(
-            rollback,
-            State.FAILED,
-            error=f"Not started within {settings.ROLLBACK_TIMEOUT_MINUTES} minutes of the request (the worker or "
-            "its broker was down): nothing was sent to GitHub. Try again if it is still needed.",
-            now=now,
-        )
-        return Rollback.objects.get(pk=rollback.pk)
-    if live is not None and live.pk != rollback.from_release_id:
-        _finish(
-            rollback,
-            State.FAILED,
-            error=f"Production changed before it started: {live.tag_name or live.sha[:7]} is live now. Nothing was "
-            "sent to GitHub.",
-            now=now,
-        )
+    refusal = _too_late_to_start(rollback, now)
+    if refusal:
+        _finish(rollback, State.FAILED, error=refusal, now=now)
         return Rollback.objects.get(pk=rollback.pk)
     if not _transition(rollback, (State.REQUESTED,), state=State.DISPATCHED, dispatched_at=now):
         return rollback  # already dispatched (or finished) by another run
