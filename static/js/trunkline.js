@@ -26,3 +26,28 @@
   tick();
   setInterval(tick, 1000);
 })();
+
+// Behaviour that would otherwise be inline script (the Content-Security-Policy allows none):
+// - <input data-submit-on-change> submits its form when it changes (a checklist tick saves at once; htmx or not);
+// - <a data-panel-close> inside a rollback panel empties the panel instead of leaving the page, and gives focus back
+//   to the button that opened it (without JavaScript it is a plain link back).
+(function () {
+  "use strict";
+  document.addEventListener("change", function (e) {
+    var input = e.target.closest && e.target.closest("[data-submit-on-change]");
+    if (input && input.form) { input.form.requestSubmit(); }
+  });
+  document.addEventListener("click", function (e) {
+    var close = e.target.closest && e.target.closest("[data-panel-close]");
+    var panel = close && close.closest(".rollback-panel");
+    if (!panel) { return; }
+    e.preventDefault();
+    var opener = panel.trnOpener;
+    panel.innerHTML = "";
+    if (opener && !document.contains(opener) && panel.trnOpenerUrl) {  // a live refresh replaced it meanwhile
+      var form = document.querySelector('form[hx-get="' + panel.trnOpenerUrl + '"]');
+      opener = form && form.querySelector("button");
+    }
+    if (opener) { opener.focus(); }
+  });
+})();
