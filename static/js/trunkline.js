@@ -51,3 +51,22 @@
     if (opener) { opener.focus(); }
   });
 })();
+
+// A rollback panel opens at the top of its page, which on a phone (or a long on-call page) can be far from the
+// "Roll back…" button pressed: bring it into view and move focus to its heading, so the person sees it open and a
+// screen reader reads where they are.
+(function () {
+  "use strict";
+  document.body.addEventListener("htmx:afterSwap", function (e) {
+    var panel = e.detail.target;
+    if (!panel || !panel.classList || !panel.classList.contains("rollback-panel") || !panel.firstElementChild) { return; }
+    var source = e.detail.requestConfig && e.detail.requestConfig.elt;
+    panel.trnOpener = source && (source.matches("button") ? source : source.querySelector("button"));
+    panel.trnOpenerUrl = source && source.getAttribute("hx-get");
+    var heading = panel.querySelector("h2, h1") || panel.firstElementChild;
+    heading.setAttribute("tabindex", "-1");
+    var top = panel.getBoundingClientRect().top;
+    if (top < 0 || top > window.innerHeight * 0.6) { panel.scrollIntoView({ block: "start" }); }
+    heading.focus({ preventScroll: true });
+  });
+})();
