@@ -70,3 +70,27 @@
     heading.focus({ preventScroll: true });
   });
 })();
+
+// A table wider than its card scrolls sideways inside it: that box gets a name and a place in the tab order, so
+// it can be scrolled from the keyboard (only while it does scroll: on a wide screen it is not a tab stop).
+(function () {
+  "use strict";
+  function mark() {
+    document.querySelectorAll(".table-wrap").forEach(function (box) {
+      var scrolls = box.scrollWidth > box.clientWidth + 1;
+      if (scrolls && !box.hasAttribute("tabindex")) {
+        var card = box.closest("section");
+        var heading = (card && card.querySelector("h2")) || document.querySelector("h1");
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", (heading ? heading.textContent.trim() : "Table") + " (scrolls sideways)");
+        box.dataset.scrollRegion = "";
+      } else if (!scrolls && box.hasAttribute("data-scroll-region")) {
+        ["tabindex", "role", "aria-label", "data-scroll-region"].forEach(function (a) { box.removeAttribute(a); });
+      }
+    });
+  }
+  mark();
+  window.addEventListener("resize", mark);
+  document.body.addEventListener("htmx:afterSettle", mark);
+})();
