@@ -263,8 +263,6 @@ if TRUNKLINE_DEFAULT_ROLE not in ("viewer", "developer", "on-call", "admin"):
     raise ImproperlyConfigured("TRUNKLINE_DEFAULT_ROLE must be viewer, developer, on-call or admin.")
 # A monitoring session still open this long after its owner was alerted alerts on-call.
 MONITORING_ESCALATION_MINUTES = env.int("MONITORING_ESCALATION_MINUTES", default=15)
-# A notice learned of this long after its event (read by a first sync or a backfill) is history: kept, not sent.
-NOTICE_HISTORY_MINUTES = env.int("NOTICE_HISTORY_MINUTES", default=15)
 # A rollback with no finished production deployment this long after the request fails with that reason.
 ROLLBACK_TIMEOUT_MINUTES = env.int("ROLLBACK_TIMEOUT_MINUTES", default=20)
 # /healthz reports the worker down when its last heartbeat (beat, every minute) is older than this.

@@ -264,7 +264,7 @@ def queues_for(developer_ids: list[int] | None, *, now: datetime) -> dict[int, Q
     sessions = (
         MonitoringSession.objects.filter(signed_off_at__isnull=True)
         .select_related("release", "release__repository")
-        .annotate(covered_count=Count("covered"))
+        .annotate(covered_count=Count("releases"))
     )
     if developer_ids is not None:
         own = own.filter(author_id__in=developer_ids)

@@ -58,7 +58,7 @@ class WatchedRelease(models.Model):
     """A release covered by a watch. Each owner watches each release in one watch only (the database says so), so
     opening watches twice changes nothing."""
 
-    session = models.ForeignKey(MonitoringSession, on_delete=models.CASCADE, related_name="covered")
+    session = models.ForeignKey(MonitoringSession, on_delete=models.CASCADE, related_name="+")
     release = models.ForeignKey("pipeline.Release", on_delete=models.CASCADE, related_name="+")
     owner = models.ForeignKey("accounts.Developer", on_delete=models.CASCADE, related_name="+")
     joined_at = models.DateTimeField(help_text="When the release went live (and joined the watch).")

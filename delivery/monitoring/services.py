@@ -83,7 +83,6 @@ def sessions_open(*, repository_id: int, now: datetime | None = None) -> int:
                 continue  # covered meanwhile by another derivation
         if new:
             opened += len(new)
-            Release.objects.filter(pk=release.pk).update(watch_state=Release.Watch.OPEN, watch_ended_at=None)
             _deploy_succeeded_notify(release, new)
     # Releases never watched and too old to be (history from a first sync, rollbacks, ownerless): no watch.
     Release.objects.filter(
@@ -139,6 +138,8 @@ def _release_cover(release: Release, owner: Developer) -> MonitoringSession:
             window_ends_at=max(session.window_ends_at, end),
         )
     WatchedRelease.objects.create(session=session, release=release, owner=owner, joined_at=start)
+    # In the same transaction as the open watch it joined: a sign-off waits for it, then sees this release too.
+    Release.objects.filter(pk=release.pk).update(watch_state=Release.Watch.OPEN, watch_ended_at=None)
     return session
 
 
@@ -155,6 +156,10 @@ def _deploy_succeeded_notify(release: Release, owners: list[Developer]) -> None:
         mention=owners,
         link=link,
         event_at=release.deployed_at,
+        # News while its watch window runs; after, the watch is overdue and its alerts say so.
+        news_until=release.deployed_at + timedelta(minutes=release.repository.monitoring_window_minutes)
+        if release.deployed_at
+        else None,
     )
 
 
@@ -273,12 +278,15 @@ def sign_off(
         if unticked:
             raise MonitoringError("Tick every item first: " + "; ".join(unticked) + ".")
     failed: list[Release] = []
+    unsigned = MonitoringSession.objects.filter(pk=session.pk, signed_off_at__isnull=True)
+    if decision == MonitoringSession.Decision.KEEP:  # a release that joined meanwhile moved the window's end
+        unsigned = unsigned.filter(window_ends_at__lte=now)
     with transaction.atomic():
-        done = MonitoringSession.objects.filter(pk=session.pk, signed_off_at__isnull=True).update(
-            signed_off_at=now, signed_off_by=user, decision=decision, notes=notes
-        )
+        done = unsigned.update(signed_off_at=now, signed_off_by=user, decision=decision, notes=notes)
         if not done:
-            raise MonitoringError("This watch was already signed off.")
+            if MonitoringSession.objects.filter(pk=session.pk, signed_off_at__isnull=False).exists():
+                raise MonitoringError("This watch was already signed off.")
+            raise MonitoringError("A release joined this watch meanwhile: keep can be decided when its window ends.")
         ChecklistItem.objects.filter(session=session, key="decision", checked_at__isnull=True).update(
             checked_at=now, checked_by=user
         )
@@ -290,7 +298,8 @@ def sign_off(
             for release in about:
                 release_mark_failed(release, reason=reason, now=now)
             failed = about
-        _releases_watch_refresh([r.pk for r in covered], now=now)
+        # Re-read: a release that joined before the sign-off took the row is signed off with the others.
+        _releases_watch_refresh(list(session.releases.values_list("pk", flat=True)), now=now)
         labels = ", ".join(r.tag_name or r.sha[:7] for r in covered)
         audit(
             None,
@@ -313,7 +322,9 @@ def sessions_end_by_rollback(*, release_ids: list[int], user: Any, reason: str, 
     going. Returns how many ended."""
     undone = set(release_ids)
     ending = []
-    for session in MonitoringSession.objects.filter(signed_off_at__isnull=True, releases__in=undone).distinct():
+    candidates = MonitoringSession.objects.filter(signed_off_at__isnull=True, releases__in=undone).values("pk")
+    # Locked, so a release cannot join a watch while it is judged all undone.
+    for session in MonitoringSession.objects.select_for_update().filter(pk__in=candidates):
         if set(session.releases.values_list("pk", flat=True)) <= undone:
             ending.append(session.pk)
     ended = MonitoringSession.objects.filter(pk__in=ending, signed_off_at__isnull=True).update(

@@ -28,7 +28,7 @@ def _session(pk: int) -> MonitoringSession:
 
 def _context(request: HttpRequest, session: MonitoringSession, **extra: object) -> dict[str, object]:
     now = timezone.now()
-    covered = list(session.releases.order_by("deployed_at", "pk"))
+    covered = list(session.releases.prefetch_related("undone_by").order_by("deployed_at", "pk"))
     return {
         "session": session,
         "covered": covered,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Model
 
 from delivery.notifications.service import mention_text, slack_escape
+from delivery.pipeline.models import release_tags
 
 if TYPE_CHECKING:
     from delivery.accounts.models import Developer
@@ -39,10 +40,9 @@ def people(developers: Iterable[Developer]) -> str:
 
 
 def watch_label(session: MonitoringSession) -> str:
-    """`acme/api v1.4.2` for a watch of one release; `acme/api v1.4.1, v1.4.2` for a watch of several."""
+    """`acme/api v1.4.2` for a watch of one release; `acme/api v1.4.1 and v1.4.2` for a watch of two."""
     covered = list(session.releases.order_by("deployed_at", "pk")) or [session.release]
-    tags = ", ".join(r.tag_name or r.sha[:7] for r in covered)
-    return slack_escape(f"{session.release.repository.full_name} {tags}")
+    return slack_escape(f"{session.release.repository.full_name} {release_tags(covered)}")
 
 
 def deploy_succeeded_text(release: Release, owners: Iterable[Developer], monitoring_url: str | None) -> str:

@@ -12,4 +12,4 @@ def notification_list(*, repository_id: int | None = None, limit: int = 50) -> Q
     notices = Notification.objects.select_related("repository").exclude(outcome=Notification.Outcome.HISTORY)
     if repository_id is not None:
         notices = notices.filter(repository_id=repository_id)
-    return notices.order_by("-created_at")[:limit]
+    return notices.order_by("-event_at", "-pk")[:limit]

@@ -115,6 +115,7 @@ def notify(
     blocks: list[dict[str, Any]] | None = None,
     channel: str | None = None,
     event_at: datetime | None = None,
+    news_until: datetime | None = None,
 ) -> Notification | None:
     """Log a notice and queue its sending (after the caller's transaction commits).
 
@@ -123,8 +124,8 @@ def notify(
     posts a direct message). Developers in `mention` with a Slack member id are mentioned (`<@U…>`) at the start
     unless the text already mentions them. `link` is added at the end unless the text already has it. Without
     SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL the row is `logged` and nothing is sent. `event_at` is when what it tells
-    of happened (default: now); a notice learned of more than NOTICE_HISTORY_MINUTES after its event (history that a
-    first sync or a backfill reads) is kept as `history` and not sent."""
+    of happened (default: now). A notice written after `news_until` (a deploy whose watch window is already over:
+    history that a first sync or a backfill read) is kept as `history` and not sent."""
     if kind not in KINDS:
         raise NotificationError(f"unknown notification kind {kind!r}; expected one of {', '.join(sorted(KINDS))}")
     if not dedupe_key or len(dedupe_key) > MAX_DEDUPE_KEY:
@@ -148,7 +149,7 @@ def notify(
     now = timezone.now()
     event_at = min(event_at or now, now)
     late = now - event_at
-    history = late > timedelta(minutes=settings.NOTICE_HISTORY_MINUTES)
+    history = news_until is not None and now > news_until
     outcome = Outcome.HISTORY if history else Outcome.PENDING if configured else Outcome.LOGGED
     try:
         # The unique dedupe key decides, not a lookup first: of two callers notifying the same thing at the
@@ -170,7 +171,7 @@ def notify(
                 outcome=outcome,
                 next_attempt_at=now if outcome == Outcome.PENDING else None,
                 event_at=event_at,
-                error=f"Learned of {int(late.total_seconds() // 60)} minutes after it happened: not news."
+                error=f"Learned of {int(late.total_seconds() // 60)} minutes after it happened: no longer news."
                 if history
                 else "",
             )

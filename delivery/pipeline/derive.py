@@ -247,24 +247,28 @@ class _Watches:
 
     def __init__(self, repository: Repository, now: datetime) -> None:
         self.history_before = now - watch_history_age(repository)
-        self.by_pr: dict[int, tuple[str, datetime | None]] = {}
-        for pr_id, state, ended_at in (
+        self.by_pr: dict[int, tuple[str, datetime | None, datetime | None]] = {}
+        for pr_id, state, ended_at, deployed_at in (
             ReleaseChange.objects.filter(release__repository=repository, change__pull_request__isnull=False)
             .order_by("release__deployed_at", "release_id")
-            .values_list("change__pull_request_id", "release__watch_state", "release__watch_ended_at")
+            .values_list(
+                "change__pull_request_id", "release__watch_state", "release__watch_ended_at", "release__deployed_at"
+            )
         ):
-            self.by_pr[pr_id] = (state, ended_at)  # the newest release wins
+            self.by_pr[pr_id] = (state, ended_at, deployed_at)  # the newest release wins
 
     def of(self, pr_id: int, production_at: datetime | None) -> tuple[bool, datetime | None]:
         """(watched, when the watch ended) for a change in production since `production_at`."""
         if production_at is None:
             return False, None
-        state, ended_at = self.by_pr.get(pr_id, (Release.Watch.PENDING, None))
+        state, ended_at, deployed_at = self.by_pr.get(pr_id, (Release.Watch.PENDING, None, None))
         if state == Release.Watch.DONE:
             return True, ended_at
         if state == Release.Watch.NONE:
             return True, None
-        return state == Release.Watch.PENDING and production_at < self.history_before, None
+        # No watch yet: history if the release that brought it last (or its first production) is too old for one.
+        went_live = deployed_at or production_at
+        return state == Release.Watch.PENDING and went_live < self.history_before, None
 
 
 def _stage(pr: dict[str, Any], times: dict[str, datetime | None], watched: bool) -> str:

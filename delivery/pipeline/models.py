@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -151,6 +152,12 @@ class Release(models.Model):
 
     def __str__(self) -> str:
         return f"{self.repository} {self.tag_name or self.sha[:7]}"
+
+
+def release_tags(releases: Iterable[Release]) -> str:
+    """ "v1.4.1", "v1.4.1 and v1.4.2", "v1.4.0, v1.4.1 and v1.4.2": the releases by tag (or short sha), in order."""
+    labels = [r.tag_name or r.sha[:7] for r in releases]
+    return " and ".join([", ".join(labels[:-1]), labels[-1]]) if len(labels) > 1 else "".join(labels)
 
 
 class ReleaseChange(models.Model):

@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 
 from delivery.github.models import Deployment, Repository
@@ -41,18 +41,24 @@ def live_release(repository: Repository) -> Release | None:
     )
 
 
+def _taken_out_before() -> Exists:
+    """A release whose version a rollback took out of production (that rollback succeeded): never a target again."""
+    return Exists(
+        Release.objects.filter(
+            repository_id=OuterRef("repository_id"), sha=OuterRef("sha"), undone_by__state=Rollback.State.SUCCEEDED
+        )
+    )
+
+
 def rollback_targets(live: Release) -> list[Release]:
     """The earlier versions production can go back to, newest first, each version once (the newest release of each
     sha: a rollback's own deployment of v1.0 and v1.0's first one are one target). Never the live version, and never
     a version a rollback took out of production."""
-    undone_shas = Release.objects.filter(
-        repository_id=live.repository_id, environment=live.environment, undone_by__isnull=False
-    ).values("sha")
     candidates = (
         _went_live(live)
         .filter(deployed_at__lt=live.deployed_at)
         .exclude(sha=live.sha)
-        .exclude(sha__in=undone_shas)
+        .exclude(_taken_out_before())
         .order_by("-deployed_at", "-pk")[: MAX_TARGETS * 5]
     )
     targets: dict[str, Release] = {}
@@ -61,10 +67,15 @@ def rollback_targets(live: Release) -> list[Release]:
     return list(targets.values())[:MAX_TARGETS]
 
 
+def is_known_good(release: Release) -> bool:
+    """A version to go back to without a second thought: not failed, not rolled back, with a tag to deploy."""
+    return not release.failed and release.state != Release.State.ROLLED_BACK and bool(release.tag_name)
+
+
 def last_known_good(release: Release, targets: list[Release] | None = None) -> Release | None:
-    """The latest earlier version that was not itself failed or rolled back, with a tag to deploy."""
+    """The newest earlier version that is known good (the confirmation's default target)."""
     for target in rollback_targets(release) if targets is None else targets:
-        if not target.failed and target.state != Release.State.ROLLED_BACK and target.tag_name:
+        if is_known_good(target):
             return target
     return None
 
@@ -161,7 +172,10 @@ class OnCallRow:
 
 def on_call_board(*, now: datetime) -> list[OnCallRow]:
     live_id = Subquery(
-        Release.objects.filter(repository=OuterRef("pk"), environment=OuterRef("production_environment"))
+        Release.objects.filter(
+            repository=OuterRef("pk"), environment=OuterRef("production_environment"), state__in=WENT_LIVE
+        )
+        .exclude(deployed_at=None)
         .order_by("-deployed_at", "-pk")
         .values("pk")[:1]
     )
@@ -173,22 +187,27 @@ def on_call_board(*, now: datetime) -> list[OnCallRow]:
     ):
         rows[release.repository_id].live = release
 
-    # The last known-good of each: the newest successful, unfailed, tagged release before the live one.
+    # The last known-good of each, by last_known_good's rule: of the versions before the live one (each version's
+    # newest release, never one a rollback took out), the newest that is known good.
     candidates = (
-        Release.objects.filter(repository_id__in=rows, state=Release.State.SUCCEEDED, failed=False, is_rollback=False)
-        .exclude(tag_name="")
+        Release.objects.filter(repository_id__in=rows, state__in=WENT_LIVE)
+        .exclude(deployed_at=None)
+        .exclude(_taken_out_before())
         .annotate(rank=Window(RowNumber(), partition_by=F("repository_id"), order_by=F("deployed_at").desc()))
-        .filter(rank__lte=5)
+        .filter(rank__lte=MAX_TARGETS * 2)
     )
-    for release in candidates.order_by("repository_id", "-deployed_at"):
+    seen: set[tuple[int, str]] = set()
+    for release in candidates.order_by("repository_id", "-deployed_at", "-pk"):
         row = rows[release.repository_id]
         live = row.live
-        if (
-            row.known_good is None
-            and live is not None
-            and release.sha != live.sha
-            and release.deployed_at < live.deployed_at
-        ):
+        if row.known_good is not None or live is None or live.deployed_at is None:
+            continue
+        if release.sha == live.sha or release.deployed_at >= live.deployed_at:
+            continue
+        if (release.repository_id, release.sha) in seen:
+            continue  # an older release of a version already judged
+        seen.add((release.repository_id, release.sha))
+        if is_known_good(release):
             row.known_good = release
 
     for session in (

@@ -90,8 +90,8 @@ def rollback_request(
     """Roll `release`'s repository back from what is live now to `target`. What is checked is the live release,
     whichever page the request came from: it must be the one the person was shown (`shown_live_id`, from the
     confirmation; None only for callers that showed nobody anything), its owners (a developer rolls back only their
-    own), its earlier releases (the targets). Every release it undoes is recorded, marked failed with the reason,
-    and its watches end. Raises RollbackRefused, ProductionMoved or RollbackInFlight."""
+    own), its earlier releases (the targets). Every release it undoes is recorded and marked failed with the reason
+    (their watches end when the rollback succeeds). Raises RollbackRefused, ProductionMoved or RollbackInFlight."""
     now = now or timezone.now()
     repository = release.repository
     live = live_release(repository) or release
@@ -134,9 +134,6 @@ def rollback_request(
             rollback.releases_undone.set(undone)
             for each in undone:
                 release_mark_failed(each, reason=f"Rolled back: {reason}", now=now)
-            sessions_end_by_rollback(
-                release_ids=[r.pk for r in undone], user=user, reason=f"Rolled back: {reason}", now=now
-            )
             audit(
                 request,
                 AuditEvent.Verb.ROLLBACK_REQUESTED,
@@ -370,8 +367,12 @@ def _finish(rollback: Rollback, state: str, *, error: str, now: datetime, deploy
     with transaction.atomic():
         if not _transition(rollback, tuple(Rollback.IN_FLIGHT), **fields):
             return 0
-        if state == State.SUCCEEDED:
-            Release.objects.filter(pk__in=rollback.releases_undone.values("pk")).update(state=Release.State.ROLLED_BACK)
+        if state == State.SUCCEEDED:  # what it undid is out of production: its watches end, "rolled back"
+            undone = list(rollback.releases_undone.values_list("pk", flat=True))
+            Release.objects.filter(pk__in=undone).update(state=Release.State.ROLLED_BACK)
+            sessions_end_by_rollback(
+                release_ids=undone, user=rollback.requested_by, reason=f"Rolled back: {rollback.reason}", now=now
+            )
         audit(
             None,
             AuditEvent.Verb.ROLLBACK_FINISHED,

@@ -94,31 +94,59 @@ def test_a_decision_about_no_release_is_refused(team: dict[str, Any]) -> None:
     assert not Release.objects.filter(failed=True, tag_name__in=["v1.2", "v1.3"]).exists()
 
 
-def test_a_rollback_ends_the_watches_of_what_it_undoes_and_keeps_the_others(team: dict[str, Any]) -> None:
+def test_a_rollback_ends_the_watches_of_what_it_undid_when_it_succeeds(team: dict[str, Any]) -> None:
     from delivery.rollbacks.services import rollback_request
+    from tests.rollbacks.test_moving_production import _rollback_goes_live
 
     sessions_open(repository_id=team["repo"].pk)
     ona = member("ona", role="on-call")
-    rollback_request(
+    rollback = rollback_request(
         release=team["v1.2"],
         target=team["v1.0"],
         user=ona,
         reason="checkout 500s",
         idempotency_key="k",
         shown_live_id=team["v1.2"].pk,
-    )
+    ).rollback
+    assert not MonitoringSession.objects.filter(signed_off_at__isnull=False).exists()  # in flight: still watched
+    _rollback_goes_live(team, rollback)
     for session in MonitoringSession.objects.all():
         assert (session.decision, session.signed_off_by, session.notes) == (
             "rolled_back",
             ona,
             "Rolled back: checkout 500s",
         )
+    assert Release.objects.get(pk=team["v1.2"].pk).watch_state == "done"
     page = _as(team["olga"]).get(reverse("release", args=[team["v1.2"].pk])).content.decode()
     assert "Rolled back" in page and 'class="countdown"' not in page
     session_page = _as(team["olga"]).get(
         reverse("monitoring-session", args=[MonitoringSession.objects.get(owner__login="olga").pk])
     )
     assert "Ended by a rollback" in session_page.content.decode() and "ona" in session_page.content.decode()
+
+
+def test_a_failed_rollback_leaves_the_watches_of_what_stays_live_open(team: dict[str, Any]) -> None:
+    from delivery.rollbacks.models import Rollback
+    from delivery.rollbacks.selectors import live_release, rollback_targets
+    from delivery.rollbacks.services import rollback_request, rollbacks_follow
+
+    sessions_open(repository_id=team["repo"].pk)
+    v13 = _ship(team, "v1.3", 1, "pete")
+    sessions_open(repository_id=team["repo"].pk)
+    started = rollback_request(
+        release=v13,
+        target=team["v1.0"],
+        user=member("ona", role="on-call"),
+        reason="500s",
+        idempotency_key="k",
+        shown_live_id=v13.pk,
+    ).rollback
+    Rollback.objects.filter(pk=started.pk).update(state="dispatched", dispatched_at=team["now"] - timedelta(hours=1))
+    rollbacks_follow(repository_id=team["repo"].pk, now=team["now"])  # GitHub never deployed it: failed
+    assert Rollback.objects.get().state == "failed" and live_release(team["repo"]) == v13
+    assert not MonitoringSession.objects.filter(signed_off_at__isnull=False).exists()
+    assert Release.objects.get(pk=v13.pk).watch_state == "open"
+    assert "v1.2" in [t.tag_name for t in rollback_targets(v13)]  # never taken out: still a version to go back to
 
 
 def test_a_watch_with_a_release_still_live_is_not_ended_by_a_rollback_of_a_later_one(team: dict[str, Any]) -> None:
@@ -164,8 +192,8 @@ def test_history_from_a_first_sync_is_done_without_a_watch() -> None:
 
 
 # -- notices -------------------------------------------------------------------------------------------------------
-def test_a_deploy_read_late_is_history_not_news(team: dict[str, Any]) -> None:
-    old = _ship(team, "v1.3", 25, "olga")
+def test_a_deploy_read_after_its_watch_window_is_history_not_news(team: dict[str, Any]) -> None:
+    old = _ship(team, "v1.3", 35, "olga")
     Release.objects.filter(pk=team["v1.2"].pk).update(deployed_at=team["now"] - timedelta(minutes=2))
     sessions_open(repository_id=team["repo"].pk)
     late = Notification.objects.get(dedupe_key=f"deploy_succeeded:pipeline.release:{old.pk}")
@@ -215,3 +243,80 @@ def test_overlong_notes_are_refused_in_words_and_a_saved_note_says_so(team: dict
         reverse("monitoring-item", args=[item.pk]), {"checked": "on", "note": "fine again"}, follow=True
     )
     assert "Saved “" in plain.content.decode()
+
+
+def test_a_deploy_whose_watch_window_runs_is_news_even_when_read_late(team: dict[str, Any]) -> None:
+    v13 = _ship(team, "v1.3", 16, "olga")  # a missed webhook, read by the sync 16 minutes later
+    sessions_open(repository_id=team["repo"].pk)
+    notice = Notification.objects.get(dedupe_key=f"deploy_succeeded:pipeline.release:{v13.pk}")
+    assert notice.outcome == "logged" and notice.event_at == v13.deployed_at
+    assert "since" in notice.text
+
+
+def test_keep_is_refused_when_a_release_joined_after_the_page_was_read(team: dict[str, Any]) -> None:
+    Release.objects.filter(pk=team["v1.2"].pk).update(deployed_at=team["now"] - timedelta(minutes=40))
+    sessions_open(repository_id=team["repo"].pk, now=team["now"] - timedelta(minutes=12))
+    stale = MonitoringSession.objects.get(owner__login="olga")  # the request read it: window over
+    stale.items.exclude(key="decision").update(checked_at=team["now"])
+    v13 = _ship(team, "v1.3", 0, "olga")
+    Release.objects.filter(pk=v13.pk).update(deployed_at=stale.window_ends_at - timedelta(minutes=1))
+    sessions_open(repository_id=team["repo"].pk)
+    assert v13 in MonitoringSession.objects.get(owner__login="olga").releases.all()
+    with pytest.raises(MonitoringError, match="joined this watch meanwhile"):
+        sign_off(session=stale, user=team["olga"], decision="keep", notes="", now=team["now"])
+    assert Release.objects.get(pk=v13.pk).watch_state == "open"
+
+
+def test_a_sign_off_landing_while_a_release_joins_leaves_no_release_watched_for_ever(
+    team: dict[str, Any], monkeypatch: Any
+) -> None:
+    from delivery.monitoring import services as monitoring
+
+    sessions_open(repository_id=team["repo"].pk)
+    v13 = _ship(team, "v1.3", 2, "olga")
+    cover = monitoring._release_cover
+
+    def cover_then_the_owner_signs_off(release: Release, owner: Any) -> MonitoringSession:
+        made = cover(release, owner)
+        if owner.login == "olga":  # another request: olga signs off "fix forward" meanwhile
+            session = MonitoringSession.objects.get(pk=made.pk)
+            sign_off(session=session, user=team["olga"], decision="fix_forward", notes="", now=timezone.now())
+        return made
+
+    monkeypatch.setattr(monitoring, "_release_cover", cover_then_the_owner_signs_off)
+    sessions_open(repository_id=team["repo"].pk)
+    assert not MonitoringSession.objects.filter(releases=v13, signed_off_at__isnull=True).exists()
+    assert Release.objects.get(pk=v13.pk).watch_state == "done"
+
+
+def test_the_on_call_page_and_the_confirmation_agree_on_the_last_known_good(team: dict[str, Any]) -> None:
+    from delivery.rollbacks.models import Rollback
+    from delivery.rollbacks.selectors import last_known_good, on_call_board
+    from delivery.rollbacks.services import rollback_request
+    from tests.factories import DeploymentFactory
+
+    # v1.2 was rolled back to v1.0, then v1.2's version shipped again, then v1.3
+    rollback = rollback_request(
+        release=team["v1.2"],
+        target=team["v1.0"],
+        user=member("ona", role="on-call"),
+        reason="x",
+        idempotency_key="k",
+        shown_live_id=team["v1.2"].pk,
+    ).rollback
+    Rollback.objects.filter(pk=rollback.pk).update(state="succeeded")
+    at = team["now"] - timedelta(minutes=5)
+    deployment = DeploymentFactory(repository=team["repo"], sha=team["v1.2"].sha, ref="v1.2", created_at=at)
+    Release.objects.create(
+        repository=team["repo"],
+        deployment=deployment,
+        environment="production",
+        sha=team["v1.2"].sha,
+        tag_name="v1.2",
+        state="succeeded",
+        deployed_at=at,
+    )
+    v13 = _ship(team, "v1.3", 1, "pete")
+    row = next(r for r in on_call_board(now=timezone.now()) if r.repository == team["repo"])
+    assert row.live == v13
+    assert row.known_good == last_known_good(v13) and row.known_good.tag_name == "v1.0"

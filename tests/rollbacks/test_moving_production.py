@@ -107,13 +107,13 @@ def test_a_rollback_records_fails_and_retires_every_release_it_undoes(prod: dict
         made = Release.objects.get(repository=prod["repo"], tag_name=tag)
         assert made.failed and made.failure_reason == "Rolled back: checkout 500s"
     assert Release.objects.get(pk=prod["v1.1"].pk).failure_reason == "broke"  # the first failure's reason is kept
-    # Their watches end by themselves: "rolled back", by who asked, with why.
+    # None of them is a target or the last known good again once the rollback is live, and their watches end
+    # by themselves: "rolled back", by who asked, with why.
+    rollback_release = _rollback_goes_live(prod, rollback)
     for session in MonitoringSession.objects.filter(releases__in=[v13, prod["v1.2"]]).distinct():
         assert session.decision == "rolled_back" and session.signed_off_by == prod["ona"]
         assert session.notes == "Rolled back: checkout 500s"
     assert not MonitoringSession.objects.filter(signed_off_at__isnull=True).exists()
-    # None of them is a target or the last known good again, even once the rollback is live.
-    rollback_release = _rollback_goes_live(prod, rollback)
     assert live_release(prod["repo"]) == rollback_release
     assert {t.tag_name for t in rollback_targets(rollback_release)} & undone == set()
     v14 = _ship(prod, "v1.4", minutes_ago=0)

@@ -4,26 +4,32 @@ import django.db.models.deletion
 from datetime import timedelta
 
 from django.db import migrations, models
+from django.db.models import Exists, Max, OuterRef, Subquery
 from django.db.models.functions import Now
 
 
 def cover_and_mark(apps, schema_editor):
-    """Each existing watch covers its one release; releases say whether they are watched."""
+    """Each existing watch covers its one release; releases say whether they are watched, and since when not."""
     session_model = apps.get_model("monitoring", "MonitoringSession")
     watched = apps.get_model("monitoring", "WatchedRelease")
     release_model = apps.get_model("pipeline", "Release")
-    watched.objects.bulk_create(
-        [
-            watched(session_id=s.pk, release_id=s.release_id, owner_id=s.owner_id, joined_at=s.window_starts_at)
-            for s in session_model.objects.all()
-        ],
-        ignore_conflicts=True,
+    sessions = session_model.objects.values_list("pk", "release_id", "owner_id", "window_starts_at")
+    batch = []
+    for pk, release_id, owner_id, starts_at in sessions.iterator(chunk_size=2000):
+        batch.append(watched(session_id=pk, release_id=release_id, owner_id=owner_id, joined_at=starts_at))
+        if len(batch) == 2000:
+            watched.objects.bulk_create(batch, ignore_conflicts=True)
+            batch = []
+    watched.objects.bulk_create(batch, ignore_conflicts=True)
+    of_release = session_model.objects.filter(release=OuterRef("pk"))
+    release_model.objects.filter(Exists(of_release.filter(signed_off_at=None))).update(watch_state="open")
+    release_model.objects.filter(Exists(of_release)).exclude(watch_state="open").update(
+        watch_state="done",
+        watch_ended_at=Subquery(
+            of_release.values("release").annotate(last=Max("signed_off_at")).values("last")[:1]
+        ),
     )
-    open_ids = set(session_model.objects.filter(signed_off_at=None).values_list("release_id", flat=True))
-    all_ids = set(session_model.objects.values_list("release_id", flat=True))
-    release_model.objects.filter(pk__in=open_ids).update(watch_state="open")
-    release_model.objects.filter(pk__in=all_ids - open_ids).update(watch_state="done", watch_ended_at=Now())
-    release_model.objects.exclude(pk__in=all_ids).filter(deployed_at__lt=Now() - timedelta(hours=3)).update(
+    release_model.objects.filter(watch_state="", deployed_at__lt=Now() - timedelta(hours=3)).update(
         watch_state="none"
     )
 
@@ -64,7 +70,7 @@ class Migration(migrations.Migration):
                 ('joined_at', models.DateTimeField(help_text='When the release went live (and joined the watch).')),
                 ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.developer')),
                 ('release', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='pipeline.release')),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='covered', to='monitoring.monitoringsession')),
+                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='monitoring.monitoringsession')),
             ],
             options={
                 'ordering': ['session', 'joined_at'],
