@@ -11,6 +11,7 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from delivery.accounts.models import Developer
+from delivery.core.filters import filter_misses
 from delivery.core.links import page_url
 from delivery.core.templatetags.trunkline import ago_text
 from delivery.github.models import Commit, Deployment, Repository, Tag
@@ -130,10 +131,32 @@ def board_filter_choices() -> dict[str, list[str]]:
             Repository.objects.filter(is_active=True).order_by("full_name").values_list("full_name", flat=True)
         ),
         "person": list(
-            Developer.objects.filter(pk__in=Change.objects.exclude(stage=Stage.CLOSED).values("author_id"))
+            Developer.objects.filter(
+                Q(pk__in=Change.objects.exclude(stage=Stage.CLOSED).values("author_id"))
+                | Q(pk__in=Change.objects.exclude(stage=Stage.CLOSED).values("next_owner_id"))
+            )
             .order_by("login")
             .values_list("login", flat=True)
         ),
+    }
+
+
+def board_empty_reason(*, repository: str, person: str) -> dict[str, Any]:
+    """Why a board shows no card (asked only then): filters naming nothing ("No repository acme/nope"), filters
+    that match nothing now, or no change at all yet (the first run)."""
+    known = {
+        "repository": Repository.objects.filter(full_name=repository, is_active=True).values_list(
+            "full_name", flat=True
+        )
+        if repository
+        else [],
+        "person": Developer.objects.filter(login=person).values_list("login", flat=True) if person else [],
+    }
+    misses = filter_misses({"repository": repository, "person": person}, {k: list(v) for k, v in known.items()})
+    return {
+        "misses": misses,
+        "filtered": bool(repository or person),
+        "first_run": not (repository or person) and not Change.objects.exists(),
     }
 
 
