@@ -25,6 +25,9 @@ from .world import World
 EventCallback = Callable[[str, str, dict[str, Any]], None]
 RECENT = 60  # only the newest deployments/runs can still be in flight
 RUN_FILES = {"staging": "deploy-staging.yml", "production": "deploy-production.yml"}
+# The staging run checks staging for this many ticks after a successful deploy before it tags the release (a
+# minute at the demo's pace): with the tag made in the same tick, a change spent no time "On staging".
+STAGING_CHECK_TICKS = 3
 VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
 
 
@@ -55,6 +58,7 @@ class LiveActivity:
         self.ticks = 0
         self.rng = random.Random(f"live:{world.seed}")  # noqa: S311 - a simulation, not cryptography
         self._recorded: list[dict[str, Any]] | None = None
+        self.staging_checks: dict[tuple[str, str], int] = {}  # (repository, sha) -> tick its staging deploy succeeded
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         world.listeners.append(self._listen)
@@ -191,14 +195,20 @@ class _RepoStep:
         recent = self._recent_deployments()
         staging = [d for d in recent if d.environment == "staging" and d.managed]
         production = [d for d in recent if d.environment == "production"]
-        # staging succeeded but not tagged yet: the staging run tags it and finishes
+        # staging succeeded but not tagged yet: the staging run checks staging for a while (no other deploy to
+        # staging meanwhile), then tags it and finishes
+        checking = False
         if staging and staging[-1].latest_state == "success":
             sha = staging[-1].sha
             run = self._recent_run("deploy-staging.yml", sha, ("in_progress",))
             if run is not None and not any(t.sha == sha for t in self.repo.tags.values()):
-                self._tag(sha, run)
-                return
-        busy = any(d.latest_state in ("queued", "in_progress") for d in staging)
+                since = self.live.staging_checks.setdefault((self.repo.name, sha), self.live.ticks)
+                if self.live.ticks - since >= STAGING_CHECK_TICKS:
+                    del self.live.staging_checks[(self.repo.name, sha)]
+                    self._tag(sha, run)
+                    return
+                checking = True
+        busy = checking or any(d.latest_state in ("queued", "in_progress") for d in staging)
         head = self.repo.main_sha
         if not busy and all(d.sha != head for d in staging):
             run = self._recent_run("deploy-staging.yml", head, ("queued", "waiting")) or ops.create_run(

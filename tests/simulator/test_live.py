@@ -184,3 +184,43 @@ def test_who_signed_in_is_kept_in_the_state_file(tmp_path: Path) -> None:
     world.sign_in_record(world.members[0])
     world.save(state)
     assert load_or_generate(state).signed_in == {world.members[0].login.lower()}
+
+
+def test_a_change_spends_time_on_staging_before_its_tag() -> None:
+    """The demo showed "On staging" at 0 for fifteen minutes: the staging run tagged in the very tick its deploy
+    succeeded, so a change went from merged to tagged at one moment. Now staging is checked for a while first."""
+    from datetime import timedelta
+
+    from delivery.simulator.live import STAGING_CHECK_TICKS
+
+    world = generate_world(seed=42, repos=4, now=NOW)
+    world.frozen_clock = NOW + timedelta(hours=1)
+    live = LiveActivity(world)
+    known = {(r.name, t) for r in world.repos.values() for t in r.tags}
+    on_staging_seen = 0
+    for _ in range(60):
+        world.frozen_clock += timedelta(seconds=20)  # the demo's pace
+        live.tick()
+        for repo in world.repos.values():
+            tagged = {t.sha for t in repo.tags.values()}
+            staged = [
+                d for d in repo.deployments.values() if d.environment == "staging" and d.latest_state == "success"
+            ]
+            on_staging_seen += bool(staged) and staged[-1].sha not in tagged
+    live.close()
+    waits = []
+    for repo in world.repos.values():
+        for name, tag in repo.tags.items():
+            if (repo.name, name) in known:
+                continue
+            succeeded = [
+                s.created_at
+                for d in repo.deployments.values()
+                if d.environment == "staging" and d.sha == tag.sha
+                for s in d.statuses
+                if s.state == "success"
+            ]
+            waits.append(tag.created_at - min(succeeded))
+    assert len(waits) >= 5, waits
+    assert min(waits) >= timedelta(seconds=20 * STAGING_CHECK_TICKS), waits
+    assert on_staging_seen >= len(waits) * STAGING_CHECK_TICKS
