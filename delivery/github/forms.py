@@ -216,8 +216,10 @@ class RepositorySettingsForm(forms.ModelForm):
                 problem = _template_problem(value)
                 if problem:
                     self.add_error(name, problem)
-        if data.get("rollback_method") == Repository.RollbackMethod.WORKFLOW_DISPATCH and not data.get(
-            "rollback_workflow_file"
+        if (
+            data.get("rollback_method") == Repository.RollbackMethod.WORKFLOW_DISPATCH
+            and not data.get("rollback_workflow_file")
+            and "rollback_workflow_file" not in self.errors  # refused already, with the reason
         ):
             self.add_error("rollback_workflow_file", "The rollback workflow needs its file name.")
         return data
@@ -229,12 +231,16 @@ class RepositorySettingsForm(forms.ModelForm):
         preview = (data.get("preview_environment_pattern") or "").strip()
         if production and staging and production == staging:
             self.add_error("staging_environment", "Staging and production are different environments.")
-        for kind, name in (("production", production), ("staging", staging)):
-            if name and preview and fnmatchcase(name, preview):
-                self.add_error(
-                    "preview_environment_pattern",
-                    f"This pattern matches the {kind} environment ({name}): previews need a pattern of their own.",
-                )
+        matched = [
+            f"the {kind} environment ({name})"
+            for kind, name in (("production", production), ("staging", staging))
+            if name and preview and fnmatchcase(name, preview)
+        ]
+        if matched:
+            self.add_error(
+                "preview_environment_pattern",
+                f"This pattern matches {' and '.join(matched)}: previews need a pattern of their own.",
+            )
 
     @property
     def changed_settings(self) -> list[str]:

@@ -103,7 +103,9 @@ def _stale(change: Change, now: datetime, fails: bool) -> tuple[str, str]:
         return answer, f"merged {duration(change.merged_at - start)} after its first commit, {limit}"
     if change.stage == Stage.CLOSED:
         return PASSES, "closed without merging"
-    return answer, f"opened {ago_text(start, now)}, {limit}"
+    # The age runs from the branch's first commit; the pull request's opening when its commits are not read yet.
+    since = "opened" if start == change.pr_opened_at else "first commit"
+    return answer, f"{since} {ago_text(start, now)}, {limit}"
 
 
 def _merge_rule(merged: datetime | None, fails: bool, *, kept: str, left: str, before: str) -> tuple[str, str]:

@@ -167,8 +167,8 @@ def test_settings_out_of_range_or_inconsistent_are_refused_in_words(
     response = admin.post(reverse("repository-settings", args=[repo.pk]), _form_data(repo, **changes))
     assert response.status_code == 400
     errors = response.context["form"].errors
-    assert list(errors) == [field], errors
-    assert message in " ".join(errors[field])
+    assert list(errors) == [field] and len(errors[field]) == 1, errors
+    assert message in errors[field][0]
     body = response.content.decode()
     assert "9223372036854775807" not in body and "Ensure this value" not in body
     repo.refresh_from_db()

@@ -42,7 +42,7 @@ def test_the_change_page_reads_each_check_as_a_result(client: Any) -> None:
         title=pr.title,
         author=DeveloperFactory(),
         stage=Stage.IN_REVIEW,
-        first_commit_at=timezone.now() - timedelta(hours=3, minutes=5),
+        first_commit_at=pr.created_at,
         pr_opened_at=pr.created_at,
         failed_checks=["no_preview"],
     )
@@ -59,7 +59,7 @@ def test_a_failed_check_says_yes_with_its_facts() -> None:
     stale = _change(
         stage=Stage.IN_REVIEW, first_commit_at=NOW - timedelta(days=3), failed_checks=["stale"], pr_opened_at=NOW
     )
-    assert _results(stale)["stale"] == "Stale — yes (opened 3 d ago, limit 48 h)"
+    assert _results(stale)["stale"] == "Stale — yes (first commit 3 d ago, limit 48 h)"
     stuck = _change(
         stage=Stage.TAGGED,
         merged_at=NOW - timedelta(hours=4),
