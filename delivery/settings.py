@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    "csp",
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
@@ -63,10 +65,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "delivery.core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "delivery.core.middleware.SignedInNoStoreMiddleware",
     # Every page needs sign-in except those marked @login_not_required: the webhook endpoint, /healthz and
     # the sign-in pages (allauth marks its own).
     "delivery.accounts.middleware.SignInRequiredMiddleware",
@@ -74,7 +78,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "delivery.core.middleware.MethodNotAllowedPageMiddleware",
+    "delivery.core.error_pages.MethodNotAllowedPageMiddleware",
 ]
 
 ROOT_URLCONF = "delivery.urls"
@@ -266,6 +270,8 @@ if TRUNKLINE_DEFAULT_ROLE not in ("viewer", "developer", "on-call", "admin"):
     raise ImproperlyConfigured("TRUNKLINE_DEFAULT_ROLE must be viewer, developer, on-call or admin.")
 # A monitoring session still open this long after its owner was alerted alerts on-call.
 MONITORING_ESCALATION_MINUTES = env.int("MONITORING_ESCALATION_MINUTES", default=15)
+# A notice learned of this long after its event (read by a first sync or a backfill) is history: kept, not sent.
+NOTICE_HISTORY_MINUTES = env.int("NOTICE_HISTORY_MINUTES", default=15)
 # A rollback with no finished production deployment this long after the request fails with that reason.
 ROLLBACK_TIMEOUT_MINUTES = env.int("ROLLBACK_TIMEOUT_MINUTES", default=20)
 # /healthz reports the worker down when its last heartbeat (beat, every minute) is older than this.
@@ -319,6 +325,24 @@ if PRODUCTION:
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): scripts and styles from Trunkline itself only, no inline script, style or
+# eval (the templates use none; htmx is told not to add its own <style>). GitHub's address is added per request to
+# img-src (avatars) and form-action (sign-in continues there): delivery.core.middleware.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "https://avatars.githubusercontent.com"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,

@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, F, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.urls import reverse
 
 from delivery.accounts.models import Developer
@@ -229,7 +229,8 @@ def _session_item(session: MonitoringSession, now: datetime) -> QueueItem:
         step = "Watch production: errors, logs, metrics"
     return QueueItem(
         rank=OVERDUE_WATCH if overdue else WATCH,
-        title=f"{release.repository.name} {release.tag_name or release.sha[:7]}",
+        title=f"{release.repository.name} {release.tag_name or release.sha[:7]}"
+        + (f" and {covered - 1} earlier" if (covered := getattr(session, "covered_count", 1)) > 1 else ""),
         url=url,
         repository=release.repository.name,
         since=session.window_starts_at,
@@ -252,7 +253,7 @@ def queues_for(developer_ids: list[int] | None, *, now: datetime) -> dict[int, Q
         release_id=first_release,
         # A session (open or signed off) says it better than the change's stage: the watch is that session.
         watched=Exists(
-            MonitoringSession.objects.filter(owner_id=OuterRef("author_id"), release__changes=OuterRef("pk"))
+            MonitoringSession.objects.filter(owner_id=OuterRef("author_id"), releases__changes=OuterRef("pk"))
         ),
     )
     reviews = changes.filter(
@@ -261,8 +262,10 @@ def queues_for(developer_ids: list[int] | None, *, now: datetime) -> dict[int, Q
         pull_request__draft=False,
         pull_request__review_request_rows__isnull=False,
     ).annotate(reviewer_id=F("pull_request__review_request_rows__reviewer_id"))
-    sessions = MonitoringSession.objects.filter(signed_off_at__isnull=True).select_related(
-        "release", "release__repository"
+    sessions = (
+        MonitoringSession.objects.filter(signed_off_at__isnull=True)
+        .select_related("release", "release__repository")
+        .annotate(covered_count=Count("covered"))
     )
     if developer_ids is not None:
         own = own.filter(author_id__in=developer_ids)

@@ -25,7 +25,7 @@ from delivery.accounts.queues import (
     queue_of,
 )
 from delivery.github.models import ReviewRequest
-from delivery.monitoring.models import MonitoringSession
+from delivery.monitoring.models import MonitoringSession, WatchedRelease
 from delivery.pipeline.models import Change, Release, Stage
 from tests.conftest import SIGNED_IN_PAGE_QUERIES, member
 from tests.factories import DeploymentFactory, DeveloperFactory, PullRequestFactory, RepositoryFactory
@@ -220,9 +220,10 @@ def test_changes_in_production_make_one_watch_item_per_release_until_a_session_e
     assert item.rank == WATCH and item.title == "Speed up search and 1 more"
     assert item.url == reverse("release", args=[release.pk])
 
-    MonitoringSession.objects.create(
+    session = MonitoringSession.objects.create(
         release=release, owner=tess, window_starts_at=now, window_ends_at=now + timedelta(minutes=30)
     )
+    WatchedRelease.objects.create(session=session, release=release, owner=tess, joined_at=now)
     [item] = queue_of(tess, now=now).items
     assert item.session is not None and item.next_step == "Watch production: errors, logs, metrics"
 
