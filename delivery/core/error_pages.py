@@ -21,4 +21,6 @@ class MethodNotAllowedPageMiddleware:
         page = render(request, "405.html", {"allowed": response.get("Allow", "")}, status=405)
         if response.has_header("Allow"):
             page["Allow"] = response["Allow"]
+        # Django logged the refusal already (require_POST does): the page that replaces it is not a second one.
+        page._has_been_logged = getattr(response, "_has_been_logged", False)  # type: ignore[attr-defined]
         return page

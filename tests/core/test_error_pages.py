@@ -3,6 +3,7 @@ renders without the request's context or the database."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -13,9 +14,13 @@ from tests.factories import RepositoryFactory
 
 
 @pytest.mark.django_db
-def test_a_form_address_opened_as_a_page_answers_with_the_product_s_405(client: Any) -> None:
+def test_a_form_address_opened_as_a_page_answers_with_the_product_s_405(client: Any, caplog: Any) -> None:
     repository = RepositoryFactory()
-    response = client.get(reverse("repository-sync", args=[repository.pk]))  # a developer may sync, by POST
+    with caplog.at_level(logging.INFO, logger="django.request"):
+        response = client.get(reverse("repository-sync", args=[repository.pk]))  # a developer may sync, by POST
+    assert [r.getMessage() for r in caplog.records if r.name == "django.request"] == [
+        f"Method Not Allowed (GET): /repositories/{repository.pk}/sync/"
+    ]
     body = response.content.decode()
     assert response.status_code == 405 and response["Allow"] == "POST"
     assert "This address takes a form, not a visit" in body and "Back to Trunkline" in body
