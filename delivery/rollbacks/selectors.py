@@ -242,4 +242,14 @@ def on_call_board(*, now: datetime) -> list[OnCallRow]:
     for repository_id, deployments in failed.items():
         rows[repository_id].failed_deployments = deployments
 
-    return sorted(rows.values(), key=lambda r: (-r.attention, r.repository.full_name))
+    # Trouble first, then by name: by kind of trouble, not by counts or countdowns, so cards keep their places
+    # between refreshes (a watch turning overdue, one more failed deploy or watch moves nothing).
+    return sorted(
+        rows.values(),
+        key=lambda r: (
+            not r.in_flight,
+            not r.failing_now,
+            not (r.sessions or r.failed_deployments),
+            r.repository.full_name,
+        ),
+    )

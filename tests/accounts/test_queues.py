@@ -226,3 +226,24 @@ def test_changes_in_production_make_one_watch_item_per_release_until_a_session_e
     WatchedRelease.objects.create(session=session, release=release, owner=tess, joined_at=now)
     [item] = queue_of(tess, now=now).items
     assert item.session is not None and item.next_step == "Watch production: errors, logs, metrics"
+
+
+def test_the_team_page_lists_everyone_including_people_with_nothing_waiting(client: Any) -> None:
+    api = RepositoryFactory()
+    now = timezone.now()
+    shipped = DeveloperFactory(login="shipped-it")  # never signed in; a change done yesterday, nothing open
+    _change(api, shipped, Stage.DONE, "Done yesterday", pr_opened_at=now - timedelta(days=1))
+    member("quiet")  # signs in, owns nothing
+    long_gone = DeveloperFactory(login="long-gone")
+    _change(api, long_gone, Stage.DONE, "Years ago", pr_opened_at=now - timedelta(days=400))
+    left = member("left-us")
+    left.is_active = False  # switched off: left the organization
+    left.save()
+    _change(api, left.developer, Stage.DONE, "Before leaving", pr_opened_at=now - timedelta(days=2))
+    DeveloperFactory(login="deploy-bot", is_bot=True)
+
+    response = client.get(reverse("team"))
+    logins = [q.developer.login for q in response.context["queues"]]
+    assert sorted(logins) == ["quiet", "shipped-it", "tess"]  # tess: the signed-in developer, nothing either
+    body = response.content.decode()
+    assert body.count("Nothing waiting.") == 3 and "Nothing in the queue" not in body

@@ -118,6 +118,7 @@ def visits(data: dict[str, Any]) -> list[Visit]:
         Visit("board", "/board/"),
         Visit("board-repository", f"/board/?repository={repository.full_name}"),
         Visit("board-person", f"/board/?person={data['person']}"),
+        Visit("board-no-such-repository", "/board/?repository=acme/nope"),
         Visit("my-queue", "/me/"),
         Visit("team", "/team/"),
         Visit("person", f"/people/{data['person']}/"),
@@ -136,6 +137,7 @@ def visits(data: dict[str, Any]) -> list[Visit]:
         Visit("sign-in", "/accounts/login/", who="anonymous"),
         Visit("forbidden", "/settings/team/", who="developer", status=403),
         Visit("not-found", f"/changes/{Change.objects.order_by('-pk').first().pk + 1000}/", status=404),
+        Visit("method-not-allowed", f"/repositories/{repository.pk}/sync/", status=405),
     ]
 
 

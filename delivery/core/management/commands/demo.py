@@ -45,7 +45,7 @@ class Command(BaseCommand):
         self.stdout.write("Database ready.")
 
         env = dict(os.environ)
-        env.setdefault("DEBUG", "1")
+        env["TRUNKLINE_DEMO"] = "1"  # the demo's defaults for the web server and the worker; DEBUG stays as it is
         env.setdefault("SYNC_INTERVAL_MINUTES", "1")
         env.setdefault("TRUNKLINE_PUBLIC_URL", f"http://127.0.0.1:{port}")
         demo = not github_credentials_configured()
