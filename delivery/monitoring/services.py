@@ -258,7 +258,7 @@ def sign_off(
 ) -> SignOff:
     """Record the decision for every release the watch covers. "Keep" needs the whole window watched and every
     other item ticked; "fix forward" and "roll back" can be decided at once and fail the covered releases they are
-    about (`release_ids`; all of them when None): those count as failed (DESIGN.md's metrics). One conditional
+    about (`release_ids`; all of them when None): those count as failed (docs/design.md, Release). One conditional
     UPDATE: a second sign-off changes nothing."""
     now = now or timezone.now()
     _own(session, user)
