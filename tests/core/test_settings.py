@@ -48,7 +48,13 @@ def _run(tmp_path: Path, args: list[str], **env: str) -> subprocess.CompletedPro
         PYTHONPATH=str(ROOT),
         **env,
     )
-    for name in ("SECURE_SSL_REDIRECT", "GITHUB_WEBHOOK_SECRET", "GITHUB_OAUTH_CLIENT_ID", "STATIC_ROOT"):
+    for name in (
+        "SECURE_SSL_REDIRECT",
+        "GITHUB_WEBHOOK_SECRET",
+        "GITHUB_OAUTH_CLIENT_ID",
+        "STATIC_ROOT",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+    ):
         clean.pop(name, None)
     return subprocess.run([sys.executable, *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120)
 

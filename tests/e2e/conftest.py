@@ -31,6 +31,7 @@ def browser() -> Iterator[Browser]:
         )
         yield chromium
         chromium.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # not for what runs after (a deploy check refuses it)
 
 
 @pytest.fixture
