@@ -37,7 +37,9 @@ from delivery.simulator.generate import generate_world
 from delivery.simulator.server import SimulatorServer
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+# GitHub's reference material the tests check against (OpenAPI subset, webhook examples and schemas), with
+# its licences: copied into the repository, so a clone on its own runs every test.
+GITHUB_FIXTURES = ROOT / "tests" / "fixtures" / "github"
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -283,7 +283,7 @@ EXAMPLE_FILES = example_files()
 
 
 def test_every_example_event_is_there() -> None:
-    assert len(EXAMPLE_FILES) > 250  # ../shared/github/webhook-examples is present and read
+    assert len(EXAMPLE_FILES) > 250  # tests/fixtures/github/webhook-examples is present and read
 
 
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=[str(p.relative_to(EXAMPLES)) for p in EXAMPLE_FILES])
