@@ -32,9 +32,9 @@ from delivery.github.selectors import (
     webhook_delivery_totals,
 )
 from delivery.github.tasks import sync_repository_task
+from delivery.github.webhook_input import MalformedDelivery, storable_text
 from delivery.github.webhooks import (
     MAX_BODY_BYTES,
-    MalformedDelivery,
     delivery_receive,
     delivery_replay,
     signature_valid,
@@ -136,8 +136,9 @@ def webhook_delivery_detail(request: HttpRequest, pk: int) -> HttpResponse:
     body = bytes(delivery.body)
     try:
         pretty = json.dumps(json.loads(body), indent=2, ensure_ascii=False)
-    except ValueError:
+    except (ValueError, RecursionError):
         pretty = body.decode("utf-8", "replace")
+    pretty = storable_text(pretty, len(pretty))  # a "\ud800" escape has no UTF-8 to send
     limit = 200_000
     return render(
         request,

@@ -36,6 +36,16 @@ from delivery.github.webhook_handlers import (
     run_followups,
     why_ignored,
 )
+from delivery.github.webhook_input import (
+    EVENT_LENGTH,
+    GUID_LENGTH,
+    MalformedDelivery,
+    header_token,
+    is_github_id,
+    payload_parse,
+    storable_text,
+    unstorable_text,
+)
 from delivery.pipeline.services import repository_derive_request
 
 logger = logging.getLogger(__name__)
@@ -58,10 +68,6 @@ def signature_valid(*, secret: str, body: bytes, header: str) -> bool:
 
 
 # -- receiving ------------------------------------------------------------------------------------------------------
-class MalformedDelivery(ValueError):
-    """A signed request that is not a GitHub delivery Trunkline can read (the message says what is wrong)."""
-
-
 @dataclass(frozen=True)
 class Receipt:
     status: str  # queued | ignored | pong | requeued | duplicate
@@ -72,43 +78,38 @@ class Receipt:
 def delivery_receive(*, guid: str, event: str, body: bytes, hook_id: str = "", content_type: str = "") -> Receipt:
     """Store a verified delivery and queue its processing on commit. The row is written whether or not the
     broker is up; a GUID seen before is not stored twice (a redelivery of a failed one is processed again).
-    A hook set to GitHub's `form` content type sends `payload=<JSON>`: the JSON is what is stored."""
-    if not guid:
-        raise MalformedDelivery("missing X-GitHub-Delivery header")
-    if not event:
-        raise MalformedDelivery("missing X-GitHub-Event header")
+    A hook set to GitHub's `form` content type sends `payload=<JSON>`: the JSON is what is stored. A request that
+    is not a delivery (webhook_input) raises MalformedDelivery; text no column can hold is stored replaced."""
+    guid = header_token(guid, header="X-GitHub-Delivery", max_length=GUID_LENGTH)
+    event = header_token(event, header="X-GitHub-Event", max_length=EVENT_LENGTH)
     if content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
         form = parse_qs(body.decode("utf-8", "replace"))
         if "payload" in form:  # else: a JSON body sent with the wrong content type; read it as JSON
             body = form["payload"][0].encode()
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise MalformedDelivery(f"body is not JSON: {exc}") from exc
-    if not isinstance(payload, dict):
-        raise MalformedDelivery("body is not a JSON object")
+    payload = payload_parse(body)
     action = payload.get("action") if isinstance(payload.get("action"), str) else ""
     repo = payload.get("repository") if isinstance(payload.get("repository"), dict) else {}
+    repo_id = repo.get("id")
     ignored = "pong" if event == "ping" else why_ignored(event, action)
     now = timezone.now()
     row = WebhookDelivery(
-        guid=guid[:100],
-        event=event[:60],
-        action=action[:60],
+        guid=guid,
+        event=event,
+        action=storable_text(action, 60),
         hook_id=int(hook_id) if hook_id.isascii() and hook_id.isdigit() and len(hook_id) < 19 else None,
-        repository=Repository.objects.filter(github_id=repo["id"]).first() if isinstance(repo.get("id"), int) else None,
-        repository_full_name=str(repo.get("full_name") or "")[:201],
+        repository=Repository.objects.filter(github_id=repo_id).first() if is_github_id(repo_id) else None,
+        repository_full_name=storable_text(str(repo.get("full_name") or ""), 201),
         body=body,
         outcome=Outcome.IGNORED if ignored else Outcome.PENDING,
         processed_at=now if ignored else None,
         queued_at=None if ignored else now,
-        result=ignored[:500],
+        result=storable_text(ignored, 500),
     )
     try:
         with transaction.atomic():
             row.save()
     except IntegrityError:
-        return _received_again(guid[:100])
+        return _received_again(guid)
     if ignored:
         return Receipt("pong" if event == "ping" else "ignored", row.pk, ignored)
     transaction.on_commit(lambda: delivery_enqueue(row.pk))
@@ -207,6 +208,8 @@ def delivery_process(*, delivery_id: int, client_factory: Any = configured_clien
     )
     try:
         ctx.payload = json.loads(bytes(body))
+        if problem := unstorable_text(ctx.payload):
+            raise ValueError(f"malformed payload: {problem}")
         with transaction.atomic():
             result = handle(ctx)
             if not _finish(delivery_id, claimed_at, Outcome.PROCESSED, result=result):
@@ -229,7 +232,9 @@ def delivery_process(*, delivery_id: int, client_factory: Any = configured_clien
     finally:
         ctx.close()
     if notes:
-        WebhookDelivery.objects.filter(pk=delivery_id).update(result=f"{result} ({'; '.join(notes)})"[:500])
+        WebhookDelivery.objects.filter(pk=delivery_id).update(
+            result=storable_text(f"{result} ({'; '.join(notes)})", 500)
+        )
     if ctx.followups and ctx.repository_id is not None:
         repository_derive_request(repository_id=ctx.repository_id)  # what the reads added (commit positions)
     return Outcome.PROCESSED
@@ -240,7 +245,12 @@ def _finish(delivery_id: int, claimed_at: datetime, outcome: str, *, result: str
     return bool(
         WebhookDelivery.objects.filter(
             pk=delivery_id, outcome=Outcome.PROCESSING, processing_started_at=claimed_at
-        ).update(outcome=outcome, processed_at=timezone.now(), result=result[:500], error=error[:4000])
+        ).update(
+            outcome=outcome,
+            processed_at=timezone.now(),
+            result=storable_text(result, 500),
+            error=storable_text(error, 4000),
+        )
     )
 
 
