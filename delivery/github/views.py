@@ -151,8 +151,14 @@ def webhook_delivery_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def webhook_delivery_replay(request: HttpRequest, pk: int) -> HttpResponse:
     delivery = get_object_or_404(WebhookDelivery.objects.defer("body"), pk=pk)
-    if delivery_replay(delivery_id=delivery.pk):
+    seen = request.POST.get("attempts", "")
+    seen_attempts = int(seen) if seen.isdigit() and len(seen) < 10 else None  # what the page showed
+    if delivery_replay(delivery_id=delivery.pk, seen_attempts=seen_attempts):
         messages.success(request, f"Replaying {delivery.event} delivery {delivery.guid}.")
+    elif delivery.outcome == WebhookDelivery.Outcome.FAILED and seen_attempts != delivery.attempts:
+        messages.info(
+            request, f"Delivery {delivery.guid} was replayed meanwhile ({delivery.attempts} attempts): see its result."
+        )
     else:
         messages.info(
             request, f"Delivery {delivery.guid} is {delivery.get_outcome_display().lower()}: nothing to replay."

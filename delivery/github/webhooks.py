@@ -117,17 +117,21 @@ def delivery_receive(*, guid: str, event: str, body: bytes, hook_id: str = "", c
 
 
 def _received_again(guid: str) -> Receipt:
-    """A GUID already stored: a failed one goes back to the queue (one conditional UPDATE, so two copies at
-    once requeue it once); anything else is acknowledged and left alone."""
-    existing = WebhookDelivery.objects.filter(guid=guid).values("pk", "outcome").first()
+    """A GUID already stored: a failed one with attempts left goes back to the queue (one conditional UPDATE, so
+    copies arriving at once requeue it once, and a burst of them at most its MAX_ATTEMPTS, as a dead worker's
+    claim); anything else is acknowledged and left alone (the operator's Replay still takes a failed one)."""
+    existing = WebhookDelivery.objects.filter(guid=guid).values("pk", "outcome", "attempts").first()
     if existing is None:  # deleted between the INSERT and this read; GitHub will have it redelivered
         raise MalformedDelivery("delivery GUID conflict; please retry")
-    requeued = WebhookDelivery.objects.filter(pk=existing["pk"], outcome=Outcome.FAILED).update(
-        outcome=Outcome.PENDING, queued_at=timezone.now(), error=""
-    )
+    requeued = WebhookDelivery.objects.filter(
+        pk=existing["pk"], outcome=Outcome.FAILED, attempts__lt=MAX_ATTEMPTS
+    ).update(outcome=Outcome.PENDING, queued_at=timezone.now(), error="")
     if requeued:
         transaction.on_commit(lambda: delivery_enqueue(existing["pk"]))
         return Receipt("requeued", existing["pk"], "a redelivery of a failed delivery: processing it again")
+    if existing["outcome"] == Outcome.FAILED and existing["attempts"] >= MAX_ATTEMPTS:
+        detail = f"already received, failed after {existing['attempts']} attempts: replay it from Trunkline's page"
+        return Receipt("duplicate", existing["pk"], detail)
     return Receipt("duplicate", existing["pk"], f"already received ({existing['outcome']})")
 
 
@@ -286,11 +290,13 @@ def deliveries_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
     return queued
 
 
-def delivery_replay(*, delivery_id: int) -> bool:
-    """Process a failed (or ignored) delivery again from its stored body — the operator's "replay"."""
-    replayed = WebhookDelivery.objects.filter(pk=delivery_id, outcome__in=[Outcome.FAILED, Outcome.IGNORED]).update(
-        outcome=Outcome.PENDING, queued_at=timezone.now(), error=""
-    )
+def delivery_replay(*, delivery_id: int, seen_attempts: int | None = None) -> bool:
+    """Process a failed (or ignored) delivery again from its stored body — the operator's "replay". The page's
+    button names the attempts it showed: replays from one page view reprocess it once, however many arrive."""
+    replayable = WebhookDelivery.objects.filter(pk=delivery_id, outcome__in=[Outcome.FAILED, Outcome.IGNORED])
+    if seen_attempts is not None:
+        replayable = replayable.filter(attempts=seen_attempts)
+    replayed = replayable.update(outcome=Outcome.PENDING, queued_at=timezone.now(), error="")
     if replayed:
         transaction.on_commit(lambda: delivery_enqueue(delivery_id))
     return bool(replayed)
