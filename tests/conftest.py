@@ -286,6 +286,55 @@ def _database_url() -> str:
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
+def worker_start(
+    queue: str, github: SimulatorServer, *, env: dict[str, str] | None = None, log_name: str = ""
+) -> subprocess.Popen[bytes]:
+    """A real Celery worker process consuming `queue`, against the configured broker (Redis in CI), this test's
+    database and simulator; `env` adds settings of its own. Its log is var/worker-<queue>.log (or `log_name`)."""
+    worker_env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "GITHUB_URL": github.url,
+        "GITHUB_ORG": github.world.org_login,
+        "GITHUB_TOKEN": "test-token",
+        "CELERY_QUEUE": queue,
+        **(env or {}),
+    }
+    with open(ROOT / "var" / (log_name or f"worker-{queue}.log"), "ab") as log:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "delivery",
+                "worker",
+                "--pool",
+                "solo",
+                "-Q",
+                queue,
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=worker_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def worker_stop(worker: subprocess.Popen[bytes]) -> None:
+    worker.terminate()
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
 @pytest.fixture
 def celery_worker(github: SimulatorServer, transactional_db: None) -> Iterator[subprocess.Popen[bytes]]:
     """A real Celery worker process, on this test's own queue, against the configured broker (Redis in CI)
@@ -293,47 +342,11 @@ def celery_worker(github: SimulatorServer, transactional_db: None) -> Iterator[s
     queue = f"test-{uuid.uuid4().hex[:12]}"
     previous_queue = celery_app.conf.task_default_queue
     celery_app.conf.task_default_queue = queue
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "GITHUB_URL": github.url,
-        "GITHUB_ORG": github.world.org_login,
-        "GITHUB_TOKEN": "test-token",
-        "CELERY_QUEUE": queue,
-    }
-    log = open(ROOT / "var" / f"worker-{queue}.log", "wb")  # noqa: SIM115 - closed below
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "delivery",
-            "worker",
-            "--pool",
-            "solo",
-            "-Q",
-            queue,
-            "--loglevel",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    worker = worker_start(queue, github)
     try:
         yield worker
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        log.close()
+        worker_stop(worker)
         celery_app.conf.task_default_queue = previous_queue
 
 

@@ -72,6 +72,7 @@ class WebhookContext:
     _client: GitHubClient | None = None
     _client_made: bool = False
     repository_id: int | None = None  # the followed repository the delivery changed, once resolved
+    result: str = ""  # what the handler did, in words
 
     def github(self) -> GitHubClient | None:
         """The API client, or None when no GitHub credentials are configured (webhooks alone then)."""

@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from delivery.core.claims import ClaimHeartbeat
 from delivery.github.client import GitHubClient, GitHubError
 from delivery.github.ingest import parse_time
 from delivery.github.models import Repository, SyncCursor, WebhookDelivery
@@ -167,8 +168,12 @@ def broker_pause_reset() -> None:
 
 
 # -- processing -----------------------------------------------------------------------------------------------------
-STALE_PROCESSING = timedelta(minutes=10)
-"""A delivery `processing` for this long belongs to a worker that died: it may be claimed again."""
+def claim_stale() -> timedelta:
+    """A claim whose heartbeat is this old belongs to a worker that died: the delivery may be claimed again.
+    The worker renews it four times as often (WEBHOOK_CLAIM_STALE_SECONDS)."""
+    return timedelta(seconds=settings.WEBHOOK_CLAIM_STALE_SECONDS)
+
+
 MAX_ATTEMPTS = 5
 """Claims of one delivery before it is marked failed (a payload that kills its worker every time)."""
 
@@ -181,13 +186,20 @@ def delivery_claim(delivery_id: int, *, now: datetime | None = None) -> datetime
     """Take a delivery for processing with one conditional UPDATE; returns the claim's time, which later writes
     must match (the claim's token), or None when it is done, failed, or another worker has it."""
     now = now or timezone.now()
-    claimable = Q(outcome=Outcome.PENDING) | Q(
-        outcome=Outcome.PROCESSING, processing_started_at__lt=now - STALE_PROCESSING, attempts__lt=MAX_ATTEMPTS
-    )
+    claimable = Q(outcome=Outcome.PENDING) | (_stale_claims(now) & Q(attempts__lt=MAX_ATTEMPTS))
     taken = WebhookDelivery.objects.filter(claimable, pk=delivery_id).update(
-        outcome=Outcome.PROCESSING, processing_started_at=now, attempts=F("attempts") + 1
+        outcome=Outcome.PROCESSING, processing_started_at=now, claim_heartbeat_at=now, attempts=F("attempts") + 1
     )
     return now if taken == 1 else None
+
+
+def _stale_claims(now: datetime) -> Q:
+    return Q(outcome=Outcome.PROCESSING, claim_heartbeat_at__lt=now - claim_stale())
+
+
+def _claim_heartbeat(delivery_id: int, claimed_at: datetime) -> ClaimHeartbeat:
+    claim = WebhookDelivery.objects.filter(pk=delivery_id, outcome=Outcome.PROCESSING, processing_started_at=claimed_at)
+    return ClaimHeartbeat(claim, field="claim_heartbeat_at", every=claim_stale().total_seconds() / 4)
 
 
 def delivery_process(*, delivery_id: int, client_factory: Any = configured_client) -> str:
@@ -201,6 +213,25 @@ def delivery_process(*, delivery_id: int, client_factory: Any = configured_clien
     claimed_at = delivery_claim(delivery_id)
     if claimed_at is None:
         return "skipped"
+    with _claim_heartbeat(delivery_id, claimed_at):
+        outcome, ctx = _apply(delivery_id, claimed_at, client_factory)
+    if outcome != Outcome.PROCESSED:
+        return outcome
+    try:
+        notes = run_followups(ctx)
+    finally:
+        ctx.close()
+    if notes:
+        WebhookDelivery.objects.filter(pk=delivery_id).update(
+            result=storable_text(f"{ctx.result} ({'; '.join(notes)})", 500)
+        )
+    if ctx.followups and ctx.repository_id is not None:
+        repository_derive_request(repository_id=ctx.repository_id)  # what the reads added (commit positions)
+    return Outcome.PROCESSED
+
+
+def _apply(delivery_id: int, claimed_at: datetime, client_factory: Any) -> tuple[str, WebhookContext]:
+    """The handler's writes and the outcome, in one transaction while the claim is this worker's."""
     delivery = WebhookDelivery.objects.defer("body").get(pk=delivery_id)
     body = WebhookDelivery.objects.filter(pk=delivery_id).values_list("body", flat=True).get()
     ctx = WebhookContext(
@@ -215,33 +246,23 @@ def delivery_process(*, delivery_id: int, client_factory: Any = configured_clien
         if problem := unstorable_text(ctx.payload):
             raise ValueError(f"malformed payload: {problem}")
         with transaction.atomic():
-            result = handle(ctx)
-            if not _finish(delivery_id, claimed_at, Outcome.PROCESSED, result=result):
+            ctx.result = handle(ctx)
+            if not _finish(delivery_id, claimed_at, Outcome.PROCESSED, result=ctx.result):
                 raise _ClaimLost
             if ctx.repository_id is not None:
                 repository_derive_request(repository_id=ctx.repository_id)
     except _ClaimLost:
-        return "skipped"
+        return "skipped", ctx
     except DeliveryIgnored as exc:
         _finish(delivery_id, claimed_at, Outcome.IGNORED, result=str(exc))
-        return Outcome.IGNORED
+        return Outcome.IGNORED, ctx
     except Exception as exc:
         logger.exception("webhook delivery %s (%s.%s) failed", delivery.guid, delivery.event, delivery.action)
         where = traceback.extract_tb(exc.__traceback__)[-1]
         error = f"{exc.__class__.__name__}: {exc} (at {where.filename.rsplit('/', 1)[-1]}:{where.lineno})"
         _finish(delivery_id, claimed_at, Outcome.FAILED, error=error)
-        return Outcome.FAILED
-    try:
-        notes = run_followups(ctx)
-    finally:
-        ctx.close()
-    if notes:
-        WebhookDelivery.objects.filter(pk=delivery_id).update(
-            result=storable_text(f"{result} ({'; '.join(notes)})", 500)
-        )
-    if ctx.followups and ctx.repository_id is not None:
-        repository_derive_request(repository_id=ctx.repository_id)  # what the reads added (commit positions)
-    return Outcome.PROCESSED
+        return Outcome.FAILED, ctx
+    return Outcome.PROCESSED, ctx
 
 
 def _finish(delivery_id: int, claimed_at: datetime, outcome: str, *, result: str = "", error: str = "") -> bool:
@@ -259,8 +280,11 @@ def _finish(delivery_id: int, claimed_at: datetime, outcome: str, *, result: str
 
 
 # -- the sweep and replays ------------------------------------------------------------------------------------------
-LOST_MESSAGE = timedelta(minutes=15)
-"""A delivery queued this long ago and still pending lost its message (a broker restart without persistence)."""
+def lost_message() -> timedelta:
+    """A delivery queued this long ago and still pending lost its message: a worker that died had reserved it, or
+    the broker restarted without persistence (WEBHOOK_LOST_MESSAGE_SECONDS). A message that was only slow to
+    arrive is then processed by whichever copy comes first; the other finds it claimed."""
+    return timedelta(seconds=settings.WEBHOOK_LOST_MESSAGE_SECONDS)
 
 
 def deliveries_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
@@ -269,12 +293,10 @@ def deliveries_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
     now = now or timezone.now()
     due = (
         Q(outcome=Outcome.PENDING, queued_at__isnull=True)
-        | Q(outcome=Outcome.PENDING, queued_at__lt=now - LOST_MESSAGE)
-        | Q(outcome=Outcome.PROCESSING, processing_started_at__lt=now - STALE_PROCESSING)
+        | Q(outcome=Outcome.PENDING, queued_at__lt=now - lost_message())
+        | _stale_claims(now)
     )
-    WebhookDelivery.objects.filter(
-        outcome=Outcome.PROCESSING, processing_started_at__lt=now - STALE_PROCESSING, attempts__gte=MAX_ATTEMPTS
-    ).update(
+    WebhookDelivery.objects.filter(_stale_claims(now), attempts__gte=MAX_ATTEMPTS).update(
         outcome=Outcome.FAILED,
         processed_at=now,
         error=f"gave up after {MAX_ATTEMPTS} attempts: the worker stopped while processing it each time",

@@ -334,7 +334,10 @@ def test_a_delivery_that_kills_its_worker_every_time_is_given_up_on(client: Any)
     post_delivery(client, "pull_request", example("pull_request", "opened.payload.json"), guid="poison")
     long_ago = timezone.now() - timedelta(hours=1)
     WebhookDelivery.objects.filter(guid="poison").update(
-        outcome=Outcome.PROCESSING, processing_started_at=long_ago, attempts=webhooks.MAX_ATTEMPTS
+        outcome=Outcome.PROCESSING,
+        processing_started_at=long_ago,
+        claim_heartbeat_at=long_ago,
+        attempts=webhooks.MAX_ATTEMPTS,
     )
     delivery = WebhookDelivery.objects.get(guid="poison")
     assert delivery_claim(delivery.pk) is None
