@@ -20,8 +20,10 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# The demo: TRUNKLINE_DEMO=1 gives it its defaults (secret key, hosts, the simulator); DEBUG stays off, so it shows
+# Trunkline's own error pages (`DEBUG=1 make run` for Django's debug pages).
 run: $(VENV)/.runtime
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py demo
+	TRUNKLINE_DEMO=1 $(BIN)/python manage.py demo
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -35,8 +37,8 @@ bench: $(VENV)/.runtime
 	@mkdir -p var
 	@for prs in 2000 10000; do \
 	  rm -f var/bench.sqlite3*; \
-	  DEBUG=1 DATABASE_URL=sqlite:///$(CURDIR)/var/bench.sqlite3 $(BIN)/python manage.py migrate -v 0 && \
-	  DEBUG=1 DATABASE_URL=sqlite:///$(CURDIR)/var/bench.sqlite3 LOG_LEVEL=WARNING \
+	  TRUNKLINE_DEMO=1 DATABASE_URL=sqlite:///$(CURDIR)/var/bench.sqlite3 $(BIN)/python manage.py migrate -v 0 && \
+	  TRUNKLINE_DEMO=1 DATABASE_URL=sqlite:///$(CURDIR)/var/bench.sqlite3 LOG_LEVEL=WARNING \
 	    $(BIN)/python manage.py bench_sync --repos 20 --prs $$prs --json var/bench-sync-$$prs.json || exit 1; \
 	done
 	@$(MAKE) --no-print-directory bench-webhooks
@@ -65,8 +67,8 @@ bench-webhooks: $(VENV)/.runtime
 	    rm -f var/bench-webhooks.sqlite3*; \
 	    db=sqlite:///$(CURDIR)/var/bench-webhooks.sqlite3; broker=; \
 	  fi; \
-	  DEBUG=1 DATABASE_URL=$$db REDIS_URL=$$broker $(BIN)/python manage.py migrate -v 0 && \
-	  DEBUG=1 DATABASE_URL=$$db REDIS_URL=$$broker LOG_LEVEL=WARNING \
+	  TRUNKLINE_DEMO=1 DATABASE_URL=$$db REDIS_URL=$$broker $(BIN)/python manage.py migrate -v 0 && \
+	  TRUNKLINE_DEMO=1 DATABASE_URL=$$db REDIS_URL=$$broker LOG_LEVEL=WARNING \
 	    $(BIN)/python manage.py bench_webhooks $$args $(BENCH_WEBHOOKS_ARGS) --json var/bench-webhooks-$$run.json || exit 1; \
 	done
 
@@ -86,8 +88,8 @@ bench-board: $(VENV)/.runtime
 	  rm -f var/bench-board.sqlite3*; \
 	  db=sqlite:///$(CURDIR)/var/bench-board.sqlite3; \
 	fi; \
-	DEBUG=1 DATABASE_URL=$$db $(BIN)/python manage.py migrate -v 0 && \
-	DEBUG=1 DATABASE_URL=$$db LOG_LEVEL=WARNING $(BIN)/python manage.py bench_board --json var/bench-board.json
+	TRUNKLINE_DEMO=1 DATABASE_URL=$$db $(BIN)/python manage.py migrate -v 0 && \
+	TRUNKLINE_DEMO=1 DATABASE_URL=$$db LOG_LEVEL=WARNING $(BIN)/python manage.py bench_board --json var/bench-board.json
 
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -1,7 +1,10 @@
 """Trunkline settings.
 
 Everything that differs between the demo, the tests and production comes from environment variables
-(DESIGN.md, "Configuration"); nothing secret lives in this file. `DEBUG` unlocks demo defaults only.
+(docs/design.md, "Configuration"); nothing secret lives in this file. TRUNKLINE_DEMO=1 (set by `make run` and
+`manage.py demo`) unlocks the demo's defaults: a secret key, local hosts, the simulator's OAuth app and webhook
+secret, plain http. DEBUG is only Django's debug mode, off in the demo too, so the demo shows the product's own
+error pages.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -19,14 +23,17 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
+DEMO = env.bool("TRUNKLINE_DEMO", default=False)
+# Production unless this is the demo or a developer's debugging run: HTTPS only, secure cookies, hashed static files.
+PRODUCTION = not (DEMO or DEBUG)
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "demo-only-insecure-secret-key-do-not-use-in-production"  # noqa: S105 - DEBUG only
+    if not DEMO:
+        raise ImproperlyConfigured("SECRET_KEY must be set (or TRUNKLINE_DEMO=1 for the demo's own).")
+    SECRET_KEY = "demo-only-insecure-secret-key-do-not-use-in-production"  # noqa: S105 - the demo only
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"] if DEBUG else [])
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEMO else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -39,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    "csp",
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
@@ -57,10 +65,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "delivery.core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "delivery.core.middleware.SignedInNoStoreMiddleware",
     # Every page needs sign-in except those marked @login_not_required: the webhook endpoint, /healthz and
     # the sign-in pages (allauth marks its own).
     "delivery.accounts.middleware.SignInRequiredMiddleware",
@@ -68,6 +78,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "delivery.core.error_pages.MethodNotAllowedPageMiddleware",
 ]
 
 ROOT_URLCONF = "delivery.urls"
@@ -210,13 +221,13 @@ GITHUB_TOKEN = env.str("GITHUB_TOKEN", default="")
 GITHUB_APP_ID = env.str("GITHUB_APP_ID", default="")
 GITHUB_APP_PRIVATE_KEY = env.str("GITHUB_APP_PRIVATE_KEY", default="")
 GITHUB_APP_INSTALLATION_ID = env.str("GITHUB_APP_INSTALLATION_ID", default="")
-GITHUB_WEBHOOK_SECRET = env.str("GITHUB_WEBHOOK_SECRET", default="demo-webhook-secret" if DEBUG else "")
+GITHUB_WEBHOOK_SECRET = env.str("GITHUB_WEBHOOK_SECRET", default="demo-webhook-secret" if DEMO else "")
 # Where GitHub reaches this Trunkline (the webhook URL is TRUNKLINE_PUBLIC_URL/webhooks/github/).
 TRUNKLINE_PUBLIC_URL = env.str(
-    "TRUNKLINE_PUBLIC_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}" if DEBUG else ""
+    "TRUNKLINE_PUBLIC_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}" if DEMO else ""
 ).rstrip("/")
-GITHUB_OAUTH_CLIENT_ID = env.str("GITHUB_OAUTH_CLIENT_ID", default="trunkline-demo" if DEBUG else "")
-GITHUB_OAUTH_CLIENT_SECRET = env.str("GITHUB_OAUTH_CLIENT_SECRET", default="trunkline-demo-secret" if DEBUG else "")
+GITHUB_OAUTH_CLIENT_ID = env.str("GITHUB_OAUTH_CLIENT_ID", default="trunkline-demo" if DEMO else "")
+GITHUB_OAUTH_CLIENT_SECRET = env.str("GITHUB_OAUTH_CLIENT_SECRET", default="trunkline-demo-secret" if DEMO else "")
 # PyGithub throttles itself between requests; GitHub asks for serial, paced requests, the simulator does not.
 GITHUB_SECONDS_BETWEEN_REQUESTS = env.float("GITHUB_SECONDS_BETWEEN_REQUESTS", default=0.25)
 GITHUB_SECONDS_BETWEEN_WRITES = env.float("GITHUB_SECONDS_BETWEEN_WRITES", default=1.0)
@@ -301,17 +312,20 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Production serves the hashed copies `collectstatic` makes; the demo needs no collectstatic: WhiteNoise serves
+    # the files where they are (its finders, below), by their plain names, with DEBUG off as well.
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_MANIFEST_STRICT = False
 
-# Production hardening; passes `manage.py check --deploy`. Behind a TLS-terminating proxy.
-if not DEBUG:
+# Production hardening; passes `manage.py check --deploy`. Behind a TLS-terminating proxy. The demo runs on
+# http://127.0.0.1, where a redirect to https or a secure-only cookie would lock everyone out.
+if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^webhooks/"]
@@ -323,11 +337,37 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
 
+# Content-Security-Policy (django-csp): scripts and styles from Trunkline itself only, no inline script, style or
+# eval (the templates use none; htmx is told not to add its own <style>). GitHub's address is added per request to
+# img-src (avatars) and form-action (sign-in continues there): delivery.core.middleware.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "https://avatars.githubusercontent.com"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"expected_refusals": {"()": "delivery.core.log_filters.ExpectedRefusals"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
+    "loggers": {
+        # Django's own console handler (DEBUG on) would print each record a second time next to the root's.
+        "django": {"handlers": [], "propagate": True},
+        # A 403 from a role check: one line, no traceback.
+        "django.request": {"filters": ["expected_refusals"]},
+        "django.db.backends": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+    },
 }

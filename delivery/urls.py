@@ -11,6 +11,10 @@ from delivery.monitoring import views as monitoring_views
 from delivery.pipeline import views as pipeline_views
 from delivery.rollbacks import views as rollback_views
 
+# The product's own error pages (templates/403.html, 404.html and 405.html through the middleware): 500 is
+# rendered without the request's context, so it shows even when the database is what failed.
+handler500 = "delivery.core.views.server_error"
+
 urlpatterns = [
     path("", accounts_views.home, name="home"),
     path("board/", pipeline_views.board, name="board"),

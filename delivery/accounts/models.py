@@ -7,7 +7,7 @@ from django.db import models
 
 
 class Role(models.TextChoices):
-    """DESIGN.md's roles; each is a Django group of the same name (see accounts.roles)."""
+    """docs/design.md's roles; each is a Django group of the same name (see accounts.roles)."""
 
     VIEWER = "viewer", "Viewer"
     DEVELOPER = "developer", "Developer"

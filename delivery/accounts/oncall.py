@@ -117,6 +117,11 @@ def rotation_set(
 
 
 @transaction.atomic
+def _local(moment: datetime) -> str:
+    """A moment as the settings page shows it: local time with its zone ("2026-03-02 09:00 UTC")."""
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M %Z}"
+
+
 def override_add(
     *, developer: Developer, starts_at: datetime, ends_at: datetime, actor: Any, request: HttpRequest | None = None
 ) -> OnCallShift:
@@ -130,7 +135,7 @@ def override_add(
         actor=actor,
         target_type="on_call_shift",
         target_id=str(shift.pk),
-        summary=f"{developer.login} on call {starts_at:%Y-%m-%d %H:%M} → {ends_at:%Y-%m-%d %H:%M} (override)",
+        summary=f"{developer.login} on call {_local(starts_at)} → {_local(ends_at)} (override)",
     )
     return shift
 
@@ -143,6 +148,6 @@ def override_remove(*, shift: OnCallShift, actor: Any, request: HttpRequest | No
         actor=actor,
         target_type="on_call_shift",
         target_id=str(shift.pk),
-        summary=f"Override removed: {shift.developer.login} {shift.starts_at:%Y-%m-%d %H:%M}",
+        summary=f"Override removed: {shift.developer.login} {_local(shift.starts_at)}",
     )
     shift.delete()

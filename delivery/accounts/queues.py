@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, F, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.urls import reverse
 
 from delivery.accounts.models import Developer
@@ -30,6 +30,7 @@ KIND_LABELS = {
     OWN_WORK: "My pull request",
 }
 OPEN_STAGES = (Stage.IN_PROGRESS, Stage.IN_REVIEW)
+TEAM_RECENT_AUTHORS = timedelta(days=90)  # on the team page with nothing to do: wrote a change this recently
 ON_ITS_WAY_STAGES = (Stage.MERGED, Stage.ON_STAGING, Stage.TAGGED, Stage.IN_PRODUCTION)
 BLOCKING_CHECKS = {"stuck_staging", "stuck_tag", "stuck_production", "production_failed"}
 STAGE_SINCE = {
@@ -228,7 +229,8 @@ def _session_item(session: MonitoringSession, now: datetime) -> QueueItem:
         step = "Watch production: errors, logs, metrics"
     return QueueItem(
         rank=OVERDUE_WATCH if overdue else WATCH,
-        title=f"{release.repository.name} {release.tag_name or release.sha[:7]}",
+        title=f"{release.repository.name} {release.tag_name or release.sha[:7]}"
+        + (f" and {covered - 1} earlier" if (covered := getattr(session, "covered_count", 1)) > 1 else ""),
         url=url,
         repository=release.repository.name,
         since=session.window_starts_at,
@@ -241,7 +243,7 @@ def _session_item(session: MonitoringSession, now: datetime) -> QueueItem:
 
 
 def queues_for(developer_ids: list[int] | None, *, now: datetime) -> dict[int, Queue]:
-    """The queues of these developers (None: everyone who owns something, and everyone who signs in). Three
+    """The queues of these developers (None: the team, see _team, and anyone else who owns something). Three
     queries plus one for the developers, whatever the amount of data."""
     changes = Change.objects.select_related("repository", "author", "pull_request").only(*_CHANGE_FIELDS)
     first_release = Subquery(
@@ -251,7 +253,7 @@ def queues_for(developer_ids: list[int] | None, *, now: datetime) -> dict[int, Q
         release_id=first_release,
         # A session (open or signed off) says it better than the change's stage: the watch is that session.
         watched=Exists(
-            MonitoringSession.objects.filter(owner_id=OuterRef("author_id"), release__changes=OuterRef("pk"))
+            MonitoringSession.objects.filter(owner_id=OuterRef("author_id"), releases__changes=OuterRef("pk"))
         ),
     )
     reviews = changes.filter(
@@ -260,8 +262,10 @@ def queues_for(developer_ids: list[int] | None, *, now: datetime) -> dict[int, Q
         pull_request__draft=False,
         pull_request__review_request_rows__isnull=False,
     ).annotate(reviewer_id=F("pull_request__review_request_rows__reviewer_id"))
-    sessions = MonitoringSession.objects.filter(signed_off_at__isnull=True).select_related(
-        "release", "release__repository"
+    sessions = (
+        MonitoringSession.objects.filter(signed_off_at__isnull=True)
+        .select_related("release", "release__repository")
+        .annotate(covered_count=Count("releases"))
     )
     if developer_ids is not None:
         own = own.filter(author_id__in=developer_ids)
@@ -286,9 +290,16 @@ def queues_for(developer_ids: list[int] | None, *, now: datetime) -> dict[int, Q
         if change.reviewer_id != change.author_id:
             items[change.reviewer_id].append(_review_item(change))
 
-    who = Q(pk__in=developer_ids) if developer_ids is not None else Q(pk__in=list(items)) | Q(user__isnull=False)
+    who = Q(pk__in=developer_ids) if developer_ids is not None else Q(pk__in=list(items)) | _team(now)
     developers = Developer.objects.filter(who, is_bot=False).only("login", "name", "avatar_url", "user_id")
     return {d.pk: Queue(d, sorted(items.get(d.pk, []), key=lambda i: i.sort_key)) for d in developers}
+
+
+def _team(now: datetime) -> Q:
+    """The team, nothing to do now included: everyone who signs in (not switched off), and who wrote a change lately
+    without signing in yet."""
+    wrote_lately = Exists(Change.objects.filter(author_id=OuterRef("pk"), pr_opened_at__gte=now - TEAM_RECENT_AUTHORS))
+    return Q(user__is_active=True) | Q(wrote_lately, user__isnull=True)
 
 
 def team_queues(*, now: datetime) -> list[Queue]:

@@ -1,4 +1,4 @@
-"""DESIGN.md's roles as Django groups with permissions, and the checks every changing view makes.
+"""docs/design.md's roles as Django groups with permissions, and the checks every changing view makes.
 
 | action                                    | viewer | developer   | on-call | admin |
 | see boards, queues, reports               | yes    | yes         | yes     | yes   |

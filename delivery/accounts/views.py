@@ -209,7 +209,7 @@ def override_add(request: HttpRequest) -> HttpResponse:
         actor=request.user,
         request=request,
     )
-    messages.success(request, f"{developer.login} is on call from {starts_at:%Y-%m-%d %H:%M}.")
+    messages.success(request, f"{developer.login} is on call from {timezone.localtime(starts_at):%Y-%m-%d %H:%M %Z}.")
     return redirect("team-settings")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import string
+from fnmatch import fnmatchcase, translate
 from typing import Any
 
 from django import forms
@@ -16,6 +17,56 @@ URL_FIELDS = ("logs_url_template", "metrics_url_template", "errors_url_template"
 
 
 PLACEHOLDERS = LINK_PLACEHOLDERS
+
+# Each number's sane range, and the words its messages use (the database's own limit, 9223372036854775807 on
+# SQLite, is no message for a person).
+LIMITS: dict[str, tuple[int, int, str, str]] = {
+    "monitoring_window_minutes": (1, 24 * 60, "minute", "The watch window"),
+    "monitoring_grace_minutes": (0, 24 * 60, "minute", "The sign-off grace"),
+    "branch_age_limit_hours": (1, 30 * 24, "hour", "The branch age limit"),
+    "required_approvals": (0, 10, "approval", "Required approvals"),
+    "staging_stuck_minutes": (1, 7 * 24 * 60, "minute", "Stuck before staging"),
+    "tag_stuck_minutes": (1, 7 * 24 * 60, "minute", "Stuck before the tag"),
+    "production_stuck_minutes": (1, 7 * 24 * 60, "minute", "Stuck before production"),
+}
+WORKFLOW_DIR = ".github/workflows/"
+# What GitHub's dispatch API takes as the workflow's id: its file name in .github/workflows, nothing more.
+WORKFLOW_FILE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*\.ya?ml")
+WORKFLOW_INPUT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
+def _amount(value: int, unit: str) -> str:
+    """1 minute, 90 minutes (1 h 30 min), 720 hours (30 days): a number as a person reads it."""
+    text = f"{value:,} {unit}{'' if value == 1 else 's'}"
+    if unit == "minute" and value >= 60:
+        hours, minutes = divmod(value, 60)
+        days, hours = divmod(hours, 24)
+        parts = [f"{days} day{'' if days == 1 else 's'}" if days else "", f"{hours} h" if hours else ""]
+        parts.append(f"{minutes} min" if minutes else "")
+        text += f" ({' '.join(p for p in parts if p)})"
+    elif unit == "hour" and value >= 24 and value % 24 == 0:
+        text += f" ({value // 24} day{'' if value == 24 else 's'})"
+    return text
+
+
+def _pattern_problem(pattern: str) -> str:
+    """Why a glob pattern (fnmatch, as the repository's settings use them) cannot be meant as written, or ""."""
+    if any(c.isspace() for c in pattern):
+        return "A pattern has no spaces."
+    i = 0
+    while i < len(pattern):
+        if pattern[i] == "[":
+            j = i + 1
+            j += pattern[j : j + 1] == "!"
+            j += pattern[j : j + 1] == "]"
+            end = pattern.find("]", j)
+            if end < 0:
+                return f"The [ at position {i + 1} is not closed: close it with ], or write [[] for a plain [."
+            i = end
+        i += 1
+    if "(?!)" in translate(pattern):  # a range such as [z-a]: nothing can match
+        return "This pattern can never match (a range backwards, such as [z-a])."
+    return ""
 
 
 def _template_problem(template: str) -> str:
@@ -71,10 +122,20 @@ class RepositorySettingsForm(forms.ModelForm):
             "monitoring_window_minutes": "Watch window (minutes)",
             "monitoring_grace_minutes": "Sign-off grace (minutes)",
         }
+        error_messages = {
+            "production_environment": {"required": "Name the production environment (e.g. production)."},
+            "staging_environment": {"required": "Name the staging environment (e.g. staging)."},
+            "preview_environment_pattern": {"required": "A pattern for preview environments (e.g. pr-*)."},
+            "tag_pattern": {"required": "A pattern for release tags (e.g. v*)."},
+        }
         help_texts = {
+            "preview_environment_pattern": "Environments matching it are previews, e.g. pr-* (* any text, ? one "
+            "character, [0-9] one of).",
+            "tag_pattern": "Release tags, e.g. v* (* any text, ? one character, [0-9] one of).",
             "logs_url_template": "Placeholders: {repository} {sha} {short_sha} {tag} {start} {end} (ISO) "
             "{start_ms} {end_ms} (epoch ms).",
-            "rollback_workflow_file": "For “Dispatch a rollback workflow”: the workflow file in .github/workflows.",
+            "rollback_workflow_file": "For “Dispatch a rollback workflow”: the workflow's file name in "
+            ".github/workflows, e.g. rollback.yml.",
             "rollback_workflow_input": "The workflow_dispatch input that takes the tag.",
             "slack_channel": "Channel id or name for this repository's notices (else SLACK_DEFAULT_CHANNEL).",
         }
@@ -87,9 +148,12 @@ class RepositorySettingsForm(forms.ModelForm):
             mark = f" {FULL_WINDOW_MARK}" if item.get("requires_full_window") else ""
             lines.append(f"{item.get('text', '')}{mark}")
         self.fields["checklist"].initial = "\n".join(lines)
-        for name in ("monitoring_window_minutes", "branch_age_limit_hours"):
-            self.fields[name].min_value = 1
-            self.fields[name].widget.attrs["min"] = 1
+        for name, (low, high, _unit, _words) in LIMITS.items():
+            field = self.fields[name]
+            # The range is checked in clean(), in words; the browser is told it too.
+            field.min_value, field.max_value, field.validators = None, None, []
+            field.widget.attrs.update(min=low, max=high)
+            field.error_messages["invalid"] = "Enter a whole number."
 
     def clean_checklist(self) -> list[dict[str, object]]:
         previous = {str(i.get("text")): str(i.get("key")) for i in self.instance.checklist_template or []}
@@ -113,8 +177,37 @@ class RepositorySettingsForm(forms.ModelForm):
             raise forms.ValidationError("At most 20 items: a checklist is read in a minute.")
         return items
 
+    def clean_rollback_workflow_file(self) -> str:
+        value = self.cleaned_data.get("rollback_workflow_file", "").strip()
+        name = value.removeprefix(WORKFLOW_DIR).removeprefix("/")
+        if value and (not WORKFLOW_FILE.fullmatch(name) or ".." in name):
+            raise forms.ValidationError(
+                "The workflow's file name in .github/workflows, such as rollback.yml: letters, digits, . _ and -, "
+                "ending in .yml or .yaml (no folders, no ..)."
+            )
+        return name
+
+    def clean_rollback_workflow_input(self) -> str:
+        value = self.cleaned_data.get("rollback_workflow_input", "").strip()
+        if value and not WORKFLOW_INPUT.fullmatch(value):
+            raise forms.ValidationError(
+                "An input name of the workflow's workflow_dispatch, such as tag: letters, digits, _ and -."
+            )
+        return value
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        for name, (low, high, unit, words) in LIMITS.items():
+            value = data.get(name)
+            if value is not None and value < low:
+                self.add_error(name, f"{words} is at least {_amount(low, unit)}.")
+            elif value is not None and value > high:
+                self.add_error(name, f"{words} is at most {_amount(high, unit)}.")
+        self._clean_environments(data)
+        for name in ("tag_pattern", "preview_environment_pattern"):
+            problem = _pattern_problem(data.get(name) or "")
+            if problem:
+                self.add_error(name, problem)
         for name in URL_FIELDS:
             value = data.get(name) or ""
             if value and not value.startswith(("https://", "http://")):
@@ -123,11 +216,31 @@ class RepositorySettingsForm(forms.ModelForm):
                 problem = _template_problem(value)
                 if problem:
                     self.add_error(name, problem)
-        if data.get("rollback_method") == Repository.RollbackMethod.WORKFLOW_DISPATCH and not data.get(
-            "rollback_workflow_file"
+        if (
+            data.get("rollback_method") == Repository.RollbackMethod.WORKFLOW_DISPATCH
+            and not data.get("rollback_workflow_file")
+            and "rollback_workflow_file" not in self.errors  # refused already, with the reason
         ):
             self.add_error("rollback_workflow_file", "The rollback workflow needs its file name.")
         return data
+
+    def _clean_environments(self, data: dict[str, Any]) -> None:
+        """Production, staging and previews are told apart by name: one name cannot be two of them."""
+        production = (data.get("production_environment") or "").strip()
+        staging = (data.get("staging_environment") or "").strip()
+        preview = (data.get("preview_environment_pattern") or "").strip()
+        if production and staging and production == staging:
+            self.add_error("staging_environment", "Staging and production are different environments.")
+        matched = [
+            f"the {kind} environment ({name})"
+            for kind, name in (("production", production), ("staging", staging))
+            if name and preview and fnmatchcase(name, preview)
+        ]
+        if matched:
+            self.add_error(
+                "preview_environment_pattern",
+                f"This pattern matches {' and '.join(matched)}: previews need a pattern of their own.",
+            )
 
     @property
     def changed_settings(self) -> list[str]:

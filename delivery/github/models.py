@@ -22,7 +22,7 @@ def default_checklist() -> list[dict[str, object]]:
 
 
 class Repository(models.Model):
-    """A GitHub repository Trunkline follows, with its delivery settings (DESIGN.md, "Domain")."""
+    """A GitHub repository Trunkline follows, with its delivery settings (docs/design.md, "Domain")."""
 
     class RollbackMethod(models.TextChoices):
         WORKFLOW_DISPATCH = "workflow_dispatch", "Dispatch a rollback workflow"

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from delivery.accounts.audit import audit
 from delivery.accounts.models import AuditEvent
 from delivery.accounts.roles import requires
+from delivery.core.filters import filter_misses
 from delivery.github.forms import RepositorySettingsForm
 from delivery.github.models import Repository, SyncRun, WebhookDelivery
 from delivery.github.selectors import (
@@ -116,11 +117,14 @@ def webhook_delivery_list_page(request: HttpRequest) -> HttpResponse:
     page = Paginator(webhook_delivery_list(filters=filters), 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    choices = webhook_delivery_filter_choices()
     context = {
         "page": page,
         "deliveries": page.object_list,
         "filters": filters,
-        "choices": webhook_delivery_filter_choices(),
+        "choices": choices,
+        # Events are judged by nothing: one never delivered yet is still a GitHub event.
+        "misses": filter_misses(filters, {name: choices[name] for name in ("repository", "outcome")}),
         "totals": webhook_delivery_totals(since=timezone.now() - timedelta(hours=24)),
         "query": query.urlencode(),
         "webhook_secret_set": bool(settings.GITHUB_WEBHOOK_SECRET),

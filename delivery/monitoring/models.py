@@ -1,4 +1,5 @@
-"""The developer's post-deploy watch: one monitoring session per release per owner."""
+"""The developer's post-deploy watch ("watch" on the pages): one monitoring session per owner for one or more
+releases of one repository shipped within one window."""
 
 from __future__ import annotations
 
@@ -11,11 +12,22 @@ class MonitoringSession(models.Model):
         KEEP = "keep", "Keep"
         FIX_FORWARD = "fix_forward", "Fix forward"
         ROLL_BACK = "roll_back", "Roll back"
+        ROLLED_BACK = "rolled_back", "Rolled back"  # ended by a rollback of what it covers, not chosen by its owner
 
-    release = models.ForeignKey("pipeline.Release", on_delete=models.CASCADE, related_name="monitoring_sessions")
+    OWNER_DECISIONS = (Decision.KEEP, Decision.FIX_FORWARD, Decision.ROLL_BACK)
+
+    release = models.ForeignKey(
+        "pipeline.Release",
+        on_delete=models.CASCADE,
+        related_name="monitoring_sessions",
+        help_text="The newest release it covers: the one its dashboard links and rollback point at.",
+    )
+    releases = models.ManyToManyField(
+        "pipeline.Release", through="WatchedRelease", related_name="watches", help_text="Every release it covers."
+    )
     owner = models.ForeignKey("accounts.Developer", on_delete=models.CASCADE, related_name="monitoring_sessions")
-    window_starts_at = models.DateTimeField(help_text="The deployment's success.")
-    window_ends_at = models.DateTimeField()
+    window_starts_at = models.DateTimeField(help_text="The first covered deployment's success.")
+    window_ends_at = models.DateTimeField(help_text="The last covered deployment's success plus the watch window.")
     signed_off_at = models.DateTimeField(null=True, blank=True)
     signed_off_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     decision = models.CharField(max_length=20, choices=Decision.choices, blank=True)
@@ -40,6 +52,23 @@ class MonitoringSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.release} watched by {self.owner}"
+
+
+class WatchedRelease(models.Model):
+    """A release covered by a watch. Each owner watches each release in one watch only (the database says so), so
+    opening watches twice changes nothing."""
+
+    session = models.ForeignKey(MonitoringSession, on_delete=models.CASCADE, related_name="+")
+    release = models.ForeignKey("pipeline.Release", on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey("accounts.Developer", on_delete=models.CASCADE, related_name="+")
+    joined_at = models.DateTimeField(help_text="When the release went live (and joined the watch).")
+
+    class Meta:
+        ordering = ["session", "joined_at"]
+        constraints = [models.UniqueConstraint(fields=["release", "owner"], name="watched_release_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.release_id} in watch {self.session_id}"
 
 
 class ChecklistItem(models.Model):

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 
 from delivery.monitoring.models import ChecklistItem, MonitoringSession
 from delivery.monitoring.services import (
+    ITEM_NOTE_MAX,
+    NOTES_MAX,
     MonitoringError,
     dashboard_links,
     item_check,
@@ -26,29 +28,71 @@ def _session(pk: int) -> MonitoringSession:
 
 def _context(request: HttpRequest, session: MonitoringSession, **extra: object) -> dict[str, object]:
     now = timezone.now()
+    covered = list(session.releases.prefetch_related("undone_by").order_by("deployed_at", "pk"))
     return {
         "session": session,
+        "covered": covered,
         "items": list(session.items.select_related("checked_by")),
         "state": session_state(session, now),
         "links": dashboard_links(session),
         "mine": session.owner.user_id == request.user.pk,
         "window_over": now >= session.window_ends_at,
-        "decisions": MonitoringSession.Decision.choices,
+        "decisions": [(d.value, d.label) for d in MonitoringSession.OWNER_DECISIONS],
+        "chosen_releases": {r.pk for r in covered},
+        "notes_max": NOTES_MAX,
+        "item_note_max": ITEM_NOTE_MAX,
         "now": now,
         **extra,
     }
 
 
 def session_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """The watch. A POST is its sign-off, answered at the page's own address: a refusal re-renders it here (what
+    was typed kept), so a reload never lands on an address that answers only POST."""
     session = _session(pk)
+    if request.method == "POST":
+        return _sign_off(request, session)
     return render(request, "monitoring/session.html", _context(request, session))
 
 
-@require_POST
+def session_sign_off(request: HttpRequest, pk: int) -> HttpResponse:
+    """The sign-off's older address: a POST signs off, anything else goes to the watch."""
+    if request.method != "POST":
+        return redirect("monitoring-session", pk)
+    return _sign_off(request, _session(pk))
+
+
+def _sign_off(request: HttpRequest, session: MonitoringSession) -> HttpResponse:
+    decision = request.POST.get("decision", "")
+    notes = request.POST.get("notes", "")
+    chosen = [int(v) for v in request.POST.getlist("releases") if v.isdigit() and len(v) < 19]
+    try:
+        done = sign_off(
+            session=session,
+            user=request.user,
+            decision=decision,
+            notes=notes,
+            release_ids=chosen if "releases_shown" in request.POST else None,
+        )
+    except PermissionError as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except MonitoringError as exc:
+        context = _context(request, session, error=str(exc), decision=decision, notes=notes)
+        if "releases_shown" in request.POST:
+            context["chosen_releases"] = set(chosen)
+        return render(request, "monitoring/session.html", context, status=400)
+    messages.success(request, f"Signed off: {MonitoringSession.Decision(decision).label}.")
+    if decision == MonitoringSession.Decision.ROLL_BACK:
+        return redirect("rollback-new", done.session.release_id)  # straight to the rollback confirmation
+    return redirect("monitoring-session", session.pk)
+
+
 def item_update(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(
         ChecklistItem.objects.select_related("session__owner", "session__release__repository"), pk=pk
     )
+    if request.method != "POST":
+        return redirect("monitoring-session", item.session_id)
     error = ""
     try:
         item_check(
@@ -61,29 +105,18 @@ def item_update(request: HttpRequest, pk: int) -> HttpResponse:
     item.refresh_from_db()
     status = 400 if error else 200
     if request.htmx:
-        return render(
-            request,
-            "monitoring/_item.html",
-            {"item": item, "mine": True, "session": item.session, "item_error": error},
-            status=status,
-        )
+        context = {
+            "item": item,
+            "mine": True,
+            "session": item.session,
+            "item_error": error,
+            "item_saved": not error,
+            "typed_note": request.POST.get("note", "") if error else "",
+            "item_note_max": ITEM_NOTE_MAX,
+        }
+        return render(request, "monitoring/_item.html", context, status=status)
     if error:
-        session = _session(item.session_id)
-        return render(request, "monitoring/session.html", _context(request, session, error=error), status=400)
+        messages.error(request, error)
+    else:
+        messages.success(request, f"Saved “{item.text}”.")
     return redirect("monitoring-session", item.session_id)
-
-
-@require_POST
-def session_sign_off(request: HttpRequest, pk: int) -> HttpResponse:
-    session = _session(pk)
-    decision = request.POST.get("decision", "")
-    try:
-        sign_off(session=session, user=request.user, decision=decision, notes=request.POST.get("notes", ""))
-    except PermissionError as exc:
-        raise PermissionDenied(str(exc)) from exc
-    except MonitoringError as exc:
-        context = _context(request, session, error=str(exc), decision=decision, notes=request.POST.get("notes", ""))
-        return render(request, "monitoring/session.html", context, status=400)
-    if decision == MonitoringSession.Decision.ROLL_BACK:
-        return redirect("rollback-new", session.release_id)  # straight to the rollback confirmation
-    return redirect("monitoring-session", session.pk)

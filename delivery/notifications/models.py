@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 
 class Notification(models.Model):
@@ -13,6 +14,7 @@ class Notification(models.Model):
         LOGGED = "logged", "Logged only (no transport configured)"
         FAILED = "failed", "Failed (will retry)"
         PERMANENT_FAILURE = "permanent_failure", "Failed permanently"
+        HISTORY = "history", "Not sent: history (learned of too late to be news)"
 
     kind = models.CharField(max_length=50, db_index=True)
     transport = models.CharField(max_length=20, default="slack")
@@ -25,6 +27,9 @@ class Notification(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    event_at = models.DateTimeField(
+        default=timezone.now, help_text="When what it tells of happened (a deploy's success, a failure)."
+    )
     sent_at = models.DateTimeField(null=True, blank=True)
     # Delivery bookkeeping (notifications.service): a pending or failed row is sent once `next_attempt_at` has
     # passed; a worker claims it by moving it to `sending` with a conditional UPDATE, and `sending_started_at` is

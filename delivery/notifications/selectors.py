@@ -8,8 +8,8 @@ from delivery.notifications.models import Notification
 
 
 def notification_list(*, repository_id: int | None = None, limit: int = 50) -> QuerySet[Notification]:
-    """The newest notices first, optionally of one repository."""
-    notices = Notification.objects.select_related("repository")
+    """The newest notices first, optionally of one repository; not the history a sync read late (never sent)."""
+    notices = Notification.objects.select_related("repository").exclude(outcome=Notification.Outcome.HISTORY)
     if repository_id is not None:
         notices = notices.filter(repository_id=repository_id)
-    return notices.order_by("-created_at")[:limit]
+    return notices.order_by("-event_at", "-pk")[:limit]

@@ -114,6 +114,8 @@ def notify(
     link: str | None = None,
     blocks: list[dict[str, Any]] | None = None,
     channel: str | None = None,
+    event_at: datetime | None = None,
+    news_until: datetime | None = None,
 ) -> Notification | None:
     """Log a notice and queue its sending (after the caller's transaction commits).
 
@@ -121,7 +123,9 @@ def notify(
     The channel is `channel`, else the repository's Slack channel, else SLACK_DEFAULT_CHANNEL (a member id
     posts a direct message). Developers in `mention` with a Slack member id are mentioned (`<@U…>`) at the start
     unless the text already mentions them. `link` is added at the end unless the text already has it. Without
-    SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL the row is `logged` and nothing is sent."""
+    SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL the row is `logged` and nothing is sent. `event_at` is when what it tells
+    of happened (default: now). A notice written after `news_until` (a deploy whose watch window is already over:
+    history that a first sync or a backfill read) is kept as `history` and not sent."""
     if kind not in KINDS:
         raise NotificationError(f"unknown notification kind {kind!r}; expected one of {', '.join(sorted(KINDS))}")
     if not dedupe_key or len(dedupe_key) > MAX_DEDUPE_KEY:
@@ -143,6 +147,10 @@ def notify(
 
     configured = slack.slack_configured()
     now = timezone.now()
+    event_at = min(event_at or now, now)
+    late = now - event_at
+    history = news_until is not None and now > news_until
+    outcome = Outcome.HISTORY if history else Outcome.PENDING if configured else Outcome.LOGGED
     try:
         # The unique dedupe key decides, not a lookup first: of two callers notifying the same thing at the
         # same moment, one inserts and the other gets IntegrityError (PostgreSQL makes it wait for the first).
@@ -160,14 +168,21 @@ def notify(
                     "developer_ids": [d.pk for d in developers],
                     **({"full_text": uncut} if uncut is not None else {}),
                 },
-                outcome=Outcome.PENDING if configured else Outcome.LOGGED,
-                next_attempt_at=now if configured else None,
+                outcome=outcome,
+                next_attempt_at=now if outcome == Outcome.PENDING else None,
+                event_at=event_at,
+                error=f"Learned of {int(late.total_seconds() // 60)} minutes after it happened: no longer news."
+                if history
+                else "",
             )
     except IntegrityError:
         if Notification.objects.filter(dedupe_key=dedupe_key).exists():
             logger.info("notice %s already logged; not sending it again", dedupe_key)
             return None
         raise
+    if history:
+        logger.info("notice %s is history (%s old): kept, not sent", dedupe_key, late)
+        return notification
     if not configured:
         logger.info("Slack is not configured; notice logged only: %s → %s: %s", kind, target or "-", full_text)
         return notification

@@ -1,4 +1,4 @@
-"""The process checks of DESIGN.md ("Rules the dashboard applies"), each a named rule over one change's facts and
+"""The process checks of docs/design.md ("Rules the checks apply"), each a named rule over one change's facts and
 its repository's settings. Pure functions: the derivation gathers the facts in bulk and stores the names of the
 checks a change fails on the change."""
 

@@ -36,7 +36,7 @@ from delivery.github.models import (
     Tag,
 )
 from delivery.pipeline.checks import ChangeFacts, change_checks
-from delivery.pipeline.models import Change, Release, ReleaseChange, Stage
+from delivery.pipeline.models import Change, Release, ReleaseChange, Stage, watch_history_age
 
 
 @dataclass
@@ -206,6 +206,7 @@ def _changes(
         reviewer[pr_id] = min(reviewer_id, reviewer.get(pr_id, reviewer_id))
     facts = _CheckFacts(repository, pull_requests, positions)
     window = timedelta(minutes=repository.monitoring_window_minutes)
+    watches = _Watches(repository, now)
     rows = []
     for pr in pull_requests:
         position = positions.of(pr["merge_commit_sha"]) if pr["merged_at"] else None
@@ -220,6 +221,7 @@ def _changes(
             "tagged_at": tagged.at_or_after(position),
             "production_at": production.at_or_after(position),
         }
+        watched, times["signed_off_at"] = watches.of(pr["pk"], times["production_at"])
         rows.append(
             {
                 "repository_id": repository.pk,
@@ -227,10 +229,10 @@ def _changes(
                 "commit_id": positions.commit_id(pr["merge_commit_sha"]) if pr["merged_at"] else None,
                 "title": pr["title"][:500],
                 "author_id": pr["author_id"],
-                "stage": (stage := _stage(pr, times, window, now)),
+                "stage": (stage := _stage(pr, times, watched)),
                 "failed_checks": change_checks(facts.of(pr, times, position), repository, now),
                 "preview_url": facts.preview_urls.get(pr["head_ref"]) or facts.preview_urls.get(pr["head_sha"], ""),
-                **_next_step(stage, pr, times, window, reviewer.get(pr["pk"])),
+                **_next_step(stage, pr, times, window, reviewer.get(pr["pk"]), now),
                 **times,
             }
         )
@@ -238,13 +240,45 @@ def _changes(
     return len(rows), result.created + result.updated
 
 
-def _stage(pr: dict[str, Any], times: dict[str, datetime | None], window: timedelta, now: datetime) -> str:
+class _Watches:
+    """Whether each change's post-deploy watch is done: the watch of the newest release that brought it (kept on the
+    release by the monitoring app). A change whose release has no watch yet is being watched while it is young
+    enough to get one; older, it is history (a first sync) and done."""
+
+    def __init__(self, repository: Repository, now: datetime) -> None:
+        self.history_before = now - watch_history_age(repository)
+        self.by_pr: dict[int, tuple[str, datetime | None, datetime | None]] = {}
+        for pr_id, state, ended_at, deployed_at in (
+            ReleaseChange.objects.filter(release__repository=repository, change__pull_request__isnull=False)
+            .order_by("release__deployed_at", "release_id")
+            .values_list(
+                "change__pull_request_id", "release__watch_state", "release__watch_ended_at", "release__deployed_at"
+            )
+        ):
+            self.by_pr[pr_id] = (state, ended_at, deployed_at)  # the newest release wins
+
+    def of(self, pr_id: int, production_at: datetime | None) -> tuple[bool, datetime | None]:
+        """(watched, when the watch ended) for a change in production since `production_at`."""
+        if production_at is None:
+            return False, None
+        state, ended_at, deployed_at = self.by_pr.get(pr_id, (Release.Watch.PENDING, None, None))
+        if state == Release.Watch.DONE:
+            return True, ended_at
+        if state == Release.Watch.NONE:
+            return True, None
+        # No watch yet: history if the release that brought it last (or its first production) is too old for one.
+        went_live = deployed_at or production_at
+        return state == Release.Watch.PENDING and went_live < self.history_before, None
+
+
+def _stage(pr: dict[str, Any], times: dict[str, datetime | None], watched: bool) -> str:
     if pr["merged_at"] is None:
         if pr["state"] == PullRequest.State.CLOSED:
             return Stage.CLOSED
         return Stage.IN_REVIEW if times["ready_at"] else Stage.IN_PROGRESS
     if times["production_at"]:
-        return Stage.IN_PRODUCTION if times["production_at"] + window > now else Stage.DONE
+        # Done once its watch is signed off (or ended by a rollback); until then it is in the watch column.
+        return Stage.DONE if watched else Stage.IN_PRODUCTION
     if times["tagged_at"]:
         return Stage.TAGGED
     if times["staging_at"]:
@@ -331,7 +365,12 @@ class _CheckFacts:
 
 
 def _next_step(
-    stage: str, pr: dict[str, Any], times: dict[str, datetime | None], window: timedelta, reviewer: int | None
+    stage: str,
+    pr: dict[str, Any],
+    times: dict[str, datetime | None],
+    window: timedelta,
+    reviewer: int | None,
+    now: datetime,
 ) -> Row:
     """Who must act next, and what: in trunk-based delivery the author owns the change until it is watched."""
     author = pr["author_id"]
@@ -350,6 +389,9 @@ def _next_step(
     if stage == Stage.TAGGED:
         return {"next_owner_id": author, "next_action": "Deploy the tag to production"}
     if stage == Stage.IN_PRODUCTION:
+        production_at = times["production_at"]
+        if production_at is not None and production_at + window <= now:
+            return {"next_owner_id": author, "next_action": "Sign off the watch: keep, fix forward or roll back"}
         minutes = int(window.total_seconds() // 60)
         return {"next_owner_id": author, "next_action": f"Watch production ({minutes}-minute window)"}
     return {"next_owner_id": None, "next_action": ""}

@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
 from django.db import models
+
+WATCH_OPENING_MARGIN = timedelta(hours=1)
+"""Watches open for releases whose window and grace are still running, or ended within this margin (the worker was
+down a while); an older release that never had one is history (read on a first sync): it gets none."""
+
+
+def watch_history_age(repository: Any) -> timedelta:
+    """How old a production release may be and still get a watch."""
+    return (
+        timedelta(minutes=repository.monitoring_window_minutes + repository.monitoring_grace_minutes)
+        + WATCH_OPENING_MARGIN
+    )
 
 
 class Stage(models.TextChoices):
@@ -89,6 +105,12 @@ class Release(models.Model):
         FAILED = "failed", "Failed"
         ROLLED_BACK = "rolled_back", "Rolled back"
 
+    class Watch(models.TextChoices):
+        PENDING = "", "Not known yet"
+        NONE = "none", "No watch"
+        OPEN = "open", "Being watched"
+        DONE = "done", "Watched"
+
     repository = models.ForeignKey("gh.Repository", on_delete=models.CASCADE, related_name="releases")
     deployment = models.OneToOneField("gh.Deployment", on_delete=models.CASCADE, related_name="release")
     environment = models.CharField(max_length=255)
@@ -109,6 +131,15 @@ class Release(models.Model):
     failed = models.BooleanField(default=False, help_text="Counts as a failed release for the metrics.")
     failure_reason = models.CharField(max_length=300, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
+    watch_state = models.CharField(
+        max_length=10,
+        choices=Watch.choices,
+        blank=True,
+        default=Watch.PENDING,
+        help_text="Its owners' post-deploy watch, kept by the monitoring app: a change stays in production on the "
+        "board until the watch of its release is done.",
+    )
+    watch_ended_at = models.DateTimeField(null=True, blank=True)
     changes = models.ManyToManyField(Change, through="ReleaseChange", related_name="releases")
     owners = models.ManyToManyField("accounts.Developer", related_name="releases", blank=True)
 
@@ -121,6 +152,12 @@ class Release(models.Model):
 
     def __str__(self) -> str:
         return f"{self.repository} {self.tag_name or self.sha[:7]}"
+
+
+def release_tags(releases: Iterable[Release]) -> str:
+    """ "v1.4.1", "v1.4.1 and v1.4.2", "v1.4.0, v1.4.1 and v1.4.2": the releases by tag (or short sha), in order."""
+    labels = [r.tag_name or r.sha[:7] for r in releases]
+    return " and ".join([", ".join(labels[:-1]), labels[-1]]) if len(labels) > 1 else "".join(labels)
 
 
 class ReleaseChange(models.Model):

@@ -6,14 +6,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from delivery.accounts.models import Developer
+from delivery.core.filters import filter_misses
 from delivery.core.links import page_url
 from delivery.core.templatetags.trunkline import ago_text
-from delivery.github.models import Commit, Deployment, Repository, Tag
+from delivery.github.models import Branch, Commit, Deployment, Repository, Tag
+from delivery.pipeline.check_results import change_check_results
 from delivery.pipeline.checks import CHECKS
 from delivery.pipeline.models import Change, Release, Stage
 
@@ -130,10 +132,32 @@ def board_filter_choices() -> dict[str, list[str]]:
             Repository.objects.filter(is_active=True).order_by("full_name").values_list("full_name", flat=True)
         ),
         "person": list(
-            Developer.objects.filter(pk__in=Change.objects.exclude(stage=Stage.CLOSED).values("author_id"))
+            Developer.objects.filter(
+                Q(pk__in=Change.objects.exclude(stage=Stage.CLOSED).values("author_id"))
+                | Q(pk__in=Change.objects.exclude(stage=Stage.CLOSED).values("next_owner_id"))
+            )
             .order_by("login")
             .values_list("login", flat=True)
         ),
+    }
+
+
+def board_empty_reason(*, repository: str, person: str) -> dict[str, Any]:
+    """Why a board shows no card (asked only then): filters naming nothing ("No repository acme/nope"), filters
+    that match nothing now, or no change at all yet (the first run)."""
+    known = {
+        "repository": Repository.objects.filter(full_name=repository, is_active=True).values_list(
+            "full_name", flat=True
+        )
+        if repository
+        else [],
+        "person": Developer.objects.filter(login=person).values_list("login", flat=True) if person else [],
+    }
+    misses = filter_misses({"repository": repository, "person": person}, {k: list(v) for k, v in known.items()})
+    return {
+        "misses": misses,
+        "filtered": bool(repository or person),
+        "first_run": not (repository or person) and not Change.objects.exists(),
     }
 
 
@@ -147,8 +171,15 @@ class TimelineStep:
 
 def change_detail(*, change_id: int) -> dict[str, Any]:
     """Everything the change page shows, in a fixed number of queries."""
-    change = Change.objects.select_related("repository", "author", "next_owner", "pull_request", "commit").get(
-        pk=change_id
+    branch = Branch.objects.filter(repository=OuterRef("repository"), name=OuterRef("pull_request__head_ref"))
+    change = (
+        Change.objects.select_related("repository", "author", "next_owner", "pull_request", "commit")
+        .annotate(
+            branch_seen=Exists(branch),
+            branch_deleted_at=Subquery(branch.values("deleted_at")[:1]),
+            branch_pushed_at=Subquery(branch.values("head_updated_at")[:1]),
+        )
+        .get(pk=change_id)
     )
     repository, pr = change.repository, change.pull_request
     steps = [
@@ -181,7 +212,12 @@ def change_detail(*, change_id: int) -> dict[str, Any]:
     return {
         "change": change,
         "steps": steps,
-        "checks": [(name, label, name in change.failed_checks) for name, label in CHECKS.items()],
+        "checks": change_check_results(
+            change,
+            now=timezone.now(),
+            branch_deleted=_branch_deleted(change),
+            has_preview=bool(change.preview_url) or any(d.state in ("success", "inactive") for d in previews),
+        ),
         "reviews": list(pr.reviews.select_related("author").order_by("submitted_at")) if pr else [],
         "commits": list(pr.pr_commits.select_related("author").order_by("authored_at")) if pr else [],
         "previews": previews,
@@ -189,6 +225,13 @@ def change_detail(*, change_id: int) -> dict[str, Any]:
         "tag": _first_tag(repository, position),
         "releases": list(change.releases.select_related("deployment").order_by("deployed_at")),
     }
+
+
+def _branch_deleted(change: Change) -> bool | None:
+    """Whether the change's branch is deleted (None: no event about it seen), from change_detail's annotations."""
+    if not change.branch_seen:
+        return None
+    return Branch(deleted_at=change.branch_deleted_at, head_updated_at=change.branch_pushed_at).is_deleted
 
 
 def _position_of_sha() -> Subquery:

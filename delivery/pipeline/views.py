@@ -10,6 +10,7 @@ from delivery.github.models import Repository
 from delivery.pipeline.models import Change, Release
 from delivery.pipeline.selectors import (
     board_columns,
+    board_empty_reason,
     board_filter_choices,
     change_detail,
     release_detail,
@@ -28,6 +29,8 @@ def board(request: HttpRequest) -> HttpResponse:
         "in_flight": sum(c.total for c in columns if c.stage != "done"),
         "now": now,
     }
+    if not any(c.total for c in columns):
+        context["empty"] = board_empty_reason(**filters)
     template = "pipeline/board.html"
     if request.htmx and not request.htmx.boosted:
         template += "#board-columns"  # the live refresh: the columns only, so not the filters' choices either

@@ -33,6 +33,13 @@ class Rollback(models.Model):
     deployment = models.ForeignKey(
         "gh.Deployment", null=True, blank=True, on_delete=models.SET_NULL, related_name="rollbacks"
     )
+    releases_undone = models.ManyToManyField(
+        "pipeline.Release",
+        related_name="undone_by",
+        blank=True,
+        help_text="Every release it takes out of production: those that went live after the target's version last "
+        "did, up to the live one. Each is marked failed, and none is offered as a target again.",
+    )
     requested_at = models.DateTimeField(auto_now_add=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
     deploying_at = models.DateTimeField(null=True, blank=True)

@@ -1,5 +1,6 @@
-"""The on-call page's reads: per repository, what is live, what is being watched, what went wrong. A fixed
-number of queries whatever the number of repositories and releases."""
+"""Rollback reads: what is live, what production can go back to, what a rollback would undo; and the on-call
+page (per repository, what is live, what is being watched, what went wrong: a fixed number of queries whatever
+the number of repositories and releases)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,127 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import F, OuterRef, Q, Subquery, Window
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 
 from delivery.github.models import Deployment, Repository
 from delivery.monitoring.models import MonitoringSession
 from delivery.monitoring.services import session_state
-from delivery.pipeline.models import Release
+from delivery.pipeline.models import Change, Release
 from delivery.rollbacks.models import Rollback
 
 RECENT = timedelta(days=7)
 FAILED_WINDOW = timedelta(hours=24)
+MAX_TARGETS = 20
+WENT_LIVE = [Release.State.SUCCEEDED, Release.State.ROLLED_BACK]
+
+
+# -- what can be rolled back, to what ---------------------------------------------------------------------------
+def _went_live(release: Release) -> QuerySet[Release]:
+    """The releases of `release`'s repository and environment that were live at some point."""
+    return Release.objects.filter(
+        repository_id=release.repository_id, environment=release.environment, state__in=WENT_LIVE
+    ).exclude(deployed_at=None)
+
+
+def live_release(repository: Repository) -> Release | None:
+    """What production runs now: the latest successful production release."""
+    return (
+        Release.objects.filter(repository=repository, state__in=WENT_LIVE)
+        .exclude(deployed_at=None)
+        .order_by("-deployed_at", "-pk")
+        .first()
+    )
+
+
+def _taken_out_before() -> Exists:
+    """A release whose version a rollback took out of production (that rollback succeeded): never a target again."""
+    return Exists(
+        Release.objects.filter(
+            repository_id=OuterRef("repository_id"), sha=OuterRef("sha"), undone_by__state=Rollback.State.SUCCEEDED
+        )
+    )
+
+
+def rollback_targets(live: Release) -> list[Release]:
+    """The earlier versions production can go back to, newest first, each version once (the newest release of each
+    sha: a rollback's own deployment of v1.0 and v1.0's first one are one target). Never the live version, and never
+    a version a rollback took out of production."""
+    candidates = (
+        _went_live(live)
+        .filter(deployed_at__lt=live.deployed_at)
+        .exclude(sha=live.sha)
+        .exclude(_taken_out_before())
+        .order_by("-deployed_at", "-pk")[: MAX_TARGETS * 5]
+    )
+    targets: dict[str, Release] = {}
+    for release in candidates:
+        targets.setdefault(release.sha, release)
+    return list(targets.values())[:MAX_TARGETS]
+
+
+def is_known_good(release: Release) -> bool:
+    """A version to go back to without a second thought: not failed, not rolled back, with a tag to deploy."""
+    return not release.failed and release.state != Release.State.ROLLED_BACK and bool(release.tag_name)
+
+
+def last_known_good(release: Release, targets: list[Release] | None = None) -> Release | None:
+    """The newest earlier version that is known good (the confirmation's default target)."""
+    for target in rollback_targets(release) if targets is None else targets:
+        if is_known_good(target):
+            return target
+    return None
+
+
+def releases_undone(live: Release, target: Release) -> list[Release]:
+    """What going back to `target` takes out of production, newest first: every release that went live after the
+    target's version was last live, up to the live one (not those an earlier rollback already took out)."""
+    target_last_live = (
+        _went_live(live)
+        .filter(sha=target.sha, deployed_at__lte=live.deployed_at)
+        .order_by("-deployed_at")
+        .values_list("deployed_at", flat=True)
+        .first()
+    ) or target.deployed_at
+    return list(
+        _went_live(live)
+        .filter(deployed_at__gt=target_last_live, deployed_at__lte=live.deployed_at)
+        .exclude(sha=target.sha)
+        .exclude(undone_by__state=Rollback.State.SUCCEEDED)
+        .order_by("-deployed_at", "-pk")
+    )
+
+
+def changes_undone(live: Release, target: Release, undone: list[Release] | None = None) -> list[Change]:
+    """The changes live has and the target has not: those the undone releases brought."""
+    undone = releases_undone(live, target) if undone is None else undone
+    return list(
+        Change.objects.filter(releases__in=[r.pk for r in undone])
+        .select_related("author", "pull_request")
+        .distinct()
+        .order_by("-merged_at")[:200]
+    )
+
+
+def in_flight_rollback(repository_id: int, environment: str) -> Rollback | None:
+    return (
+        Rollback.objects.filter(repository_id=repository_id, environment=environment, state__in=Rollback.IN_FLIGHT)
+        .select_related("repository", "requested_by")
+        .first()
+    )
+
+
+def rollback_of_deployment(deployment_id: int) -> Rollback | None:
+    """The rollback whose deployment this is (a rollback release's page says who asked and why)."""
+    return (
+        Rollback.objects.filter(deployment_id=deployment_id)
+        .select_related("requested_by")
+        .prefetch_related("releases_undone")
+        .first()
+    )
+
+
+# -- the on-call page --------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -61,7 +172,10 @@ class OnCallRow:
 
 def on_call_board(*, now: datetime) -> list[OnCallRow]:
     live_id = Subquery(
-        Release.objects.filter(repository=OuterRef("pk"), environment=OuterRef("production_environment"))
+        Release.objects.filter(
+            repository=OuterRef("pk"), environment=OuterRef("production_environment"), state__in=WENT_LIVE
+        )
+        .exclude(deployed_at=None)
         .order_by("-deployed_at", "-pk")
         .values("pk")[:1]
     )
@@ -73,22 +187,27 @@ def on_call_board(*, now: datetime) -> list[OnCallRow]:
     ):
         rows[release.repository_id].live = release
 
-    # The last known-good of each: the newest successful, unfailed, tagged release before the live one.
+    # The last known-good of each, by last_known_good's rule: of the versions before the live one (each version's
+    # newest release, never one a rollback took out), the newest that is known good.
     candidates = (
-        Release.objects.filter(repository_id__in=rows, state=Release.State.SUCCEEDED, failed=False, is_rollback=False)
-        .exclude(tag_name="")
+        Release.objects.filter(repository_id__in=rows, state__in=WENT_LIVE)
+        .exclude(deployed_at=None)
+        .exclude(_taken_out_before())
         .annotate(rank=Window(RowNumber(), partition_by=F("repository_id"), order_by=F("deployed_at").desc()))
-        .filter(rank__lte=5)
+        .filter(rank__lte=MAX_TARGETS * 2)
     )
-    for release in candidates.order_by("repository_id", "-deployed_at"):
+    seen: set[tuple[int, str]] = set()
+    for release in candidates.order_by("repository_id", "-deployed_at", "-pk"):
         row = rows[release.repository_id]
         live = row.live
-        if (
-            row.known_good is None
-            and live is not None
-            and release.pk != live.pk
-            and release.deployed_at < live.deployed_at
-        ):
+        if row.known_good is not None or live is None or live.deployed_at is None:
+            continue
+        if release.sha == live.sha or release.deployed_at >= live.deployed_at:
+            continue
+        if (release.repository_id, release.sha) in seen:
+            continue  # an older release of a version already judged
+        seen.add((release.repository_id, release.sha))
+        if is_known_good(release):
             row.known_good = release
 
     for session in (
@@ -123,4 +242,14 @@ def on_call_board(*, now: datetime) -> list[OnCallRow]:
     for repository_id, deployments in failed.items():
         rows[repository_id].failed_deployments = deployments
 
-    return sorted(rows.values(), key=lambda r: (-r.attention, r.repository.full_name))
+    # Trouble first, then by name: by kind of trouble, not by counts or countdowns, so cards keep their places
+    # between refreshes (a watch turning overdue, one more failed deploy or watch moves nothing).
+    return sorted(
+        rows.values(),
+        key=lambda r: (
+            not r.in_flight,
+            not r.failing_now,
+            not (r.sessions or r.failed_deployments),
+            r.repository.full_name,
+        ),
+    )

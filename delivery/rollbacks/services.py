@@ -25,16 +25,18 @@ from django.urls import reverse
 from django.utils import timezone
 
 from delivery.accounts.audit import audit
-from delivery.accounts.models import AuditEvent
+from delivery.accounts.models import AuditEvent, Developer
 from delivery.accounts.roles import can_start_rollback
 from delivery.github.client import GitHubError, GitHubRateLimited, client_from_settings
 from delivery.github.models import Deployment, Repository
-from delivery.monitoring.services import absolute_url, release_mark_failed
-from delivery.pipeline.models import Change, Release
+from delivery.monitoring.services import absolute_url, release_mark_failed, sessions_end_by_rollback
+from delivery.pipeline.models import Release
 from delivery.rollbacks.models import Rollback
+from delivery.rollbacks.selectors import in_flight_rollback, live_release, releases_undone, rollback_targets
 
 logger = logging.getLogger(__name__)
 State = Rollback.State
+REASON_MAX = 2000
 FINAL_DEPLOYMENT_STATES = {"success": State.SUCCEEDED, "failure": State.FAILED, "error": State.FAILED}
 
 
@@ -46,60 +48,25 @@ class RollbackRefused(Exception):
         self.status = status
 
 
+class ProductionMoved(Exception):
+    """What is live is not what the confirmation showed (409): nothing is started; the person sees the new live
+    release and what going back from it undoes, and confirms again."""
+
+    def __init__(self, live: Release) -> None:
+        label = live.tag_name or live.sha[:7]
+        super().__init__(
+            f"Production moved while you were deciding: {label} is live now. Check what this rollback undoes "
+            "now, and confirm again."
+        )
+        self.live = live
+
+
 class RollbackInFlight(Exception):
     """Another rollback of this repository and environment is in flight (409)."""
 
     def __init__(self, rollback: Rollback) -> None:
         super().__init__(f"A rollback of {rollback.repository} is already in flight: to {rollback.target_tag}.")
         self.rollback = rollback
-
-
-# -- what can be rolled back, to what ---------------------------------------------------------------------------
-def live_release(repository: Repository) -> Release | None:
-    """What production runs now: the latest successful production release."""
-    return (
-        Release.objects.filter(repository=repository, state__in=[Release.State.SUCCEEDED, Release.State.ROLLED_BACK])
-        .exclude(deployed_at=None)
-        .order_by("-deployed_at", "-pk")
-        .first()
-    )
-
-
-def rollback_targets(release: Release) -> list[Release]:
-    """Earlier successful production releases of the same repository and environment, newest first."""
-    return list(
-        Release.objects.filter(
-            repository_id=release.repository_id,
-            environment=release.environment,
-            state__in=[Release.State.SUCCEEDED, Release.State.ROLLED_BACK],
-            deployed_at__lt=release.deployed_at,
-        )
-        .exclude(sha=release.sha)
-        .order_by("-deployed_at", "-pk")[:20]
-    )
-
-
-def last_known_good(release: Release, targets: list[Release] | None = None) -> Release | None:
-    """The latest earlier successful release that was not itself failed or rolled back."""
-    for target in rollback_targets(release) if targets is None else targets:
-        if not target.failed and target.state != Release.State.ROLLED_BACK and target.tag_name:
-            return target
-    return None
-
-
-def changes_undone(live: Release, target: Release) -> list[Change]:
-    """The changes live has and the target has not: those brought by releases after the target, up to live."""
-    return list(
-        Change.objects.filter(
-            releases__repository_id=live.repository_id,
-            releases__deployed_at__gt=target.deployed_at,
-            releases__deployed_at__lte=live.deployed_at,
-            releases__is_rollback=False,
-        )
-        .select_related("author", "pull_request")
-        .distinct()
-        .order_by("-merged_at")[:200]
-    )
 
 
 # -- requesting --------------------------------------------------------------------------------------------------
@@ -116,12 +83,15 @@ def rollback_request(
     user: Any,
     reason: str,
     idempotency_key: str,
+    shown_live_id: int | None,
     request: Any = None,
     now: datetime | None = None,
 ) -> Requested:
     """Roll `release`'s repository back from what is live now to `target`. What is checked is the live release,
-    whichever page the request came from: its owners (a developer rolls back only their own), its earlier
-    releases (the targets). Raises RollbackRefused or RollbackInFlight."""
+    whichever page the request came from: it must be the one the person was shown (`shown_live_id`, from the
+    confirmation; None only for callers that showed nobody anything), its owners (a developer rolls back only their
+    own), its earlier releases (the targets). Every release it undoes is recorded and marked failed with the reason
+    (their watches end when the rollback succeeds). Raises RollbackRefused, ProductionMoved or RollbackInFlight."""
     now = now or timezone.now()
     repository = release.repository
     live = live_release(repository) or release
@@ -135,10 +105,18 @@ def rollback_request(
     reason = reason.strip()
     if not reason:
         raise RollbackRefused("Say why you roll back: the reason is required.")
+    if len(reason) > REASON_MAX:
+        raise RollbackRefused(f"The reason is {len(reason):,} characters long: keep it under {REASON_MAX:,}.")
+    if shown_live_id is not None and shown_live_id != live.pk:
+        raise ProductionMoved(live)
+    in_flight = in_flight_rollback(repository.pk, release.environment)
+    if in_flight is not None:  # said before judging the target (the database has the last word, below)
+        raise RollbackInFlight(in_flight)
     if target.pk not in {t.pk for t in rollback_targets(live)}:
         raise RollbackRefused("The target must be an earlier successful production release of this repository.")
     if not target.tag_name:
         raise RollbackRefused(f"{target.sha[:7]} has no tag to deploy: choose a tagged release.")
+    undone = releases_undone(live, target)
     try:
         with transaction.atomic():
             rollback = Rollback.objects.create(
@@ -149,11 +127,13 @@ def rollback_request(
                 target_tag=target.tag_name,
                 target_sha=target.sha,
                 requested_by=user,
-                reason=reason[:2000],
+                reason=reason,
                 method=repository.rollback_method,
                 idempotency_key=idempotency_key,
             )
-            release_mark_failed(live, reason=f"Rolled back: {reason}", now=now)
+            rollback.releases_undone.set(undone)
+            for each in undone:
+                release_mark_failed(each, reason=f"Rolled back: {reason}", now=now)
             audit(
                 request,
                 AuditEvent.Verb.ROLLBACK_REQUESTED,
@@ -161,8 +141,8 @@ def rollback_request(
                 repository=repository,
                 target_type="rollback",
                 target_id=str(rollback.pk),
-                summary=f"Roll back {repository.full_name} {live.tag_name or live.sha[:7]} → {target.tag_name}: "
-                f"{reason}",
+                summary=f"Roll back {repository.full_name} {live.tag_name or live.sha[:7]} → {target.tag_name} "
+                f"(undoes {', '.join(r.tag_name or r.sha[:7] for r in undone)}): {reason}",
             )
             transaction.on_commit(lambda: _enqueue(rollback.pk))
     except IntegrityError:
@@ -175,14 +155,6 @@ def rollback_request(
         raise RollbackInFlight(in_flight) from None
     _notify(rollback, "rollback_started")
     return Requested(rollback, created=True)
-
-
-def in_flight_rollback(repository_id: int, environment: str) -> Rollback | None:
-    return (
-        Rollback.objects.filter(repository_id=repository_id, environment=environment, state__in=Rollback.IN_FLIGHT)
-        .select_related("repository", "requested_by")
-        .first()
-    )
 
 
 def rollback_retry(*, rollback: Rollback, user: Any, request: Any = None) -> Rollback:
@@ -395,8 +367,12 @@ def _finish(rollback: Rollback, state: str, *, error: str, now: datetime, deploy
     with transaction.atomic():
         if not _transition(rollback, tuple(Rollback.IN_FLIGHT), **fields):
             return 0
-        if state == State.SUCCEEDED:
-            Release.objects.filter(pk=rollback.from_release_id).update(state=Release.State.ROLLED_BACK)
+        if state == State.SUCCEEDED:  # what it undid is out of production: its watches end, "rolled back"
+            undone = list(rollback.releases_undone.values_list("pk", flat=True))
+            Release.objects.filter(pk__in=undone).update(state=Release.State.ROLLED_BACK)
+            sessions_end_by_rollback(
+                release_ids=undone, user=rollback.requested_by, reason=f"Rolled back: {rollback.reason}", now=now
+            )
         audit(
             None,
             AuditEvent.Verb.ROLLBACK_FINISHED,
@@ -472,6 +448,6 @@ def _notify(rollback: Rollback, kind: str) -> None:
         dedupe_key=messages.dedupe_key(kind, rollback, rollback.requested_at.isoformat()),
         text=text(rollback, link),
         repository=rollback.repository,
-        mention=list(rollback.from_release.owners.all()),
+        mention=list(Developer.objects.filter(releases__undone_by=rollback).distinct()),
         link=link,
     )

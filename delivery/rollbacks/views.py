@@ -14,18 +14,23 @@ from django.views.decorators.http import require_POST
 from delivery.accounts.roles import can_start_rollback
 from delivery.notifications.selectors import notification_list
 from delivery.pipeline.models import Release
+from delivery.rollbacks.forms import RollbackForm
 from delivery.rollbacks.models import Rollback
-from delivery.rollbacks.selectors import on_call_board
-from delivery.rollbacks.services import (
-    RollbackInFlight,
-    RollbackRefused,
+from delivery.rollbacks.selectors import (
     changes_undone,
     in_flight_rollback,
     last_known_good,
     live_release,
+    on_call_board,
+    releases_undone,
+    rollback_targets,
+)
+from delivery.rollbacks.services import (
+    ProductionMoved,
+    RollbackInFlight,
+    RollbackRefused,
     rollback_request,
     rollback_retry,
-    rollback_targets,
 )
 
 
@@ -47,14 +52,18 @@ def _confirmation(request: HttpRequest, release: Release, *, status: int = 200, 
     default = last_known_good(live, targets)
     chosen = _param(request, "target")
     target = next((t for t in targets if str(t.pk) == chosen), default)
+    undone = releases_undone(live, target) if target else []
     context = {
         "release": release,
         "live": live,
         "targets": targets,
         "target": target,
         "known_good": default,
-        "undone": changes_undone(live, target) if target else [],
+        "releases_undone": undone,
+        "undone": changes_undone(live, target, undone) if target else [],
         "in_flight": in_flight_rollback(release.repository_id, release.environment),
+        # The target changed in a panel opened before production moved: say so, as a submit would.
+        "moved": _param(request, "live") not in ("", str(live.pk)),
         # Changing the target keeps the form's key and what was typed as the reason.
         "key": _param(request, "idempotency_key")[:100] or uuid.uuid4().hex,
         "reason": _param(request, "reason"),
@@ -74,19 +83,22 @@ def rollback_new(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied("Your role does not allow rolling back the release that is live.")
     if request.method != "POST":
         return _confirmation(request, release)
-    target_id = request.POST.get("target", "")
-    target = Release.objects.filter(pk=int(target_id)).first() if target_id.isdigit() else None
-    if target is None:
-        return _confirmation(request, release, status=400, error="Choose the release to go back to.")
+    form = RollbackForm(request.POST)
+    if not form.is_valid():
+        return _confirmation(request, release, status=400, error=form.first_error())
     try:
         started = rollback_request(
             release=release,
-            target=target,
+            target=form.cleaned_data["target"],
             user=request.user,
-            reason=request.POST.get("reason", ""),
-            idempotency_key=request.POST.get("idempotency_key", ""),
+            reason=form.cleaned_data["reason"],
+            idempotency_key=form.cleaned_data["idempotency_key"],
+            # What the confirmation showed as live; a form without it showed nothing: ask again.
+            shown_live_id=form.cleaned_data["live"],
             request=request,
         )
+    except ProductionMoved as exc:
+        return _confirmation(request, release, status=409, error=str(exc), moved=True)
     except RollbackRefused as exc:
         if exc.status == 403:
             raise PermissionDenied(str(exc)) from exc
@@ -106,6 +118,7 @@ def rollback_page(request: HttpRequest, pk: int) -> HttpResponse:
     )
     context = {
         "rollback": rollback,
+        "undone": list(rollback.releases_undone.prefetch_related("owners").order_by("-deployed_at")),
         "in_flight": rollback.state in Rollback.IN_FLIGHT,
         "can_retry": rollback.state == Rollback.State.FAILED
         and can_start_rollback(request.user, _owner_ids(rollback.from_release)),

@@ -25,6 +25,9 @@ from .world import World
 EventCallback = Callable[[str, str, dict[str, Any]], None]
 RECENT = 60  # only the newest deployments/runs can still be in flight
 RUN_FILES = {"staging": "deploy-staging.yml", "production": "deploy-production.yml"}
+# The staging run checks staging for this many ticks after a successful deploy before it tags the release (a
+# minute at the demo's pace): with the tag made in the same tick, a change spent no time "On staging".
+STAGING_CHECK_TICKS = 3
 VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
 
 
@@ -55,6 +58,7 @@ class LiveActivity:
         self.ticks = 0
         self.rng = random.Random(f"live:{world.seed}")  # noqa: S311 - a simulation, not cryptography
         self._recorded: list[dict[str, Any]] | None = None
+        self.staging_checks: dict[tuple[str, str], int] = {}  # (repository, sha) -> tick its staging deploy succeeded
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         world.listeners.append(self._listen)
@@ -117,7 +121,8 @@ class _RepoStep:
         self.live, self.world, self.repo, self.rng = live, live.world, repo, live.rng
         self.now = self.world.clock()
         self.bot = self.world.bot
-        self.devs = [u for u in self.world.members]
+        # The simulated team: every member but the people who signed in to Trunkline (they act for themselves).
+        self.devs = [u for u in self.world.members if self.world.is_simulated(u)]
 
     def run(self) -> None:
         self._advance_deployments()
@@ -190,14 +195,20 @@ class _RepoStep:
         recent = self._recent_deployments()
         staging = [d for d in recent if d.environment == "staging" and d.managed]
         production = [d for d in recent if d.environment == "production"]
-        # staging succeeded but not tagged yet: the staging run tags it and finishes
+        # staging succeeded but not tagged yet: the staging run checks staging for a while (no other deploy to
+        # staging meanwhile), then tags it and finishes
+        checking = False
         if staging and staging[-1].latest_state == "success":
             sha = staging[-1].sha
             run = self._recent_run("deploy-staging.yml", sha, ("in_progress",))
             if run is not None and not any(t.sha == sha for t in self.repo.tags.values()):
-                self._tag(sha, run)
-                return
-        busy = any(d.latest_state in ("queued", "in_progress") for d in staging)
+                since = self.live.staging_checks.setdefault((self.repo.name, sha), self.live.ticks)
+                if self.live.ticks - since >= STAGING_CHECK_TICKS:
+                    del self.live.staging_checks[(self.repo.name, sha)]
+                    self._tag(sha, run)
+                    return
+                checking = True
+        busy = checking or any(d.latest_state in ("queued", "in_progress") for d in staging)
         head = self.repo.main_sha
         if not busy and all(d.sha != head for d in staging):
             run = self._recent_run("deploy-staging.yml", head, ("queued", "waiting")) or ops.create_run(
@@ -290,21 +301,27 @@ class _RepoStep:
         lonely = [
             b
             for b in self.repo.branches.values()
-            if b.name != self.repo.default_branch and b.name not in with_pr and b.commits
+            if b.name != self.repo.default_branch
+            and b.name not in with_pr
+            and b.commits
+            and self.world.is_simulated(self.repo.commits[b.commits[0]].author or self.bot)
         ]
         options: list[tuple[float, Callable[[], None]]] = []
-        if len(open_prs) + len(lonely) < 6:
+        if len(open_prs) + len(lonely) < 6 and self.devs:
             options.append((1.0, self._new_branch))
         for branch in lonely[-3:]:
             options.append((2.0, lambda b=branch: self._open(b.name)))  # type: ignore[misc]
         for pr in open_prs:
             state = _review_state(pr)
+            own = self.world.is_simulated(pr.user)  # else a person who signed in: their moves are theirs
             if pr.draft:
-                options.append((1.0, lambda p=pr: ops.ready_for_review(self.world, self.repo, p, self.now)))  # type: ignore[misc]
+                if own:
+                    options.append((1.0, lambda p=pr: ops.ready_for_review(self.world, self.repo, p, self.now)))  # type: ignore[misc]
             elif state == "approved":
                 options.append((3.0, lambda p=pr: self._merge(p)))  # type: ignore[misc]
             elif state == "changes_requested":
-                options.append((1.5, lambda p=pr: self._push(p.head_ref, p.user, fix=True)))  # type: ignore[misc]
+                if own:
+                    options.append((1.5, lambda p=pr: self._push(p.head_ref, p.user, fix=True)))  # type: ignore[misc]
             elif pr.user.is_member:
                 options.append((1.5, lambda p=pr: self._review(p)))  # type: ignore[misc]
         if not options:
@@ -347,7 +364,9 @@ class _RepoStep:
         branch = self.repo.branches[branch_name]
         first = self.repo.commits[branch.commits[0]]
         author = first.author or self.rng.choice(self.devs)
-        reviewer = self.rng.choice([d for d in self.devs if d is not author] or self.devs)
+        # Anyone may be asked to review, people who signed in too (asking is not acting as them).
+        members = self.world.members
+        reviewer = self.rng.choice([d for d in members if d is not author] or members)
         pr = ops.open_pull(
             self.world,
             self.repo,
@@ -380,13 +399,14 @@ class _RepoStep:
         candidates = [d for d in self.devs if d is not pr.user]
         if not candidates:
             return
-        reviewer = pr.requested_reviewers[0] if pr.requested_reviewers else self.rng.choice(candidates)
+        asked = [u for u in pr.requested_reviewers if u in candidates]
+        reviewer = asked[0] if asked else self.rng.choice(candidates)
         state = "APPROVED" if self.rng.random() < 0.75 else "CHANGES_REQUESTED"
         body = "LGTM" if state == "APPROVED" else "A few things to address before merging."
         ops.submit_review(self.world, self.repo, pr, reviewer, state, self.now, body)
 
     def _merge(self, pr: PullRequest) -> None:
-        merger = pr.user if pr.user.is_member else self.rng.choice(self.devs)
+        merger = pr.user if pr.user in self.devs else self.rng.choice(self.devs or [self.bot])
         landed = ops.merge_pull(self.world, self.repo, pr, merger, self.now)
         ops.create_run(
             self.world,

@@ -156,6 +156,7 @@ class OAuthApp:
             )
         user = self.world.users[grant.user_id]
         token = self.issue_token(user, grant.scope)
+        self.world.sign_in_record(user)  # from now on the live activity leaves this person to themselves
         return _token_reply(wants_json, {"access_token": token, "token_type": "bearer", "scope": grant.scope})
 
     @staticmethod

@@ -62,6 +62,9 @@ class World:
         self.bot: User | None = None  # deployment creator (type Bot)
         self.service_account: User | None = None  # what a plain API token acts as
         self.outsider: User | None = None  # can sign in, not an org member
+        # Logins of the people who signed in to Trunkline through the OAuth flow: the live activity never acts as
+        # them (their own pull requests wait for them; teammates still review and merge what is approved).
+        self.signed_in: set[str] = set()
         self.switches: dict[str, bool] = dict(DEFAULT_SWITCHES)
         self.frozen_clock: datetime | None = None
         self.dispatch_step_seconds = 1.0  # pace of what a workflow dispatch sets in motion
@@ -102,6 +105,14 @@ class World:
     @property
     def members(self) -> list[User]:
         return [u for u in self.users.values() if u.is_member]
+
+    def sign_in_record(self, user: User) -> None:
+        with self.lock:
+            self.signed_in.add(user.login.lower())
+
+    def is_simulated(self, user: User | None) -> bool:
+        """Whether the live activity may act as this person: not someone who signed in."""
+        return user is not None and user.login.lower() not in self.signed_in
 
     # -- repositories ---------------------------------------------------------------------------
     def repo(self, name: str) -> Repository | None:
@@ -332,6 +343,7 @@ class World:
     def __setstate__(self, state: dict[str, Any]) -> None:
         state.setdefault("public_url", DEFAULT_PUBLIC_URL)
         state.setdefault("payload_renderer", None)
+        state.setdefault("signed_in", set())
         self.__dict__.update(state)
         self.lock = threading.RLock()
         for repo in self.repos.values():

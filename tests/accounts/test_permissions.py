@@ -1,4 +1,4 @@
-"""Each role and each action that changes something: allowed, or 403 and nothing changed (DESIGN.md's table)."""
+"""Each role and each action that changes something: allowed, or 403 and nothing changed (docs/design.md's table)."""
 
 from __future__ import annotations
 

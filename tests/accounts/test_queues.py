@@ -25,7 +25,7 @@ from delivery.accounts.queues import (
     queue_of,
 )
 from delivery.github.models import ReviewRequest
-from delivery.monitoring.models import MonitoringSession
+from delivery.monitoring.models import MonitoringSession, WatchedRelease
 from delivery.pipeline.models import Change, Release, Stage
 from tests.conftest import SIGNED_IN_PAGE_QUERIES, member
 from tests.factories import DeploymentFactory, DeveloperFactory, PullRequestFactory, RepositoryFactory
@@ -220,8 +220,30 @@ def test_changes_in_production_make_one_watch_item_per_release_until_a_session_e
     assert item.rank == WATCH and item.title == "Speed up search and 1 more"
     assert item.url == reverse("release", args=[release.pk])
 
-    MonitoringSession.objects.create(
+    session = MonitoringSession.objects.create(
         release=release, owner=tess, window_starts_at=now, window_ends_at=now + timedelta(minutes=30)
     )
+    WatchedRelease.objects.create(session=session, release=release, owner=tess, joined_at=now)
     [item] = queue_of(tess, now=now).items
     assert item.session is not None and item.next_step == "Watch production: errors, logs, metrics"
+
+
+def test_the_team_page_lists_everyone_including_people_with_nothing_waiting(client: Any) -> None:
+    api = RepositoryFactory()
+    now = timezone.now()
+    shipped = DeveloperFactory(login="shipped-it")  # never signed in; a change done yesterday, nothing open
+    _change(api, shipped, Stage.DONE, "Done yesterday", pr_opened_at=now - timedelta(days=1))
+    member("quiet")  # signs in, owns nothing
+    long_gone = DeveloperFactory(login="long-gone")
+    _change(api, long_gone, Stage.DONE, "Years ago", pr_opened_at=now - timedelta(days=400))
+    left = member("left-us")
+    left.is_active = False  # switched off: left the organization
+    left.save()
+    _change(api, left.developer, Stage.DONE, "Before leaving", pr_opened_at=now - timedelta(days=2))
+    DeveloperFactory(login="deploy-bot", is_bot=True)
+
+    response = client.get(reverse("team"))
+    logins = [q.developer.login for q in response.context["queues"]]
+    assert sorted(logins) == ["quiet", "shipped-it", "tess"]  # tess: the signed-in developer, nothing either
+    body = response.content.decode()
+    assert body.count("Nothing waiting.") == 3 and "Nothing in the queue" not in body

@@ -124,3 +124,20 @@ def test_what_was_typed_comes_back_with_the_error(admin: Client) -> None:
     form = {"login": "ana", "starts_at": start.isoformat(), "ends_at": (start - timedelta(hours=1)).isoformat()}
     body = admin.post(reverse("override-add"), form).content.decode()
     assert f'value="{start.isoformat()}"' in body and '<option value="ana" selected>' in body
+
+
+def test_times_on_the_settings_page_show_their_time_zone(admin: Client, settings: Any) -> None:
+    import re
+
+    settings.TIME_ZONE = "Europe/Berlin"
+    member("ana")
+    assert _rotate(admin, "ana", timezone.localdate() - timedelta(days=1)).status_code == 302
+    response = admin.post(
+        reverse("override-add"), {"login": "ana", "starts_at": "2030-01-07T10:00", "ends_at": "2030-01-08T10:00"}
+    )
+    assert response.status_code == 302
+    body = admin.get(reverse("team-settings")).content.decode()
+    assert "Handover hour (Europe/Berlin)" in body and "From (Europe/Berlin)" in body
+    assert "Mon 7 Jan 10:00 → Tue 8 Jan 10:00 CET" in body  # the override, in the zone it was typed in
+    assert re.search(r"until \w{3} \d+ \w{3} 09:00 CES?T", body)  # on call now
+    assert re.search(r"\d\d:\d\d CES?T</time> · <strong>boss</strong> ana on call 2030-01-07 10:00 CET", body)

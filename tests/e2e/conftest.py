@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.conftest import ROOT, member
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "var" / "test"
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"  # axe-core 4.14.1 from npm (MPL-2.0)
+PAGE_CHECKS = Path(__file__).resolve().parent / "page_checks.js"
 
 
 @pytest.fixture(scope="module")
@@ -48,11 +50,16 @@ def signed_in_context(
     browser: Browser, live_server: Any, login: str, role: str = "developer", **page: Any
 ) -> BrowserContext:
     """A browser context already signed in as a new member (sign-in itself has its own browser test)."""
+    return context_for(browser, live_server, member(login, role=role), **page)
+
+
+def context_for(browser: Browser, live_server: Any, user: Any, **page: Any) -> BrowserContext:
+    """A browser context signed in as `user`."""
     from django.conf import settings
     from django.test import Client
 
     client = Client()
-    client.force_login(member(login, role=role))
+    client.force_login(user)
     context = browser.new_context(**page)
     context.add_cookies(
         [
@@ -64,6 +71,28 @@ def signed_in_context(
         ]
     )
     return context
+
+
+def checked(context: BrowserContext) -> BrowserContext:
+    """The context's pages carry axe-core and tests/e2e/page_checks.js from before their own first script (init
+    scripts, which the Content-Security-Policy does not apply to): CSP violations are recorded from the start."""
+    context.add_init_script(path=str(AXE))
+    context.add_init_script(path=str(PAGE_CHECKS))
+    return context
+
+
+def page_problems(page: Page, *, focus: bool = True) -> list[str]:
+    """What is wrong on the page as it is now: CSP violations, a page wider than the window, axe-core's WCAG 2.0/2.1
+    A and AA violations, and (with `focus`) focus rings under 3:1 on their background."""
+    problems = [f"CSP: {v}" for v in page.evaluate("window.__cspViolations")]
+    width = page.evaluate("window.__pageChecks.width()")
+    if width["scrollWidth"] > width["clientWidth"]:
+        problems.append(f"{width['scrollWidth']} px wide in {width['clientWidth']} px: {width['wide']}")
+    problems += [f"axe: {v}" for v in page.evaluate("window.__pageChecks.axe()")]
+    if focus:
+        page.keyboard.press("Tab")  # keyboard focus, so what the check focuses next shows its :focus-visible ring
+        problems += [f"focus: {v}" for v in page.evaluate("window.__pageChecks.focusRings()")]
+    return problems
 
 
 def screenshot(page: Any, name: str) -> Path:

@@ -49,6 +49,15 @@ def test_deliveries_page_lists_and_filters(staff_client: Any) -> None:
     assert "3 commit(s) pushed" in by_repo and "KeyError" not in by_repo
     none = staff_client.get(reverse("webhook-deliveries"), {"event": "release"}).content.decode()
     assert "No deliveries match these filters" in none
+    assert '<option value="release" selected>release (none delivered)</option>' in none
+
+
+def test_a_filter_naming_nothing_says_so_and_the_select_shows_it(staff_client: Any) -> None:
+    WebhookDeliveryFactory(event="push", repository_full_name="acme/web")
+    body = staff_client.get(reverse("webhook-deliveries"), {"repository": "acme/nope"}).content.decode()
+    assert "No repository acme/nope" in body and "No deliveries yet" not in body
+    assert '<option value="acme/nope" selected>acme/nope (not followed)</option>' in body
+    assert "No outcome lost" in staff_client.get(reverse("webhook-deliveries"), {"outcome": "lost"}).content.decode()
 
 
 def test_htmx_refresh_returns_only_the_table(staff_client: Any) -> None:

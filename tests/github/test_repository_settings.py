@@ -118,3 +118,83 @@ def test_saving_without_a_change_changes_and_records_nothing(admin: Client) -> N
     form["checklist"] = form["checklist"].replace("\n", "\r\n")  # as a browser sends a textarea
     assert admin.post(reverse("repository-settings", args=[repo.pk]), form).status_code == 302
     assert not AuditEvent.objects.filter(verb=AuditEvent.Verb.SETTINGS_CHANGED).exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"monitoring_window_minutes": 0}, "monitoring_window_minutes", "The watch window is at least 1 minute."),
+        (
+            {"monitoring_window_minutes": 99999999999999999999},
+            "monitoring_window_minutes",
+            "The watch window is at most 1,440 minutes (1 day).",
+        ),
+        ({"branch_age_limit_hours": 0}, "branch_age_limit_hours", "The branch age limit is at least 1 hour."),
+        (
+            {"branch_age_limit_hours": 9223372036854775808},
+            "branch_age_limit_hours",
+            "The branch age limit is at most 720 hours (30 days).",
+        ),
+        ({"monitoring_grace_minutes": -1}, "monitoring_grace_minutes", "The sign-off grace is at least 0 minutes."),
+        ({"required_approvals": 50}, "required_approvals", "Required approvals is at most 10 approvals."),
+        ({"staging_stuck_minutes": 10**6}, "staging_stuck_minutes", "at most 10,080 minutes (7 days)"),
+        ({"tag_stuck_minutes": 0}, "tag_stuck_minutes", "Stuck before the tag is at least 1 minute."),
+        ({"production_stuck_minutes": "ten"}, "production_stuck_minutes", "Enter a whole number."),
+        ({"staging_environment": "production"}, "staging_environment", "Staging and production are different"),
+        (
+            {"preview_environment_pattern": "*"},
+            "preview_environment_pattern",
+            "This pattern matches the production environment (production)",
+        ),
+        ({"preview_environment_pattern": "stag*"}, "preview_environment_pattern", "the staging environment"),
+        ({"tag_pattern": "v[0-9"}, "tag_pattern", "The [ at position 2 is not closed"),
+        ({"tag_pattern": "v[9-0]*"}, "tag_pattern", "can never match"),
+        ({"tag_pattern": "release *"}, "tag_pattern", "A pattern has no spaces."),
+        ({"tag_pattern": ""}, "tag_pattern", "A pattern for release tags"),
+        ({"rollback_workflow_file": "../../secrets.yml"}, "rollback_workflow_file", "no folders, no .."),
+        ({"rollback_workflow_file": ".github/workflows/a/b.yml"}, "rollback_workflow_file", "no folders"),
+        ({"rollback_workflow_file": "rollback..yml"}, "rollback_workflow_file", "no folders, no .."),
+        ({"rollback_workflow_file": "rollback.sh"}, "rollback_workflow_file", "ending in .yml or .yaml"),
+        ({"rollback_workflow_file": "roll back.yml"}, "rollback_workflow_file", "ending in .yml or .yaml"),
+        ({"rollback_workflow_input": "the tag"}, "rollback_workflow_input", "An input name"),
+    ],
+)
+def test_settings_out_of_range_or_inconsistent_are_refused_in_words(
+    admin: Client, changes: dict[str, Any], field: str, message: str
+) -> None:
+    repo = RepositoryFactory()
+    before = model_to_dict(repo, fields=RepositorySettingsForm._meta.fields)
+    response = admin.post(reverse("repository-settings", args=[repo.pk]), _form_data(repo, **changes))
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert list(errors) == [field] and len(errors[field]) == 1, errors
+    assert message in errors[field][0]
+    body = response.content.decode()
+    assert "9223372036854775807" not in body and "Ensure this value" not in body
+    repo.refresh_from_db()
+    assert model_to_dict(repo, fields=RepositorySettingsForm._meta.fields) == before
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("rollback.yml", "rollback.yml"),
+        ("deploy_rollback.yaml", "deploy_rollback.yaml"),
+        (".github/workflows/roll-back.v2.yml", "roll-back.v2.yml"),
+    ],
+)
+def test_a_workflow_file_is_stored_as_the_name_github_dispatches(admin: Client, typed: str, stored: str) -> None:
+    repo = RepositoryFactory()
+    response = admin.post(
+        reverse("repository-settings", args=[repo.pk]),
+        _form_data(repo, rollback_workflow_file=typed, monitoring_window_minutes=1, branch_age_limit_hours=1),
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    repo.refresh_from_db()
+    assert (repo.rollback_workflow_file, repo.monitoring_window_minutes, repo.branch_age_limit_hours) == (stored, 1, 1)
+
+
+def test_the_settings_page_tells_the_browser_each_number_s_range(admin: Client) -> None:
+    repo = RepositoryFactory()
+    page = admin.get(reverse("repository-settings", args=[repo.pk])).content.decode()
+    assert 'name="monitoring_window_minutes" value="30" min="1" max="1440"' in page

@@ -40,8 +40,8 @@ def test_deploy_succeeded_names_the_owners_and_links_the_monitoring_session(slac
     bob = DeveloperFactory(login="bob")
     text = messages.deploy_succeeded_text(release, [ada, bob], "https://trunkline.example/monitoring/5/")
     assert text == (
-        ":rocket: *acme/api v1.4.2* is in production (production). Owners: <@U0ADA>, bob — watch it for 30 "
-        "minutes and sign off. <https://trunkline.example/monitoring/5/|The release and its watches>"
+        ":rocket: *acme/api v1.4.2* is in production (production) since 14:05 UTC. Owners: <@U0ADA>, bob — watch it "
+        "for 30 minutes and sign off. <https://trunkline.example/monitoring/5/|The release and its watches>"
     )
     key = messages.dedupe_key(DEPLOY_SUCCEEDED, release)
     assert key == f"deploy_succeeded:pipeline.release:{release.pk}"
@@ -65,11 +65,11 @@ def test_monitoring_overdue_texts_mention_the_owner_or_the_on_call_person() -> N
         release=_release(), owner=owner, window_starts_at=DEPLOYED, window_ends_at=DEPLOYED + timedelta(minutes=30)
     )
     assert messages.monitoring_overdue_owner_text(session, "https://t.example/m/1") == (
-        ":hourglass: <@U0ADA>, the monitoring of *acme/api v1.4.2* is overdue: its window ended at 14:35 UTC and "
+        ":hourglass: <@U0ADA>, the watch of *acme/api v1.4.2* is overdue: its window ended at 14:35 UTC and "
         "it is not signed off. <https://t.example/m/1|Sign it off>"
     )
     assert messages.monitoring_overdue_on_call_text(session, on_call, None) == (
-        ":rotating_light: <@U0OSC>: the monitoring of *acme/api v1.4.2* by ada is still not signed off (window "
+        ":rotating_light: <@U0OSC>: the watch of *acme/api v1.4.2* by ada is still not signed off (window "
         "ended 14:35 UTC). Please check the release."
     )
 

@@ -76,6 +76,40 @@ def test_empty_board_says_what_will_appear(client: Any) -> None:
     assert "No changes yet" in client.get(reverse("board")).content.decode()
 
 
+def test_a_filter_naming_nothing_says_so_and_the_select_shows_it(client: Any) -> None:
+    _change(RepositoryFactory(full_name="acme/api"), DeveloperFactory(login="ana"), Stage.MERGED, "On its way")
+    response = client.get(reverse("board"), {"repository": "acme/nope"})
+    body = response.content.decode()
+    assert "No repository acme/nope" in body and "No changes yet" not in body
+    assert '<option value="acme/nope" selected>acme/nope (no such repository)</option>' in body
+    assert '<option value="acme/api">acme/api</option>' in body
+    person = client.get(reverse("board"), {"person": "nobody-here"}).content.decode()
+    assert "No person nobody-here" in person and "(nobody by that name)" in person
+    # the filter changed in place (htmx): the message comes along, out of band
+    partial = client.get(reverse("board"), {"repository": "acme/nope"}, headers={"HX-Request": "true"})
+    assert 'id="board-empty" hx-swap-oob="true"' in partial.content.decode()
+    assert "No repository acme/nope" in partial.content.decode()
+
+
+def test_filters_that_match_nothing_now_say_so_not_the_first_run(client: Any) -> None:
+    api = RepositoryFactory(full_name="acme/api")
+    RepositoryFactory(full_name="acme/web")
+    DeveloperFactory(login="ben")
+    _change(api, DeveloperFactory(login="ana"), Stage.MERGED, "On its way")
+    body = client.get(reverse("board"), {"repository": "acme/web", "person": "ben"}).content.decode()
+    assert "Nothing matches these filters" in body and "No change of acme/web by or waiting for ben" in body
+    assert "No changes yet" not in body and "No repository" not in body
+    assert '<option value="acme/web" selected>acme/web</option>' in body
+    # a board with history and nothing in flight is not a first run either
+    Change.objects.update(stage=Stage.DONE, production_at=timezone.now() - timedelta(days=3))
+    quiet = client.get(reverse("board")).content.decode()
+    assert "Nothing in flight" in quiet and "No changes yet" not in quiet
+    # and a board with cards has no empty state at all
+    Change.objects.update(stage=Stage.MERGED)
+    busy = client.get(reverse("board")).content.decode()
+    assert 'id="board-empty"' in busy and 'class="card empty"' not in busy
+
+
 @pytest.mark.parametrize("changes", [10, 1000])
 def test_board_query_count_does_not_grow_with_the_changes(client: Any, changes: int) -> None:
     repositories = [RepositoryFactory() for _ in range(3)]

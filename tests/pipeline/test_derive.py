@@ -204,7 +204,7 @@ def test_derivation_query_count_does_not_grow_with_the_history(merged_prs: int) 
     h.derive()
     with CaptureQueriesContext(connection) as queries:
         h.derive(now=20_000)
-    assert len(queries) == 22, [q["sql"][:120] for q in queries]
+    assert len(queries) == 23, [q["sql"][:120] for q in queries]
 
 
 def test_on_the_simulated_organization_every_change_in_production_came_with_exactly_one_release(
@@ -248,3 +248,14 @@ def test_the_first_asked_reviewer_owns_a_change_waiting_for_its_first_review() -
     repository_pipeline_derive(repository_id=repo.pk)
     owners = {c.title: (c.next_owner.login if c.next_owner else None, c.next_action) for c in Change.objects.all()}
     assert owners == {"asked": ("ben", "Review it"), "alone": ("ana", "Ask a teammate to review it")}
+
+
+def test_a_change_on_staging_and_not_tagged_yet_is_on_staging() -> None:
+    h = History()
+    pr = h.merge(DeveloperFactory(), opened=0, merged=10)
+    h.deploy("staging", 1, 15)
+    h.derive(now=16)
+    assert change(pr).stage == Stage.ON_STAGING and change(pr).staging_at == at(15)
+    TagFactory(repository=h.repo, name="v1.0.0", sha=h.commits[1].sha, created_at=at(16))
+    h.derive(now=17)
+    assert change(pr).stage == Stage.TAGGED and change(pr).tagged_at == at(16)

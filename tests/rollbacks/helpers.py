@@ -77,4 +77,6 @@ def rollback_row(made: dict[str, Any], *, state: str = "requested", **extra: Any
         "state": state,
         **extra,
     }
-    return Rollback.objects.create(**fields)
+    made_rollback = Rollback.objects.create(**fields)
+    made_rollback.releases_undone.add(fields["from_release"])
+    return made_rollback

@@ -15,9 +15,8 @@ from delivery.github.models import Repository
 from delivery.pipeline.models import Release
 from delivery.pipeline.services import repository_derive
 from delivery.rollbacks.models import Rollback
+from delivery.rollbacks.selectors import last_known_good, live_release
 from delivery.rollbacks.services import (
-    last_known_good,
-    live_release,
     rollback_execute,
     rollback_request,
     rollback_retry,
@@ -53,6 +52,7 @@ def _start(synced: dict[str, Any], method: str = "workflow_dispatch") -> Rollbac
         user=synced["admin"],
         reason="errors after the deploy",
         idempotency_key=uuid.uuid4().hex,
+        shown_live_id=synced["live"].pk,
     ).rollback
 
 

@@ -88,3 +88,18 @@ def test_the_rollback_button_shows_only_where_the_person_may_press_it(page: dict
     assert new_for_api in body(page["olga"])  # an owner of what is live in api
     on_call = body(member("ona", role="on-call"))
     assert new_for_api in on_call and on_call.count("Roll back…") == 2  # both repositories
+
+
+def test_cards_keep_their_order_while_watches_tick_towards_overdue(page: dict[str, Any]) -> None:
+    from delivery.rollbacks.selectors import on_call_board
+
+    now = timezone.now()
+    web = RepositoryFactory(name="web", full_name="acme/web")
+    release(web, "v2.0", at=now - timedelta(minutes=40), owners=[page["olga"].developer])  # overdue in 5 min
+    sessions_open(repository_id=web.pk, now=now)
+    orders = []
+    for later in (0, 6, 30):
+        rows = on_call_board(now=now + timedelta(minutes=later))
+        orders.append([r.repository.name for r in rows])
+    assert orders == [["api", "web", "calm"]] * 3, orders  # watched ones, then calm ones, each by name
+    assert [s.state for s in on_call_board(now=now + timedelta(minutes=6))[1].sessions] == ["overdue"]

@@ -16,13 +16,11 @@ from django.urls import reverse
 from delivery.accounts.models import AuditEvent
 from delivery.pipeline.models import Release
 from delivery.rollbacks.models import Rollback
+from delivery.rollbacks.selectors import changes_undone, last_known_good, rollback_targets
 from delivery.rollbacks.services import (
     RollbackInFlight,
     RollbackRefused,
-    changes_undone,
-    last_known_good,
     rollback_request,
-    rollback_targets,
 )
 from tests.conftest import member
 from tests.rollbacks.helpers import history
@@ -42,8 +40,13 @@ def _client(user: Any) -> Client:
     return client
 
 
-def _form(target: Release, reason: str = "5xx on checkout", key: str | None = None) -> dict[str, Any]:
-    return {"target": target.pk, "reason": reason, "idempotency_key": key or uuid.uuid4().hex}
+def _form(
+    target: Release, reason: str = "5xx on checkout", key: str | None = None, live: Release | None = None
+) -> dict[str, Any]:
+    """The confirmation as posted: the target, the reason, the form's key and the live release it showed (by default
+    what history() makes live)."""
+    live = live or Release.objects.filter(repository__full_name="acme/api").order_by("-deployed_at").first()
+    return {"target": target.pk, "reason": reason, "idempotency_key": key or uuid.uuid4().hex, "live": live.pk}
 
 
 pytestmark = pytest.mark.django_db
@@ -151,11 +154,32 @@ def test_a_second_rollback_while_one_is_in_flight_is_409_and_shows_it(prod: dict
 
 def test_the_service_raises_for_refusals(prod: dict[str, Any]) -> None:
     with pytest.raises(RollbackRefused) as refused:
-        rollback_request(release=prod["v1.2"], target=prod["v1.0"], user=prod["tara"], reason="x", idempotency_key="a")
+        rollback_request(
+            release=prod["v1.2"],
+            target=prod["v1.0"],
+            user=prod["tara"],
+            reason="x",
+            idempotency_key="a",
+            shown_live_id=None,
+        )
     assert refused.value.status == 403
-    rollback_request(release=prod["v1.2"], target=prod["v1.0"], user=prod["olga"], reason="x", idempotency_key="b")
+    rollback_request(
+        release=prod["v1.2"],
+        target=prod["v1.0"],
+        user=prod["olga"],
+        reason="x",
+        idempotency_key="b",
+        shown_live_id=None,
+    )
     with pytest.raises(RollbackInFlight):
-        rollback_request(release=prod["v1.2"], target=prod["v1.1"], user=prod["olga"], reason="y", idempotency_key="c")
+        rollback_request(
+            release=prod["v1.2"],
+            target=prod["v1.1"],
+            user=prod["olga"],
+            reason="y",
+            idempotency_key="c",
+            shown_live_id=None,
+        )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -227,7 +251,12 @@ def test_a_request_the_worker_sees_too_late_is_not_sent(prod: dict[str, Any], se
 
     settings.ROLLBACK_TIMEOUT_MINUTES = 20
     started = rollback_request(
-        release=prod["v1.2"], target=prod["v1.0"], user=prod["olga"], reason="x", idempotency_key="late"
+        release=prod["v1.2"],
+        target=prod["v1.0"],
+        user=prod["olga"],
+        reason="x",
+        idempotency_key="late",
+        shown_live_id=None,
     ).rollback
     Rollback.objects.filter(pk=started.pk).update(requested_at=started.requested_at - timedelta(minutes=30))
     done = rollback_execute(rollback_id=started.pk, client=object())  # a client that would fail if used

@@ -63,7 +63,7 @@ def test_python_dash_m_runs_without_django() -> None:
 
 @pytest.mark.skipif(importlib.util.find_spec("delivery.settings") is None, reason="no Django project yet")
 def test_manage_py_simulator() -> None:
-    env = {**os.environ, "DEBUG": "1", "SECRET_KEY": "test-only", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "TRUNKLINE_DEMO": "1", "PYTHONPATH": str(ROOT)}
     _serve_and_stop([sys.executable, "manage.py", "simulator", *ARGS], env)
 
 

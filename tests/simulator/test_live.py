@@ -145,3 +145,82 @@ def test_state_file_keeps_history_across_restarts(tmp_path: Path) -> None:
     restored = load_or_generate(state, seed=123)
     assert restored.counts() == world.counts() and restored.seed == 9
     assert generate_world(seed=9, repos=1, developers=3, weeks=1, now=NOW).counts() != restored.counts()
+
+
+# What a person does themselves (a workflow run's events name who triggered it, maybe long before).
+PERSON_EVENTS = {"pull_request", "pull_request_review", "push", "create", "delete"}
+
+
+def _human_senders(world: Any, ticks: int) -> list[tuple[str, str | None, str]]:
+    """(event, action, sender login) of what the live activity did as a person in `ticks` ticks."""
+    done: list[tuple[str, str | None, str]] = []
+    live = LiveActivity(world, on_event=lambda e, a, p: done.append((e, a, (p.get("sender") or {}).get("login"))))
+    for _ in range(ticks):
+        live.tick()
+    live.close()
+    return [(e, a, who) for e, a, who in done if e in PERSON_EVENTS and who and world.user(who) in world.members]
+
+
+def test_the_simulated_team_never_acts_as_the_person_who_signed_in(fresh_server: SimulatorServer) -> None:
+    from collections import Counter
+
+    from tests.simulator.test_oauth import _authorize, _token
+
+    # The same world without anyone signed in: who would the team act as?
+    alone = generate_world(seed=7, repos=2, developers=5, weeks=2, now=NOW)
+    login, acted = Counter(who for _, _, who in _human_senders(alone, 40)).most_common(1)[0]
+    assert acted > 0
+
+    world = fresh_server.world
+    _token(fresh_server, _authorize(fresh_server, login))  # signs in to Trunkline through the simulator's OAuth
+    assert world.signed_in == {login.lower()}
+    done = _human_senders(world, 40)
+    assert done and all(who != login for _, _, who in done), [d for d in done if d[2] == login]
+
+
+def test_who_signed_in_is_kept_in_the_state_file(tmp_path: Path) -> None:
+    state = tmp_path / "world.pickle"
+    world = load_or_generate(state, seed=9, repos=1, developers=3, weeks=1, now=NOW)
+    world.sign_in_record(world.members[0])
+    world.save(state)
+    assert load_or_generate(state).signed_in == {world.members[0].login.lower()}
+
+
+def test_a_change_spends_time_on_staging_before_its_tag() -> None:
+    """The demo showed "On staging" at 0 for fifteen minutes: the staging run tagged in the very tick its deploy
+    succeeded, so a change went from merged to tagged at one moment. Now staging is checked for a while first."""
+    from datetime import timedelta
+
+    from delivery.simulator.live import STAGING_CHECK_TICKS
+
+    world = generate_world(seed=42, repos=4, now=NOW)
+    world.frozen_clock = NOW + timedelta(hours=1)
+    live = LiveActivity(world)
+    known = {(r.name, t) for r in world.repos.values() for t in r.tags}
+    on_staging_seen = 0
+    for _ in range(60):
+        world.frozen_clock += timedelta(seconds=20)  # the demo's pace
+        live.tick()
+        for repo in world.repos.values():
+            tagged = {t.sha for t in repo.tags.values()}
+            staged = [
+                d for d in repo.deployments.values() if d.environment == "staging" and d.latest_state == "success"
+            ]
+            on_staging_seen += bool(staged) and staged[-1].sha not in tagged
+    live.close()
+    waits = []
+    for repo in world.repos.values():
+        for name, tag in repo.tags.items():
+            if (repo.name, name) in known:
+                continue
+            succeeded = [
+                s.created_at
+                for d in repo.deployments.values()
+                if d.environment == "staging" and d.sha == tag.sha
+                for s in d.statuses
+                if s.state == "success"
+            ]
+            waits.append(tag.created_at - min(succeeded))
+    assert len(waits) >= 5, waits
+    assert min(waits) >= timedelta(seconds=20 * STAGING_CHECK_TICKS), waits
+    assert on_staging_seen >= len(waits) * STAGING_CHECK_TICKS

@@ -72,3 +72,17 @@ def ago_text(then: datetime, now: datetime) -> str:
     if seconds < 86400:
         return f"{int(seconds // 3600)} h ago"
     return f"{int(seconds // 86400)} d ago"
+
+
+@register.inclusion_tag("_filter_select.html")
+def filter_select(name: str, choices: list[str], value: str, everything: str, missing: str) -> dict[str, object]:
+    """A filter's <select>: a value from the URL that is not among the choices stays selected and says so, so the
+    page never shows "All repositories" over a board filtered by acme/nope."""
+    return {
+        "name": name,
+        "choices": choices,
+        "value": value,
+        "everything": everything,
+        "missing": missing,
+        "unknown": bool(value) and value not in choices,
+    }

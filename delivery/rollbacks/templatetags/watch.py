@@ -13,7 +13,7 @@ from delivery.accounts.roles import can_start_rollback
 from delivery.monitoring.models import MonitoringSession
 from delivery.monitoring.services import session_state
 from delivery.rollbacks.models import Rollback
-from delivery.rollbacks.services import live_release
+from delivery.rollbacks.selectors import live_release, rollback_of_deployment
 
 register = template.Library()
 BOARD_ROLLBACKS_FOR = timedelta(hours=24)
@@ -24,15 +24,15 @@ def release_watch(context: dict[str, Any], release: Any, owners: list[Any]) -> d
     """On a release page: its monitoring sessions with countdowns, its rollbacks, and the Roll back button."""
     now = timezone.now()
     sessions = list(
-        MonitoringSession.objects.filter(release=release)
-        .select_related("owner", "signed_off_by")
+        MonitoringSession.objects.filter(releases=release)
+        .select_related("owner", "signed_off_by", "release__repository")
+        .prefetch_related("releases")
         .order_by("owner__login")
     )
     for session in sessions:
-        session.release = release
         session.state = session_state(session, now)
     rollbacks = list(
-        Rollback.objects.filter(from_release=release).select_related("requested_by").order_by("-requested_at")
+        Rollback.objects.filter(releases_undone=release).select_related("requested_by").order_by("-requested_at")
     )
     user = context["request"].user
     live = live_release(release.repository)
@@ -45,6 +45,7 @@ def release_watch(context: dict[str, Any], release: Any, owners: list[Any]) -> d
         "release": release,
         "sessions": sessions,
         "rollbacks": rollbacks,
+        "rollback_itself": rollback_of_deployment(release.deployment_id) if release.is_rollback else None,
         "can_roll_back": release.environment == release.repository.production_environment
         and not release.repository.archived
         and can_start_rollback(user, live_owners),

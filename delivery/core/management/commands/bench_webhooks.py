@@ -73,6 +73,7 @@ class Command(BaseCommand):
             **os.environ,
             # Production settings, as gunicorn and the worker run them, with this run's secret and queue.
             "DEBUG": "0",
+            "TRUNKLINE_DEMO": "0",
             "SECRET_KEY": f"bench-webhooks-{secrets.token_hex(24)}",
             "ALLOWED_HOSTS": "127.0.0.1",
             "SECURE_SSL_REDIRECT": "0",

@@ -45,7 +45,7 @@ class Command(BaseCommand):
         self.stdout.write("Database ready.")
 
         env = dict(os.environ)
-        env.setdefault("DEBUG", "1")
+        env["TRUNKLINE_DEMO"] = "1"  # the demo's defaults for the web server and the worker; DEBUG stays as it is
         env.setdefault("SYNC_INTERVAL_MINUTES", "1")
         env.setdefault("TRUNKLINE_PUBLIC_URL", f"http://127.0.0.1:{port}")
         demo = not github_credentials_configured()
@@ -196,16 +196,13 @@ class Command(BaseCommand):
         """The simulated developers do their post-deploy watch: once a window has ended they sign off "keep",
         except one release in five, left for the overdue alerts to show. People who sign in do their own."""
         from delivery.monitoring.models import MonitoringSession
+        from delivery.monitoring.services import sessions_keep_unattended
 
         due = MonitoringSession.objects.filter(
             signed_off_at__isnull=True, owner__user__isnull=True, window_ends_at__lte=timezone.now()
         )
         keep = [pk for pk, release_id in due.values_list("pk", "release_id") if release_id % 5]
-        MonitoringSession.objects.filter(pk__in=keep, signed_off_at__isnull=True).update(
-            signed_off_at=timezone.now(),
-            decision=MonitoringSession.Decision.KEEP,
-            notes="Signed off by the simulated team",
-        )
+        sessions_keep_unattended(session_ids=keep, notes="Signed off by the simulated team", now=timezone.now())
 
     def _sign_in_help(self) -> None:
         members = getattr(self, "members", [])

@@ -1,0 +1,205 @@
+"""Every page in a real browser, at a laptop's width (1366 px) and a phone's (390 px), with the simulator's
+organization synced as data: no page is wider than the screen (the board's columns scroll sideways inside it, on
+purpose), axe-core finds no WCAG 2.0/2.1 A or AA violation, every focus ring reaches 3:1 on its background, and the
+Content-Security-Policy refuses nothing (so nothing on the page relies on inline script or style)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Browser, Page
+
+from delivery.github.models import Repository, WebhookDelivery
+from delivery.monitoring.models import MonitoringSession
+from delivery.monitoring.services import sessions_open
+from delivery.pipeline.models import Change, Stage
+from delivery.pipeline.services import repository_derive
+from delivery.rollbacks.models import Rollback
+from delivery.rollbacks.services import live_release, rollback_targets
+from delivery.simulator.server import SimulatorServer
+from tests.conftest import member, simulator_client, sync_all
+from tests.e2e.conftest import checked, context_for, page_problems
+from tests.factories import WebhookDeliveryFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+WIDTHS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
+# BROWSER_SHOTS=/some/folder keeps a full-page screenshot of every page at both widths, to look at.
+SHOTS = os.environ.get("BROWSER_SHOTS", "")
+
+
+@dataclass
+class Visit:
+    name: str
+    path: str
+    who: str = "admin"  # admin, developer (refused the admin pages) or anonymous
+    status: int = 200
+
+
+def organization(github: SimulatorServer) -> dict[str, Any]:
+    """The simulator's organization synced and derived, as the demo has it, plus what a sync does not bring:
+    signed-in people, a rollback and webhook deliveries."""
+    client = simulator_client(github)
+    sync_all(client, github.world.org_login)
+    client.close()
+    repositories = list(Repository.objects.filter(unavailable_reason="").order_by("name"))
+    for repository in repositories:
+        repository_derive(repository_id=repository.pk)
+    # Watches for each repository's latest release, as if it had just gone out (the history is older).
+    releases = []
+    for repository in repositories:
+        live = live_release(repository)
+        if live is not None and live.owners.exists():
+            releases.append(live)
+            sessions_open(repository_id=repository.pk, now=live.deployed_at + timedelta(minutes=5))
+    session = MonitoringSession.objects.order_by("-window_starts_at").first()
+    assert session is not None and releases, "the simulator's history has no production release with an owner"
+    admin = member(session.owner.login, role="admin")  # signed in as the owner of a watch: it has their checklist
+    developer = member("dana", role="developer")
+    release = session.release
+    target = rollback_targets(release)[0]
+    rollback = Rollback.objects.create(
+        repository=release.repository,
+        environment=release.environment,
+        from_release=release,
+        target_release=target,
+        target_tag=target.tag_name,
+        target_sha=target.sha,
+        requested_by=admin,
+        reason="Checkout errors since the deploy",
+        method=release.repository.rollback_method,
+        idempotency_key="pages-browser",
+        state=Rollback.State.FAILED,
+        error="The rollback workflow run failed: see its log.",
+        dispatched_at=timezone.now(),
+        finished_at=timezone.now(),
+    )
+    change = (
+        Change.objects.filter(repository=release.repository, stage=Stage.IN_PRODUCTION, pull_request__isnull=False)
+        .order_by("-production_at")
+        .first()
+    )
+    WebhookDeliveryFactory(repository_full_name=release.repository.full_name)
+    failed = WebhookDeliveryFactory(
+        event="deployment_status",
+        action="created",
+        outcome=WebhookDelivery.Outcome.FAILED,
+        error="KeyError: 'deployment' — the payload has no deployment object",
+        attempts=3,
+        body=json.dumps(  # as GitHub sends it: long lines, so the payload box scrolls on a phone
+            {"action": "created", "deployment_status": {"state": "success", "url": "x" * 300}, "sender": {}},
+            indent=2,
+        ).encode(),
+    )
+    other = Change.objects.exclude(author=None).exclude(author__login=admin.username).order_by("-pk").first()
+    return {
+        "admin": admin,
+        "developer": developer,
+        "session": session,
+        "release": release,
+        "rollback": rollback,
+        "change": change,
+        "repository": release.repository,
+        "delivery": failed,
+        "person": other.author.login,
+    }
+
+
+def visits(data: dict[str, Any]) -> list[Visit]:
+    repository, release = data["repository"], data["release"]
+    return [
+        Visit("board", "/board/"),
+        Visit("board-repository", f"/board/?repository={repository.full_name}"),
+        Visit("board-person", f"/board/?person={data['person']}"),
+        Visit("board-no-such-repository", "/board/?repository=acme/nope"),
+        Visit("my-queue", "/me/"),
+        Visit("team", "/team/"),
+        Visit("person", f"/people/{data['person']}/"),
+        Visit("on-call", "/on-call/"),
+        Visit("rollback-confirm", f"/releases/{release.pk}/rollback/"),
+        Visit("rollback", f"/rollbacks/{data['rollback'].pk}/"),
+        Visit("monitoring-session", f"/monitoring/{data['session'].pk}/"),
+        Visit("change", f"/changes/{data['change'].pk}/"),
+        Visit("release", f"/releases/{release.pk}/"),
+        Visit("repositories", "/repositories/"),
+        Visit("repository", f"/repositories/{repository.pk}/"),
+        Visit("repository-settings", f"/repositories/{repository.pk}/settings/"),
+        Visit("team-settings", "/settings/team/"),
+        Visit("webhook-deliveries", "/operations/webhooks/"),
+        Visit("webhook-delivery", f"/operations/webhooks/{data['delivery'].pk}/"),
+        Visit("sign-in", "/accounts/login/", who="anonymous"),
+        Visit("forbidden", "/settings/team/", who="developer", status=403),
+        Visit("not-found", f"/changes/{Change.objects.order_by('-pk').first().pk + 1000}/", status=404),
+        Visit("method-not-allowed", f"/repositories/{repository.pk}/sync/", status=405),
+    ]
+
+
+def test_every_page_fits_a_phone_passes_axe_and_keeps_to_the_content_security_policy(
+    live_server: Any, browser: Browser, live_settings: Any, github: SimulatorServer
+) -> None:
+    live_settings.GITHUB_ORG = github.world.org_login
+    data = organization(github)
+    problems: dict[str, list[str]] = {}
+    for width, viewport in WIDTHS.items():
+        contexts = {
+            "admin": context_for(browser, live_server, data["admin"], viewport=viewport),
+            "developer": context_for(browser, live_server, data["developer"], viewport=viewport),
+            "anonymous": browser.new_context(viewport=viewport),
+        }
+        console: list[str] = []
+        pages: dict[str, Page] = {}
+        for who, context in contexts.items():
+            checked(context).add_init_script(script="window.__holdRefreshes = true;")
+            pages[who] = context.new_page()  # one tab each, reused: a new tab per page costs a second
+            pages[who].on("console", lambda m, seen=console: seen.append(m.text) if m.type == "error" else None)
+        for visit in visits(data):
+            page = pages[visit.who]
+            console.clear()
+            response = page.goto(live_server.url + visit.path)
+            assert response is not None and response.status == visit.status, (visit, response and response.status)
+            policy = response.headers["content-security-policy"].split("; ")
+            assert "script-src 'self'" in policy and "style-src 'self'" in policy, (visit, policy)
+            found = page_problems(page, focus=width == "desktop")  # the colours do not change with the width
+            found += [
+                f"console: {text}"
+                for text in console
+                if not (visit.status >= 400 and text.startswith("Failed to load resource"))  # its own status
+            ]
+            if SHOTS:
+                Path(SHOTS).mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=f"{SHOTS}/{visit.name}-{viewport['width']}.png", full_page=True)
+            if found:
+                problems[f"{visit.name} at {viewport['width']} px ({visit.path})"] = found
+        for context in contexts.values():
+            context.close()
+    report = "\n".join(f"{where}:\n  " + "\n  ".join(found) for where, found in problems.items())
+    assert not problems, f"{len(problems)} page(s) with problems:\n{report}"
+
+
+def test_ticking_a_checklist_item_saves_it_with_no_inline_script(
+    live_server: Any, browser: Browser, live_settings: Any
+) -> None:
+    from tests.factories import RepositoryFactory
+    from tests.rollbacks.helpers import release
+
+    olga = member("olga")
+    repository = RepositoryFactory(name="api", full_name="acme/api")
+    watched = release(repository, "v1.2", at=timezone.now() - timedelta(minutes=5), owners=[olga.developer])
+    sessions_open(repository_id=repository.pk)
+    session = MonitoringSession.objects.get(release=watched)
+    context = checked(context_for(browser, live_server, olga, viewport=WIDTHS["phone"]))
+    page = context.new_page()
+    page.goto(f"{live_server.url}/monitoring/{session.pk}/")
+    first = page.locator(".check-item").first
+    first.get_by_role("checkbox").check()  # saves by itself (data-submit-on-change), swapped in by htmx
+    page.locator(".check-item.is-checked").first.wait_for(timeout=10_000)
+    assert session.items.filter(checked_at__isnull=False).count() == 1
+    assert page.evaluate("window.__cspViolations") == []
+    context.close()

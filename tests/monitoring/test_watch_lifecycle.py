@@ -1,0 +1,322 @@
+"""The watch's lifecycle (issue 12): one watch covers an owner's burst of releases; its sign-off applies to what it
+covers; a rollback ends the watches of what it undoes; a change is done only when its watch is; notices carry their
+event's time, and history read late is not sent; refusals and notes answered in words at the page's own address."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from delivery.monitoring.models import MonitoringSession
+from delivery.monitoring.services import MonitoringError, item_check, sessions_open, sign_off
+from delivery.notifications.models import Notification
+from delivery.notifications.selectors import notification_list
+from delivery.pipeline.models import Release
+from tests.conftest import member
+from tests.rollbacks.helpers import history, release
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def team() -> dict[str, Any]:
+    olga, pete = member("olga"), member("pete")
+    return {"olga": olga, "pete": pete, **history(olga.developer, pete.developer)}
+
+
+def _ship(team: dict[str, Any], tag: str, minutes_ago: float, *owners: str) -> Release:
+    people = [team[login].developer for login in owners]
+    return release(team["repo"], tag, at=team["now"] - timedelta(minutes=minutes_ago), owners=people)
+
+
+def _as(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_an_owners_burst_of_releases_is_one_watch_to_the_last_deploy_plus_the_window(team: dict[str, Any]) -> None:
+    # v1.2 (olga and pete) went live 10 minutes ago; olga ships v1.3 and v1.4 within the window, pete v1.5
+    v13 = _ship(team, "v1.3", 6, "olga")
+    v14 = _ship(team, "v1.4", 2, "olga")
+    v15 = _ship(team, "v1.5", 1, "pete")
+    sessions_open(repository_id=team["repo"].pk)
+    olga = MonitoringSession.objects.get(owner__login="olga")  # one, not three
+    assert {r.tag_name for r in olga.releases.all()} == {"v1.2", "v1.3", "v1.4"}
+    assert olga.release == v14  # the newest: its links and rollback point there
+    assert olga.window_starts_at == team["v1.2"].deployed_at
+    assert olga.window_ends_at == v14.deployed_at + timedelta(minutes=30)
+    pete = MonitoringSession.objects.get(owner__login="pete")
+    assert {r.tag_name for r in pete.releases.all()} == {"v1.2", "v1.5"}
+    assert pete.window_ends_at == v15.deployed_at + timedelta(minutes=30)
+    assert sessions_open(repository_id=team["repo"].pk) == 0  # idempotent
+    assert MonitoringSession.objects.count() == 2
+    assert set(Release.objects.filter(pk__in=[v13.pk, v14.pk, v15.pk]).values_list("watch_state", flat=True)) == {
+        "open"
+    }
+
+
+def test_a_release_after_the_window_opens_a_new_watch(team: dict[str, Any]) -> None:
+    sessions_open(repository_id=team["repo"].pk, now=team["now"] - timedelta(minutes=5))
+    _ship(team, "v1.3", -25, "olga")  # 25 minutes from now: v1.2's window (ending in 20) is over by then
+    sessions_open(repository_id=team["repo"].pk, now=team["now"] + timedelta(minutes=26))
+    assert MonitoringSession.objects.filter(owner__login="olga").count() == 2
+
+
+def test_fix_forward_fails_the_covered_releases_it_is_about_and_the_page_says_which(team: dict[str, Any]) -> None:
+    v13 = _ship(team, "v1.3", 5, "olga")
+    sessions_open(repository_id=team["repo"].pk)
+    session = MonitoringSession.objects.get(owner__login="olga")
+    client = _as(team["olga"])
+    page = client.get(reverse("monitoring-session", args=[session.pk])).content.decode()
+    assert "Releases it covers" in page and f'name="releases" value="{v13.pk}"' in page
+    answer = client.post(
+        reverse("monitoring-session", args=[session.pk]),
+        {"decision": "fix_forward", "notes": "v1.3 broke search", "releases_shown": "1", "releases": [v13.pk]},
+    )
+    assert answer.status_code == 302
+    assert Release.objects.get(pk=v13.pk).failed and not Release.objects.get(pk=team["v1.2"].pk).failed
+    page = client.get(reverse("monitoring-session", args=[session.pk])).content.decode()
+    assert page.count('<span class="badge badge-bad">failed</span>') == 1 and "Fix forward (olga)" in page
+
+
+def test_a_decision_about_no_release_is_refused(team: dict[str, Any]) -> None:
+    _ship(team, "v1.3", 5, "olga")
+    sessions_open(repository_id=team["repo"].pk)
+    session = MonitoringSession.objects.get(owner__login="olga")
+    with pytest.raises(MonitoringError, match="Choose the releases"):
+        sign_off(session=session, user=team["olga"], decision="roll_back", notes="", release_ids=[])
+    assert not Release.objects.filter(failed=True, tag_name__in=["v1.2", "v1.3"]).exists()
+
+
+def test_a_rollback_ends_the_watches_of_what_it_undid_when_it_succeeds(team: dict[str, Any]) -> None:
+    from delivery.rollbacks.services import rollback_request
+    from tests.rollbacks.test_moving_production import _rollback_goes_live
+
+    sessions_open(repository_id=team["repo"].pk)
+    ona = member("ona", role="on-call")
+    rollback = rollback_request(
+        release=team["v1.2"],
+        target=team["v1.0"],
+        user=ona,
+        reason="checkout 500s",
+        idempotency_key="k",
+        shown_live_id=team["v1.2"].pk,
+    ).rollback
+    assert not MonitoringSession.objects.filter(signed_off_at__isnull=False).exists()  # in flight: still watched
+    _rollback_goes_live(team, rollback)
+    for session in MonitoringSession.objects.all():
+        assert (session.decision, session.signed_off_by, session.notes) == (
+            "rolled_back",
+            ona,
+            "Rolled back: checkout 500s",
+        )
+    assert Release.objects.get(pk=team["v1.2"].pk).watch_state == "done"
+    page = _as(team["olga"]).get(reverse("release", args=[team["v1.2"].pk])).content.decode()
+    assert "Rolled back" in page and 'class="countdown"' not in page
+    session_page = _as(team["olga"]).get(
+        reverse("monitoring-session", args=[MonitoringSession.objects.get(owner__login="olga").pk])
+    )
+    assert "Ended by a rollback" in session_page.content.decode() and "ona" in session_page.content.decode()
+
+
+def test_a_failed_rollback_leaves_the_watches_of_what_stays_live_open(team: dict[str, Any]) -> None:
+    from delivery.rollbacks.models import Rollback
+    from delivery.rollbacks.selectors import live_release, rollback_targets
+    from delivery.rollbacks.services import rollback_request, rollbacks_follow
+
+    sessions_open(repository_id=team["repo"].pk)
+    v13 = _ship(team, "v1.3", 1, "pete")
+    sessions_open(repository_id=team["repo"].pk)
+    started = rollback_request(
+        release=v13,
+        target=team["v1.0"],
+        user=member("ona", role="on-call"),
+        reason="500s",
+        idempotency_key="k",
+        shown_live_id=v13.pk,
+    ).rollback
+    Rollback.objects.filter(pk=started.pk).update(state="dispatched", dispatched_at=team["now"] - timedelta(hours=1))
+    rollbacks_follow(repository_id=team["repo"].pk, now=team["now"])  # GitHub never deployed it: failed
+    assert Rollback.objects.get().state == "failed" and live_release(team["repo"]) == v13
+    assert not MonitoringSession.objects.filter(signed_off_at__isnull=False).exists()
+    assert Release.objects.get(pk=v13.pk).watch_state == "open"
+    assert "v1.2" in [t.tag_name for t in rollback_targets(v13)]  # never taken out: still a version to go back to
+
+
+def test_a_watch_with_a_release_still_live_is_not_ended_by_a_rollback_of_a_later_one(team: dict[str, Any]) -> None:
+    from delivery.monitoring.services import sessions_end_by_rollback
+
+    v13 = _ship(team, "v1.3", 5, "olga")
+    sessions_open(repository_id=team["repo"].pk)
+    assert sessions_end_by_rollback(release_ids=[v13.pk], user=None, reason="x", now=timezone.now()) == 0
+    assert not MonitoringSession.objects.filter(signed_off_at__isnull=False).exists()
+
+
+# -- the board: done only when watched -----------------------------------------------------------------------------
+def test_a_change_stays_in_production_until_its_watch_is_signed_off(team: dict[str, Any]) -> None:
+    from tests.pipeline.test_derive import History
+
+    h = History()
+    ana = member("ana").developer
+    pr = h.merge(ana, opened=0, merged=10)
+    h.deploy("production", 1, 20)
+    h.derive(now=21)  # a release, its change in production
+    (made,) = Release.objects.filter(repository=h.repo)
+    from tests.pipeline.test_derive import at, change
+
+    sessions_open(repository_id=h.repo.pk, now=at(21))
+    session = MonitoringSession.objects.get(owner=ana)
+    h.derive(now=200)  # the window ended long ago, but nobody signed off
+    assert change(pr).stage == "in_production" and "Sign off the watch" in change(pr).next_action
+    sign_off(session=session, user=ana.user, decision="fix_forward", notes="", now=at(30))
+    made.refresh_from_db()
+    assert made.watch_state == "done"
+    h.derive(now=200)
+    assert change(pr).stage == "done" and change(pr).signed_off_at == made.watch_ended_at
+
+
+def test_history_from_a_first_sync_is_done_without_a_watch() -> None:
+    from tests.pipeline.test_derive import History, change
+
+    h = History()
+    pr = h.merge(member("ana").developer, opened=0, merged=10)
+    h.deploy("production", 1, 20)
+    h.derive(now=20 + 30 + 15 + 61)  # older than window, grace and the opening margin: history
+    assert change(pr).stage == "done"
+
+
+# -- notices -------------------------------------------------------------------------------------------------------
+def test_a_deploy_read_after_its_watch_window_is_history_not_news(team: dict[str, Any]) -> None:
+    old = _ship(team, "v1.3", 35, "olga")
+    Release.objects.filter(pk=team["v1.2"].pk).update(deployed_at=team["now"] - timedelta(minutes=2))
+    sessions_open(repository_id=team["repo"].pk)
+    late = Notification.objects.get(dedupe_key=f"deploy_succeeded:pipeline.release:{old.pk}")
+    assert late.outcome == "history" and late.event_at == old.deployed_at and late.next_attempt_at is None
+    fresh = Notification.objects.get(dedupe_key=f"deploy_succeeded:pipeline.release:{team['v1.2'].pk}")
+    assert fresh.outcome == "logged"
+    assert list(notification_list()) == [fresh]
+    page = _as(team["olga"]).get(reverse("on-call")).content.decode()
+    assert f'datetime="{fresh.event_at.isoformat()}' in page or fresh.event_at.strftime("%Y-%m-%dT%H:%M") in page
+
+
+# -- the page: refusals at its own address, notes -------------------------------------------------------------------
+def test_a_refused_sign_off_stays_at_the_watch_address_and_a_reload_lands_on_the_watch(team: dict[str, Any]) -> None:
+    sessions_open(repository_id=team["repo"].pk)
+    session = MonitoringSession.objects.get(owner__login="olga")
+    client = _as(team["olga"])
+    page = client.get(reverse("monitoring-session", args=[session.pk])).content.decode()
+    assert f'action="{reverse("monitoring-session", args=[session.pk])}"' in page
+    refused = client.post(reverse("monitoring-session", args=[session.pk]), {"decision": "keep", "notes": "typed"})
+    assert refused.status_code == 400 and "window has ended" in refused.content.decode()
+    assert ">typed</textarea>" in refused.content.decode()
+    old_address = client.get(reverse("monitoring-sign-off", args=[session.pk]))
+    assert old_address.status_code == 302 and old_address["Location"] == reverse(
+        "monitoring-session", args=[session.pk]
+    )
+    item = session.items.first()
+    assert client.get(reverse("monitoring-item", args=[item.pk])).status_code == 302
+
+
+def test_overlong_notes_are_refused_in_words_and_a_saved_note_says_so(team: dict[str, Any]) -> None:
+    sessions_open(repository_id=team["repo"].pk)
+    session = MonitoringSession.objects.get(owner__login="olga")
+    client = _as(team["olga"])
+    long = client.post(
+        reverse("monitoring-session", args=[session.pk]), {"decision": "fix_forward", "notes": "n" * 4001}
+    )
+    assert long.status_code == 400 and "keep them under 4,000" in long.content.decode()
+    assert MonitoringSession.objects.get(pk=session.pk).signed_off_at is None
+    item = session.items.get(key="works")
+    with pytest.raises(MonitoringError, match="keep it under 2,000"):
+        item_check(item=item, user=team["olga"], checked=True, note="x" * 2001)
+    saved = client.post(
+        reverse("monitoring-item", args=[item.pk]), {"checked": "on", "note": "fine"}, headers={"HX-Request": "true"}
+    )
+    assert saved.status_code == 200 and "Saved" in saved.content.decode()
+    plain = client.post(
+        reverse("monitoring-item", args=[item.pk]), {"checked": "on", "note": "fine again"}, follow=True
+    )
+    assert "Saved “" in plain.content.decode()
+
+
+def test_a_deploy_whose_watch_window_runs_is_news_even_when_read_late(team: dict[str, Any]) -> None:
+    v13 = _ship(team, "v1.3", 16, "olga")  # a missed webhook, read by the sync 16 minutes later
+    sessions_open(repository_id=team["repo"].pk)
+    notice = Notification.objects.get(dedupe_key=f"deploy_succeeded:pipeline.release:{v13.pk}")
+    assert notice.outcome == "logged" and notice.event_at == v13.deployed_at
+    assert "since" in notice.text
+
+
+def test_keep_is_refused_when_a_release_joined_after_the_page_was_read(team: dict[str, Any]) -> None:
+    Release.objects.filter(pk=team["v1.2"].pk).update(deployed_at=team["now"] - timedelta(minutes=40))
+    sessions_open(repository_id=team["repo"].pk, now=team["now"] - timedelta(minutes=12))
+    stale = MonitoringSession.objects.get(owner__login="olga")  # the request read it: window over
+    stale.items.exclude(key="decision").update(checked_at=team["now"])
+    v13 = _ship(team, "v1.3", 0, "olga")
+    Release.objects.filter(pk=v13.pk).update(deployed_at=stale.window_ends_at - timedelta(minutes=1))
+    sessions_open(repository_id=team["repo"].pk)
+    assert v13 in MonitoringSession.objects.get(owner__login="olga").releases.all()
+    with pytest.raises(MonitoringError, match="joined this watch meanwhile"):
+        sign_off(session=stale, user=team["olga"], decision="keep", notes="", now=team["now"])
+    assert Release.objects.get(pk=v13.pk).watch_state == "open"
+
+
+def test_a_sign_off_landing_while_a_release_joins_leaves_no_release_watched_for_ever(
+    team: dict[str, Any], monkeypatch: Any
+) -> None:
+    from delivery.monitoring import services as monitoring
+
+    sessions_open(repository_id=team["repo"].pk)
+    v13 = _ship(team, "v1.3", 2, "olga")
+    cover = monitoring._release_cover
+
+    def cover_then_the_owner_signs_off(release: Release, owner: Any) -> MonitoringSession:
+        made = cover(release, owner)
+        if owner.login == "olga":  # another request: olga signs off "fix forward" meanwhile
+            session = MonitoringSession.objects.get(pk=made.pk)
+            sign_off(session=session, user=team["olga"], decision="fix_forward", notes="", now=timezone.now())
+        return made
+
+    monkeypatch.setattr(monitoring, "_release_cover", cover_then_the_owner_signs_off)
+    sessions_open(repository_id=team["repo"].pk)
+    assert not MonitoringSession.objects.filter(releases=v13, signed_off_at__isnull=True).exists()
+    assert Release.objects.get(pk=v13.pk).watch_state == "done"
+
+
+def test_the_on_call_page_and_the_confirmation_agree_on_the_last_known_good(team: dict[str, Any]) -> None:
+    from delivery.rollbacks.models import Rollback
+    from delivery.rollbacks.selectors import last_known_good, on_call_board
+    from delivery.rollbacks.services import rollback_request
+    from tests.factories import DeploymentFactory
+
+    # v1.2 was rolled back to v1.0, then v1.2's version shipped again, then v1.3
+    rollback = rollback_request(
+        release=team["v1.2"],
+        target=team["v1.0"],
+        user=member("ona", role="on-call"),
+        reason="x",
+        idempotency_key="k",
+        shown_live_id=team["v1.2"].pk,
+    ).rollback
+    Rollback.objects.filter(pk=rollback.pk).update(state="succeeded")
+    at = team["now"] - timedelta(minutes=5)
+    deployment = DeploymentFactory(repository=team["repo"], sha=team["v1.2"].sha, ref="v1.2", created_at=at)
+    Release.objects.create(
+        repository=team["repo"],
+        deployment=deployment,
+        environment="production",
+        sha=team["v1.2"].sha,
+        tag_name="v1.2",
+        state="succeeded",
+        deployed_at=at,
+    )
+    v13 = _ship(team, "v1.3", 1, "pete")
+    row = next(r for r in on_call_board(now=timezone.now()) if r.repository == team["repo"])
+    assert row.live == v13
+    assert row.known_good == last_known_good(v13) and row.known_good.tag_name == "v1.0"
