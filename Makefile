@@ -49,7 +49,11 @@ bench: $(VENV)/.runtime
 # they are answered (the capacity; latency there is mostly queueing).
 # PostgreSQL and Redis when they answer on 127.0.0.1 (a database of its own, Redis database 14), else a SQLite
 # file and the filesystem broker. Figures are printed and written to var/bench-webhooks-{rate-50,closed-loop}.json.
-BENCH_WEBHOOKS_DB := trunkline_bench_webhooks
+# BENCH_WEBHOOKS_ARGS adds options to both runs (`make bench-webhooks BENCH_WEBHOOKS_ARGS="--seconds 3"` for a quick
+# check); BENCH_WEBHOOKS_DB and BENCH_WEBHOOKS_REDIS_DB move the database and the Redis database it empties.
+BENCH_WEBHOOKS_DB ?= trunkline_bench_webhooks
+BENCH_WEBHOOKS_REDIS_DB ?= 14
+BENCH_WEBHOOKS_ARGS ?=
 bench-webhooks: $(VENV)/.runtime
 	@mkdir -p var
 	@for run in rate-50 closed-loop; do \
@@ -57,15 +61,15 @@ bench-webhooks: $(VENV)/.runtime
 	  if pg_isready -h 127.0.0.1 -q 2>/dev/null && [ "$$(redis-cli -h 127.0.0.1 ping 2>/dev/null)" = PONG ]; then \
 	    dropdb -h 127.0.0.1 -U postgres --if-exists $(BENCH_WEBHOOKS_DB) && \
 	    createdb -h 127.0.0.1 -U postgres $(BENCH_WEBHOOKS_DB) || exit 1; \
-	    redis-cli -h 127.0.0.1 -n 14 flushdb >/dev/null; \
-	    db=postgres://postgres@127.0.0.1:5432/$(BENCH_WEBHOOKS_DB); broker=redis://127.0.0.1:6379/14; \
+	    redis-cli -h 127.0.0.1 -n $(BENCH_WEBHOOKS_REDIS_DB) flushdb >/dev/null; \
+	    db=postgres://postgres@127.0.0.1:5432/$(BENCH_WEBHOOKS_DB); broker=redis://127.0.0.1:6379/$(BENCH_WEBHOOKS_REDIS_DB); \
 	  else \
 	    rm -f var/bench-webhooks.sqlite3*; \
 	    db=sqlite:///$(CURDIR)/var/bench-webhooks.sqlite3; broker=; \
 	  fi; \
 	  TRUNKLINE_DEMO=1 DATABASE_URL=$$db REDIS_URL=$$broker $(BIN)/python manage.py migrate -v 0 && \
 	  TRUNKLINE_DEMO=1 DATABASE_URL=$$db REDIS_URL=$$broker LOG_LEVEL=WARNING \
-	    $(BIN)/python manage.py bench_webhooks $$args --json var/bench-webhooks-$$run.json || exit 1; \
+	    $(BIN)/python manage.py bench_webhooks $$args $(BENCH_WEBHOOKS_ARGS) --json var/bench-webhooks-$$run.json || exit 1; \
 	done
 
 # The pipeline pages on a large organization (50 repositories, 20,000 PRs, 5,000 deployments, written straight to

@@ -120,10 +120,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Redis is the Celery broker and the cache; without it the demo uses kombu's filesystem transport,
 # a broker that needs no server.
 REDIS_URL = env.str("REDIS_URL", default="")
+# No task waits in a countdown longer than this (a rate limit's reset, Slack's Retry-After; delivery.celery.Task
+# cuts longer ones, which then wait again). Redis hands an unacknowledged message to another worker after the
+# visibility timeout, so that must exceed the longest countdown plus a task's run, or a waiting task runs twice
+# (tests/core/test_task_countdowns.py pins it).
+TASK_MAX_COUNTDOWN_SECONDS = 3600
+REDIS_VISIBILITY_TIMEOUT = 2 * 3600
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
-        "visibility_timeout": 3600,
+        "visibility_timeout": REDIS_VISIBILITY_TIMEOUT,
         "socket_connect_timeout": 2,
         "socket_timeout": 5,
     }
@@ -157,6 +163,12 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 SYNC_INTERVAL_MINUTES = env.int("SYNC_INTERVAL_MINUTES", default=10)
 WEBHOOK_RECOVERY_MINUTES = env.int("WEBHOOK_RECOVERY_MINUTES", default=10)
 DERIVE_INTERVAL_MINUTES = env.int("DERIVE_INTERVAL_MINUTES", default=1)
+# A webhook delivery's claim is renewed while a worker processes it; one not renewed for this long belongs to a dead
+# worker and is taken again. A delivery queued this long ago and still pending lost its message (a dead worker had
+# reserved it). Beat sweeps for both this often: within 2 minutes of a worker being up, nothing waits.
+WEBHOOK_CLAIM_STALE_SECONDS = env.int("WEBHOOK_CLAIM_STALE_SECONDS", default=60)
+WEBHOOK_LOST_MESSAGE_SECONDS = env.int("WEBHOOK_LOST_MESSAGE_SECONDS", default=60)
+WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", default=30)
 # A broker that does not answer must not hold up a webhook's acknowledgement for long.
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
 CELERY_BEAT_SCHEDULE = {
@@ -169,10 +181,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "delivery.pipeline.tasks.derive_all_task",
         "schedule": timedelta(minutes=DERIVE_INTERVAL_MINUTES),
     },
-    # Stored webhook deliveries the broker could not take (it was down) are queued once it is back.
+    # Stored webhook deliveries the broker could not take (it was down) are queued once it is back, and those of
+    # dead workers (a claim no longer renewed, a reserved message never run) are queued again.
     "sweep-webhook-deliveries": {
         "task": "delivery.github.tasks.sweep_webhook_deliveries_task",
-        "schedule": timedelta(minutes=1),
+        "schedule": timedelta(seconds=WEBHOOK_SWEEP_SECONDS),
     },
     # Deliveries GitHub failed to make (Trunkline was down) are redelivered from GitHub's log.
     "recover-webhook-deliveries": {

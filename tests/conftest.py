@@ -37,7 +37,9 @@ from delivery.simulator.generate import generate_world
 from delivery.simulator.server import SimulatorServer
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+# GitHub's reference material the tests check against (OpenAPI subset, webhook examples and schemas), with
+# its licences: copied into the repository, so a clone on its own runs every test.
+GITHUB_FIXTURES = ROOT / "tests" / "fixtures" / "github"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -284,6 +286,55 @@ def _database_url() -> str:
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
+def worker_start(
+    queue: str, github: SimulatorServer, *, env: dict[str, str] | None = None, log_name: str = ""
+) -> subprocess.Popen[bytes]:
+    """A real Celery worker process consuming `queue`, against the configured broker (Redis in CI), this test's
+    database and simulator; `env` adds settings of its own. Its log is var/worker-<queue>.log (or `log_name`)."""
+    worker_env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "GITHUB_URL": github.url,
+        "GITHUB_ORG": github.world.org_login,
+        "GITHUB_TOKEN": "test-token",
+        "CELERY_QUEUE": queue,
+        **(env or {}),
+    }
+    with open(ROOT / "var" / (log_name or f"worker-{queue}.log"), "ab") as log:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "delivery",
+                "worker",
+                "--pool",
+                "solo",
+                "-Q",
+                queue,
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=worker_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def worker_stop(worker: subprocess.Popen[bytes]) -> None:
+    worker.terminate()
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
 @pytest.fixture
 def celery_worker(github: SimulatorServer, transactional_db: None) -> Iterator[subprocess.Popen[bytes]]:
     """A real Celery worker process, on this test's own queue, against the configured broker (Redis in CI)
@@ -291,47 +342,11 @@ def celery_worker(github: SimulatorServer, transactional_db: None) -> Iterator[s
     queue = f"test-{uuid.uuid4().hex[:12]}"
     previous_queue = celery_app.conf.task_default_queue
     celery_app.conf.task_default_queue = queue
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "GITHUB_URL": github.url,
-        "GITHUB_ORG": github.world.org_login,
-        "GITHUB_TOKEN": "test-token",
-        "CELERY_QUEUE": queue,
-    }
-    log = open(ROOT / "var" / f"worker-{queue}.log", "wb")  # noqa: SIM115 - closed below
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "delivery",
-            "worker",
-            "--pool",
-            "solo",
-            "-Q",
-            queue,
-            "--loglevel",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    worker = worker_start(queue, github)
     try:
         yield worker
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        log.close()
+        worker_stop(worker)
         celery_app.conf.task_default_queue = previous_queue
 
 

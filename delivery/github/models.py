@@ -416,6 +416,9 @@ class WebhookDelivery(models.Model):
         null=True, blank=True, help_text="Handed to the broker; empty while the broker could not take it."
     )
     processing_started_at = models.DateTimeField(null=True, blank=True)
+    claim_heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Renewed while a worker processes it: a claim not renewed is a dead worker's."
+    )
     processed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
     attempts = models.PositiveIntegerField(default=0)

@@ -72,7 +72,8 @@ def sync_organization_task(self, trigger: str = "schedule") -> None:  # type: ig
 
 
 # -- webhooks ----------------------------------------------------------------------------------------------------------
-# A delivery that runs this long is stopped (prefork pool) before the sweep would consider it stale.
+# A delivery that runs this long is stopped (prefork pool); its claim's heartbeat stops with it, and the sweep
+# queues it again once the claim is stale (up to MAX_ATTEMPTS).
 @shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
 def process_webhook_delivery_task(delivery_id: int) -> str:
     """Process one stored delivery (at most once: the service claims it; reads from GitHub are best effort and

@@ -33,9 +33,9 @@ from delivery.github.selectors import (
     webhook_delivery_totals,
 )
 from delivery.github.tasks import sync_repository_task
+from delivery.github.webhook_input import MalformedDelivery, storable_text
 from delivery.github.webhooks import (
     MAX_BODY_BYTES,
-    MalformedDelivery,
     delivery_receive,
     delivery_replay,
     signature_valid,
@@ -112,7 +112,8 @@ def _webhook_answer(code: int, message: str, **extra: object) -> JsonResponse:
 # -- the operator's view of deliveries (admin only) ------------------------------------------------------------------
 @requires("operate_webhooks")
 def webhook_delivery_list_page(request: HttpRequest) -> HttpResponse:
-    filters = {name: request.GET.get(name, "") for name in (*DELIVERY_FILTERS, "q")}
+    # A NUL never names a delivery (and PostgreSQL refuses it in a query): it filters on what is left.
+    filters = {name: request.GET.get(name, "").replace("\x00", "") for name in (*DELIVERY_FILTERS, "q")}
     page = Paginator(webhook_delivery_list(filters=filters), 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -140,8 +141,9 @@ def webhook_delivery_detail(request: HttpRequest, pk: int) -> HttpResponse:
     body = bytes(delivery.body)
     try:
         pretty = json.dumps(json.loads(body), indent=2, ensure_ascii=False)
-    except ValueError:
+    except (ValueError, RecursionError):
         pretty = body.decode("utf-8", "replace")
+    pretty = storable_text(pretty, len(pretty))  # a "\ud800" escape has no UTF-8 to send
     limit = 200_000
     return render(
         request,
@@ -154,8 +156,14 @@ def webhook_delivery_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def webhook_delivery_replay(request: HttpRequest, pk: int) -> HttpResponse:
     delivery = get_object_or_404(WebhookDelivery.objects.defer("body"), pk=pk)
-    if delivery_replay(delivery_id=delivery.pk):
+    seen = request.POST.get("attempts", "")
+    seen_attempts = int(seen) if seen.isdigit() and len(seen) < 10 else None  # what the page showed
+    if delivery_replay(delivery_id=delivery.pk, seen_attempts=seen_attempts):
         messages.success(request, f"Replaying {delivery.event} delivery {delivery.guid}.")
+    elif delivery.outcome == WebhookDelivery.Outcome.FAILED and seen_attempts != delivery.attempts:
+        messages.info(
+            request, f"Delivery {delivery.guid} was replayed meanwhile ({delivery.attempts} attempts): see its result."
+        )
     else:
         messages.info(
             request, f"Delivery {delivery.guid} is {delivery.get_outcome_display().lower()}: nothing to replay."

@@ -46,6 +46,7 @@ from delivery.github.ingest_refs import (
 )
 from delivery.github.models import Commit, Deployment, PullRequest, Repository
 from delivery.github.sync import main_line_sync, pull_request_details_sync
+from delivery.github.webhook_input import is_github_id
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class WebhookContext:
     _client: GitHubClient | None = None
     _client_made: bool = False
     repository_id: int | None = None  # the followed repository the delivery changed, once resolved
+    result: str = ""  # what the handler did, in words
 
     def github(self) -> GitHubClient | None:
         """The API client, or None when no GitHub credentials are configured (webhooks alone then)."""
@@ -309,8 +311,19 @@ def handle_repository(ctx: WebhookContext) -> str:
     return f"{data['full_name']} {ctx.action}"
 
 
+def _repository_ids(ctx: WebhookContext, key: str) -> list[int]:
+    """The ids of the payload's list of repositories; one that is not a GitHub id fails the delivery."""
+    items = ctx.payload.get(key) or []
+    if not isinstance(items, list):
+        raise ValueError(f"malformed payload: {key} is not a list")
+    for i, item in enumerate(items):
+        if not (isinstance(item, dict) and is_github_id(item.get("id"))):
+            raise ValueError(f"malformed payload: {key}[{i}] has no repository id")
+    return [item["id"] for item in items]
+
+
 def handle_installation(ctx: WebhookContext) -> str:
-    repositories = [r["id"] for r in ctx.payload.get("repositories") or [] if isinstance(r, dict) and "id" in r]
+    repositories = _repository_ids(ctx, "repositories")
     if ctx.action in ("deleted", "suspend"):
         reason = "GitHub App uninstalled" if ctx.action == "deleted" else "GitHub App installation suspended"
         Repository.objects.filter(github_id__in=repositories).update(is_active=False, unavailable_reason=reason)
@@ -322,7 +335,7 @@ def handle_installation(ctx: WebhookContext) -> str:
 
 
 def handle_installation_repositories(ctx: WebhookContext) -> str:
-    removed = [r["id"] for r in ctx.payload.get("repositories_removed") or [] if isinstance(r, dict) and "id" in r]
+    removed = _repository_ids(ctx, "repositories_removed")
     if removed:
         Repository.objects.filter(github_id__in=removed).update(
             is_active=False, unavailable_reason="Removed from the GitHub App installation"

@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from delivery.core.claims import ClaimHeartbeat
 from delivery.github.client import GitHubClient, GitHubError
 from delivery.github.ingest import parse_time
 from delivery.github.models import Repository, SyncCursor, WebhookDelivery
@@ -35,6 +36,16 @@ from delivery.github.webhook_handlers import (
     handle,
     run_followups,
     why_ignored,
+)
+from delivery.github.webhook_input import (
+    EVENT_LENGTH,
+    GUID_LENGTH,
+    MalformedDelivery,
+    header_token,
+    is_github_id,
+    payload_parse,
+    storable_text,
+    unstorable_text,
 )
 from delivery.pipeline.services import repository_derive_request
 
@@ -58,10 +69,6 @@ def signature_valid(*, secret: str, body: bytes, header: str) -> bool:
 
 
 # -- receiving ------------------------------------------------------------------------------------------------------
-class MalformedDelivery(ValueError):
-    """A signed request that is not a GitHub delivery Trunkline can read (the message says what is wrong)."""
-
-
 @dataclass(frozen=True)
 class Receipt:
     status: str  # queued | ignored | pong | requeued | duplicate
@@ -72,43 +79,38 @@ class Receipt:
 def delivery_receive(*, guid: str, event: str, body: bytes, hook_id: str = "", content_type: str = "") -> Receipt:
     """Store a verified delivery and queue its processing on commit. The row is written whether or not the
     broker is up; a GUID seen before is not stored twice (a redelivery of a failed one is processed again).
-    A hook set to GitHub's `form` content type sends `payload=<JSON>`: the JSON is what is stored."""
-    if not guid:
-        raise MalformedDelivery("missing X-GitHub-Delivery header")
-    if not event:
-        raise MalformedDelivery("missing X-GitHub-Event header")
+    A hook set to GitHub's `form` content type sends `payload=<JSON>`: the JSON is what is stored. A request that
+    is not a delivery (webhook_input) raises MalformedDelivery; text no column can hold is stored replaced."""
+    guid = header_token(guid, header="X-GitHub-Delivery", max_length=GUID_LENGTH)
+    event = header_token(event, header="X-GitHub-Event", max_length=EVENT_LENGTH)
     if content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
         form = parse_qs(body.decode("utf-8", "replace"))
         if "payload" in form:  # else: a JSON body sent with the wrong content type; read it as JSON
             body = form["payload"][0].encode()
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise MalformedDelivery(f"body is not JSON: {exc}") from exc
-    if not isinstance(payload, dict):
-        raise MalformedDelivery("body is not a JSON object")
+    payload = payload_parse(body)
     action = payload.get("action") if isinstance(payload.get("action"), str) else ""
     repo = payload.get("repository") if isinstance(payload.get("repository"), dict) else {}
+    repo_id = repo.get("id")
     ignored = "pong" if event == "ping" else why_ignored(event, action)
     now = timezone.now()
     row = WebhookDelivery(
-        guid=guid[:100],
-        event=event[:60],
-        action=action[:60],
+        guid=guid,
+        event=event,
+        action=storable_text(action, 60),
         hook_id=int(hook_id) if hook_id.isascii() and hook_id.isdigit() and len(hook_id) < 19 else None,
-        repository=Repository.objects.filter(github_id=repo["id"]).first() if isinstance(repo.get("id"), int) else None,
-        repository_full_name=str(repo.get("full_name") or "")[:201],
+        repository=Repository.objects.filter(github_id=repo_id).first() if is_github_id(repo_id) else None,
+        repository_full_name=storable_text(str(repo.get("full_name") or ""), 201),
         body=body,
         outcome=Outcome.IGNORED if ignored else Outcome.PENDING,
         processed_at=now if ignored else None,
         queued_at=None if ignored else now,
-        result=ignored[:500],
+        result=storable_text(ignored, 500),
     )
     try:
         with transaction.atomic():
             row.save()
     except IntegrityError:
-        return _received_again(guid[:100])
+        return _received_again(guid)
     if ignored:
         return Receipt("pong" if event == "ping" else "ignored", row.pk, ignored)
     transaction.on_commit(lambda: delivery_enqueue(row.pk))
@@ -116,17 +118,21 @@ def delivery_receive(*, guid: str, event: str, body: bytes, hook_id: str = "", c
 
 
 def _received_again(guid: str) -> Receipt:
-    """A GUID already stored: a failed one goes back to the queue (one conditional UPDATE, so two copies at
-    once requeue it once); anything else is acknowledged and left alone."""
-    existing = WebhookDelivery.objects.filter(guid=guid).values("pk", "outcome").first()
+    """A GUID already stored: a failed one with attempts left goes back to the queue (one conditional UPDATE, so
+    copies arriving at once requeue it once, and a burst of them at most its MAX_ATTEMPTS, as a dead worker's
+    claim); anything else is acknowledged and left alone (the operator's Replay still takes a failed one)."""
+    existing = WebhookDelivery.objects.filter(guid=guid).values("pk", "outcome", "attempts").first()
     if existing is None:  # deleted between the INSERT and this read; GitHub will have it redelivered
         raise MalformedDelivery("delivery GUID conflict; please retry")
-    requeued = WebhookDelivery.objects.filter(pk=existing["pk"], outcome=Outcome.FAILED).update(
-        outcome=Outcome.PENDING, queued_at=timezone.now(), error=""
-    )
+    requeued = WebhookDelivery.objects.filter(
+        pk=existing["pk"], outcome=Outcome.FAILED, attempts__lt=MAX_ATTEMPTS
+    ).update(outcome=Outcome.PENDING, queued_at=timezone.now(), error="")
     if requeued:
         transaction.on_commit(lambda: delivery_enqueue(existing["pk"]))
         return Receipt("requeued", existing["pk"], "a redelivery of a failed delivery: processing it again")
+    if existing["outcome"] == Outcome.FAILED and existing["attempts"] >= MAX_ATTEMPTS:
+        detail = f"already received, failed after {existing['attempts']} attempts: replay it from Trunkline's page"
+        return Receipt("duplicate", existing["pk"], detail)
     return Receipt("duplicate", existing["pk"], f"already received ({existing['outcome']})")
 
 
@@ -162,8 +168,12 @@ def broker_pause_reset() -> None:
 
 
 # -- processing -----------------------------------------------------------------------------------------------------
-STALE_PROCESSING = timedelta(minutes=10)
-"""A delivery `processing` for this long belongs to a worker that died: it may be claimed again."""
+def claim_stale() -> timedelta:
+    """A claim whose heartbeat is this old belongs to a worker that died: the delivery may be claimed again.
+    The worker renews it four times as often (WEBHOOK_CLAIM_STALE_SECONDS)."""
+    return timedelta(seconds=settings.WEBHOOK_CLAIM_STALE_SECONDS)
+
+
 MAX_ATTEMPTS = 5
 """Claims of one delivery before it is marked failed (a payload that kills its worker every time)."""
 
@@ -176,13 +186,20 @@ def delivery_claim(delivery_id: int, *, now: datetime | None = None) -> datetime
     """Take a delivery for processing with one conditional UPDATE; returns the claim's time, which later writes
     must match (the claim's token), or None when it is done, failed, or another worker has it."""
     now = now or timezone.now()
-    claimable = Q(outcome=Outcome.PENDING) | Q(
-        outcome=Outcome.PROCESSING, processing_started_at__lt=now - STALE_PROCESSING, attempts__lt=MAX_ATTEMPTS
-    )
+    claimable = Q(outcome=Outcome.PENDING) | (_stale_claims(now) & Q(attempts__lt=MAX_ATTEMPTS))
     taken = WebhookDelivery.objects.filter(claimable, pk=delivery_id).update(
-        outcome=Outcome.PROCESSING, processing_started_at=now, attempts=F("attempts") + 1
+        outcome=Outcome.PROCESSING, processing_started_at=now, claim_heartbeat_at=now, attempts=F("attempts") + 1
     )
     return now if taken == 1 else None
+
+
+def _stale_claims(now: datetime) -> Q:
+    return Q(outcome=Outcome.PROCESSING, claim_heartbeat_at__lt=now - claim_stale())
+
+
+def _claim_heartbeat(delivery_id: int, claimed_at: datetime) -> ClaimHeartbeat:
+    claim = WebhookDelivery.objects.filter(pk=delivery_id, outcome=Outcome.PROCESSING, processing_started_at=claimed_at)
+    return ClaimHeartbeat(claim, field="claim_heartbeat_at", every=claim_stale().total_seconds() / 4)
 
 
 def delivery_process(*, delivery_id: int, client_factory: Any = configured_client) -> str:
@@ -196,6 +213,25 @@ def delivery_process(*, delivery_id: int, client_factory: Any = configured_clien
     claimed_at = delivery_claim(delivery_id)
     if claimed_at is None:
         return "skipped"
+    with _claim_heartbeat(delivery_id, claimed_at):
+        outcome, ctx = _apply(delivery_id, claimed_at, client_factory)
+    if outcome != Outcome.PROCESSED:
+        return outcome
+    try:
+        notes = run_followups(ctx)
+    finally:
+        ctx.close()
+    if notes:
+        WebhookDelivery.objects.filter(pk=delivery_id).update(
+            result=storable_text(f"{ctx.result} ({'; '.join(notes)})", 500)
+        )
+    if ctx.followups and ctx.repository_id is not None:
+        repository_derive_request(repository_id=ctx.repository_id)  # what the reads added (commit positions)
+    return Outcome.PROCESSED
+
+
+def _apply(delivery_id: int, claimed_at: datetime, client_factory: Any) -> tuple[str, WebhookContext]:
+    """The handler's writes and the outcome, in one transaction while the claim is this worker's."""
     delivery = WebhookDelivery.objects.defer("body").get(pk=delivery_id)
     body = WebhookDelivery.objects.filter(pk=delivery_id).values_list("body", flat=True).get()
     ctx = WebhookContext(
@@ -207,32 +243,26 @@ def delivery_process(*, delivery_id: int, client_factory: Any = configured_clien
     )
     try:
         ctx.payload = json.loads(bytes(body))
+        if problem := unstorable_text(ctx.payload):
+            raise ValueError(f"malformed payload: {problem}")
         with transaction.atomic():
-            result = handle(ctx)
-            if not _finish(delivery_id, claimed_at, Outcome.PROCESSED, result=result):
+            ctx.result = handle(ctx)
+            if not _finish(delivery_id, claimed_at, Outcome.PROCESSED, result=ctx.result):
                 raise _ClaimLost
             if ctx.repository_id is not None:
                 repository_derive_request(repository_id=ctx.repository_id)
     except _ClaimLost:
-        return "skipped"
+        return "skipped", ctx
     except DeliveryIgnored as exc:
         _finish(delivery_id, claimed_at, Outcome.IGNORED, result=str(exc))
-        return Outcome.IGNORED
+        return Outcome.IGNORED, ctx
     except Exception as exc:
         logger.exception("webhook delivery %s (%s.%s) failed", delivery.guid, delivery.event, delivery.action)
         where = traceback.extract_tb(exc.__traceback__)[-1]
         error = f"{exc.__class__.__name__}: {exc} (at {where.filename.rsplit('/', 1)[-1]}:{where.lineno})"
         _finish(delivery_id, claimed_at, Outcome.FAILED, error=error)
-        return Outcome.FAILED
-    try:
-        notes = run_followups(ctx)
-    finally:
-        ctx.close()
-    if notes:
-        WebhookDelivery.objects.filter(pk=delivery_id).update(result=f"{result} ({'; '.join(notes)})"[:500])
-    if ctx.followups and ctx.repository_id is not None:
-        repository_derive_request(repository_id=ctx.repository_id)  # what the reads added (commit positions)
-    return Outcome.PROCESSED
+        return Outcome.FAILED, ctx
+    return Outcome.PROCESSED, ctx
 
 
 def _finish(delivery_id: int, claimed_at: datetime, outcome: str, *, result: str = "", error: str = "") -> bool:
@@ -240,13 +270,21 @@ def _finish(delivery_id: int, claimed_at: datetime, outcome: str, *, result: str
     return bool(
         WebhookDelivery.objects.filter(
             pk=delivery_id, outcome=Outcome.PROCESSING, processing_started_at=claimed_at
-        ).update(outcome=outcome, processed_at=timezone.now(), result=result[:500], error=error[:4000])
+        ).update(
+            outcome=outcome,
+            processed_at=timezone.now(),
+            result=storable_text(result, 500),
+            error=storable_text(error, 4000),
+        )
     )
 
 
 # -- the sweep and replays ------------------------------------------------------------------------------------------
-LOST_MESSAGE = timedelta(minutes=15)
-"""A delivery queued this long ago and still pending lost its message (a broker restart without persistence)."""
+def lost_message() -> timedelta:
+    """A delivery queued this long ago and still pending lost its message: a worker that died had reserved it, or
+    the broker restarted without persistence (WEBHOOK_LOST_MESSAGE_SECONDS). A message that was only slow to
+    arrive is then processed by whichever copy comes first; the other finds it claimed."""
+    return timedelta(seconds=settings.WEBHOOK_LOST_MESSAGE_SECONDS)
 
 
 def deliveries_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
@@ -255,12 +293,10 @@ def deliveries_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
     now = now or timezone.now()
     due = (
         Q(outcome=Outcome.PENDING, queued_at__isnull=True)
-        | Q(outcome=Outcome.PENDING, queued_at__lt=now - LOST_MESSAGE)
-        | Q(outcome=Outcome.PROCESSING, processing_started_at__lt=now - STALE_PROCESSING)
+        | Q(outcome=Outcome.PENDING, queued_at__lt=now - lost_message())
+        | _stale_claims(now)
     )
-    WebhookDelivery.objects.filter(
-        outcome=Outcome.PROCESSING, processing_started_at__lt=now - STALE_PROCESSING, attempts__gte=MAX_ATTEMPTS
-    ).update(
+    WebhookDelivery.objects.filter(_stale_claims(now), attempts__gte=MAX_ATTEMPTS).update(
         outcome=Outcome.FAILED,
         processed_at=now,
         error=f"gave up after {MAX_ATTEMPTS} attempts: the worker stopped while processing it each time",
@@ -276,11 +312,13 @@ def deliveries_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
     return queued
 
 
-def delivery_replay(*, delivery_id: int) -> bool:
-    """Process a failed (or ignored) delivery again from its stored body — the operator's "replay"."""
-    replayed = WebhookDelivery.objects.filter(pk=delivery_id, outcome__in=[Outcome.FAILED, Outcome.IGNORED]).update(
-        outcome=Outcome.PENDING, queued_at=timezone.now(), error=""
-    )
+def delivery_replay(*, delivery_id: int, seen_attempts: int | None = None) -> bool:
+    """Process a failed (or ignored) delivery again from its stored body — the operator's "replay". The page's
+    button names the attempts it showed: replays from one page view reprocess it once, however many arrive."""
+    replayable = WebhookDelivery.objects.filter(pk=delivery_id, outcome__in=[Outcome.FAILED, Outcome.IGNORED])
+    if seen_attempts is not None:
+        replayable = replayable.filter(attempts=seen_attempts)
+    replayed = replayable.update(outcome=Outcome.PENDING, queued_at=timezone.now(), error="")
     if replayed:
         transaction.on_commit(lambda: delivery_enqueue(delivery_id))
     return bool(replayed)

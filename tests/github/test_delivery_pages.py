@@ -106,3 +106,11 @@ def test_processing_time_reads_in_human_units(staff_client: Any) -> None:
     )
     body = staff_client.get(reverse("webhook-deliveries")).content.decode()
     assert "240 ms later" in body
+
+
+@pytest.mark.parametrize("name", ["q", "event", "outcome", "repository"])
+def test_a_filter_with_a_nul_character_is_not_a_500(staff_client: Any, name: str) -> None:
+    """PostgreSQL refuses NUL in a query: the page filters on the rest."""
+    WebhookDeliveryFactory(event="push", guid="ab-1")
+    response = staff_client.get(reverse("webhook-deliveries"), {name: "a\x00b"})
+    assert response.status_code == 200

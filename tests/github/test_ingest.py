@@ -18,10 +18,10 @@ from delivery.github.ingest import (
     ingest_workflow_runs,
 )
 from delivery.github.models import Deployment, PullRequest, Repository, Review, Tag, WorkflowRun
-from tests.conftest import SHARED
+from tests.conftest import GITHUB_FIXTURES
 
 pytestmark = pytest.mark.django_db
-EXAMPLES = SHARED / "github" / "webhook-examples"
+EXAMPLES = GITHUB_FIXTURES / "webhook-examples"
 
 
 def _example(event: str, name: str = "payload.json") -> dict:

@@ -283,7 +283,7 @@ EXAMPLE_FILES = example_files()
 
 
 def test_every_example_event_is_there() -> None:
-    assert len(EXAMPLE_FILES) > 250  # ../shared/github/webhook-examples is present and read
+    assert len(EXAMPLE_FILES) > 250  # tests/fixtures/github/webhook-examples is present and read
 
 
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=[str(p.relative_to(EXAMPLES)) for p in EXAMPLE_FILES])
@@ -334,7 +334,10 @@ def test_a_delivery_that_kills_its_worker_every_time_is_given_up_on(client: Any)
     post_delivery(client, "pull_request", example("pull_request", "opened.payload.json"), guid="poison")
     long_ago = timezone.now() - timedelta(hours=1)
     WebhookDelivery.objects.filter(guid="poison").update(
-        outcome=Outcome.PROCESSING, processing_started_at=long_ago, attempts=webhooks.MAX_ATTEMPTS
+        outcome=Outcome.PROCESSING,
+        processing_started_at=long_ago,
+        claim_heartbeat_at=long_ago,
+        attempts=webhooks.MAX_ATTEMPTS,
     )
     delivery = WebhookDelivery.objects.get(guid="poison")
     assert delivery_claim(delivery.pk) is None

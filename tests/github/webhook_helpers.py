@@ -11,9 +11,9 @@ from typing import Any
 
 from django.test import Client
 
-from tests.conftest import SHARED
+from tests.conftest import GITHUB_FIXTURES
 
-EXAMPLES = SHARED / "github" / "webhook-examples"
+EXAMPLES = GITHUB_FIXTURES / "webhook-examples"
 SECRET = "test-webhook-secret"  # pyproject.toml's pytest env
 URL = "/webhooks/github/"
 

@@ -3,17 +3,16 @@ conditional claim (one post, however many workers take the same row at once)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 
 from delivery.notifications.models import Notification
 from delivery.notifications.service import DEPLOY_SUCCEEDED, notification_send, notify
 from delivery.notifications.slack_server import SlackServer
+from tests.concurrency import at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 T = TypeVar("T")
@@ -21,18 +20,7 @@ THREADS = 6
 
 
 def _at_once(work: Callable[[], T]) -> list[T]:
-    """Run `work` in THREADS threads released together, each on its own database connection."""
-    start = threading.Barrier(THREADS)
-
-    def run(_: int) -> T:
-        try:
-            start.wait()
-            return work()
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(THREADS) as pool:
-        return list(pool.map(run, range(THREADS)))
+    return at_once(work, THREADS)
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL's concurrent writers")

@@ -10,7 +10,7 @@ from typing import Any
 from jsonschema import Draft4Validator
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SPEC_PATH = REPO_ROOT.parent / "shared" / "github" / "rest-openapi-subset.json"
+SPEC_PATH = REPO_ROOT / "tests" / "fixtures" / "github" / "rest-openapi-subset.json"
 OPENAPI_ONLY = {
     "nullable",
     "example",

@@ -19,7 +19,7 @@ from referencing.jsonschema import DRAFT7
 
 from .openapi import REPO_ROOT
 
-SCHEMAS = REPO_ROOT.parent / "shared" / "github" / "webhook-schemas"
+SCHEMAS = REPO_ROOT / "tests" / "fixtures" / "github" / "webhook-schemas"
 # Events whose payloads have no ``action``: one ``event.schema.json`` each.
 NO_ACTION = frozenset({"push", "create", "delete", "ping"})
 
