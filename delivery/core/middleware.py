@@ -1,4 +1,5 @@
-"""Response headers every page gets: the Content-Security-Policy (django-csp, with GitHub's address added per
+"""What every request passes: a refusal of a NUL character anywhere a page would read it; and the response headers
+every page gets: the Content-Security-Policy (django-csp, with GitHub's address added per
 request) and, for a signed-in person, a Cache-Control that keeps their pages out of every cache."""
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from urllib.parse import urlsplit
 
 from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
+from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponseBase
+from django.urls import reverse
 from django.utils.cache import patch_cache_control
 
 
@@ -52,3 +55,24 @@ class SignedInNoStoreMiddleware:
         if user is not None and user.is_authenticated:
             patch_cache_control(response, private=True, no_store=True)
         return response
+
+
+class RefuseNulMiddleware:
+    """A NUL character in the address, its query or a form cannot be stored or looked up (PostgreSQL refuses it in
+    text): answer 400 with the reason before any view reads it, instead of a 500 from the database."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if "\x00" in request.path or _holds_nul(request.GET.lists()):
+            raise BadRequest("The address holds a NUL character: Trunkline cannot look that up.")
+        form = request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data")
+        # The webhook endpoint stores what GitHub sent and fails it in words (delivery.github.webhook_input).
+        if form and request.path != reverse("github-webhook") and _holds_nul(request.POST.lists()):
+            raise BadRequest("The form holds a NUL character: Trunkline cannot store that.")
+        return self.get_response(request)
+
+
+def _holds_nul(pairs: Any) -> bool:
+    return any("\x00" in key or any("\x00" in value for value in values) for key, values in pairs)
