@@ -9,8 +9,7 @@ from typing import Any
 
 from django import forms
 
-from delivery.github.models import Repository
-from delivery.monitoring.services import LINK_PLACEHOLDERS
+from delivery.github.models import LINK_PLACEHOLDERS, Repository
 
 FULL_WINDOW_MARK = "(after the window)"
 URL_FIELDS = ("logs_url_template", "metrics_url_template", "errors_url_template")

@@ -21,6 +21,11 @@ def default_checklist() -> list[dict[str, object]]:
     ]
 
 
+LINK_PLACEHOLDERS = ("repository", "sha", "short_sha", "tag", "start", "end", "start_ms", "end_ms")
+"""What a repository's dashboard link templates (logs, metrics, errors) may name; the watch fills them in with
+its releases and window, and the settings form refuses anything else."""
+
+
 class Repository(models.Model):
     """A GitHub repository Trunkline follows, with its delivery settings (docs/design.md, "Domain")."""
 

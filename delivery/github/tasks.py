@@ -10,10 +10,11 @@ from django.conf import settings
 from django.db import transaction
 
 from delivery.github.client import GitHubRateLimited, GitHubUnavailable, backoff_seconds, client_from_settings
+from delivery.github.events import repository_changed_announce
+from delivery.github.members import members_sweep
 from delivery.github.models import Repository
 from delivery.github.sync import SyncAlreadyRunning, organization_repositories_sync, repository_sync
 from delivery.github.webhooks import deliveries_sweep, delivery_process, failed_deliveries_recover
-from delivery.pipeline.services import repository_derive_request
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ def sync_repository_task(self, repository_id: int, trigger: str = "schedule", ou
     client = client_from_settings()
     try:
         repository_sync(repository_id=repository_id, client=client, trigger=trigger)
-        repository_derive_request(repository_id=repository_id)
+        repository_changed_announce(repository_id=repository_id)
     except SyncAlreadyRunning:
         logger.info("repository %s: a sync is already running; not starting another", repository_id)
     except GitHubRateLimited as exc:
@@ -102,3 +103,9 @@ def recover_webhook_deliveries_task() -> int:
     if recovery.redelivered:
         logger.info("asked GitHub to redeliver %s failed webhook deliveries", recovery.redelivered)
     return recovery.redelivered
+
+
+@shared_task(name="github.members_sweep", ignore_result=True)
+def members_sweep_task() -> int:
+    """Beat: switch off the accounts of people who left the organization."""
+    return members_sweep()

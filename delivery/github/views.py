@@ -112,8 +112,7 @@ def _webhook_answer(code: int, message: str, **extra: object) -> JsonResponse:
 # -- the operator's view of deliveries (admin only) ------------------------------------------------------------------
 @requires("operate_webhooks")
 def webhook_delivery_list_page(request: HttpRequest) -> HttpResponse:
-    # A NUL never names a delivery (and PostgreSQL refuses it in a query): it filters on what is left.
-    filters = {name: request.GET.get(name, "").replace("\x00", "") for name in (*DELIVERY_FILTERS, "q")}
+    filters = {name: request.GET.get(name, "") for name in (*DELIVERY_FILTERS, "q")}  # a NUL is refused before
     page = Paginator(webhook_delivery_list(filters=filters), 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

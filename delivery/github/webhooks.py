@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from delivery.core.claims import ClaimHeartbeat
 from delivery.github.client import GitHubClient, GitHubError
+from delivery.github.events import repository_changed_announce
 from delivery.github.ingest import parse_time
 from delivery.github.models import Repository, SyncCursor, WebhookDelivery
 from delivery.github.webhook_handlers import (
@@ -47,7 +48,6 @@ from delivery.github.webhook_input import (
     storable_text,
     unstorable_text,
 )
-from delivery.pipeline.services import repository_derive_request
 
 logger = logging.getLogger(__name__)
 
@@ -226,7 +226,7 @@ def delivery_process(*, delivery_id: int, client_factory: Any = configured_clien
             result=storable_text(f"{ctx.result} ({'; '.join(notes)})", 500)
         )
     if ctx.followups and ctx.repository_id is not None:
-        repository_derive_request(repository_id=ctx.repository_id)  # what the reads added (commit positions)
+        repository_changed_announce(repository_id=ctx.repository_id)  # what the reads added (commit positions)
     return Outcome.PROCESSED
 
 
@@ -250,7 +250,7 @@ def _apply(delivery_id: int, claimed_at: datetime, client_factory: Any) -> tuple
             if not _finish(delivery_id, claimed_at, Outcome.PROCESSED, result=ctx.result):
                 raise _ClaimLost
             if ctx.repository_id is not None:
-                repository_derive_request(repository_id=ctx.repository_id)
+                repository_changed_announce(repository_id=ctx.repository_id)
     except _ClaimLost:
         return "skipped", ctx
     except DeliveryIgnored as exc:

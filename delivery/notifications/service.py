@@ -22,6 +22,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from delivery.accounts.models import Developer
+from delivery.core.queue import task_queue
 from delivery.github.models import Repository
 from delivery.notifications import slack
 from delivery.notifications.models import Notification
@@ -48,6 +49,9 @@ KINDS = frozenset(
         ROLLBACK_FAILED,
     }
 )
+
+SEND_TASK = "notifications.send"
+"""The task that sends one notice (notifications.tasks)."""
 
 MAX_DEDUPE_KEY = 200
 """Notification.dedupe_key's length."""
@@ -194,14 +198,7 @@ def notify(
 def notification_enqueue(notification_id: int, *, countdown: float | None = None) -> bool:
     """Hand a row to the broker. When the broker is down the row keeps its next attempt time and the sweep
     queues it later; the caller never fails because of it."""
-    from delivery.notifications.tasks import send_notification_task
-
-    try:
-        send_notification_task.apply_async((notification_id,), countdown=countdown, retry=False)
-    except Exception as exc:  # noqa: BLE001 - any broker failure: the row stays for the sweep
-        logger.warning("notice %s logged but not queued (broker: %s); the sweep will queue it", notification_id, exc)
-        return False
-    return True
+    return task_queue(SEND_TASK, notification_id, countdown=countdown)
 
 
 # -- sending -----------------------------------------------------------------------------------------------------

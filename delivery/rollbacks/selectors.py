@@ -13,7 +13,7 @@ from django.db.models.functions import RowNumber
 
 from delivery.github.models import Deployment, Repository
 from delivery.monitoring.models import MonitoringSession
-from delivery.monitoring.services import session_state
+from delivery.monitoring.selectors import session_state
 from delivery.pipeline.models import Change, Release
 from delivery.rollbacks.models import Rollback
 

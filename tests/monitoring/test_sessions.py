@@ -13,15 +13,10 @@ from django.utils import timezone
 
 from delivery.accounts.models import AuditEvent, Developer
 from delivery.accounts.oncall import override_add
+from delivery.flows.watches import watch_signed_off, watches_open, watches_overdue
 from delivery.monitoring.models import MonitoringSession
-from delivery.monitoring.services import (
-    MonitoringError,
-    dashboard_links,
-    item_check,
-    overdue_alert,
-    sessions_open,
-    sign_off,
-)
+from delivery.monitoring.selectors import dashboard_links
+from delivery.monitoring.services import MonitoringError, item_check
 from delivery.pipeline.models import Release
 from tests.conftest import member
 from tests.rollbacks.helpers import history
@@ -36,14 +31,14 @@ def people() -> dict[str, Any]:
 
 
 def _session(people: dict[str, Any], login: str = "olga") -> MonitoringSession:
-    sessions_open(repository_id=people["repo"].pk)
+    watches_open(repository_id=people["repo"].pk)
     return MonitoringSession.objects.get(release=people["v1.2"], owner__login=login)
 
 
 def test_a_session_opens_for_each_owner_of_a_new_release_with_the_checklist(people: dict[str, Any]) -> None:
     # v1.2's two owners; v1.0 and v1.1 went live days ago (history from a first sync): no watch opens for them
-    assert sessions_open(repository_id=people["repo"].pk) == 2
-    assert sessions_open(repository_id=people["repo"].pk) == 0  # idempotent
+    assert watches_open(repository_id=people["repo"].pk) == 2
+    assert watches_open(repository_id=people["repo"].pk) == 0  # idempotent
     session = MonitoringSession.objects.get(release=people["v1.2"], owner__login="olga")
     assert session.window_ends_at - session.window_starts_at == timedelta(minutes=30)
     assert [i.key for i in session.items.all()] == ["works", "errors", "watched", "resolved", "decision"]
@@ -53,7 +48,7 @@ def test_a_session_opens_for_each_owner_of_a_new_release_with_the_checklist(peop
 def test_rollback_releases_open_no_session(people: dict[str, Any]) -> None:
     people["v1.2"].is_rollback = True
     people["v1.2"].save()
-    sessions_open(repository_id=people["repo"].pk)
+    watches_open(repository_id=people["repo"].pk)
     assert not MonitoringSession.objects.filter(release=people["v1.2"]).exists()
 
 
@@ -73,30 +68,30 @@ def test_only_the_owner_ticks_and_signs_off(people: dict[str, Any]) -> None:
         item_check(item=session.items.get(key="works"), user=people["pete"], checked=True, note="")
     viewer = member("vic", role="viewer")
     with pytest.raises(PermissionError):
-        sign_off(session=session, user=viewer, decision="fix_forward", notes="")
+        watch_signed_off(session=session, user=viewer, decision="fix_forward", notes="")
 
 
 def test_keep_needs_the_whole_window_and_every_item(people: dict[str, Any]) -> None:
     session = _session(people)
     with pytest.raises(MonitoringError, match="window has ended"):
-        sign_off(session=session, user=people["olga"], decision="keep", notes="")
+        watch_signed_off(session=session, user=people["olga"], decision="keep", notes="")
     later = session.window_ends_at + timedelta(minutes=1)
     with pytest.raises(MonitoringError, match="Tick every item first"):
-        sign_off(session=session, user=people["olga"], decision="keep", notes="", now=later)
+        watch_signed_off(session=session, user=people["olga"], decision="keep", notes="", now=later)
     for item in session.items.exclude(key="decision"):
         item_check(item=item, user=people["olga"], checked=True, note="", now=later)
-    done = sign_off(session=session, user=people["olga"], decision="keep", notes="fine", now=later)
+    done = watch_signed_off(session=session, user=people["olga"], decision="keep", notes="fine", now=later)
     assert done.session.decision == "keep" and done.session.signed_off_by == people["olga"]
     assert session.items.get(key="decision").checked_at is not None
     with pytest.raises(MonitoringError, match="already signed off"):
-        sign_off(session=session, user=people["olga"], decision="fix_forward", notes="", now=later)
+        watch_signed_off(session=session, user=people["olga"], decision="fix_forward", notes="", now=later)
     assert not Release.objects.get(pk=people["v1.2"].pk).failed
     assert AuditEvent.objects.filter(verb=AuditEvent.Verb.MONITORING_SIGNED_OFF).count() == 1
 
 
 def test_fix_forward_marks_the_release_failed_at_once(people: dict[str, Any]) -> None:
     session = _session(people)
-    sign_off(session=session, user=people["olga"], decision="fix_forward", notes="patch coming")
+    watch_signed_off(session=session, user=people["olga"], decision="fix_forward", notes="patch coming")
     release = Release.objects.get(pk=people["v1.2"].pk)
     assert release.failed and "Fix forward" in release.failure_reason and release.failed_at is not None
 
@@ -106,7 +101,7 @@ def test_a_later_release_does_not_close_an_earlier_session(people: dict[str, Any
 
     session = _session(people)
     release(people["repo"], "v1.3", at=timezone.now(), owners=[people["olga"].developer])
-    sessions_open(repository_id=people["repo"].pk)
+    watches_open(repository_id=people["repo"].pk)
     session.refresh_from_db()
     assert session.signed_off_at is None
 
@@ -116,15 +111,15 @@ def test_overdue_alerts_the_owner_then_on_call_each_once(people: dict[str, Any],
     session = _session(people)
     grace = timedelta(minutes=people["repo"].monitoring_grace_minutes)
     MonitoringSession.objects.exclude(pk=session.pk).update(signed_off_at=timezone.now(), decision="keep")
-    assert overdue_alert(now=session.window_ends_at + grace - timedelta(seconds=1)) == (0, 0)
+    assert watches_overdue(now=session.window_ends_at + grace - timedelta(seconds=1)) == (0, 0)
     at = session.window_ends_at + grace + timedelta(seconds=1)
-    assert overdue_alert(now=at) == (1, 0)
-    assert overdue_alert(now=at) == (0, 0)  # once
+    assert watches_overdue(now=at) == (1, 0)
+    assert watches_overdue(now=at) == (0, 0)  # once
     ops = member("ops", role="on-call").developer
     override_add(developer=ops, starts_at=at, ends_at=at + timedelta(days=1), actor=None)
-    assert overdue_alert(now=at + timedelta(minutes=14)) == (0, 0)
-    assert overdue_alert(now=at + timedelta(minutes=15)) == (0, 1)
-    assert overdue_alert(now=at + timedelta(minutes=20)) == (0, 0)
+    assert watches_overdue(now=at + timedelta(minutes=14)) == (0, 0)
+    assert watches_overdue(now=at + timedelta(minutes=15)) == (0, 1)
+    assert watches_overdue(now=at + timedelta(minutes=20)) == (0, 0)
     session.refresh_from_db()
     assert session.owner_alerted_at == at and session.on_call_alerted_at is not None
 
@@ -174,7 +169,7 @@ def test_developers_unknown_to_the_release_get_no_session(people: dict[str, Any]
 
 
 def test_a_failed_production_deploy_is_noticed_once(people: dict[str, Any]) -> None:
-    from delivery.monitoring.services import deploy_failures_notify
+    from delivery.flows.notices import deploy_failures
     from delivery.notifications.models import Notification
     from tests.factories import DeploymentFactory
 
@@ -182,15 +177,15 @@ def test_a_failed_production_deploy_is_noticed_once(people: dict[str, Any]) -> N
     DeploymentFactory(
         repository=people["repo"], ref="v0.1", state="failure", state_at=timezone.now() - timedelta(hours=3)
     )
-    assert deploy_failures_notify(repository_id=people["repo"].pk) == 1
-    assert deploy_failures_notify(repository_id=people["repo"].pk) == 0
+    assert deploy_failures(repository=people["repo"]) == 1
+    assert deploy_failures(repository=people["repo"]) == 0
     notice = Notification.objects.get(kind="deploy_failed")
     assert "v1.3" in notice.text and "ended in failure" in notice.text
 
 
 def test_deciding_roll_back_fails_the_release_even_if_no_rollback_follows(people: dict[str, Any]) -> None:
     session = _session(people)
-    sign_off(session=session, user=people["olga"], decision="roll_back", notes="")
+    watch_signed_off(session=session, user=people["olga"], decision="roll_back", notes="")
     assert Release.objects.get(pk=people["v1.2"].pk).failed
 
 
@@ -204,12 +199,12 @@ def test_a_note_is_kept_when_the_early_tick_is_refused(people: dict[str, Any]) -
 
 
 def test_a_signed_off_watch_leaves_the_queue(people: dict[str, Any]) -> None:
-    from delivery.accounts.queues import queue_of
+    from delivery.web.queues import queue_of
 
     session = _session(people)
     olga = people["olga"].developer
     about_v12 = {reverse("monitoring-session", args=[session.pk]), reverse("release", args=[people["v1.2"].pk])}
     before = [i.url for i in queue_of(olga, now=timezone.now()).items]
     assert before.count(reverse("monitoring-session", args=[session.pk])) == 1
-    sign_off(session=session, user=people["olga"], decision="fix_forward", notes="")
+    watch_signed_off(session=session, user=people["olga"], decision="fix_forward", notes="")
     assert not about_v12 & {i.url for i in queue_of(olga, now=timezone.now()).items}

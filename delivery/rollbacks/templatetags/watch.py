@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from delivery.accounts.roles import can_start_rollback
 from delivery.monitoring.models import MonitoringSession
-from delivery.monitoring.services import session_state
+from delivery.monitoring.selectors import session_state
 from delivery.rollbacks.models import Rollback
 from delivery.rollbacks.selectors import live_release, rollback_of_deployment
 

@@ -195,14 +195,14 @@ class Command(BaseCommand):
     def _simulated_team_signs_off(self) -> None:
         """The simulated developers do their post-deploy watch: once a window has ended they sign off "keep",
         except one release in five, left for the overdue alerts to show. People who sign in do their own."""
+        from delivery.flows.watches import watches_kept_unattended
         from delivery.monitoring.models import MonitoringSession
-        from delivery.monitoring.services import sessions_keep_unattended
 
         due = MonitoringSession.objects.filter(
             signed_off_at__isnull=True, owner__user__isnull=True, window_ends_at__lte=timezone.now()
         )
         keep = [pk for pk, release_id in due.values_list("pk", "release_id") if release_id % 5]
-        sessions_keep_unattended(session_ids=keep, notes="Signed off by the simulated team", now=timezone.now())
+        watches_kept_unattended(session_ids=keep, notes="Signed off by the simulated team", now=timezone.now())
 
     def _sign_in_help(self) -> None:
         members = getattr(self, "members", [])

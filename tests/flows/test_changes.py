@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
+from delivery.flows.changes import repository_changed
+from delivery.github.events import repository_changed_announce
 from delivery.github.models import Repository
 from delivery.pipeline.models import Change, Stage
-from delivery.pipeline.services import repository_derive, repository_derive_request
 from delivery.simulator.server import SimulatorServer
 from tests.conftest import wait_for
 from tests.factories import RepositoryFactory
@@ -20,15 +21,15 @@ from tests.github.webhook_helpers import example, post_delivery
 def test_a_burst_of_derive_requests_queues_one_derivation(django_capture_on_commit_callbacks: Any) -> None:
     repository = RepositoryFactory()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        assert repository_derive_request(repository_id=repository.pk) is True
-        assert repository_derive_request(repository_id=repository.pk) is False
-        assert repository_derive_request(repository_id=repository.pk) is False
+        assert repository_changed_announce(repository_id=repository.pk) is True
+        assert repository_changed_announce(repository_id=repository.pk) is False
+        assert repository_changed_announce(repository_id=repository.pk) is False
     assert len(callbacks) == 1
-    repository_derive(repository_id=repository.pk)  # the queued run starts: later requests queue again
+    repository_changed(repository_id=repository.pk)  # the queued run starts: later requests queue again
     repository.refresh_from_db()
     assert repository.derived_at is not None and not repository.derive_pending
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        assert repository_derive_request(repository_id=repository.pk) is True
+        assert repository_changed_announce(repository_id=repository.pk) is True
     assert len(callbacks) == 1
 
 

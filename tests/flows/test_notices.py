@@ -1,4 +1,4 @@
-"""The words of each notice, from the domain's objects."""
+"""The words of each notice the flows send, from the domain's objects."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 
+from delivery.flows import notices
 from delivery.monitoring.models import MonitoringSession
-from delivery.notifications import messages
 from delivery.notifications.service import DEPLOY_SUCCEEDED, ROLLBACK_STARTED, notify
 from delivery.notifications.slack_server import SlackServer
 from delivery.pipeline.models import Release
@@ -38,23 +38,24 @@ def test_deploy_succeeded_names_the_owners_and_links_the_monitoring_session(slac
     release = _release()
     ada = DeveloperFactory(login="ada", slack_member_id="U0ADA")
     bob = DeveloperFactory(login="bob")
-    text = messages.deploy_succeeded_text(release, [ada, bob], "https://trunkline.example/monitoring/5/")
+    text = notices.deploy_succeeded_text(release, [ada, bob], "https://trunkline.example/monitoring/5/")
     assert text == (
         ":rocket: *acme/api v1.4.2* is in production (production) since 14:05 UTC. Owners: <@U0ADA>, bob — watch it "
         "for 30 minutes and sign off. <https://trunkline.example/monitoring/5/|The release and its watches>"
     )
-    key = messages.dedupe_key(DEPLOY_SUCCEEDED, release)
+    key = notices.dedupe_key(DEPLOY_SUCCEEDED, release)
     assert key == f"deploy_succeeded:pipeline.release:{release.pk}"
     notification = notify(DEPLOY_SUCCEEDED, dedupe_key=key, text=text, repository=release.repository, mention=[ada])
     assert notification is not None and notification.text == text  # ada is mentioned once, by the text
 
 
-def test_deploy_failed_gives_the_reason() -> None:
-    release = _release(tag="", failed=True, failure_reason="health check <timeout>")
-    text = messages.deploy_failed_text(release, [])
-    assert text == (
-        f":x: Production deploy of *acme/api {release.sha[:7]}* failed: health check &lt;timeout&gt;. "
-        "Owners: nobody known."
+def test_a_failed_deploy_names_what_failed_and_who_started_it() -> None:
+    repository = RepositoryFactory(owner="acme", name="api", full_name="acme/api")
+    starter = DeveloperFactory(login="ada<b>")
+    deployment = DeploymentFactory(repository=repository, ref="v1.4.3 <rc>", state="failure", creator=starter)
+    assert notices.deploy_failed_deployment_text(repository, deployment) == (
+        ":x: Production deploy of *acme/api v1.4.3 &lt;rc&gt;* ended in failure (started by ada&lt;b&gt;). "
+        "On call: check it, and roll back if production is hurt."
     )
 
 
@@ -64,11 +65,11 @@ def test_monitoring_overdue_texts_mention_the_owner_or_the_on_call_person() -> N
     session = MonitoringSession.objects.create(
         release=_release(), owner=owner, window_starts_at=DEPLOYED, window_ends_at=DEPLOYED + timedelta(minutes=30)
     )
-    assert messages.monitoring_overdue_owner_text(session, "https://t.example/m/1") == (
+    assert notices.monitoring_overdue_owner_text(session, "https://t.example/m/1") == (
         ":hourglass: <@U0ADA>, the watch of *acme/api v1.4.2* is overdue: its window ended at 14:35 UTC and "
         "it is not signed off. <https://t.example/m/1|Sign it off>"
     )
-    assert messages.monitoring_overdue_on_call_text(session, on_call, None) == (
+    assert notices.monitoring_overdue_on_call_text(session, on_call, None) == (
         ":rotating_light: <@U0OSC>: the watch of *acme/api v1.4.2* by ada is still not signed off (window "
         "ended 14:35 UTC). Please check the release."
     )
@@ -91,12 +92,12 @@ def test_rollback_texts_escape_what_people_typed() -> None:
         idempotency_key="rb-1",
         error="workflow not found",
     )
-    assert messages.rollback_started_text(rollback, "https://t.example/rb/1") == (
+    assert notices.rollback_started_text(rollback, "https://t.example/rb/1") == (
         ":rewind: Rollback started: *acme/api* back to v1.4.1 (by ada: errors &lt;5xx&gt; &amp; timeouts). "
         "<https://t.example/rb/1|Rollback>"
     )
-    assert messages.rollback_succeeded_text(rollback).startswith(":white_check_mark: Rollback succeeded: ")
-    assert messages.rollback_failed_text(rollback).endswith("Error: workflow not found")
-    assert messages.dedupe_key(ROLLBACK_STARTED, rollback, "2026-03-02") == (
+    assert notices.rollback_succeeded_text(rollback).startswith(":white_check_mark: Rollback succeeded: ")
+    assert notices.rollback_failed_text(rollback).endswith("Error: workflow not found")
+    assert notices.dedupe_key(ROLLBACK_STARTED, rollback, "2026-03-02") == (
         f"rollback_started:rollbacks.rollback:{rollback.pk}:2026-03-02"
     )

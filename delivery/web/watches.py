@@ -1,4 +1,4 @@
-"""The monitoring session page: the checklist, the dashboards, the countdown, the sign-off."""
+"""The watch's page: the checklist, the dashboards, the countdown, the sign-off."""
 
 from __future__ import annotations
 
@@ -8,16 +8,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from delivery.flows.watches import watch_signed_off
 from delivery.monitoring.models import ChecklistItem, MonitoringSession
-from delivery.monitoring.services import (
-    ITEM_NOTE_MAX,
-    NOTES_MAX,
-    MonitoringError,
-    dashboard_links,
-    item_check,
-    session_state,
-    sign_off,
-)
+from delivery.monitoring.selectors import dashboard_links, session_state
+from delivery.monitoring.services import ITEM_NOTE_MAX, NOTES_MAX, MonitoringError, item_check
 
 
 def _session(pk: int) -> MonitoringSession:
@@ -67,7 +61,7 @@ def _sign_off(request: HttpRequest, session: MonitoringSession) -> HttpResponse:
     notes = request.POST.get("notes", "")
     chosen = [int(v) for v in request.POST.getlist("releases") if v.isdigit() and len(v) < 19]
     try:
-        done = sign_off(
+        done = watch_signed_off(
             session=session,
             user=request.user,
             decision=decision,

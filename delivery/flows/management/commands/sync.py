@@ -11,10 +11,10 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from delivery.flows.changes import repository_changed
 from delivery.github.client import GitHubClient, GitHubError, GitHubRateLimited, client_from_settings
 from delivery.github.models import Repository
 from delivery.github.sync import SyncAlreadyRunning, SyncSummary, organization_repositories_sync, repository_sync
-from delivery.pipeline.services import repository_derive
 
 BAR_WIDTH = 24
 
@@ -77,7 +77,7 @@ class Command(BaseCommand):
             self._end_line()
             self.stderr.write(f"{name}: failed: {exc}")
             return SyncSummary(errors=[f"{name}: {exc}"])
-        repository_derive(repository_id=pk)  # the pipeline board shows it right away
+        repository_changed(repository_id=pk)  # the pipeline board shows it right away
         self._end_line()
         self.stdout.write(
             f"{name}: {summary.requests} requests ({summary.not_modified} not modified), "

@@ -17,8 +17,8 @@ from django.views.decorators.http import require_POST
 from delivery.accounts import oncall
 from delivery.accounts.audit import audit
 from delivery.accounts.models import AuditEvent, Developer, OnCallRotation, OnCallShift, Role
-from delivery.accounts.queues import Queue, has_work, queue_of, team_queues
 from delivery.accounts.roles import requires, role_of, role_set
+from delivery.web.queues import Queue, has_work, queue_of, team_queues
 
 
 def _developer(request: HttpRequest) -> Developer | None:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from delivery.accounts.roles import can_start_rollback
+from delivery.flows.rollbacks import rollback_requested, rollback_retried
 from delivery.notifications.selectors import notification_list
 from delivery.pipeline.models import Release
 from delivery.rollbacks.forms import RollbackForm
@@ -25,13 +26,7 @@ from delivery.rollbacks.selectors import (
     releases_undone,
     rollback_targets,
 )
-from delivery.rollbacks.services import (
-    ProductionMoved,
-    RollbackInFlight,
-    RollbackRefused,
-    rollback_request,
-    rollback_retry,
-)
+from delivery.rollbacks.services import ProductionMoved, RollbackInFlight, RollbackRefused
 
 
 def _release(pk: int) -> Release:
@@ -87,7 +82,7 @@ def rollback_new(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _confirmation(request, release, status=400, error=form.first_error())
     try:
-        started = rollback_request(
+        started = rollback_requested(
             release=release,
             target=form.cleaned_data["target"],
             user=request.user,
@@ -134,7 +129,7 @@ def rollback_page(request: HttpRequest, pk: int) -> HttpResponse:
 def rollback_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
     rollback = get_object_or_404(Rollback.objects.select_related("repository", "from_release"), pk=pk)
     try:
-        rollback_retry(rollback=rollback, user=request.user, request=request)
+        rollback_retried(rollback=rollback, user=request.user, request=request)
     except RollbackRefused as exc:
         raise PermissionDenied(str(exc)) from exc
     except RollbackInFlight as exc:
