@@ -20,7 +20,14 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from delivery.github.client import GitHubClient, GitHubError, GitHubNotFound, Page, client_from_settings
+from delivery.github.client import (
+    GitHubClient,
+    GitHubError,
+    GitHubNotFound,
+    Page,
+    an_object,
+    client_from_settings,
+)
 from delivery.github.ingest import (
     IngestResult,
     ingest_commits,
@@ -422,7 +429,7 @@ class _RepositorySync:
         ).exclude(status="completed")
         for run in unfinished.exclude(github_id__in=handled).only("github_id"):
             try:
-                response = self.client.get(f"{self.api}/actions/runs/{run.github_id}")
+                response = self.client.get(f"{self.api}/actions/runs/{run.github_id}", shape=an_object)
             except GitHubNotFound:
                 self.summary.skipped.append(f"{self.repository.full_name} workflow run {run.github_id}: deleted")
                 continue
