@@ -496,6 +496,9 @@ class SyncRun(models.Model):
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     skipped = models.JSONField(default=list, blank=True, help_text="Objects skipped, each with its reason.")
+    malformed = models.PositiveIntegerField(
+        default=0, help_text="Objects GitHub sent malformed: skipped (their reasons are among `skipped`)."
+    )
     error = models.TextField(blank=True)
 
     class Meta:

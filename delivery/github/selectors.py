@@ -36,6 +36,7 @@ def repository_list_with_sync_status() -> QuerySet[Repository]:
         last_run_status=Subquery(latest_run.values("status")[:1]),
         last_run_error=Subquery(latest_run.values("error")[:1]),
         last_run_started=Subquery(latest_run.values("started_at")[:1]),
+        last_run_malformed=Subquery(latest_run.values("malformed")[:1]),
     ).order_by("archived", "full_name")
 
 

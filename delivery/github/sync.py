@@ -29,7 +29,6 @@ from delivery.github.client import (
     client_from_settings,
 )
 from delivery.github.ingest import (
-    IngestResult,
     ingest_commits,
     ingest_deployment_statuses,
     ingest_deployments,
@@ -42,6 +41,7 @@ from delivery.github.ingest import (
     parse_time,
 )
 from delivery.github.models import Commit, Deployment, PullRequest, Repository, SyncCursor, SyncRun, WorkflowRun
+from delivery.github.rows import IngestResult, Need, a_text, a_time, github_id, items_screened
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,7 @@ class SyncSummary:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    malformed: int = 0  # objects GitHub sent malformed: skipped, each with its reason in `skipped`
     skipped: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -65,13 +66,27 @@ class SyncSummary:
         self.created += result.created
         self.updated += result.updated
         self.unchanged += result.unchanged
+        self.malformed += result.malformed
         self.skipped.extend(result.skipped)
 
     def merge(self, other: SyncSummary) -> None:
-        for name in ("repositories", "requests", "not_modified", "created", "updated", "unchanged"):
+        for name in ("repositories", "requests", "not_modified", "created", "updated", "unchanged", "malformed"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.skipped.extend(other.skipped)
         self.errors.extend(other.errors)
+
+
+# The fields of each kind the sync reads itself, before the ingest layer sees the objects (to filter on a time,
+# compare an id with a bookmark, follow a URL): an object where one is malformed is skipped, counted, with a reason.
+PULL_REQUEST_NEEDS: dict[str, Need] = {"id": github_id, "number": github_id, "updated_at": a_time, "url": a_text}
+COMMIT_NEEDS: dict[str, Need] = {"sha": a_text}
+DEPLOYMENT_NEEDS: dict[str, Need] = {
+    "id": github_id,
+    "created_at": a_time,
+    "updated_at": a_time,
+    "statuses_url": a_text,
+}
+RUN_NEEDS: dict[str, Need] = {"id": github_id, "created_at": a_time}
 
 
 class SyncAlreadyRunning(Exception):
@@ -217,6 +232,7 @@ def _finish(run: SyncRun, job: _RepositorySync, started: float, status: str, err
     run.requests, run.not_modified = summary.requests, summary.not_modified
     run.created, run.updated = summary.created, summary.updated
     run.skipped = summary.skipped[:200]
+    run.malformed = summary.malformed
     run.save()
 
 
@@ -266,6 +282,11 @@ class _RepositorySync:
                 logger.warning(reason)
                 self.summary.errors.append(reason)
 
+    def _screened(self, items: list[dict[str, Any]], needs: dict[str, Need], kind: str) -> list[dict[str, Any]]:
+        good, screened = items_screened(items, needs, f"{self.repository.full_name} {kind}")
+        self.summary.add(screened)
+        return good
+
     def _read_on(self, items: list[dict[str, Any]], high: int) -> bool:
         """For lists newest first (deployments, runs): read the next page while this page's oldest item is
         new (above the bookmark, inside the backfill window) or recent enough to be re-read."""
@@ -292,7 +313,8 @@ class _RepositorySync:
                 break
             if page.number == 1:
                 first_etag = page.etag
-            fresh = [pr for pr in page.items if parse_time(pr["updated_at"]) >= since]
+            items = self._screened(page.items, PULL_REQUEST_NEEDS, "pull request")
+            fresh = [pr for pr in items if parse_time(pr["updated_at"]) >= since]
             with transaction.atomic():
                 result = ingest_pull_requests(self.repository, fresh)
             self.summary.add(result)
@@ -306,7 +328,7 @@ class _RepositorySync:
                     self._pull_request_details(pk, item, updated_at)
                 high = max(filter(None, (high, updated_at)))
             self._page_done("pull requests", page.number, page.last_page)
-            if len(fresh) < len(page.items):
+            if len(fresh) < len(items):
                 break
         _cursor_done(cursor, timezone.now(), etag=first_etag, high_water_at=high)
 
@@ -359,10 +381,11 @@ class _RepositorySync:
                 break  # nothing new; the known unfinished ones are still rechecked below
             if page.number == 1:
                 first_etag = page.etag
-            fresh = [d for d in page.items if d["id"] > high and parse_time(d["created_at"]) >= self.floor]
+            items = self._screened(page.items, DEPLOYMENT_NEEDS, "deployment")
+            fresh = [d for d in items if d["id"] > high and parse_time(d["created_at"]) >= self.floor]
             # Known recent deployments whose `updated_at` moved got a status since (e.g. GitHub's automatic
             # "inactive" once a newer deployment of the environment succeeded).
-            known = [d for d in page.items if d["id"] <= high and parse_time(d["created_at"]) >= self.recent]
+            known = [d for d in items if d["id"] <= high and parse_time(d["created_at"]) >= self.recent]
             stored = dict(
                 Deployment.objects.filter(
                     repository=self.repository, github_id__in=[d["id"] for d in known]
@@ -380,7 +403,7 @@ class _RepositorySync:
                 new_high = max(new_high, item["id"])
             self._page_done("deployments", page.number, page.last_page)
             handled.update(d["id"] for d in fresh + moved)
-            if not self._read_on(page.items, high):
+            if not self._read_on(items, high):
                 break
         unfinished = Deployment.objects.filter(
             repository=self.repository, github_id__lte=high, created_at__gte=self.recent
@@ -413,16 +436,17 @@ class _RepositorySync:
                 break  # nothing new; the known unfinished ones are still rechecked below
             if page.number == 1:
                 first_etag = page.etag
-            fresh = [r for r in page.items if r["id"] > high and parse_time(r["created_at"]) >= self.floor]
+            items = self._screened(page.items, RUN_NEEDS, "workflow run")
+            fresh = [r for r in items if r["id"] > high and parse_time(r["created_at"]) >= self.floor]
             # Recent known runs are upserted again: a re-run keeps its id and moves its status and attempt, and
             # an unchanged one is not written.
-            recent = [r for r in page.items if r["id"] <= high and parse_time(r["created_at"]) >= self.recent]
+            recent = [r for r in items if r["id"] <= high and parse_time(r["created_at"]) >= self.recent]
             with transaction.atomic():
                 self.summary.add(ingest_workflow_runs(self.repository, fresh + recent))
             handled.update(r["id"] for r in fresh + recent)
             new_high = max([new_high, *(r["id"] for r in fresh)])
             self._page_done("workflow runs", page.number, page.last_page)
-            if not self._read_on(page.items, high):
+            if not self._read_on(items, high):
                 break
         unfinished = WorkflowRun.objects.filter(
             repository=self.repository, github_id__lte=high, created_at__gte=self.recent
@@ -480,17 +504,19 @@ def main_line_sync(
         if page.not_modified:
             walk.not_modified = True
             return walk
+        items, screened = items_screened(page.items, COMMIT_NEEDS, f"{repository.full_name} commit")
+        walk.result.add(screened)
         if page.number == 1:
             walk.etag = page.etag
-            walk.head = page.items[0]["sha"] if page.items else ""
-        shas = [c["sha"] for c in page.items]
+            walk.head = items[0]["sha"] if items else ""
+        shas = [c["sha"] for c in items]
         placed = set(
             Commit.objects.filter(repository=repository, sha__in=shas, main_position__isnull=False).values_list(
                 "sha", flat=True
             )
         )
         new = []
-        for item in page.items:
+        for item in items:
             if item["sha"] in placed:
                 break
             new.append(item)
@@ -498,7 +524,7 @@ def main_line_sync(
             walk.result.add(ingest_commits(repository, new))
         if on_page is not None:
             on_page(page.number, page.last_page)
-        if len(new) < len(page.items):
+        if len(new) < len(items):
             break
     if walk.head:
         assign_main_positions(repository, walk.head)

@@ -198,6 +198,39 @@ def test_a_repository_that_404s_is_skipped_with_a_reason_and_the_rest_synced(sim
     assert PullRequest.objects.exclude(repository=stored).exists()
 
 
+@pytest.mark.parametrize(
+    ("path", "patch", "kind"),
+    [
+        ("/repos/acme/api/pulls", {"updated_at": "yesterday"}, "pull_requests"),
+        ("/repos/acme/api/pulls", {"id": None}, "pull_requests"),
+        ("/repos/acme/api/pulls", {"requested_reviewers": {"login": "someone"}}, "pull_requests"),
+        ("/repos/acme/api/commits", {"sha": None}, "main_commits"),
+        ("/repos/acme/api/deployments", {"id": None}, "deployments"),
+        ("/repos/acme/api/actions/runs", {"created_at": "not a time"}, "workflow_runs"),
+    ],
+    ids=["bad-date", "null-id", "object-for-a-list", "null-sha", "null-deployment-id", "bad-run-date"],
+)
+def test_a_malformed_object_is_skipped_and_counted_and_the_rest_of_the_repository_syncs(
+    simulator, gh_client, client, path, patch, kind
+):
+    org = simulator.world.org_login
+    repository = Repository.objects.create(
+        github_id=simulator.world.repo("api").id, owner=org, name="api", full_name=f"{org}/api"
+    )
+    simulator.faults.add(kind="malformed_item", path_contains=path, patch=patch, index=1)
+
+    summary = repository_sync(repository_id=repository.pk, client=gh_client)
+
+    run = SyncRun.objects.get(repository=repository)
+    assert (run.status, run.malformed, summary.malformed) == (SyncRun.Status.SUCCEEDED, 1, 1), run.error
+    assert any("malformed" in reason for reason in run.skipped)
+    expected, actual = simulator.world.counts(f"{org}/api"), mirror_counts()
+    assert actual[kind] == expected[kind] - 1
+    untouched = {"pull_requests", "main_commits", "deployments", "workflow_runs"} - {kind}
+    assert {k: actual[k] for k in untouched} == {k: expected[k] for k in untouched}
+    assert "1 malformed object skipped" in client.get("/repositories/").content.decode()
+
+
 def test_an_archived_repository_is_synced(simulator, gh_client):
     sync_all(gh_client, simulator.world.org_login)
     archived = Repository.objects.get(archived=True)
