@@ -12,11 +12,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -29,7 +29,6 @@ from delivery.github.client import (
     client_from_settings,
 )
 from delivery.github.ingest import (
-    ingest_commits,
     ingest_deployment_statuses,
     ingest_deployments,
     ingest_pull_request_commits,
@@ -40,7 +39,8 @@ from delivery.github.ingest import (
     ingest_workflow_runs,
     parse_time,
 )
-from delivery.github.models import Commit, Deployment, PullRequest, Repository, SyncCursor, SyncRun, WorkflowRun
+from delivery.github.main_line import MainLineWalk, main_line_sync
+from delivery.github.models import Deployment, PullRequest, Repository, SyncCursor, SyncRun, WorkflowRun
 from delivery.github.rows import IngestResult, Need, a_text, a_time, github_id, items_screened
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,6 @@ class SyncSummary:
 # The fields of each kind the sync reads itself, before the ingest layer sees the objects (to filter on a time,
 # compare an id with a bookmark, follow a URL): an object where one is malformed is skipped, counted, with a reason.
 PULL_REQUEST_NEEDS: dict[str, Need] = {"id": github_id, "number": github_id, "updated_at": a_time, "url": a_text}
-COMMIT_NEEDS: dict[str, Need] = {"sha": a_text}
 DEPLOYMENT_NEEDS: dict[str, Need] = {
     "id": github_id,
     "created_at": a_time,
@@ -104,10 +103,6 @@ def _cursor_done(cursor: SyncCursor, now: datetime, **bookmark: Any) -> None:
     cursor.last_success_at = cursor.last_attempt_at = now
     cursor.last_error = ""
     cursor.save()
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _walk_each_conditional(
@@ -476,96 +471,3 @@ def pull_request_details_sync(
             result.add(ingest_pull_request_commits(pull_request, page.items))
     PullRequest.objects.filter(pk=pull_request.pk).update(details_synced_for=updated_at)
     return result
-
-
-@dataclass
-class MainLineWalk:
-    head: str = ""
-    etag: str = ""
-    not_modified: bool = False
-    result: IngestResult = field(default_factory=IngestResult)
-
-
-def main_line_sync(
-    client: GitHubClient,
-    repository: Repository,
-    *,
-    etag: str = "",
-    since: datetime | None = None,
-    on_page: Callable[[int, int | None], None] | None = None,
-) -> MainLineWalk:
-    """Walk the default branch newest first from its head down to the first commit already placed on the
-    first-parent line, ingest the new commits, and number them. Usually one request once the line is known."""
-    params: dict[str, Any] = {"sha": repository.default_branch}
-    if since is not None:
-        params["since"] = _iso(since)
-    walk = MainLineWalk(etag=etag)
-    for page in client.iter_pages(f"/repos/{repository.full_name}/commits", params=params, etag=etag):
-        if page.not_modified:
-            walk.not_modified = True
-            return walk
-        items, screened = items_screened(page.items, COMMIT_NEEDS, f"{repository.full_name} commit")
-        walk.result.add(screened)
-        if page.number == 1:
-            walk.etag = page.etag
-            walk.head = items[0]["sha"] if items else ""
-        shas = [c["sha"] for c in items]
-        placed = set(
-            Commit.objects.filter(repository=repository, sha__in=shas, main_position__isnull=False).values_list(
-                "sha", flat=True
-            )
-        )
-        new = []
-        for item in items:
-            if item["sha"] in placed:
-                break
-            new.append(item)
-        with transaction.atomic():
-            walk.result.add(ingest_commits(repository, new))
-        if on_page is not None:
-            on_page(page.number, page.last_page)
-        if len(new) < len(items):
-            break
-    if walk.head:
-        assign_main_positions(repository, walk.head)
-    return walk
-
-
-# -- the first-parent line ---------------------------------------------------------------------------------------
-_CHAIN = """
-WITH RECURSIVE chain(id, first_parent_sha, main_position, depth) AS (
-    SELECT id, first_parent_sha, main_position, 0 FROM {table} WHERE repository_id = %s AND sha = %s
-    UNION ALL
-    SELECT c.id, c.first_parent_sha, c.main_position, chain.depth + 1
-    FROM {table} c JOIN chain ON c.repository_id = %s AND c.sha = chain.first_parent_sha
-    WHERE chain.main_position IS NULL
-)
-"""
-
-
-def assign_main_positions(repository: Repository, head_sha: str) -> int:
-    """Number the default branch's first-parent line from `head_sha` down to the first commit that already
-    has a position (or the oldest commit known). Done in the database with a recursive query, so it needs
-    no memory per commit. Returns how many commits were placed."""
-    # The table name comes from the model, never from input; every value is a query parameter.
-    table = Commit._meta.db_table
-    chain = _CHAIN.format(table=table)
-    params = [repository.pk, head_sha, repository.pk]
-    summary_sql = (
-        "SELECT MAX(depth), MAX(main_position), MAX(CASE WHEN main_position IS NULL THEN 0 ELSE 1 END), "
-        "SUM(CASE WHEN main_position IS NULL THEN 1 ELSE 0 END) FROM chain"
-    )
-    update_sql = (
-        f"UPDATE {table} SET main_position = %s + %s - "  # noqa: S608
-        f"(SELECT depth FROM chain WHERE chain.id = {table}.id) "
-        "WHERE id IN (SELECT id FROM chain WHERE main_position IS NULL)"
-    )
-    with connection.cursor() as cur:
-        cur.execute(chain + summary_sql, params)
-        max_depth, anchor_position, anchored, unplaced = cur.fetchone()
-        if max_depth is None or not unplaced:
-            return 0
-        # The anchor is the deepest row: an already placed commit, or the oldest known one (position 0).
-        base = anchor_position if anchored else 0
-        cur.execute(chain + update_sql, [*params, base, max_depth])
-    return int(unplaced)
