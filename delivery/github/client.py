@@ -168,6 +168,8 @@ class GitHubClient:
         self.backoff_seconds = backoff_seconds
         self.counters = RequestCounters()
         self._rate_exhausted_until: datetime | None = None
+        self.before_request: Callable[[], None] | None = None
+        """Called before every request: a sync renews its lease there, so no page or resource outlives it."""
 
     @property
     def requester(self) -> Requester:
@@ -197,6 +199,8 @@ class GitHubClient:
         headers = {"If-None-Match": etag} if etag else {}
         attempt = 0
         while True:
+            if self.before_request is not None:
+                self.before_request()
             bad_answer = ""
             try:
                 status, response_headers, output = self.requester.requestJson(

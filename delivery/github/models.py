@@ -66,7 +66,7 @@ class Repository(models.Model):
     errors_url_template = models.CharField(max_length=500, blank=True)
     slack_channel = models.CharField(max_length=100, blank=True)
     # Sync bookkeeping: a row-level lease so one sync runs per repository at a time (claimed with a
-    # conditional UPDATE, see github.sync).
+    # conditional UPDATE, renewed as the sync goes, see github.sync_lease).
     sync_lease_until = models.DateTimeField(null=True, blank=True)
     sync_lease_owner = models.CharField(max_length=40, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
@@ -483,6 +483,7 @@ class SyncRun(models.Model):
         FAILED = "failed", "Failed"
         WAITING = "waiting", "Waiting (rate limit or outage)"
         SKIPPED = "skipped", "Skipped"
+        INTERRUPTED = "interrupted", "Interrupted (its worker stopped)"
 
     repository = models.ForeignKey(
         Repository, null=True, blank=True, on_delete=models.CASCADE, related_name="sync_runs"
@@ -490,6 +491,9 @@ class SyncRun(models.Model):
     trigger = models.CharField(max_length=30, default="schedule")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField(auto_now_add=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="The running sync's last sign of life (renewed with its lease)."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
     requests = models.PositiveIntegerField(default=0)
     not_modified = models.PositiveIntegerField(default=0)

@@ -17,7 +17,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from delivery.github.client import (
@@ -42,6 +41,14 @@ from delivery.github.ingest import (
 from delivery.github.main_line import MainLineWalk, main_line_sync
 from delivery.github.models import Deployment, PullRequest, Repository, SyncCursor, SyncRun, WorkflowRun
 from delivery.github.rows import IngestResult, Need, a_text, a_time, github_id, items_screened
+from delivery.github.sync_lease import (
+    LeaseKeeper,
+    SyncAlreadyRunning,
+    SyncLeaseLost,
+    repository_claim_sync,
+    repository_release_sync,
+    sync_runs_interrupted_close,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -86,10 +93,6 @@ DEPLOYMENT_NEEDS: dict[str, Need] = {
     "statuses_url": a_text,
 }
 RUN_NEEDS: dict[str, Need] = {"id": github_id, "created_at": a_time}
-
-
-class SyncAlreadyRunning(Exception):
-    """Another process holds this repository's sync lease."""
 
 
 def _cursor(repository: Repository | None, resource: str) -> SyncCursor:
@@ -144,24 +147,6 @@ def organization_repositories_sync(*, client: GitHubClient, org: str) -> tuple[S
 
 
 # -- one repository --------------------------------------------------------------------------------------------
-def repository_claim_sync(repository_id: int, *, owner: str = "", now: datetime | None = None) -> bool:
-    """Take the repository's sync lease with one conditional UPDATE: 0 rows means a sync is running."""
-    now = now or timezone.now()
-    return (
-        Repository.objects.filter(
-            Q(sync_lease_until__isnull=True) | Q(sync_lease_until__lt=now), pk=repository_id
-        ).update(sync_lease_until=now + timedelta(minutes=settings.SYNC_LOCK_MINUTES), sync_lease_owner=owner)
-        == 1
-    )
-
-
-def repository_release_sync(repository_id: int, *, owner: str = "") -> None:
-    """Give the lease back, if it is still ours (a sync that overran it must not free another's)."""
-    Repository.objects.filter(pk=repository_id, sync_lease_owner=owner).update(
-        sync_lease_until=None, sync_lease_owner=""
-    )
-
-
 def repository_sync(
     *,
     repository_id: int,
@@ -185,14 +170,20 @@ def repository_sync(
         raise SyncAlreadyRunning(repository.full_name)
     try:
         client = client or client_from_settings()
-        run = SyncRun.objects.create(repository=repository, trigger=trigger)
+        sync_runs_interrupted_close(repository_id=repository_id)  # we hold the lease: the one before us died
+        run = SyncRun.objects.create(repository=repository, trigger=trigger, heartbeat_at=timezone.now())
     except BaseException:
         repository_release_sync(repository_id, owner=owner)
         raise
-    job = _RepositorySync(repository, client, progress or (lambda *_: None), owner)
+    keeper = LeaseKeeper(repository_id=repository_id, owner=owner, run_id=run.pk)
+    job = _RepositorySync(repository, client, progress or (lambda *_: None), keeper)
     started = time.monotonic()
+    client.before_request = keeper
     try:
         job.run()
+    except SyncLeaseLost as exc:
+        _finish(run, job, started, SyncRun.Status.INTERRUPTED, f"interrupted: {exc} (it overran its lease)")
+        raise
     except GitHubNotFound as exc:
         reason = f"{repository.full_name}: not found on GitHub (deleted, renamed or not visible): {exc}"
         logger.warning(reason)
@@ -213,30 +204,35 @@ def repository_sync(
         errors = job.summary.errors
         _finish(run, job, started, SyncRun.Status.FAILED if errors else SyncRun.Status.SUCCEEDED, "; ".join(errors))
     finally:
+        client.before_request = None
         repository_release_sync(repository_id, owner=owner)
     return job.summary
 
 
 def _finish(run: SyncRun, job: _RepositorySync, started: float, status: str, error: str) -> None:
+    """Record the run's outcome, unless it was already closed as interrupted (it overran its lease)."""
     job.close_counters()
     summary = job.summary
     summary.seconds = time.monotonic() - started
-    run.status = status
-    run.error = error
-    run.finished_at = timezone.now()
-    run.requests, run.not_modified = summary.requests, summary.not_modified
-    run.created, run.updated = summary.created, summary.updated
-    run.skipped = summary.skipped[:200]
-    run.malformed = summary.malformed
-    run.save()
+    SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
+        status=status,
+        error=error,
+        finished_at=timezone.now(),
+        requests=summary.requests,
+        not_modified=summary.not_modified,
+        created=summary.created,
+        updated=summary.updated,
+        skipped=summary.skipped[:200],
+        malformed=summary.malformed,
+    )
 
 
 class _RepositorySync:
     """One pass over one repository's resources, in an order where parents come before children."""
 
-    def __init__(self, repository: Repository, client: GitHubClient, progress: Progress, owner: str) -> None:
+    def __init__(self, repository: Repository, client: GitHubClient, progress: Progress, keeper: LeaseKeeper) -> None:
         self.repository = repository
-        self.owner = owner
+        self.keep_alive = keeper
         self.client = client
         self.progress = progress
         self.summary = SyncSummary(repositories=1)
@@ -292,10 +288,7 @@ class _RepositorySync:
 
     def _page_done(self, resource: str, number: int, last: int | None) -> None:
         self.progress(self.repository.full_name, resource, number, last)
-        # A long first sync keeps its lease alive page by page (only while it is still its own).
-        Repository.objects.filter(pk=self.repository.pk, sync_lease_owner=self.owner).update(
-            sync_lease_until=timezone.now() + timedelta(minutes=settings.SYNC_LOCK_MINUTES)
-        )
+        self.keep_alive()  # also before every request: see sync_lease
 
     # -- pull requests ------------------------------------------------------------------------------------------
     def pull_requests(self, cursor: SyncCursor) -> None:

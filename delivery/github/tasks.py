@@ -12,6 +12,7 @@ from django.db import transaction
 from delivery.github.client import GitHubRateLimited, GitHubUnavailable, backoff_seconds, client_from_settings
 from delivery.github.models import Repository
 from delivery.github.sync import SyncAlreadyRunning, organization_repositories_sync, repository_sync
+from delivery.github.sync_lease import sync_runs_interrupted_close
 from delivery.github.webhooks import deliveries_sweep, delivery_process, failed_deliveries_recover
 from delivery.pipeline.services import repository_derive_request
 
@@ -53,6 +54,7 @@ def sync_repository_task(self, repository_id: int, trigger: str = "schedule", ou
 @shared_task(bind=True, acks_late=True, max_retries=None)
 def sync_organization_task(self, trigger: str = "schedule") -> None:  # type: ignore[no-untyped-def]
     """The periodic sync: refresh the repository list, then queue one sync per followed repository."""
+    sync_runs_interrupted_close()  # runs whose worker died, in repositories no sync has taken over since
     if not settings.GITHUB_ORG:
         logger.info("GITHUB_ORG is not set; nothing to sync")
         return
