@@ -43,6 +43,12 @@ class Repository(models.Model):
     unavailable_reason = models.CharField(
         max_length=300, blank=True, help_text="Why the last sync could not read it (e.g. 404)."
     )
+    gone_since = models.DateTimeField(
+        null=True, blank=True, help_text="Since when GitHub no longer returns it (404, or not listed any more)."
+    )
+    gone_checked_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a gone repository was last asked for (once a day)."
+    )
     # Delivery settings.
     preview_environment_pattern = models.CharField(max_length=100, default="pr-*")
     staging_environment = models.CharField(max_length=100, default="staging")

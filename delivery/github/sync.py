@@ -40,6 +40,14 @@ from delivery.github.ingest import (
 )
 from delivery.github.main_line import MainLineWalk, main_line_sync
 from delivery.github.models import Deployment, PullRequest, Repository, SyncCursor, SyncRun, WorkflowRun
+from delivery.github.repository_gone import (
+    NOT_FOUND,
+    repositories_listing_seen,
+    repositories_to_sync,
+    repository_back,
+    repository_gone_checked,
+    repository_gone_mark,
+)
 from delivery.github.rows import IngestResult, Need, a_text, a_time, github_id, items_screened
 from delivery.github.sync_lease import (
     LeaseKeeper,
@@ -114,23 +122,40 @@ def _walk_each_conditional(
     cursor: SyncCursor,
     write: Callable[[Page], None],
     params: dict[str, Any] | None = None,
-) -> None:
+    *,
+    with_ids: bool = False,
+) -> set[int] | None:
     """Read a list not sorted by change page by page, each page conditional on its own ETag; write the pages
-    that changed; then save the pages' ETags (only now: an interrupted walk keeps the old ones)."""
+    that changed; then save the pages' ETags (only now: an interrupted walk keeps the old ones). `with_ids`: also
+    keep each page's ids and return those of the whole list (an unchanged page's as last read), or None when
+    that is not known (a page read before ids were kept, an object without an id)."""
     etags: dict[str, Any] = {}
+    ids: dict[str, list[int] | None] = {}
+    known = cursor.page_etags.get("ids") or {}
     last_full = bool(cursor.page_etags.get("last_full"))
     for page in client.iter_pages_each_conditional(url, etags=cursor.page_etags, params=params):
         etags[str(page.number)] = page.etag
-        if not page.not_modified:
+        if page.not_modified:
+            ids[str(page.number)] = known.get(str(page.number))
+        else:
             write(page)
             last_full = len(page.items) >= client.per_page
+            page_ids = [item.get("id") for item in page.items]
+            complete = all(isinstance(i, int) and not isinstance(i, bool) for i in page_ids)
+            ids[str(page.number)] = page_ids if complete else None
     etags["last_full"] = last_full
+    if with_ids:
+        etags["ids"] = ids
     _cursor_done(cursor, timezone.now(), page_etags=etags)
+    if not with_ids or any(page_ids is None for page_ids in ids.values()):
+        return None
+    return {i for page_ids in ids.values() for i in page_ids or ()}
 
 
 # -- the organization's repositories --------------------------------------------------------------------------
 def organization_repositories_sync(*, client: GitHubClient, org: str) -> tuple[SyncSummary, list[int]]:
-    """Upsert the organization's repositories; returns the ids of the active ones to sync."""
+    """Upsert the organization's repositories, mark those it no longer lists as gone; returns the ids of the
+    followed ones to sync now (a gone one once a day)."""
     summary = SyncSummary()
     before = (client.counters.requests, client.counters.not_modified)
     cursor = _cursor(None, SyncCursor.Resource.REPOSITORIES)
@@ -139,11 +164,14 @@ def organization_repositories_sync(*, client: GitHubClient, org: str) -> tuple[S
         with transaction.atomic():
             summary.add(ingest_repositories(page.items))
 
-    _walk_each_conditional(client, f"/orgs/{org}/repos", cursor, write, params={"type": "all", "sort": "full_name"})
+    listed = _walk_each_conditional(
+        client, f"/orgs/{org}/repos", cursor, write, params={"type": "all", "sort": "full_name"}, with_ids=True
+    )
+    if listed is not None:
+        repositories_listing_seen(org=org, listed=listed)
     summary.requests = client.counters.requests - before[0]
     summary.not_modified = client.counters.not_modified - before[1]
-    ids = list(Repository.objects.filter(is_active=True, owner__iexact=org).values_list("pk", flat=True))
-    return summary, ids
+    return summary, repositories_to_sync(org=org)
 
 
 # -- one repository --------------------------------------------------------------------------------------------
@@ -170,6 +198,7 @@ def repository_sync(
         raise SyncAlreadyRunning(repository.full_name)
     try:
         client = client or client_from_settings()
+        repository_gone_checked(repository_id=repository_id)
         sync_runs_interrupted_close(repository_id=repository_id)  # we hold the lease: the one before us died
         run = SyncRun.objects.create(repository=repository, trigger=trigger, heartbeat_at=timezone.now())
     except BaseException:
@@ -186,11 +215,9 @@ def repository_sync(
         raise
     except GitHubNotFound as exc:
         reason = f"{repository.full_name}: not found on GitHub (deleted, renamed or not visible): {exc}"
-        logger.warning(reason)
+        if not repository_gone_mark(repository_id=repository.pk, reason=NOT_FOUND):
+            logger.info("%s: still gone from GitHub (checked again tomorrow)", repository.full_name)
         job.summary.skipped.append(reason)
-        Repository.objects.filter(pk=repository.pk).update(
-            unavailable_reason="Not found on GitHub (404): deleted, renamed, or not visible to this token"
-        )
         _finish(run, job, started, SyncRun.Status.SKIPPED, reason)
     except GitHubError as exc:
         status = SyncRun.Status.FAILED if exc.permanent else SyncRun.Status.WAITING
@@ -200,7 +227,9 @@ def repository_sync(
         _finish(run, job, started, SyncRun.Status.FAILED, f"{exc.__class__.__name__}: {exc}")
         raise
     else:
-        Repository.objects.filter(pk=repository.pk).update(unavailable_reason="", last_synced_at=timezone.now())
+        repository_back(repository_id=repository.pk)
+        Repository.objects.filter(pk=repository.pk, gone_since__isnull=True).update(unavailable_reason="")
+        Repository.objects.filter(pk=repository.pk).update(last_synced_at=timezone.now())
         errors = job.summary.errors
         _finish(run, job, started, SyncRun.Status.FAILED if errors else SyncRun.Status.SUCCEEDED, "; ".join(errors))
     finally:
