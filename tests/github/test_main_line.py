@@ -10,9 +10,10 @@ import pytest
 from django.db import connection
 
 from delivery.github.main_line import assign_main_positions
-from delivery.github.models import Commit, Repository, SyncRun
+from delivery.github.models import Commit, SyncRun
 from delivery.github.sync import repository_sync
 from tests.factories import RepositoryFactory
+from tests.github.sync_helpers import followed_repository
 
 pytestmark = pytest.mark.django_db
 
@@ -120,9 +121,7 @@ def test_a_self_parent_commit_from_github_does_not_hang_the_sync(queries_time_ou
     simulator.faults.add(
         kind="malformed_item", path_contains="/repos/acme/api/commits", patch={"parents": [{"sha": head}]}
     )
-    repository = Repository.objects.create(
-        github_id=api.id, owner=world.org_login, name="api", full_name=f"{world.org_login}/api"
-    )
+    repository = followed_repository(simulator)
 
     summary = repository_sync(repository_id=repository.pk, client=gh_client)
 

@@ -26,6 +26,7 @@ from delivery.github.models import (
 )
 from delivery.github.sync import SyncAlreadyRunning, repository_claim_sync, repository_sync
 from tests.conftest import mirror_clear, mirror_counts, mirror_snapshot, sync_all
+from tests.github.sync_helpers import followed_repository
 
 pytestmark = pytest.mark.django_db
 
@@ -214,9 +215,7 @@ def test_a_malformed_object_is_skipped_and_counted_and_the_rest_of_the_repositor
     simulator, gh_client, client, path, patch, kind
 ):
     org = simulator.world.org_login
-    repository = Repository.objects.create(
-        github_id=simulator.world.repo("api").id, owner=org, name="api", full_name=f"{org}/api"
-    )
+    repository = followed_repository(simulator)
     simulator.faults.add(kind="malformed_item", path_contains=path, patch=patch, index=1)
 
     summary = repository_sync(repository_id=repository.pk, client=gh_client)

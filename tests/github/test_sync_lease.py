@@ -23,15 +23,9 @@ from delivery.github.sync_lease import (
 )
 from delivery.github.tasks import sync_repository_task
 from tests.conftest import simulator_client, wait_for
+from tests.github.sync_helpers import followed_repository
 
 RUNNING = SyncRun.Status.RUNNING
-
-
-def _repository(simulator, name: str = "api") -> Repository:
-    org = simulator.world.org_login
-    return Repository.objects.create(
-        github_id=simulator.world.repo(name).id, owner=org, name=name, full_name=f"{org}/{name}"
-    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -40,7 +34,7 @@ def test_a_long_page_keeps_the_lease_alive_while_it_is_read(simulator, settings)
     client = GitHubClient(
         base_url=simulator.api_url, auth=Auth.Token("t"), seconds_between_requests=0.03, backoff_seconds=0.01
     )
-    repository = _repository(simulator)
+    repository = followed_repository(simulator)
     lapses: list[object] = []
     done = threading.Event()
 
@@ -115,7 +109,7 @@ def short_lease(monkeypatch, settings) -> float:
 def test_a_killed_sync_is_closed_as_interrupted_and_its_repository_syncs_again_within_the_lease(
     short_lease, github, celery_worker, client
 ):
-    repository = _repository(github)
+    repository = followed_repository(github)
     sync_repository_task.delay(repository.pk, trigger="test")
     run = wait_for(
         lambda: (
