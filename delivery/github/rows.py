@@ -290,8 +290,11 @@ def row_problem(model: type[models.Model], row: Row) -> str | None:
     """What the database would refuse in `row` (PostgreSQL is the strict one; SQLite would store it), in words."""
     columns = _columns(model)
     for name, value in row.items():
-        null, max_length, bounds = columns[name]
-        if value is None:
+        null, max_length, bounds, is_json = columns[name]
+        if is_json:
+            if _holds_nul(value):
+                return f"{name} contains a NUL character"
+        elif value is None:
             if not null:
                 return f"{name} is missing"
         elif bounds is not None:
@@ -308,17 +311,30 @@ def row_problem(model: type[models.Model], row: Row) -> str | None:
 
 
 @functools.cache
-def _columns(model: type[models.Model]) -> dict[str, tuple[bool, int | None, tuple[int, int] | None]]:
-    """Per field attname: may it be null, its maximum length, the range of its integers (PostgreSQL's)."""
+def _columns(model: type[models.Model]) -> dict[str, tuple[bool, int | None, tuple[int, int] | None, bool]]:
+    """Per field attname: may it be null, its maximum length, the range of its integers (PostgreSQL's), is it
+    JSON."""
     ranges = BaseDatabaseOperations.integer_field_ranges
     return {
         f.attname: (
             f.null,
             f.max_length if isinstance(f, models.CharField) else None,
             None if f.is_relation else ranges.get(f.get_internal_type()),
+            isinstance(f, models.JSONField),
         )
         for f in model._meta.concrete_fields
     }
+
+
+def _holds_nul(value: Any) -> bool:
+    """A NUL anywhere in a JSON value (PostgreSQL's jsonb refuses it; a deployment's payload is anyone's JSON)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 def _identity(item: Any) -> str:

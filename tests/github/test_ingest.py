@@ -127,6 +127,17 @@ def test_a_malformed_object_the_database_would_refuse_is_skipped_and_counted_not
     assert list(PullRequest.objects.values_list("number", flat=True)) == [999]
 
 
+def test_a_deployment_whose_payload_holds_a_nul_is_skipped_not_its_page():
+    payload = _example("deployment")
+    repository = _repository(payload)
+    broken = {**payload["deployment"], "payload": {"note": ["fine", {"x": "NUL\x00"}]}}
+    good = {**payload["deployment"], "id": payload["deployment"]["id"] + 1}
+
+    result = ingest_deployments(repository, [broken, good])
+
+    assert (result.created, result.malformed) == (1, 1) and "payload contains a NUL" in result.skipped[0]
+
+
 def test_tag_time_from_a_webhook_is_not_erased_by_a_later_listing():
     repository = Repository.objects.create(github_id=1, owner="acme", name="api", full_name="acme/api")
     listed = {"name": "v1.0.0", "commit": {"sha": "a" * 40}}
