@@ -34,7 +34,7 @@ def test_a_damaged_page_is_read_again_not_bookmarked_as_empty(simulator, gh_clie
     ids=["damaged", "cut"],
 )
 def test_an_answer_that_stays_broken_stops_the_run_as_waiting_in_words_and_bookmarks_nothing(
-    simulator, gh_client, fault, resource, words
+    simulator, gh_client, client, fault, resource, words
 ):
     repository = followed_repository(simulator)
     simulator.faults.add(count=100, **fault)
@@ -47,6 +47,7 @@ def test_an_answer_that_stays_broken_stops_the_run_as_waiting_in_words_and_bookm
     assert "damaged answer" in run.error and words in run.error and fault["path_contains"] in run.error
     cursor = SyncCursor.objects.get(repository=repository, resource=resource)
     assert cursor.etag == "" and cursor.last_success_at is None and "damaged" in cursor.last_error
+    assert "GitHub sent a damaged answer" in client.get("/repositories/").content.decode()
 
     simulator.faults.clear()
     repository_sync(repository_id=repository.pk, client=gh_client)
