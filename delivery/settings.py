@@ -233,7 +233,9 @@ GITHUB_TRANSIENT_RETRIES = env.int("GITHUB_TRANSIENT_RETRIES", default=3)
 GITHUB_BACKOFF_SECONDS = env.float("GITHUB_BACKOFF_SECONDS", default=1.0)
 # How far back a first sync of a repository reads commits, deployments and workflow runs.
 SYNC_BACKFILL_DAYS = env.int("SYNC_BACKFILL_DAYS", default=120)
-SYNC_LOCK_MINUTES = env.int("SYNC_LOCK_MINUTES", default=30)
+# A sync holds its repository's lease this long past its last sign of life (it renews it as it goes): a worker
+# that dies delays the next sync of that repository by about this much (github/sync_lease.py).
+SYNC_LOCK_MINUTES = env.float("SYNC_LOCK_MINUTES", default=3)
 # How far back the sync re-reads deployments and workflow runs whose state may still move.
 SYNC_RECHECK_DAYS = env.int("SYNC_RECHECK_DAYS", default=2)
 

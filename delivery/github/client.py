@@ -5,18 +5,20 @@ PyGithub's default of sleeping inside the worker."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import random
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import requests
+import urllib3
 from django.conf import settings
 from github import Auth, Github, GithubException, GithubIntegration
 from github.Requester import Requester
@@ -45,6 +47,11 @@ class GitHubUnavailable(GitHubError):
     """5xx or a connection failure that outlived the quick retries: retry later with a backoff."""
 
     permanent = False
+
+
+class GitHubBadAnswer(GitHubUnavailable):
+    """A 2xx whose body does not parse or is not the shape asked for (a damaged or cut answer, a proxy's page):
+    nothing of it is used, and it is retried like an outage."""
 
 
 class GitHubRateLimited(GitHubError):
@@ -96,6 +103,27 @@ class RequestCounters:
     by_status: dict[int, int] = field(default_factory=dict)
 
 
+Shape = Callable[[Any], bool]
+"""Whether a parsed body is what the caller asked for (a list of objects, an object...)."""
+
+
+def list_of_objects(data: Any) -> bool:
+    return isinstance(data, list) and all(isinstance(item, dict) for item in data)
+
+
+def an_object(data: Any) -> bool:
+    return isinstance(data, dict)
+
+
+# A connection that breaks inside the body: requests wraps urllib3's errors, but a raw one may come through.
+_CUT_MID_BODY = (
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+    urllib3.exceptions.ProtocolError,
+    http.client.IncompleteRead,
+)
+
+
 _LINK_RE = re.compile(r'<([^>]+)>\s*;\s*rel="([^"]+)"')
 
 
@@ -140,6 +168,8 @@ class GitHubClient:
         self.backoff_seconds = backoff_seconds
         self.counters = RequestCounters()
         self._rate_exhausted_until: datetime | None = None
+        self.before_request: Callable[[], None] | None = None
+        """Called before every request: a sync renews its lease there, so no page or resource outlives it."""
 
     @property
     def requester(self) -> Requester:
@@ -150,41 +180,74 @@ class GitHubClient:
 
     # -- single requests ------------------------------------------------------------------------------
     def request(
-        self, verb: str, url: str, *, params: dict[str, Any] | None = None, etag: str = "", body: Any = None
+        self,
+        verb: str,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        etag: str = "",
+        body: Any = None,
+        shape: Shape | None = None,
     ) -> Response:
-        """One request, with quick jittered retries on 5xx and connection errors. Raises GitHubError."""
+        """One request, with quick jittered retries on 5xx and connection errors. Raises GitHubError.
+
+        A read (GET) whose answer breaks off inside the body, or whose 2xx body does not parse (or is not `shape`),
+        is retried the same way and then raises GitHubBadAnswer (transient): nothing of a damaged answer, its ETag
+        least of all, reaches the caller. A write that breaks off is not repeated (GitHub may have acted)."""
         if self._rate_exhausted_until and datetime.now(UTC) < self._rate_exhausted_until:
             raise GitHubRateLimited("GitHub rate limit exhausted", retry_at=self._rate_exhausted_until, secondary=False)
         headers = {"If-None-Match": etag} if etag else {}
         attempt = 0
         while True:
+            if self.before_request is not None:
+                self.before_request()
+            bad_answer = ""
             try:
                 status, response_headers, output = self.requester.requestJson(
                     verb, url, params or None, headers or None, body
                 )
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
                 status, response_headers, output = 0, {}, str(exc)
+            except _CUT_MID_BODY as exc:
+                if verb != "GET":
+                    raise GitHubUnavailable(
+                        f"GitHub's answer broke off ({exc.__class__.__name__}) on {verb} {url}"
+                    ) from exc
+                status, response_headers, output = 0, {}, str(exc)
+                bad_answer = f"the answer broke off ({exc.__class__.__name__})"
             self.counters.requests += 1
             self.counters.by_status[status] = self.counters.by_status.get(status, 0) + 1
-            if status == 0 or status >= 500:
+            data = None
+            if 200 <= status < 300 and verb == "GET":
+                data = _json_or_none(output)
+                if data is None and output:
+                    bad_answer = "a 2xx body that is not JSON"
+                elif shape is not None and not shape(data):
+                    bad_answer = f"a 2xx body of the wrong shape ({type(data).__name__})"
+            if status == 0 or status >= 500 or bad_answer:
                 if attempt < self.transient_retries:
                     self._sleep_backoff(attempt)
                     attempt += 1
                     continue
+                if bad_answer:
+                    raise GitHubBadAnswer(f"GitHub sent a damaged answer: {bad_answer} on {verb} {url}", status=status)
                 raise GitHubUnavailable(
                     f"GitHub unavailable ({status or 'connection failed'}) on {verb} {url}", status=status or None
                 )
             if status == 304:
                 self.counters.not_modified += 1
                 return Response(status, response_headers, None)
-            data = _json_or_none(output)
+            if data is None:
+                data = _json_or_none(output)
             if status >= 400:
                 raise self._error(status, response_headers, data, f"{verb} {url}")
             self._note_rate_limit(response_headers)
             return Response(status, response_headers, data)
 
-    def get(self, url: str, *, params: dict[str, Any] | None = None, etag: str = "") -> Response:
-        return self.request("GET", url, params=params, etag=etag)
+    def get(
+        self, url: str, *, params: dict[str, Any] | None = None, etag: str = "", shape: Shape | None = None
+    ) -> Response:
+        return self.request("GET", url, params=params, etag=etag, shape=shape)
 
     def post(self, url: str, body: Any) -> Response:
         return self.request("POST", url, body=body)
@@ -197,7 +260,8 @@ class GitHubClient:
         `etag`: a 304 yields one empty page with not_modified=True and stops. Pages are fetched lazily, so a
         caller that stops early (a bookmark reached) costs no further requests."""
         query = {"per_page": self.per_page, **(params or {})}
-        response = self.get(url, params=query, etag=etag)
+        shape = _page_shape(items_key)
+        response = self.get(url, params=query, etag=etag, shape=shape)
         number = 1
         while True:
             if response.not_modified:
@@ -217,7 +281,7 @@ class GitHubClient:
             )
             if not next_url:
                 return
-            response = self.get(next_url)
+            response = self.get(next_url, shape=shape)
             number += 1
 
     def iter_pages_each_conditional(
@@ -231,7 +295,7 @@ class GitHubClient:
         while True:
             key = str(number)
             query = {"per_page": self.per_page, **(params or {}), "page": number}
-            response = self.get(url, params=query, etag=etags.get(key, ""))
+            response = self.get(url, params=query, etag=etags.get(key, ""), shape=list_of_objects)
             if response.not_modified:
                 yield Page(number=number, items=[], etag=etags[key], not_modified=True)
                 if str(number + 1) not in etags and not etags.get("last_full"):
@@ -299,6 +363,13 @@ class GitHubClient:
         delay = random.uniform(0, self.backoff_seconds * (2**attempt))  # noqa: S311 - not cryptographic
         logger.info("GitHub transient error; retrying in %.2fs", delay)
         time.sleep(delay)
+
+
+def _page_shape(items_key: str | None) -> Shape:
+    """A list page is a list of objects, or an object holding one under `items_key` (`workflow_runs`)."""
+    if items_key is None:
+        return list_of_objects
+    return lambda data: isinstance(data, dict) and list_of_objects(data.get(items_key))
 
 
 def _json_or_none(output: str | object) -> Any:

@@ -48,6 +48,12 @@ class Repository(models.Model):
     unavailable_reason = models.CharField(
         max_length=300, blank=True, help_text="Why the last sync could not read it (e.g. 404)."
     )
+    gone_since = models.DateTimeField(
+        null=True, blank=True, help_text="Since when GitHub no longer returns it (404, or not listed any more)."
+    )
+    gone_checked_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a gone repository was last asked for (once a day)."
+    )
     # Delivery settings.
     preview_environment_pattern = models.CharField(max_length=100, default="pr-*")
     staging_environment = models.CharField(max_length=100, default="staging")
@@ -71,7 +77,7 @@ class Repository(models.Model):
     errors_url_template = models.CharField(max_length=500, blank=True)
     slack_channel = models.CharField(max_length=100, blank=True)
     # Sync bookkeeping: a row-level lease so one sync runs per repository at a time (claimed with a
-    # conditional UPDATE, see github.sync).
+    # conditional UPDATE, renewed as the sync goes, see github.sync_lease).
     sync_lease_until = models.DateTimeField(null=True, blank=True)
     sync_lease_owner = models.CharField(max_length=40, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
@@ -491,6 +497,7 @@ class SyncRun(models.Model):
         FAILED = "failed", "Failed"
         WAITING = "waiting", "Waiting (rate limit or outage)"
         SKIPPED = "skipped", "Skipped"
+        INTERRUPTED = "interrupted", "Interrupted (its worker stopped)"
 
     repository = models.ForeignKey(
         Repository, null=True, blank=True, on_delete=models.CASCADE, related_name="sync_runs"
@@ -498,12 +505,18 @@ class SyncRun(models.Model):
     trigger = models.CharField(max_length=30, default="schedule")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField(auto_now_add=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="The running sync's last sign of life (renewed with its lease)."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
     requests = models.PositiveIntegerField(default=0)
     not_modified = models.PositiveIntegerField(default=0)
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     skipped = models.JSONField(default=list, blank=True, help_text="Objects skipped, each with its reason.")
+    malformed = models.PositiveIntegerField(
+        default=0, help_text="Objects GitHub sent malformed: skipped (their reasons are among `skipped`)."
+    )
     error = models.TextField(blank=True)
 
     class Meta:

@@ -14,6 +14,7 @@ from delivery.github.events import repository_changed_announce
 from delivery.github.members import members_sweep
 from delivery.github.models import Repository
 from delivery.github.sync import SyncAlreadyRunning, organization_repositories_sync, repository_sync
+from delivery.github.sync_lease import sync_runs_interrupted_close
 from delivery.github.webhooks import deliveries_sweep, delivery_process, failed_deliveries_recover
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ def sync_repository_task(self, repository_id: int, trigger: str = "schedule", ou
 @shared_task(bind=True, acks_late=True, max_retries=None)
 def sync_organization_task(self, trigger: str = "schedule") -> None:  # type: ignore[no-untyped-def]
     """The periodic sync: refresh the repository list, then queue one sync per followed repository."""
+    sync_runs_interrupted_close()  # runs whose worker died, in repositories no sync has taken over since
     if not settings.GITHUB_ORG:
         logger.info("GITHUB_ORG is not set; nothing to sync")
         return

@@ -32,6 +32,7 @@ from delivery.github.selectors import (
     webhook_delivery_list,
     webhook_delivery_totals,
 )
+from delivery.github.sync_lease import sync_run_alive
 from delivery.github.tasks import sync_repository_task
 from delivery.github.webhook_input import MalformedDelivery, storable_text
 from delivery.github.webhooks import (
@@ -49,7 +50,8 @@ def repository_list(request: HttpRequest) -> HttpResponse:
         "totals": {"repositories": len(repositories), **organization_sync_totals()},
         "org": settings.GITHUB_ORG,
         "github_url": settings.GITHUB_URL,
-        "sync_running": SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exists(),
+        # Live while a sync shows signs of life; a run whose worker died does not keep the page polling.
+        "sync_running": SyncRun.objects.filter(sync_run_alive(), status=SyncRun.Status.RUNNING).exists(),
     }
     template = "github/repository_list.html"
     if request.htmx:

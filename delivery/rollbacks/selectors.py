@@ -167,7 +167,7 @@ class OnCallRow:
 
     @property
     def calm(self) -> bool:
-        return self.attention == 0
+        return self.attention == 0 and self.repository.gone_since is None
 
 
 def on_call_board(*, now: datetime) -> list[OnCallRow]:

@@ -1,8 +1,8 @@
 """``/_simulator/*``: switches for tests and the demo, usable from another process.
 
 - ``GET|POST|DELETE /_simulator/faults``   list / add ``{"kind", "count", "after", "status", "reset_in",
-  "retry_after", "path_contains", "method", "message", "take_effect"}`` / clear (see :mod:`faults`). E.g. the
-  next workflow dispatch answers 500 once, then dispatches work again::
+  "retry_after", "path_contains", "method", "message", "take_effect", "damage", "patch", "index"}`` / clear (see
+  :mod:`faults`). E.g. the next workflow dispatch answers 500 once, then dispatches work again::
 
       {"kind": "server_error", "status": 500, "method": "POST", "path_contains": "/dispatches"}
 
@@ -16,7 +16,9 @@
       {"kind": "server_error", "status": 500, "method": "POST", "path_contains": "/repos/acme/api/deployments"}
 
   and ``"take_effect": true`` makes GitHub act before answering with the fault (the dispatch ran, the client saw
-  a 502).
+  a 502). Answers GitHub spoils: ``{"kind": "damaged_body", "damage": "truncated" | "not_json" | "wrong_shape"}``,
+  ``{"kind": "cut_body", "damage": "length" | "chunked" | "bad_gzip"}`` (the connection breaks inside the body),
+  ``{"kind": "malformed_item", "patch": {"updated_at": "yesterday"}, "index": 0}`` (one object of a list).
 - ``GET /_simulator/stats``, ``POST /_simulator/stats/reset``
 - ``GET /_simulator/counts[?repo=acme/api]``
 - ``POST /_simulator/tick``                 advance live activity one step now
@@ -54,6 +56,9 @@ FAULT_FIELDS = (
     "method",
     "message",
     "take_effect",
+    "damage",
+    "patch",
+    "index",
 )
 WEBHOOK_FAULT_FIELDS = ("kind", "count")
 

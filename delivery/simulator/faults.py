@@ -6,10 +6,20 @@ A fault answers the next matching API request(s) instead of the simulator (``POS
 rate limit. ``path_contains`` and ``method`` narrow it to one operation; ``after`` lets that many matching
 requests through first; ``take_effect`` carries the request out before answering with the fault (GitHub
 timing out after it acted: the dispatch happened although the client saw a 5xx).
+
+Three kinds spoil a real answer instead of replacing it (its status and headers, the ETag included, are kept, so a
+client that bookmarks the ETag of a spoilt page never reads that page again): ``damaged_body`` sends a 200 whose
+body does not parse (``damage="truncated"``: the first half of the real one; ``"not_json"``: an HTML page) or
+parses to the wrong shape (``"wrong_shape"``: a list answered as an object, an object as a list);
+``cut_body`` breaks the connection inside the body (``damage="length"``: fewer bytes than its Content-Length,
+``"chunked"``: a chunked body that stops mid-way, ``"bad_gzip"``: a gzip Content-Encoding over bytes that are not
+gzip); ``malformed_item`` applies ``patch`` to the ``index``-th object of a list answer (a bad date, a null id, an
+object where a list should be, a commit whose parent is itself). Answers other than 200 go out unspoilt.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
@@ -20,14 +30,26 @@ from typing import Any
 PRIMARY_MESSAGE = "API rate limit exceeded for user ID {user_id}."
 SECONDARY_MESSAGE = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
 RATE_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
-KINDS = ("server_error", "validation_failed", "primary_rate_limit", "secondary_rate_limit")
+SPOILING = {
+    "damaged_body": ("truncated", "not_json", "wrong_shape"),
+    "cut_body": ("length", "chunked", "bad_gzip"),
+    "malformed_item": ("",),
+}
+KINDS = ("server_error", "validation_failed", "primary_rate_limit", "secondary_rate_limit", *SPOILING)
 ALLOWED_STATUSES = {
     "server_error": (500, 502, 503),
     "validation_failed": (422,),
     "primary_rate_limit": (403, 429),
     "secondary_rate_limit": (403, 429),
+    **{kind: (200,) for kind in SPOILING},
 }
-DEFAULT_STATUS = {"server_error": 502, "validation_failed": 422, "primary_rate_limit": 403, "secondary_rate_limit": 403}
+DEFAULT_STATUS = {
+    "server_error": 502,
+    "validation_failed": 422,
+    "primary_rate_limit": 403,
+    "secondary_rate_limit": 403,
+    **{kind: 200 for kind in SPOILING},
+}
 
 
 @dataclass(slots=True)
@@ -42,6 +64,14 @@ class Fault:
     method: str | None = None  # GET, POST, ...; any method when None
     message: str = ""  # validation_failed: the 422's message
     take_effect: bool = False  # serve the request, then answer with the fault anyway
+    damage: str = ""  # damaged_body / cut_body: how (see the module's docstring)
+    patch: dict[str, Any] | None = None  # malformed_item: fields replaced in the object
+    index: int = 0  # malformed_item: which object of the list
+
+    @property
+    def spoils(self) -> bool:
+        """The real answer is served, then spoilt (rather than replaced by an error)."""
+        return self.kind in SPOILING
 
     def matches(self, method: str, path: str) -> bool:
         return (self.path_contains is None or self.path_contains in path) and (
@@ -68,9 +98,17 @@ class Faults:
         method: str | None = None,
         message: str | None = None,
         take_effect: bool = False,
+        damage: str | None = None,
+        patch: dict[str, Any] | None = None,
+        index: int = 0,
     ) -> Fault:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+        damage = str(damage or SPOILING.get(kind, ("",))[0])
+        if damage not in SPOILING.get(kind, ("",)):
+            raise ValueError(f"damage {damage!r} is not valid for {kind}")
+        if (patch is not None) != (kind == "malformed_item") or (patch is not None and not isinstance(patch, dict)):
+            raise ValueError("patch (an object) is for malformed_item, and it needs one")
         status = int(status or DEFAULT_STATUS[kind])
         if status not in ALLOWED_STATUSES[kind]:
             raise ValueError(f"status {status} is not valid for {kind}")
@@ -89,6 +127,9 @@ class Faults:
             method.upper() if method else None,
             str(message or ("Validation Failed" if kind == "validation_failed" else "")),
             bool(take_effect),
+            damage,
+            patch,
+            int(index),
         )
         with self._lock:
             self._faults.append(fault)
@@ -124,6 +165,28 @@ class Faults:
 
     def __len__(self) -> int:
         return len(self._faults)
+
+
+def spoil_body(fault: Fault, body: bytes) -> bytes:
+    """The body a spoiling fault sends instead of `body` (a real 200's JSON); cut_body cuts on the wire."""
+    if fault.kind == "malformed_item":
+        data = json.loads(body)
+        if isinstance(data, dict) and "total_count" not in data:
+            data.update(fault.patch or {})  # a single object
+        else:  # a list, or a search-style object holding one (`{"total_count": n, "workflow_runs": [...]}`)
+            items = data if isinstance(data, list) else next((v for v in data.values() if isinstance(v, list)), [])
+            if fault.index < len(items) and isinstance(items[fault.index], dict):
+                items[fault.index].update(fault.patch or {})
+        return json.dumps(data, separators=(",", ":")).encode()
+    if fault.kind == "damaged_body":
+        if fault.damage == "truncated":
+            return body[: len(body) // 2]
+        if fault.damage == "not_json":
+            return b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+        data = json.loads(body)
+        wrong: Any = {"items": data} if isinstance(data, list) else [data]
+        return json.dumps(wrong).encode()
+    return body
 
 
 class Stats:

@@ -28,7 +28,17 @@ from .api import Api
 from .api_base import DOCS as API_DOCS
 from .api_base import ApiError, Request, Result, dumps
 from .control import Control
-from .faults import PRIMARY_MESSAGE, RATE_DOCS, SECONDARY_MESSAGE, Fault, Faults, RateLimiter, RateWindow, Stats
+from .faults import (
+    PRIMARY_MESSAGE,
+    RATE_DOCS,
+    SECONDARY_MESSAGE,
+    Fault,
+    Faults,
+    RateLimiter,
+    RateWindow,
+    Stats,
+    spoil_body,
+)
 from .models import User
 from .oauth import OAuthApp, html_page
 from .render import Renderer
@@ -49,6 +59,7 @@ class Response:
     body: bytes = b""
     content_type: str = JSON_TYPE
     headers: list[tuple[str, str]] = field(default_factory=list)
+    cut: str = ""  # a cut_body fault: how the connection breaks inside the body
 
 
 class SimulatorServer:
@@ -195,7 +206,14 @@ class SimulatorServer:
         route_name = matched[0].name if matched else f"{method} (unknown route)"
         rate_key: Any = user.id if user is not None else "anonymous"
         fault = self.faults.take(method, path)
-        if fault is not None:
+        if fault is not None and fault.spoils:
+            response = self._serve(method, path, query, headers, raw_body, user, scopes is not None, matched, rate_key)
+            if response.status == 200 and response.body:
+                if fault.kind == "cut_body":
+                    response.cut = fault.damage
+                else:
+                    response.body = spoil_body(fault, response.body)
+        elif fault is not None:
             if fault.take_effect:
                 self._serve(method, path, query, headers, raw_body, user, scopes is not None, matched, rate_key)
             response = self._fault(fault, user, self.rate.peek(rate_key))
@@ -336,6 +354,9 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # noqa: BLE001 - keep serving; report like GitHub's 500s
             traceback.print_exc(file=sys.stderr)
             response = Response(500, dumps({"message": f"Simulator error: {exc.__class__.__name__}: {exc}"}))
+        if response.cut:
+            self._send_cut(response)
+            return
         self.send_response(response.status)
         if response.status not in (204, 304):
             self.send_header("Content-Type", response.content_type)
@@ -345,6 +366,27 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if response.body and response.status not in (204, 304) and self.command != "HEAD":
             self.wfile.write(response.body)
+
+    def _send_cut(self, response: Response) -> None:
+        """Headers, then part of the body, then the connection closes: the client's read ends mid-body."""
+        self.close_connection = True
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        half = response.body[: len(response.body) // 2]
+        if response.cut == "chunked":
+            self.send_header("Transfer-Encoding", "chunked")
+            part = f"{len(half):x}\r\n".encode() + half + b"\r\n"  # no closing 0-length chunk
+        else:
+            if response.cut == "bad_gzip":
+                self.send_header("Content-Encoding", "gzip")
+                half = response.body  # whole, but not gzip
+            self.send_header("Content-Length", str(len(response.body)))
+            part = half
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(part)
 
     do_GET = do_POST = do_DELETE = do_PATCH = do_PUT = do_HEAD = _run
 

@@ -100,6 +100,44 @@ def test_a_malformed_item_is_skipped_with_a_reason_and_the_rest_kept():
     assert len(result.skipped) == 1 and "created_at" in result.skipped[0]
 
 
+@pytest.mark.parametrize(
+    ("patch", "reason"),
+    [
+        ({"id": None}, "github_id is missing"),
+        ({"id": "12a"}, "github_id is not a whole number"),
+        ({"number": -1}, "number is out of range"),
+        ({"state": "x" * 11}, "state is longer than 10 characters"),
+        ({"title": "NUL\x00in the title"}, "title contains a NUL character"),
+        ({"updated_at": "2024-13-45T00:00:00Z"}, "ValueError"),
+        ({"requested_reviewers": {"login": "someone"}}, "a list expected, not dict"),
+        ({"user": "someone"}, "a user that is not an object"),
+    ],
+    ids=["null-id", "text-id", "negative-number", "long-state", "nul", "bad-date", "object-for-list", "text-user"],
+)
+def test_a_malformed_object_the_database_would_refuse_is_skipped_and_counted_not_the_page(patch, reason):
+    payload = _example("pull_request", "opened.payload.json")
+    repository = _repository(payload)
+    broken = {**payload["pull_request"], **patch}
+    good = {**payload["pull_request"], "id": payload["pull_request"]["id"] + 1, "number": 999}
+
+    result = ingest_pull_requests(repository, [broken, good])
+
+    assert (result.created, result.malformed) == (1, 1)
+    assert len(result.skipped) == 1 and reason in result.skipped[0], result.skipped
+    assert list(PullRequest.objects.values_list("number", flat=True)) == [999]
+
+
+def test_a_deployment_whose_payload_holds_a_nul_is_skipped_not_its_page():
+    payload = _example("deployment")
+    repository = _repository(payload)
+    broken = {**payload["deployment"], "payload": {"note": ["fine", {"x": "NUL\x00"}]}}
+    good = {**payload["deployment"], "id": payload["deployment"]["id"] + 1}
+
+    result = ingest_deployments(repository, [broken, good])
+
+    assert (result.created, result.malformed) == (1, 1) and "payload contains a NUL" in result.skipped[0]
+
+
 def test_tag_time_from_a_webhook_is_not_erased_by_a_later_listing():
     repository = Repository.objects.create(github_id=1, owner="acme", name="api", full_name="acme/api")
     listed = {"name": "v1.0.0", "commit": {"sha": "a" * 40}}

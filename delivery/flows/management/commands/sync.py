@@ -127,7 +127,8 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Synced {total.repositories} repositories in {total.seconds:.1f}s: "
                 f"{total.requests} requests ({total.not_modified} not modified), "
-                f"{total.created} objects created, {total.updated} updated, {total.unchanged} unchanged."
+                f"{total.created} objects created, {total.updated} updated, {total.unchanged} unchanged"
+                + (f", {total.malformed} malformed skipped." if total.malformed else ".")
             )
         )
         if total.skipped:
