@@ -110,6 +110,8 @@ def rollback_request(
         raise RollbackRefused("Say why you roll back: the reason is required.")
     if len(reason) > REASON_MAX:
         raise RollbackRefused(f"The reason is {len(reason):,} characters long: keep it under {REASON_MAX:,}.")
+    if repository.gone_since is not None:
+        raise RollbackRefused(f"{repository.full_name} is gone from GitHub: there is nothing to roll back there.")
     if shown_live_id is not None and shown_live_id != live.pk:
         raise ProductionMoved(live)
     in_flight = in_flight_rollback(repository.pk, release.environment)
@@ -407,6 +409,8 @@ def rollbacks_poll(*, on_finished: FinishHook, client: Any = None, now: datetime
             )
             result = ingest_deployments(rollback.repository, found)
             for item in found:
+                if not isinstance(item, dict) or not isinstance(item.get("id"), int):
+                    continue  # a malformed object: the ingest layer skipped it and said why
                 pk = result.ids.get(item["id"])
                 deployment = Deployment.objects.filter(pk=pk).first() if pk else None
                 if deployment is not None:

@@ -143,6 +143,7 @@ def on_call_page(request: HttpRequest) -> HttpResponse:
         row.can_roll_back = (
             row.live is not None
             and not row.repository.archived
+            and row.repository.gone_since is None
             and can_start_rollback(request.user, {o.pk for o in row.live.owners.all()})
         )
     context = {

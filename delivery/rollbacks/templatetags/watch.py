@@ -48,6 +48,7 @@ def release_watch(context: dict[str, Any], release: Any, owners: list[Any]) -> d
         "rollback_itself": rollback_of_deployment(release.deployment_id) if release.is_rollback else None,
         "can_roll_back": release.environment == release.repository.production_environment
         and not release.repository.archived
+        and release.repository.gone_since is None
         and can_start_rollback(user, live_owners),
         "now": now,
     }

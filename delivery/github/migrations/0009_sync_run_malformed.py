@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('gh', '0007_review_requests'),
+        ('gh', '0008_webhook_delivery_claim_heartbeat'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('gh', '0008_sync_run_malformed'),
+        ('gh', '0009_sync_run_malformed'),
     ]
 
     operations = [
