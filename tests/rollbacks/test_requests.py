@@ -257,3 +257,15 @@ def test_a_request_the_worker_sees_too_late_is_not_sent(prod: dict[str, Any], se
     Rollback.objects.filter(pk=started.pk).update(requested_at=started.requested_at - timedelta(minutes=30))
     done = rollback_executed(rollback_id=started.pk, client=object())  # a client that would fail if used
     assert done.state == "failed" and "nothing was sent to GitHub" in done.error
+
+
+def test_a_repository_gone_from_github_offers_no_rollback_and_refuses_one(prod: dict[str, Any]) -> None:
+    from django.utils import timezone
+
+    prod["repo"].gone_since = timezone.now()
+    prod["repo"].save(update_fields=["gone_since"])
+    oncall = _client(member("ona", role="on-call"))
+    assert reverse("rollback-new", args=[prod["v1.2"].pk]) not in oncall.get(reverse("on-call")).content.decode()
+    response = oncall.post(reverse("rollback-new", args=[prod["v1.2"].pk]), _form(prod["v1.0"]))
+    assert response.status_code == 400 and "gone from GitHub" in response.content.decode()
+    assert not Rollback.objects.exists()
