@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "delivery.notifications",
     "delivery.simulator",
     "delivery.flows",
+    "delivery.web",
 ]
 
 MIDDLEWARE = [

@@ -8,8 +8,6 @@ from __future__ import annotations
 import http.client
 import json
 import logging
-import random
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +20,8 @@ import urllib3
 from django.conf import settings
 from github import Auth, Github, GithubException, GithubIntegration
 from github.Requester import Requester
+
+from delivery.core.backoff import backoff_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -124,11 +124,13 @@ _CUT_MID_BODY = (
 )
 
 
-_LINK_RE = re.compile(r'<([^>]+)>\s*;\s*rel="([^"]+)"')
+IN_REQUEST_BACKOFF_CAP = 30.0
+"""The longest pause between quick retries inside one request (longer outages come back as a task's countdown)."""
 
 
 def parse_link_header(value: str) -> dict[str, str]:
-    return {rel: url for url, rel in _LINK_RE.findall(value or "")}
+    """GitHub's Link header as {rel: url} (requests' parser)."""
+    return {link["rel"]: link["url"] for link in requests.utils.parse_header_links(value or "") if "rel" in link}
 
 
 def _page_number(url: str) -> int | None:
@@ -359,8 +361,7 @@ class GitHubClient:
             self._rate_exhausted_until = None
 
     def _sleep_backoff(self, attempt: int) -> None:
-        # Full jitter: spreads retries of many workers instead of synchronising them.
-        delay = random.uniform(0, self.backoff_seconds * (2**attempt))  # noqa: S311 - not cryptographic
+        delay = backoff_seconds(attempt, base=self.backoff_seconds, cap=IN_REQUEST_BACKOFF_CAP)
         logger.info("GitHub transient error; retrying in %.2fs", delay)
         time.sleep(delay)
 
@@ -379,11 +380,6 @@ def _json_or_none(output: str | object) -> Any:
         return json.loads(output)
     except ValueError:
         return None
-
-
-def backoff_seconds(attempt: int, *, base: float = 30.0, cap: float = 900.0) -> float:
-    """Countdown before the next try of a task that met an outage: exponential with full jitter."""
-    return random.uniform(base / 2, min(cap, base * (2**attempt)))  # noqa: S311 - not cryptographic
 
 
 def github_credentials_configured() -> bool:

@@ -9,7 +9,8 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 
-from delivery.github.client import GitHubRateLimited, GitHubUnavailable, backoff_seconds, client_from_settings
+from delivery.core.backoff import backoff_seconds
+from delivery.github.client import GitHubRateLimited, GitHubUnavailable, client_from_settings
 from delivery.github.events import repository_changed_announce
 from delivery.github.members import members_sweep
 from delivery.github.models import Repository
@@ -40,7 +41,7 @@ def sync_repository_task(self, repository_id: int, trigger: str = "schedule", ou
     except GitHubUnavailable as exc:
         if outage_attempt >= MAX_OUTAGE_RETRIES:
             raise
-        countdown = backoff_seconds(outage_attempt, base=settings.GITHUB_BACKOFF_SECONDS * 30)
+        countdown = backoff_seconds(outage_attempt, base=settings.GITHUB_BACKOFF_SECONDS * 30, cap=900.0)
         logger.warning("repository %s: %s; retrying in %.0fs", repository_id, exc, countdown)
         raise self.retry(
             kwargs={"repository_id": repository_id, "trigger": trigger, "outage_attempt": outage_attempt + 1},
@@ -66,7 +67,9 @@ def sync_organization_task(self, trigger: str = "schedule") -> None:  # type: ig
         raise self.retry(countdown=max(1.0, exc.wait_seconds), exc=exc) from exc
     except GitHubUnavailable as exc:
         raise self.retry(
-            countdown=backoff_seconds(self.request.retries), exc=exc, max_retries=MAX_OUTAGE_RETRIES
+            countdown=backoff_seconds(self.request.retries, base=30.0, cap=900.0),
+            exc=exc,
+            max_retries=MAX_OUTAGE_RETRIES,
         ) from exc
     finally:
         client.close()

@@ -20,8 +20,12 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from delivery.accounts.models import Developer, OnCallRotation
+from delivery.accounts.oncall import rotation_set
 from delivery.core.processes import Children, port_open, wait_for_port
+from delivery.flows.watches import watches_kept_unattended
 from delivery.github.client import github_credentials_configured
+from delivery.monitoring.models import MonitoringSession
 
 SIMULATOR_PORT = 8765
 SIMULATOR_ORG = "acme"
@@ -178,9 +182,6 @@ class Command(BaseCommand):
 
     def _demo_rotation(self) -> None:
         """A weekly on-call rotation over the first four members, from this week's Monday, unless one exists."""
-        from delivery.accounts.models import Developer, OnCallRotation
-        from delivery.accounts.oncall import rotation_set
-
         if OnCallRotation.objects.exists() or not getattr(self, "members", None):
             return
         people = {d.login: d for d in Developer.objects.filter(login__in=self.members[:4])}
@@ -195,9 +196,6 @@ class Command(BaseCommand):
     def _simulated_team_signs_off(self) -> None:
         """The simulated developers do their post-deploy watch: once a window has ended they sign off "keep",
         except one release in five, left for the overdue alerts to show. People who sign in do their own."""
-        from delivery.flows.watches import watches_kept_unattended
-        from delivery.monitoring.models import MonitoringSession
-
         due = MonitoringSession.objects.filter(
             signed_off_at__isnull=True, owner__user__isnull=True, window_ends_at__lte=timezone.now()
         )
