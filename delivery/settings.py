@@ -280,7 +280,7 @@ TRUNKLINE_DEFAULT_ROLE = env.str("TRUNKLINE_DEFAULT_ROLE", default="developer")
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=7 * 24 * 3600)  # then sign in again (and be re-checked)
 if TRUNKLINE_DEFAULT_ROLE not in ("viewer", "developer", "on-call", "admin"):
     raise ImproperlyConfigured("TRUNKLINE_DEFAULT_ROLE must be viewer, developer, on-call or admin.")
-# A monitoring session still open this long after its owner was alerted alerts on-call.
+# A watch still open this long after its owner was alerted alerts on-call.
 MONITORING_ESCALATION_MINUTES = env.int("MONITORING_ESCALATION_MINUTES", default=15)
 # A rollback with no finished production deployment this long after the request fails with that reason.
 ROLLBACK_TIMEOUT_MINUTES = env.int("ROLLBACK_TIMEOUT_MINUTES", default=20)

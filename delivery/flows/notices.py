@@ -78,7 +78,7 @@ def deploy_failed_deployment_text(repository: Repository, deployment: Deployment
     )
 
 
-def monitoring_overdue_owner_text(session: MonitoringSession, url: str | None) -> str:
+def watch_overdue_owner_text(session: MonitoringSession, url: str | None) -> str:
     text = (
         f":hourglass: {mention_text(session.owner)}, the watch of *{watch_label(session)}* is overdue: "
         f"its window ended at {session.window_ends_at:%H:%M} UTC and it is not signed off."
@@ -86,7 +86,7 @@ def monitoring_overdue_owner_text(session: MonitoringSession, url: str | None) -
     return f"{text} {link(url, 'Sign it off')}".rstrip()
 
 
-def monitoring_overdue_on_call_text(session: MonitoringSession, on_call: Developer | None, url: str | None) -> str:
+def watch_overdue_on_call_text(session: MonitoringSession, on_call: Developer | None, url: str | None) -> str:
     to = f"{mention_text(on_call)}: " if on_call is not None else ""
     text = (
         f":rotating_light: {to}the watch of *{watch_label(session)}* by "
@@ -169,12 +169,12 @@ def deploy_failures(*, repository: Repository, now: datetime | None = None) -> i
 
 def watch_overdue(session: MonitoringSession, *, on_call: Developer | None = None, to_owner: bool) -> None:
     """A watch past its window and grace: its owner is told first, on-call (`on_call`) later."""
-    url = page_absolute_url("monitoring-session", session.pk)
+    url = page_absolute_url("watch", session.pk)
     kind = MONITORING_OVERDUE_OWNER if to_owner else MONITORING_OVERDUE_ON_CALL
     if to_owner:
-        text, mention = monitoring_overdue_owner_text(session, url), [session.owner]
+        text, mention = watch_overdue_owner_text(session, url), [session.owner]
     else:
-        text, mention = monitoring_overdue_on_call_text(session, on_call, url), [on_call] if on_call else []
+        text, mention = watch_overdue_on_call_text(session, on_call, url), [on_call] if on_call else []
     notify(
         kind,
         dedupe_key=dedupe_key(kind, session),

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from delivery.flows import notices
 from delivery.flows.requests import repository_change_request, rollback_execute_request
-from delivery.monitoring.services import sessions_end_by_rollback
+from delivery.monitoring.services import watches_end_by_rollback
 from delivery.pipeline.models import Release
 from delivery.pipeline.services import release_mark_failed, releases_rolled_back, releases_watch_done
 from delivery.rollbacks.models import Rollback
@@ -89,7 +89,7 @@ def rollback_finished(rollback: Rollback) -> None:
     if rollback.state == Rollback.State.SUCCEEDED:
         undone = list(rollback.releases_undone.values_list("pk", flat=True))
         releases_rolled_back(release_ids=undone)
-        unwatched = sessions_end_by_rollback(
+        unwatched = watches_end_by_rollback(
             release_ids=undone,
             user=rollback.requested_by,
             reason=f"Rolled back: {rollback.reason}",

@@ -11,9 +11,9 @@ from django.utils import timezone
 from delivery.accounts.models import Developer
 from delivery.flows import notices
 from delivery.flows.requests import repository_change_request
-from delivery.monitoring.alerts import overdue_alert
+from delivery.monitoring.alerts import watches_overdue_alert
 from delivery.monitoring.models import MonitoringSession
-from delivery.monitoring.services import SignOff, sessions_keep_unattended, sessions_open, sign_off
+from delivery.monitoring.services import SignOff, watch_sign_off, watches_cover, watches_keep_unattended
 from delivery.pipeline.services import release_mark_failed, release_watch_open, releases_watch_done
 
 
@@ -21,7 +21,7 @@ def watches_open(*, repository_id: int, now: datetime | None = None) -> int:
     """The owners of new production releases get them to watch (a new watch, or the one they have open), each
     release marked as watched in the same transaction, and they are told. Returns how many owners got a release."""
     opened = 0
-    for covered in sessions_open(repository_id=repository_id, on_covered=release_watch_open, now=now):
+    for covered in watches_cover(repository_id=repository_id, on_covered=release_watch_open, now=now):
         notices.deploy_succeeded(covered.release, covered.owners)
         opened += len(covered.owners)
     return opened
@@ -40,7 +40,9 @@ def watch_signed_off(
     open watch covers any more are watched, and their changes move on the board."""
     now = now or timezone.now()
     with transaction.atomic():
-        done = sign_off(session=session, user=user, decision=decision, notes=notes, release_ids=release_ids, now=now)
+        done = watch_sign_off(
+            session=session, user=user, decision=decision, notes=notes, release_ids=release_ids, now=now
+        )
         for release in done.failed:
             release_mark_failed(release, reason=done.reason, now=now)
         _watched(done.watch_ended, now=now)
@@ -51,12 +53,12 @@ def watches_kept_unattended(*, session_ids: list[int], notes: str, now: datetime
     """The demo's simulated team signs off its watches "keep"."""
     now = now or timezone.now()
     with transaction.atomic():
-        _watched(sessions_keep_unattended(session_ids=session_ids, notes=notes, now=now), now=now)
+        _watched(watches_keep_unattended(session_ids=session_ids, notes=notes, now=now), now=now)
 
 
 def watches_overdue(*, now: datetime | None = None) -> tuple[int, int]:
     """Beat, every minute: overdue watches alert their owner, then on-call (each alert once, told in its claim)."""
-    return overdue_alert(on_alert=_tell_overdue, now=now)
+    return watches_overdue_alert(on_alert=_tell_overdue, now=now)
 
 
 def _tell_overdue(session: MonitoringSession, *, to_owner: bool, on_call: Developer | None) -> None:

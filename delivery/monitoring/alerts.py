@@ -22,7 +22,7 @@ class AlertHook(Protocol):
     def __call__(self, session: MonitoringSession, *, to_owner: bool, on_call: Developer | None) -> None: ...
 
 
-def overdue_alert(*, on_alert: AlertHook, now: datetime | None = None) -> tuple[int, int]:
+def watches_overdue_alert(*, on_alert: AlertHook, now: datetime | None = None) -> tuple[int, int]:
     """Alert owners of watches past window end + grace, then on-call for those still open an escalation period
     after the owner's alert. Each alert is claimed with a conditional UPDATE (two sweeps never alert twice), and
     `on_alert(session, to_owner=…, on_call=…)` runs in the claim's transaction (the flow sends the notice there).

@@ -9,10 +9,10 @@ from delivery.github.models import LINK_PLACEHOLDERS
 from delivery.monitoring.models import MonitoringSession
 
 logger = logging.getLogger(__name__)
-__all__ = ["LINK_PLACEHOLDERS", "dashboard_links", "session_state"]
+__all__ = ["LINK_PLACEHOLDERS", "watch_dashboard_links", "watch_state"]
 
 
-def session_state(session: MonitoringSession, now: datetime) -> str:
+def watch_state(session: MonitoringSession, now: datetime) -> str:
     if session.signed_off_at is not None:
         return "signed_off"
     grace = timedelta(minutes=session.release.repository.monitoring_grace_minutes)
@@ -28,7 +28,7 @@ class _SafeFormat(dict):  # type: ignore[type-arg]
         return "{" + key + "}"
 
 
-def dashboard_links(session: MonitoringSession) -> list[tuple[str, str]]:
+def watch_dashboard_links(session: MonitoringSession) -> list[tuple[str, str]]:
     """The repository's logs / metrics / errors links, filled in with the release and the window:
     {repository} {sha} {short_sha} {tag} {start} {end} (ISO 8601, UTC) {start_ms} {end_ms} (epoch ms)."""
     release, repository = session.release, session.release.repository

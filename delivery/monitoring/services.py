@@ -30,7 +30,7 @@ ITEM_NOTE_MAX = 2000
 """The longest note on a checklist item."""
 
 
-class MonitoringError(Exception):
+class WatchError(Exception):
     """A refused step, in words for the person who tried it (the view answers 400)."""
 
 
@@ -43,7 +43,7 @@ class Covered:
 
 
 # -- opening -----------------------------------------------------------------------------------------------------
-def sessions_open(
+def watches_cover(
     *, repository_id: int, on_covered: Callable[[Release], None], now: datetime | None = None
 ) -> list[Covered]:
     """Give every owner of every recent successful production release a watch: a new one, or the owner's open watch
@@ -134,26 +134,26 @@ def _release_cover(release: Release, owner: Developer, on_covered: Callable[[Rel
 # -- the checklist -----------------------------------------------------------------------------------------------
 def _own(session: MonitoringSession, user: Any) -> None:
     if not user.has_perm("accounts.sign_off_own_monitoring"):
-        raise PermissionError("Your role does not allow signing off monitoring sessions.")
+        raise PermissionError("Your role does not allow signing off watches.")
     if session.owner.user_id != user.pk:
         raise PermissionError(f"This is {session.owner.login}'s session: only they can tick it or sign it off.")
 
 
-def item_check(*, item: ChecklistItem, user: Any, checked: bool, note: str, now: datetime | None = None) -> None:
+def watch_item_check(*, item: ChecklistItem, user: Any, checked: bool, note: str, now: datetime | None = None) -> None:
     """Tick (or untick) an item and keep its note. The full-window item cannot be ticked before the window ends."""
     now = now or timezone.now()
     session = item.session
     _own(session, user)
     if session.signed_off_at is not None:
-        raise MonitoringError("This watch is signed off; its checklist is closed.")
+        raise WatchError("This watch is signed off; its checklist is closed.")
     if len(note.strip()) > ITEM_NOTE_MAX:
-        raise MonitoringError(f"The note is {len(note.strip()):,} characters long: keep it under {ITEM_NOTE_MAX:,}.")
+        raise WatchError(f"The note is {len(note.strip()):,} characters long: keep it under {ITEM_NOTE_MAX:,}.")
     if checked and item.requires_full_window and now < session.window_ends_at:
         left = session.window_ends_at - now
         if note.strip() != item.note:  # the note is kept even though the tick must wait
             item.note = note.strip()
             item.save(update_fields=["note"])
-        raise MonitoringError(
+        raise WatchError(
             f"“{item.text}” can be ticked when the window ends, in {max(1, round(left.total_seconds() / 60))} min."
         )
     item.checked_at = (item.checked_at or now) if checked else None
@@ -180,7 +180,7 @@ class SignOff:
     watch_ended: list[int] = field(default_factory=list)  # covered releases no open watch covers any more
 
 
-def sign_off(
+def watch_sign_off(
     *,
     session: MonitoringSession,
     user: Any,
@@ -196,20 +196,20 @@ def sign_off(
     now = now or timezone.now()
     _own(session, user)
     if decision not in MonitoringSession.OWNER_DECISIONS:
-        raise MonitoringError("Choose keep, fix forward or roll back.")
+        raise WatchError("Choose keep, fix forward or roll back.")
     notes = notes.strip()
     if len(notes) > NOTES_MAX:
-        raise MonitoringError(f"The notes are {len(notes):,} characters long: keep them under {NOTES_MAX:,}.")
+        raise WatchError(f"The notes are {len(notes):,} characters long: keep them under {NOTES_MAX:,}.")
     covered = list(session.releases.order_by("deployed_at", "pk"))
     about = covered if release_ids is None else [r for r in covered if r.pk in set(release_ids)]
     if decision != MonitoringSession.Decision.KEEP and not about:
-        raise MonitoringError("Choose the releases this decision is about.")
+        raise WatchError("Choose the releases this decision is about.")
     if decision == MonitoringSession.Decision.KEEP:
         if now < session.window_ends_at:
-            raise MonitoringError("Keep can be decided when the watch window has ended.")
+            raise WatchError("Keep can be decided when the watch window has ended.")
         unticked = [i.text for i in session.items.all() if i.checked_at is None and i.key != "decision"]
         if unticked:
-            raise MonitoringError("Tick every item first: " + "; ".join(unticked) + ".")
+            raise WatchError("Tick every item first: " + "; ".join(unticked) + ".")
     failed: list[Release] = []
     unsigned = MonitoringSession.objects.filter(pk=session.pk, signed_off_at__isnull=True)
     if decision == MonitoringSession.Decision.KEEP:  # a release that joined meanwhile moved the window's end
@@ -218,8 +218,8 @@ def sign_off(
         done = unsigned.update(signed_off_at=now, signed_off_by=user, decision=decision, notes=notes)
         if not done:
             if MonitoringSession.objects.filter(pk=session.pk, signed_off_at__isnull=False).exists():
-                raise MonitoringError("This watch was already signed off.")
-            raise MonitoringError("A release joined this watch meanwhile: keep can be decided when its window ends.")
+                raise WatchError("This watch was already signed off.")
+            raise WatchError("A release joined this watch meanwhile: keep can be decided when its window ends.")
         ChecklistItem.objects.filter(session=session, key="decision", checked_at__isnull=True).update(
             checked_at=now, checked_by=user
         )
@@ -247,7 +247,7 @@ def sign_off(
     return SignOff(session, decision, failed, reason, ended)
 
 
-def sessions_end_by_rollback(*, release_ids: list[int], user: Any, reason: str, now: datetime) -> list[int]:
+def watches_end_by_rollback(*, release_ids: list[int], user: Any, reason: str, now: datetime) -> list[int]:
     """A rollback took these releases out of production: the open watches all of whose releases it took out end
     with "rolled back", signed by who asked for it, with their reason. A watch that still has a live release keeps
     going. Returns the releases no open watch covers any more."""
@@ -267,7 +267,7 @@ def sessions_end_by_rollback(*, release_ids: list[int], user: Any, reason: str, 
     return releases_unwatched(_covered_by(ending))
 
 
-def sessions_keep_unattended(*, session_ids: list[int], notes: str, now: datetime) -> list[int]:
+def watches_keep_unattended(*, session_ids: list[int], notes: str, now: datetime) -> list[int]:
     """Sign off "keep" for owners who have no account to do it with (the demo's simulated team): their watches end
     as a person's would. Returns the releases no open watch covers any more."""
     MonitoringSession.objects.filter(

@@ -13,7 +13,7 @@ from django.db.models.functions import RowNumber
 
 from delivery.github.models import Deployment, Repository
 from delivery.monitoring.models import MonitoringSession
-from delivery.monitoring.selectors import session_state
+from delivery.monitoring.selectors import watch_state
 from delivery.pipeline.models import Change, Release
 from delivery.rollbacks.models import Rollback
 
@@ -215,7 +215,7 @@ def on_call_board(*, now: datetime) -> list[OnCallRow]:
         .select_related("release", "release__repository", "owner")
         .order_by("window_ends_at")
     ):
-        session.state = session_state(session, now)
+        session.state = watch_state(session, now)
         rows[session.release.repository_id].sessions.append(session)
 
     for rollback in (

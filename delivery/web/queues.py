@@ -218,7 +218,7 @@ def _review_item(change: Change) -> QueueItem:
 
 def _session_item(session: MonitoringSession, now: datetime) -> QueueItem:
     release = session.release
-    url = reverse("monitoring-session", args=[session.pk])
+    url = reverse("watch", args=[session.pk])
     grace = timedelta(minutes=release.repository.monitoring_grace_minutes)
     overdue = now > session.window_ends_at + grace
     if overdue:
@@ -236,7 +236,7 @@ def _session_item(session: MonitoringSession, now: datetime) -> QueueItem:
         since=session.window_starts_at,
         next_step=step,
         session=session,
-        detail="Signed off" if session.signed_off_at else "Monitoring session",
+        detail="Signed off" if session.signed_off_at else "Watch",
         overdue=overdue,
         window_ends=session.window_ends_at,
     )

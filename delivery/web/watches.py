@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from delivery.flows.watches import watch_signed_off
 from delivery.monitoring.models import ChecklistItem, MonitoringSession
-from delivery.monitoring.selectors import dashboard_links, session_state
-from delivery.monitoring.services import ITEM_NOTE_MAX, NOTES_MAX, MonitoringError, item_check
+from delivery.monitoring.selectors import watch_dashboard_links, watch_state
+from delivery.monitoring.services import ITEM_NOTE_MAX, NOTES_MAX, WatchError, watch_item_check
 
 
 def _session(pk: int) -> MonitoringSession:
@@ -27,8 +27,8 @@ def _context(request: HttpRequest, session: MonitoringSession, **extra: object) 
         "session": session,
         "covered": covered,
         "items": list(session.items.select_related("checked_by")),
-        "state": session_state(session, now),
-        "links": dashboard_links(session),
+        "state": watch_state(session, now),
+        "links": watch_dashboard_links(session),
         "mine": session.owner.user_id == request.user.pk,
         "window_over": now >= session.window_ends_at,
         "decisions": [(d.value, d.label) for d in MonitoringSession.OWNER_DECISIONS],
@@ -40,19 +40,19 @@ def _context(request: HttpRequest, session: MonitoringSession, **extra: object) 
     }
 
 
-def session_page(request: HttpRequest, pk: int) -> HttpResponse:
+def watch_page(request: HttpRequest, pk: int) -> HttpResponse:
     """The watch. A POST is its sign-off, answered at the page's own address: a refusal re-renders it here (what
     was typed kept), so a reload never lands on an address that answers only POST."""
     session = _session(pk)
     if request.method == "POST":
         return _sign_off(request, session)
-    return render(request, "monitoring/session.html", _context(request, session))
+    return render(request, "monitoring/watch.html", _context(request, session))
 
 
-def session_sign_off(request: HttpRequest, pk: int) -> HttpResponse:
+def watch_sign_off_page(request: HttpRequest, pk: int) -> HttpResponse:
     """The sign-off's older address: a POST signs off, anything else goes to the watch."""
     if request.method != "POST":
-        return redirect("monitoring-session", pk)
+        return redirect("watch", pk)
     return _sign_off(request, _session(pk))
 
 
@@ -70,31 +70,31 @@ def _sign_off(request: HttpRequest, session: MonitoringSession) -> HttpResponse:
         )
     except PermissionError as exc:
         raise PermissionDenied(str(exc)) from exc
-    except MonitoringError as exc:
+    except WatchError as exc:
         context = _context(request, session, error=str(exc), decision=decision, notes=notes)
         if "releases_shown" in request.POST:
             context["chosen_releases"] = set(chosen)
-        return render(request, "monitoring/session.html", context, status=400)
+        return render(request, "monitoring/watch.html", context, status=400)
     messages.success(request, f"Signed off: {MonitoringSession.Decision(decision).label}.")
     if decision == MonitoringSession.Decision.ROLL_BACK:
         return redirect("rollback-new", done.session.release_id)  # straight to the rollback confirmation
-    return redirect("monitoring-session", session.pk)
+    return redirect("watch", session.pk)
 
 
-def item_update(request: HttpRequest, pk: int) -> HttpResponse:
+def watch_item_page(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(
         ChecklistItem.objects.select_related("session__owner", "session__release__repository"), pk=pk
     )
     if request.method != "POST":
-        return redirect("monitoring-session", item.session_id)
+        return redirect("watch", item.session_id)
     error = ""
     try:
-        item_check(
+        watch_item_check(
             item=item, user=request.user, checked=request.POST.get("checked") == "on", note=request.POST.get("note", "")
         )
     except PermissionError as exc:
         raise PermissionDenied(str(exc)) from exc
-    except MonitoringError as exc:
+    except WatchError as exc:
         error = str(exc)
     item.refresh_from_db()
     status = 400 if error else 200
@@ -113,4 +113,4 @@ def item_update(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, error)
     else:
         messages.success(request, f"Saved “{item.text}”.")
-    return redirect("monitoring-session", item.session_id)
+    return redirect("watch", item.session_id)

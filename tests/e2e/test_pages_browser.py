@@ -125,7 +125,7 @@ def visits(data: dict[str, Any]) -> list[Visit]:
         Visit("on-call", "/on-call/"),
         Visit("rollback-confirm", f"/releases/{release.pk}/rollback/"),
         Visit("rollback", f"/rollbacks/{data['rollback'].pk}/"),
-        Visit("monitoring-session", f"/monitoring/{data['session'].pk}/"),
+        Visit("watch", f"/monitoring/{data['session'].pk}/"),
         Visit("change", f"/changes/{data['change'].pk}/"),
         Visit("release", f"/releases/{release.pk}/"),
         Visit("repositories", "/repositories/"),

@@ -65,11 +65,11 @@ def test_monitoring_overdue_texts_mention_the_owner_or_the_on_call_person() -> N
     session = MonitoringSession.objects.create(
         release=_release(), owner=owner, window_starts_at=DEPLOYED, window_ends_at=DEPLOYED + timedelta(minutes=30)
     )
-    assert notices.monitoring_overdue_owner_text(session, "https://t.example/m/1") == (
+    assert notices.watch_overdue_owner_text(session, "https://t.example/m/1") == (
         ":hourglass: <@U0ADA>, the watch of *acme/api v1.4.2* is overdue: its window ended at 14:35 UTC and "
         "it is not signed off. <https://t.example/m/1|Sign it off>"
     )
-    assert notices.monitoring_overdue_on_call_text(session, on_call, None) == (
+    assert notices.watch_overdue_on_call_text(session, on_call, None) == (
         ":rotating_light: <@U0OSC>: the watch of *acme/api v1.4.2* by ada is still not signed off (window "
         "ended 14:35 UTC). Please check the release."
     )

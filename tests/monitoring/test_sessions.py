@@ -15,8 +15,8 @@ from delivery.accounts.models import AuditEvent, Developer
 from delivery.accounts.oncall import override_add
 from delivery.flows.watches import watch_signed_off, watches_open, watches_overdue
 from delivery.monitoring.models import MonitoringSession
-from delivery.monitoring.selectors import dashboard_links
-from delivery.monitoring.services import MonitoringError, item_check
+from delivery.monitoring.selectors import watch_dashboard_links
+from delivery.monitoring.services import WatchError, watch_item_check
 from delivery.pipeline.models import Release
 from tests.conftest import member
 from tests.rollbacks.helpers import history
@@ -55,9 +55,9 @@ def test_rollback_releases_open_no_session(people: dict[str, Any]) -> None:
 def test_the_full_window_item_cannot_be_ticked_before_the_window_ends(people: dict[str, Any]) -> None:
     session = _session(people)
     watched = session.items.get(key="watched")
-    with pytest.raises(MonitoringError, match="when the window ends"):
-        item_check(item=watched, user=people["olga"], checked=True, note="")
-    item_check(item=watched, user=people["olga"], checked=True, note="all quiet", now=session.window_ends_at)
+    with pytest.raises(WatchError, match="when the window ends"):
+        watch_item_check(item=watched, user=people["olga"], checked=True, note="")
+    watch_item_check(item=watched, user=people["olga"], checked=True, note="all quiet", now=session.window_ends_at)
     watched.refresh_from_db()
     assert watched.checked_at is not None and watched.note == "all quiet"
 
@@ -65,7 +65,7 @@ def test_the_full_window_item_cannot_be_ticked_before_the_window_ends(people: di
 def test_only_the_owner_ticks_and_signs_off(people: dict[str, Any]) -> None:
     session = _session(people)
     with pytest.raises(PermissionError):
-        item_check(item=session.items.get(key="works"), user=people["pete"], checked=True, note="")
+        watch_item_check(item=session.items.get(key="works"), user=people["pete"], checked=True, note="")
     viewer = member("vic", role="viewer")
     with pytest.raises(PermissionError):
         watch_signed_off(session=session, user=viewer, decision="fix_forward", notes="")
@@ -73,17 +73,17 @@ def test_only_the_owner_ticks_and_signs_off(people: dict[str, Any]) -> None:
 
 def test_keep_needs_the_whole_window_and_every_item(people: dict[str, Any]) -> None:
     session = _session(people)
-    with pytest.raises(MonitoringError, match="window has ended"):
+    with pytest.raises(WatchError, match="window has ended"):
         watch_signed_off(session=session, user=people["olga"], decision="keep", notes="")
     later = session.window_ends_at + timedelta(minutes=1)
-    with pytest.raises(MonitoringError, match="Tick every item first"):
+    with pytest.raises(WatchError, match="Tick every item first"):
         watch_signed_off(session=session, user=people["olga"], decision="keep", notes="", now=later)
     for item in session.items.exclude(key="decision"):
-        item_check(item=item, user=people["olga"], checked=True, note="", now=later)
+        watch_item_check(item=item, user=people["olga"], checked=True, note="", now=later)
     done = watch_signed_off(session=session, user=people["olga"], decision="keep", notes="fine", now=later)
     assert done.session.decision == "keep" and done.session.signed_off_by == people["olga"]
     assert session.items.get(key="decision").checked_at is not None
-    with pytest.raises(MonitoringError, match="already signed off"):
+    with pytest.raises(WatchError, match="already signed off"):
         watch_signed_off(session=session, user=people["olga"], decision="fix_forward", notes="", now=later)
     assert not Release.objects.get(pk=people["v1.2"].pk).failed
     assert AuditEvent.objects.filter(verb=AuditEvent.Verb.MONITORING_SIGNED_OFF).count() == 1
@@ -130,7 +130,7 @@ def test_dashboard_links_are_filled_with_the_release_and_window(people: dict[str
     repo.errors_url_template = "https://errors.example/releases/{tag}?since={start_ms}&x={unknown}"
     repo.save()
     session = _session(people)
-    links = dict(dashboard_links(session))
+    links = dict(watch_dashboard_links(session))
     start = session.window_starts_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert links["Logs"].startswith(f"https://logs.example/?q=sha:{people['v1.2'].sha[:7]}&from={start}&to=")
     assert links["Errors"] == (
@@ -143,22 +143,20 @@ def test_the_session_page_ticks_items_and_signs_off_over_http(people: dict[str, 
     session = _session(people)
     client = Client()
     client.force_login(people["olga"])
-    page = client.get(reverse("monitoring-session", args=[session.pk]))
+    page = client.get(reverse("watch", args=[session.pk]))
     body = page.content.decode()
     assert page.status_code == 200 and "Verify the change works in production" in body and "left" in body
     watched = session.items.get(key="watched")
-    early = client.post(
-        reverse("monitoring-item", args=[watched.pk]), {"checked": "on"}, headers={"HX-Request": "true"}
-    )
+    early = client.post(reverse("watch-item", args=[watched.pk]), {"checked": "on"}, headers={"HX-Request": "true"})
     assert early.status_code == 400 and "when the window ends" in early.content.decode()
     works = session.items.get(key="works")
-    assert client.post(reverse("monitoring-item", args=[works.pk]), {"checked": "on", "note": "ok"}).status_code == 302
+    assert client.post(reverse("watch-item", args=[works.pk]), {"checked": "on", "note": "ok"}).status_code == 302
     assert session.items.get(key="works").checked_at is not None
     other = Client()
     other.force_login(people["pete"])
-    assert other.post(reverse("monitoring-item", args=[works.pk]), {"checked": ""}).status_code == 403
+    assert other.post(reverse("watch-item", args=[works.pk]), {"checked": ""}).status_code == 403
     assert session.items.get(key="works").checked_at is not None  # untouched
-    roll = client.post(reverse("monitoring-sign-off", args=[session.pk]), {"decision": "roll_back", "notes": "500s"})
+    roll = client.post(reverse("watch-sign-off", args=[session.pk]), {"decision": "roll_back", "notes": "500s"})
     assert roll["Location"] == reverse("rollback-new", args=[people["v1.2"].pk])
     session.refresh_from_db()
     assert session.decision == "roll_back"
@@ -192,8 +190,8 @@ def test_deciding_roll_back_fails_the_release_even_if_no_rollback_follows(people
 def test_a_note_is_kept_when_the_early_tick_is_refused(people: dict[str, Any]) -> None:
     session = _session(people)
     watched = session.items.get(key="watched")
-    with pytest.raises(MonitoringError):
-        item_check(item=watched, user=people["olga"], checked=True, note="latency p99 up 10%")
+    with pytest.raises(WatchError):
+        watch_item_check(item=watched, user=people["olga"], checked=True, note="latency p99 up 10%")
     watched.refresh_from_db()
     assert watched.note == "latency p99 up 10%" and watched.checked_at is None
 
@@ -203,8 +201,8 @@ def test_a_signed_off_watch_leaves_the_queue(people: dict[str, Any]) -> None:
 
     session = _session(people)
     olga = people["olga"].developer
-    about_v12 = {reverse("monitoring-session", args=[session.pk]), reverse("release", args=[people["v1.2"].pk])}
+    about_v12 = {reverse("watch", args=[session.pk]), reverse("release", args=[people["v1.2"].pk])}
     before = [i.url for i in queue_of(olga, now=timezone.now()).items]
-    assert before.count(reverse("monitoring-session", args=[session.pk])) == 1
+    assert before.count(reverse("watch", args=[session.pk])) == 1
     watch_signed_off(session=session, user=people["olga"], decision="fix_forward", notes="")
     assert not about_v12 & {i.url for i in queue_of(olga, now=timezone.now()).items}

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from delivery.flows.watches import watch_signed_off, watches_open
 from delivery.monitoring.models import MonitoringSession
-from delivery.monitoring.services import MonitoringError, item_check
+from delivery.monitoring.services import WatchError, watch_item_check
 from delivery.notifications.models import Notification
 from delivery.notifications.selectors import notification_list
 from delivery.pipeline.models import Release
@@ -74,15 +74,15 @@ def test_fix_forward_fails_the_covered_releases_it_is_about_and_the_page_says_wh
     watches_open(repository_id=team["repo"].pk)
     session = MonitoringSession.objects.get(owner__login="olga")
     client = _as(team["olga"])
-    page = client.get(reverse("monitoring-session", args=[session.pk])).content.decode()
+    page = client.get(reverse("watch", args=[session.pk])).content.decode()
     assert "Releases it covers" in page and f'name="releases" value="{v13.pk}"' in page
     answer = client.post(
-        reverse("monitoring-session", args=[session.pk]),
+        reverse("watch", args=[session.pk]),
         {"decision": "fix_forward", "notes": "v1.3 broke search", "releases_shown": "1", "releases": [v13.pk]},
     )
     assert answer.status_code == 302
     assert Release.objects.get(pk=v13.pk).failed and not Release.objects.get(pk=team["v1.2"].pk).failed
-    page = client.get(reverse("monitoring-session", args=[session.pk])).content.decode()
+    page = client.get(reverse("watch", args=[session.pk])).content.decode()
     assert page.count('<span class="badge badge-bad">failed</span>') == 1 and "Fix forward (olga)" in page
 
 
@@ -90,7 +90,7 @@ def test_a_decision_about_no_release_is_refused(team: dict[str, Any]) -> None:
     _ship(team, "v1.3", 5, "olga")
     watches_open(repository_id=team["repo"].pk)
     session = MonitoringSession.objects.get(owner__login="olga")
-    with pytest.raises(MonitoringError, match="Choose the releases"):
+    with pytest.raises(WatchError, match="Choose the releases"):
         watch_signed_off(session=session, user=team["olga"], decision="roll_back", notes="", release_ids=[])
     assert not Release.objects.filter(failed=True, tag_name__in=["v1.2", "v1.3"]).exists()
 
@@ -120,10 +120,8 @@ def test_a_rollback_ends_the_watches_of_what_it_undid_when_it_succeeds(team: dic
     assert Release.objects.get(pk=team["v1.2"].pk).watch_state == "done"
     page = _as(team["olga"]).get(reverse("release", args=[team["v1.2"].pk])).content.decode()
     assert "Rolled back" in page and 'class="countdown"' not in page
-    session_page = _as(team["olga"]).get(
-        reverse("monitoring-session", args=[MonitoringSession.objects.get(owner__login="olga").pk])
-    )
-    assert "Ended by a rollback" in session_page.content.decode() and "ona" in session_page.content.decode()
+    watch_page = _as(team["olga"]).get(reverse("watch", args=[MonitoringSession.objects.get(owner__login="olga").pk]))
+    assert "Ended by a rollback" in watch_page.content.decode() and "ona" in watch_page.content.decode()
 
 
 def test_a_failed_rollback_leaves_the_watches_of_what_stays_live_open(team: dict[str, Any]) -> None:
@@ -151,11 +149,11 @@ def test_a_failed_rollback_leaves_the_watches_of_what_stays_live_open(team: dict
 
 
 def test_a_watch_with_a_release_still_live_is_not_ended_by_a_rollback_of_a_later_one(team: dict[str, Any]) -> None:
-    from delivery.monitoring.services import sessions_end_by_rollback
+    from delivery.monitoring.services import watches_end_by_rollback
 
     v13 = _ship(team, "v1.3", 5, "olga")
     watches_open(repository_id=team["repo"].pk)
-    assert sessions_end_by_rollback(release_ids=[v13.pk], user=None, reason="x", now=timezone.now()) == []
+    assert watches_end_by_rollback(release_ids=[v13.pk], user=None, reason="x", now=timezone.now()) == []
     assert not MonitoringSession.objects.filter(signed_off_at__isnull=False).exists()
 
 
@@ -211,38 +209,32 @@ def test_a_refused_sign_off_stays_at_the_watch_address_and_a_reload_lands_on_the
     watches_open(repository_id=team["repo"].pk)
     session = MonitoringSession.objects.get(owner__login="olga")
     client = _as(team["olga"])
-    page = client.get(reverse("monitoring-session", args=[session.pk])).content.decode()
-    assert f'action="{reverse("monitoring-session", args=[session.pk])}"' in page
-    refused = client.post(reverse("monitoring-session", args=[session.pk]), {"decision": "keep", "notes": "typed"})
+    page = client.get(reverse("watch", args=[session.pk])).content.decode()
+    assert f'action="{reverse("watch", args=[session.pk])}"' in page
+    refused = client.post(reverse("watch", args=[session.pk]), {"decision": "keep", "notes": "typed"})
     assert refused.status_code == 400 and "window has ended" in refused.content.decode()
     assert ">typed</textarea>" in refused.content.decode()
-    old_address = client.get(reverse("monitoring-sign-off", args=[session.pk]))
-    assert old_address.status_code == 302 and old_address["Location"] == reverse(
-        "monitoring-session", args=[session.pk]
-    )
+    old_address = client.get(reverse("watch-sign-off", args=[session.pk]))
+    assert old_address.status_code == 302 and old_address["Location"] == reverse("watch", args=[session.pk])
     item = session.items.first()
-    assert client.get(reverse("monitoring-item", args=[item.pk])).status_code == 302
+    assert client.get(reverse("watch-item", args=[item.pk])).status_code == 302
 
 
 def test_overlong_notes_are_refused_in_words_and_a_saved_note_says_so(team: dict[str, Any]) -> None:
     watches_open(repository_id=team["repo"].pk)
     session = MonitoringSession.objects.get(owner__login="olga")
     client = _as(team["olga"])
-    long = client.post(
-        reverse("monitoring-session", args=[session.pk]), {"decision": "fix_forward", "notes": "n" * 4001}
-    )
+    long = client.post(reverse("watch", args=[session.pk]), {"decision": "fix_forward", "notes": "n" * 4001})
     assert long.status_code == 400 and "keep them under 4,000" in long.content.decode()
     assert MonitoringSession.objects.get(pk=session.pk).signed_off_at is None
     item = session.items.get(key="works")
-    with pytest.raises(MonitoringError, match="keep it under 2,000"):
-        item_check(item=item, user=team["olga"], checked=True, note="x" * 2001)
+    with pytest.raises(WatchError, match="keep it under 2,000"):
+        watch_item_check(item=item, user=team["olga"], checked=True, note="x" * 2001)
     saved = client.post(
-        reverse("monitoring-item", args=[item.pk]), {"checked": "on", "note": "fine"}, headers={"HX-Request": "true"}
+        reverse("watch-item", args=[item.pk]), {"checked": "on", "note": "fine"}, headers={"HX-Request": "true"}
     )
     assert saved.status_code == 200 and "Saved" in saved.content.decode()
-    plain = client.post(
-        reverse("monitoring-item", args=[item.pk]), {"checked": "on", "note": "fine again"}, follow=True
-    )
+    plain = client.post(reverse("watch-item", args=[item.pk]), {"checked": "on", "note": "fine again"}, follow=True)
     assert "Saved “" in plain.content.decode()
 
 
@@ -263,7 +255,7 @@ def test_keep_is_refused_when_a_release_joined_after_the_page_was_read(team: dic
     Release.objects.filter(pk=v13.pk).update(deployed_at=stale.window_ends_at - timedelta(minutes=1))
     watches_open(repository_id=team["repo"].pk)
     assert v13 in MonitoringSession.objects.get(owner__login="olga").releases.all()
-    with pytest.raises(MonitoringError, match="joined this watch meanwhile"):
+    with pytest.raises(WatchError, match="joined this watch meanwhile"):
         watch_signed_off(session=stale, user=team["olga"], decision="keep", notes="", now=team["now"])
     assert Release.objects.get(pk=v13.pk).watch_state == "open"
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from delivery.accounts.roles import can_start_rollback
 from delivery.monitoring.models import MonitoringSession
-from delivery.monitoring.selectors import session_state
+from delivery.monitoring.selectors import watch_state
 from delivery.rollbacks.models import Rollback
 from delivery.rollbacks.selectors import live_release, rollback_of_deployment
 
@@ -21,7 +21,7 @@ BOARD_ROLLBACKS_FOR = timedelta(hours=24)
 
 @register.inclusion_tag("rollbacks/_release_watch.html", takes_context=True)
 def release_watch(context: dict[str, Any], release: Any, owners: list[Any]) -> dict[str, Any]:
-    """On a release page: its monitoring sessions with countdowns, its rollbacks, and the Roll back button."""
+    """On a release page: its watches with countdowns, its rollbacks, and the Roll back button."""
     now = timezone.now()
     sessions = list(
         MonitoringSession.objects.filter(releases=release)
@@ -30,7 +30,7 @@ def release_watch(context: dict[str, Any], release: Any, owners: list[Any]) -> d
         .order_by("owner__login")
     )
     for session in sessions:
-        session.state = session_state(session, now)
+        session.state = watch_state(session, now)
     rollbacks = list(
         Rollback.objects.filter(releases_undone=release).select_related("requested_by").order_by("-requested_at")
     )
