@@ -35,6 +35,7 @@ from delivery.github.selectors import (
 from delivery.github.sync_lease import sync_run_alive
 from delivery.github.tasks import sync_repository_task
 from delivery.github.webhook_input import MalformedDelivery, storable_text
+from delivery.github.webhook_names import DELIVERY_HEADER, EVENT_HEADER, HOOK_ID_HEADER, SIGNATURE_HEADER
 from delivery.github.webhooks import (
     MAX_BODY_BYTES,
     delivery_receive,
@@ -89,14 +90,14 @@ def github_webhook(request: HttpRequest) -> JsonResponse:
     body = request.read(MAX_BODY_BYTES + 1)
     if len(body) > MAX_BODY_BYTES:
         return _webhook_answer(413, f"body over {MAX_BODY_BYTES // (1024 * 1024)} MB")
-    if not signature_valid(secret=secret, body=body, header=request.headers.get("X-Hub-Signature-256", "")):
-        return _webhook_answer(401, "missing or wrong X-Hub-Signature-256")
+    if not signature_valid(secret=secret, body=body, header=request.headers.get(SIGNATURE_HEADER, "")):
+        return _webhook_answer(401, f"missing or wrong {SIGNATURE_HEADER}")
     try:
         receipt = delivery_receive(
-            guid=request.headers.get("X-GitHub-Delivery", ""),
-            event=request.headers.get("X-GitHub-Event", ""),
+            guid=request.headers.get(DELIVERY_HEADER, ""),
+            event=request.headers.get(EVENT_HEADER, ""),
             body=body,
-            hook_id=request.headers.get("X-GitHub-Hook-ID", ""),
+            hook_id=request.headers.get(HOOK_ID_HEADER, ""),
             content_type=request.content_type or "",
         )
     except MalformedDelivery as exc:
