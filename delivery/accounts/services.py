@@ -1,5 +1,5 @@
-"""Identity's writes: a person's Developer record linked to their account, an account switched off, a role
-changed."""
+"""Identity's writes: a person's Developer record linked to their account, an account switched off, a sign-in
+refused, a role changed."""
 
 from __future__ import annotations
 
@@ -51,6 +51,14 @@ def account_deactivate(user: Any, *, reason: str) -> None:
         if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
             session.delete()
     audit(None, AuditEvent.Verb.SIGN_IN_REFUSED, login=user.get_username(), summary=f"Account switched off: {reason}")
+
+
+def sign_in_refuse(*, login: str, reason: str, user: Any = None, request: HttpRequest | None = None) -> None:
+    """Record why `login` was turned away at sign-in; `user`, the account of someone who has left, is switched off
+    first (its sessions end everywhere)."""
+    if user is not None:
+        account_deactivate(user, reason=reason)
+    audit(request, AuditEvent.Verb.SIGN_IN_REFUSED, login=login, summary=reason)
 
 
 @transaction.atomic

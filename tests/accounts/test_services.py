@@ -1,5 +1,5 @@
-"""A role change, as the service makes it: refused in words for a superuser and for one's own admin role, else
-done and written in the audit log."""
+"""Identity's services: a role change (refused in words for a superuser and for one's own admin role, else done
+and written in the audit log) and a refused sign-in."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 
 from delivery.accounts.models import AuditEvent, Role
 from delivery.accounts.roles import role_of
-from delivery.accounts.services import RoleRefused, role_change
+from delivery.accounts.services import RoleRefused, role_change, sign_in_refuse
 from tests.conftest import member
 
 pytestmark = pytest.mark.django_db
@@ -43,3 +43,20 @@ def test_a_superuser_and_ones_own_admin_role_are_refused_and_nothing_is_written(
     role_change(user=boss, role=Role.ADMIN, actor=boss)  # keeping it is no refusal
     assert role_of(_fresh(boss)) == Role.ADMIN
     assert AuditEvent.objects.filter(verb=AuditEvent.Verb.ROLE_CHANGED).count() == 1
+
+
+def test_a_refused_sign_in_is_recorded_and_a_leavers_account_switched_off_first() -> None:
+    leaver = member("lee")
+    sign_in_refuse(login="stranger", reason="not an active member of acme (none)")
+    assert role_of(_fresh(leaver)) == Role.DEVELOPER  # nobody else is touched
+    sign_in_refuse(login="lee", reason="not an active member of acme (pending)", user=leaver)
+    assert not _fresh(leaver).is_active  # type: ignore[attr-defined]
+    assert list(
+        AuditEvent.objects.filter(verb=AuditEvent.Verb.SIGN_IN_REFUSED)
+        .order_by("pk")
+        .values_list("actor_login", "summary")
+    ) == [
+        ("stranger", "not an active member of acme (none)"),
+        ("lee", "Account switched off: not an active member of acme (pending)"),
+        ("lee", "not an active member of acme (pending)"),
+    ]
