@@ -1,4 +1,5 @@
-"""Identity's writes: a person's Developer record linked to their account, and an account switched off."""
+"""Identity's writes: a person's Developer record linked to their account, an account switched off, a sign-in
+refused, a role changed."""
 
 from __future__ import annotations
 
@@ -7,10 +8,16 @@ from typing import Any
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from delivery.accounts.audit import audit
-from delivery.accounts.models import AuditEvent, Developer
+from delivery.accounts.models import AuditEvent, Developer, Role
+from delivery.accounts.roles import role_of, role_set
+
+
+class RoleRefused(Exception):
+    """A role change refused, in words for the admin who tried it (the page answers 400)."""
 
 
 def allowed_logins() -> set[str]:
@@ -44,3 +51,31 @@ def account_deactivate(user: Any, *, reason: str) -> None:
         if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
             session.delete()
     audit(None, AuditEvent.Verb.SIGN_IN_REFUSED, login=user.get_username(), summary=f"Account switched off: {reason}")
+
+
+def sign_in_refuse(*, login: str, reason: str, user: Any = None, request: HttpRequest | None = None) -> None:
+    """Record why `login` was turned away at sign-in; `user`, the account of someone who has left, is switched off
+    first (its sessions end everywhere)."""
+    if user is not None:
+        account_deactivate(user, reason=reason)
+    audit(request, AuditEvent.Verb.SIGN_IN_REFUSED, login=login, summary=reason)
+
+
+@transaction.atomic
+def role_change(*, user: Any, role: Role, actor: Any, request: HttpRequest | None = None) -> None:
+    """Give `user` this role, recorded in the audit log as before → after. A superuser is an admin whatever their
+    groups, and nobody takes their own admin role away (another admin must): both refused."""
+    if user.is_superuser:
+        raise RoleRefused(f"{user.get_username()} is a superuser: an admin whatever the role.")
+    if user.pk == actor.pk and role != Role.ADMIN:
+        raise RoleRefused("You cannot take your own admin role away; ask another admin.")
+    before = role_of(user)
+    role_set(user, role)
+    audit(
+        request,
+        AuditEvent.Verb.ROLE_CHANGED,
+        actor=actor,
+        summary=f"{user.get_username()}: {before or 'no role'} → {role.value}",
+        target_type="user",
+        target_id=str(user.pk),
+    )

@@ -1,4 +1,5 @@
-"""Reads of the watch: its state now, and its dashboard links filled in with its releases and window."""
+"""Reads of the watch: its state now, the watches of a release, and its dashboard links filled in with its releases
+and window."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from datetime import datetime, timedelta
 
 from delivery.github.models import LINK_PLACEHOLDERS
 from delivery.monitoring.models import MonitoringSession
+from delivery.pipeline.models import Release
 
 logger = logging.getLogger(__name__)
-__all__ = ["LINK_PLACEHOLDERS", "watch_dashboard_links", "watch_state"]
+__all__ = ["LINK_PLACEHOLDERS", "watch_dashboard_links", "watch_state", "watches_of_release"]
 
 
 def watch_state(session: MonitoringSession, now: datetime) -> str:
@@ -21,6 +23,19 @@ def watch_state(session: MonitoringSession, now: datetime) -> str:
     if now >= session.window_ends_at:
         return "window_over"
     return "watching"
+
+
+def watches_of_release(*, release: Release, now: datetime) -> list[MonitoringSession]:
+    """The watches that cover `release`, by owner, each with its `state` at `now` (two queries)."""
+    sessions = list(
+        MonitoringSession.objects.filter(releases=release)
+        .select_related("owner", "signed_off_by", "release__repository")
+        .prefetch_related("releases")
+        .order_by("owner__login")
+    )
+    for session in sessions:
+        session.state = watch_state(session, now)
+    return sessions
 
 
 class _SafeFormat(dict):  # type: ignore[type-arg]

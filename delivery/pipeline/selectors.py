@@ -327,6 +327,11 @@ def repository_detail(*, repository_id: int, history: int = 15) -> dict[str, Any
 
 
 # -- one release --------------------------------------------------------------------------------------------------
+def release_owner_ids(*, release: Release) -> set[int]:
+    """The developers who own the release (authored one of its changes)."""
+    return set(release.owners.values_list("pk", flat=True))
+
+
 def release_detail(*, release_id: int) -> dict[str, Any]:
     release = Release.objects.select_related("repository", "deployment__creator", "previous_release").get(pk=release_id)
     return {

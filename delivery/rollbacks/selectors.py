@@ -128,6 +128,34 @@ def rollback_of_deployment(deployment_id: int) -> Rollback | None:
     )
 
 
+# -- the rollbacks a page lists ---------------------------------------------------------------------------------
+def rollbacks_undoing(*, release: Release) -> list[Rollback]:
+    """The rollbacks that took (or are taking) `release` out of production, newest first."""
+    return list(
+        Rollback.objects.filter(releases_undone=release).select_related("requested_by").order_by("-requested_at")
+    )
+
+
+def rollbacks_of_repository(*, repository: Repository, limit: int = 10) -> list[Rollback]:
+    """The repository's latest rollbacks, newest first."""
+    return list(
+        Rollback.objects.filter(repository=repository)
+        .select_related("requested_by", "from_release")
+        .order_by("-requested_at")[:limit]
+    )
+
+
+def rollbacks_recent(
+    *, now: datetime, within: timedelta, repository_full_name: str = "", limit: int = 5
+) -> list[Rollback]:
+    """Rollbacks in flight and those asked for within `within` of `now`, newest first; of one repository when
+    `repository_full_name` names it."""
+    rollbacks = Rollback.objects.filter(Q(requested_at__gte=now - within) | Q(state__in=Rollback.IN_FLIGHT))
+    if repository_full_name:
+        rollbacks = rollbacks.filter(repository__full_name=repository_full_name)
+    return list(rollbacks.select_related("repository", "requested_by").order_by("-requested_at")[:limit])
+
+
 # -- the on-call page --------------------------------------------------------------------------------------------
 
 

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.http import require_POST
 
-from delivery.accounts import oncall
-from delivery.accounts.audit import audit
+from delivery.accounts import oncall, services
 from delivery.accounts.models import AuditEvent, Developer, OnCallRotation, OnCallShift, Role
-from delivery.accounts.roles import requires, role_of, role_set
+from delivery.accounts.roles import requires
+from delivery.web.forms import OverrideForm, RoleChangeForm, RotationForm
 from delivery.web.queues import Queue, has_work, queue_of, team_queues
 
 
@@ -123,25 +121,16 @@ def _back_with_error(request: HttpRequest, message: str) -> HttpResponse:
 @requires("manage_team")
 @require_POST
 def role_change(request: HttpRequest) -> HttpResponse:
-    user = get_object_or_404(get_user_model(), pk=request.POST.get("user", "0") or 0)
+    form = RoleChangeForm(request.POST)
+    if not form.is_valid():
+        if "user" in form.errors:
+            raise Http404("Nobody with this account")
+        return _back_with_error(request, form.first_error())
+    user, role = form.cleaned_data["user"], form.cleaned_data["role"]
     try:
-        role = Role(request.POST.get("role", ""))
-    except ValueError:
-        return _back_with_error(request, "Choose one of the roles.")
-    if user.is_superuser:
-        return _back_with_error(request, f"{user.get_username()} is a superuser: an admin whatever the role.")
-    if user.pk == request.user.pk and role != Role.ADMIN:
-        return _back_with_error(request, "You cannot take your own admin role away; ask another admin.")
-    before = role_of(user)
-    role_set(user, role)
-    audit(
-        request,
-        AuditEvent.Verb.ROLE_CHANGED,
-        actor=request.user,
-        summary=f"{user.get_username()}: {before or 'no role'} → {role.value}",
-        target_type="user",
-        target_id=str(user.pk),
-    )
+        services.role_change(user=user, role=role, actor=request.user, request=request)
+    except services.RoleRefused as exc:
+        return _back_with_error(request, str(exc))
     messages.success(request, f"{user.get_username()} is now {role.label.lower()}.")
     return redirect("team-settings")
 
@@ -149,28 +138,13 @@ def role_change(request: HttpRequest) -> HttpResponse:
 @requires("manage_team")
 @require_POST
 def rotation_change(request: HttpRequest) -> HttpResponse:
-    logins = [login.strip() for login in request.POST.get("members", "").replace(",", "\n").splitlines()]
-    logins = [login for login in logins if login]
-    found = {d.login: d for d in Developer.objects.filter(login__in=logins)}
-    unknown = [login for login in logins if login not in found]
-    if unknown:
-        return _back_with_error(request, f"Unknown GitHub login: {', '.join(unknown)}.")
-    if len(set(logins)) != len(logins):
-        return _back_with_error(request, "Each person once in the rotation.")
-    try:
-        starts_on = parse_date(request.POST.get("starts_on", ""))
-    except ValueError:
-        starts_on = None
-    try:
-        hour = int(request.POST.get("handover_hour", "9"))
-    except ValueError:
-        hour = -1
-    if starts_on is None or not 0 <= hour <= 23:
-        return _back_with_error(request, "Give the first handover day (YYYY-MM-DD) and an hour from 0 to 23.")
+    form = RotationForm(request.POST)
+    if not form.is_valid():
+        return _back_with_error(request, form.first_error())
     oncall.rotation_set(
-        developers=[found[login] for login in logins],
-        starts_on=starts_on,
-        handover_hour=hour,
+        developers=form.cleaned_data["members"],
+        starts_on=form.cleaned_data["starts_on"],
+        handover_hour=form.cleaned_data["handover_hour"],
         actor=request.user,
         request=request,
     )
@@ -178,34 +152,17 @@ def rotation_change(request: HttpRequest) -> HttpResponse:
     return redirect("team-settings")
 
 
-def _local_datetime(value: str) -> datetime | None:
-    """A date and time typed in the form (local time), or None when it is not one (a 30 February, a time the
-    clocks skip)."""
-    try:
-        parsed = parse_datetime(value.strip()) if value else None
-        if parsed is not None and timezone.is_naive(parsed):
-            parsed = timezone.make_aware(parsed)
-    except ValueError:
-        return None
-    return parsed
-
-
 @requires("manage_team")
 @require_POST
 def override_add(request: HttpRequest) -> HttpResponse:
-    developer = Developer.objects.filter(login=request.POST.get("login", "").strip()).first()
-    starts_at = _local_datetime(request.POST.get("starts_at", ""))
-    ends_at = _local_datetime(request.POST.get("ends_at", ""))
-    if developer is None:
-        return _back_with_error(request, "Choose who is on call.")
-    if starts_at is None or ends_at is None or ends_at <= starts_at:
-        return _back_with_error(request, "Give a start and an end, the end after the start.")
-    if ends_at - starts_at > timedelta(days=31):
-        return _back_with_error(request, "An override covers at most 31 days; change the rotation instead.")
+    form = OverrideForm(request.POST)
+    if not form.is_valid():
+        return _back_with_error(request, form.first_error())
+    developer, starts_at = form.cleaned_data["login"], form.cleaned_data["starts_at"]
     oncall.override_add(
         developer=developer,
         starts_at=starts_at,
-        ends_at=ends_at,
+        ends_at=form.cleaned_data["ends_at"],
         actor=request.user,
         request=request,
     )

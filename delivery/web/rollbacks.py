@@ -15,6 +15,7 @@ from delivery.accounts.roles import can_start_rollback
 from delivery.flows.rollbacks import rollback_requested, rollback_retried
 from delivery.notifications.selectors import notification_list
 from delivery.pipeline.models import Release
+from delivery.pipeline.selectors import release_owner_ids
 from delivery.rollbacks.forms import RollbackForm
 from delivery.rollbacks.models import Rollback
 from delivery.rollbacks.selectors import (
@@ -31,10 +32,6 @@ from delivery.rollbacks.services import ProductionMoved, RollbackInFlight, Rollb
 
 def _release(pk: int) -> Release:
     return get_object_or_404(Release.objects.select_related("repository"), pk=pk)
-
-
-def _owner_ids(release: Release) -> set[int]:
-    return set(release.owners.values_list("pk", flat=True))
 
 
 def _param(request: HttpRequest, name: str) -> str:
@@ -74,7 +71,7 @@ def rollback_new(request: HttpRequest, pk: int) -> HttpResponse:
     """GET: the confirmation (what is live, the target, the changes undone, a required reason). POST: start."""
     release = _release(pk)
     live = live_release(release.repository) or release  # what a rollback takes out of production
-    if not can_start_rollback(request.user, _owner_ids(live)):
+    if not can_start_rollback(request.user, release_owner_ids(release=live)):
         raise PermissionDenied("Your role does not allow rolling back the release that is live.")
     if request.method != "POST":
         return _confirmation(request, release)
@@ -116,7 +113,7 @@ def rollback_page(request: HttpRequest, pk: int) -> HttpResponse:
         "undone": list(rollback.releases_undone.prefetch_related("owners").order_by("-deployed_at")),
         "in_flight": rollback.state in Rollback.IN_FLIGHT,
         "can_retry": rollback.state == Rollback.State.FAILED
-        and can_start_rollback(request.user, _owner_ids(rollback.from_release)),
+        and can_start_rollback(request.user, release_owner_ids(release=rollback.from_release)),
         "now": timezone.now(),
     }
     template = "rollbacks/rollback.html"

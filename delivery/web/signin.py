@@ -2,7 +2,7 @@
 before allauth signs them in or creates an account, `SocialAccountAdapter.pre_social_login` asks GitHub with the
 person's own token whether they are an active member of GITHUB_ORG (`GET /user/memberships/orgs/{org}`), unless
 their login is on TRUNKLINE_ALLOWED_LOGINS. Anyone else gets the "not a member" page, and nothing is stored but an
-audit event. What follows a sign-in is delivery.accounts.signin's."""
+audit event (accounts.services.sign_in_refuse). What follows a sign-in is delivery.accounts.signin's."""
 
 from __future__ import annotations
 
@@ -17,9 +17,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.shortcuts import render
 
-from delivery.accounts.audit import audit
-from delivery.accounts.models import AuditEvent
-from delivery.accounts.services import account_deactivate, allowed_logins
+from delivery.accounts.services import allowed_logins, sign_in_refuse
 from delivery.github.client import GitHubError
 from delivery.github.members import membership_state
 
@@ -54,7 +52,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
                         f"GitHub refused to tell us about your membership of {org} (403): the organization may "
                         "restrict OAuth apps. An organization owner can approve Trunkline in its settings."
                     )
-                audit(request, AuditEvent.Verb.SIGN_IN_REFUSED, login=login, summary=f"Membership check failed: {exc}")
+                sign_in_refuse(login=login, reason=f"Membership check failed: {exc}", request=request)
                 raise ImmediateHttpResponse(
                     render(
                         request,
@@ -70,9 +68,9 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             if state != "active":
                 refusal = f"not an active member of {org} ({'invitation pending' if state == 'pending' else state})"
         if refusal:
-            if sociallogin.is_existing:  # someone who has left: their account stops working everywhere
-                account_deactivate(sociallogin.user, reason=refusal)
-            audit(request, AuditEvent.Verb.SIGN_IN_REFUSED, login=login, summary=refusal)
+            # Someone who has left: their account stops working everywhere.
+            leaver = sociallogin.user if sociallogin.is_existing else None
+            sign_in_refuse(login=login, reason=refusal, user=leaver, request=request)
             raise ImmediateHttpResponse(
                 render(request, "accounts/sign_in_refused.html", {"login": login, "org": org}, status=403)
             )

@@ -12,6 +12,7 @@ from delivery.flows.watches import watch_signed_off
 from delivery.monitoring.models import ChecklistItem, MonitoringSession
 from delivery.monitoring.selectors import watch_dashboard_links, watch_state
 from delivery.monitoring.services import ITEM_NOTE_MAX, NOTES_MAX, WatchError, watch_item_check
+from delivery.web.forms import WatchItemForm, WatchSignOffForm
 
 
 def _session(pk: int) -> MonitoringSession:
@@ -57,23 +58,22 @@ def watch_sign_off_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _sign_off(request: HttpRequest, session: MonitoringSession) -> HttpResponse:
-    decision = request.POST.get("decision", "")
-    notes = request.POST.get("notes", "")
-    chosen = [int(v) for v in request.POST.getlist("releases") if v.isdigit() and len(v) < 19]
+    form = WatchSignOffForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request, "monitoring/watch.html", _context(request, session, error=form.first_error()), status=400
+        )
+    decision, notes, release_ids = form.cleaned_data["decision"], form.cleaned_data["notes"], form.release_ids()
     try:
         done = watch_signed_off(
-            session=session,
-            user=request.user,
-            decision=decision,
-            notes=notes,
-            release_ids=chosen if "releases_shown" in request.POST else None,
+            session=session, user=request.user, decision=decision, notes=notes, release_ids=release_ids
         )
     except PermissionError as exc:
         raise PermissionDenied(str(exc)) from exc
     except WatchError as exc:
         context = _context(request, session, error=str(exc), decision=decision, notes=notes)
-        if "releases_shown" in request.POST:
-            context["chosen_releases"] = set(chosen)
+        if release_ids is not None:
+            context["chosen_releases"] = set(release_ids)
         return render(request, "monitoring/watch.html", context, status=400)
     messages.success(request, f"Signed off: {MonitoringSession.Decision(decision).label}.")
     if decision == MonitoringSession.Decision.ROLL_BACK:
@@ -87,15 +87,17 @@ def watch_item_page(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if request.method != "POST":
         return redirect("watch", item.session_id)
-    error = ""
-    try:
-        watch_item_check(
-            item=item, user=request.user, checked=request.POST.get("checked") == "on", note=request.POST.get("note", "")
-        )
-    except PermissionError as exc:
-        raise PermissionDenied(str(exc)) from exc
-    except WatchError as exc:
-        error = str(exc)
+    form = WatchItemForm(request.POST)
+    error = "" if form.is_valid() else form.first_error()
+    if not error:
+        try:
+            watch_item_check(
+                item=item, user=request.user, checked=form.cleaned_data["checked"], note=form.cleaned_data["note"]
+            )
+        except PermissionError as exc:
+            raise PermissionDenied(str(exc)) from exc
+        except WatchError as exc:
+            error = str(exc)
     item.refresh_from_db()
     status = 400 if error else 200
     if request.htmx:
@@ -105,7 +107,7 @@ def watch_item_page(request: HttpRequest, pk: int) -> HttpResponse:
             "session": item.session,
             "item_error": error,
             "item_saved": not error,
-            "typed_note": request.POST.get("note", "") if error else "",
+            "typed_note": form.data.get("note", "") if error else "",
             "item_note_max": ITEM_NOTE_MAX,
         }
         return render(request, "monitoring/_item.html", context, status=status)
