@@ -24,7 +24,8 @@
   ``{"kind": "primary_rate_limit", "path_contains": "/graphql"}`` (200 with ``RATE_LIMITED``);
   ``{"kind": "secondary_rate_limit", "path_contains": "/graphql", "retry_after": 30}``;
   ``{"kind": "partial_data", "field": "reviews"}`` (200, that field null, an ``errors`` entry for it).
-- ``GET /_simulator/stats``, ``POST /_simulator/stats/reset``
+- ``GET /_simulator/stats``, ``POST /_simulator/stats/reset``  API requests (REST and GraphQL, by route) and the
+  GraphQL points they spent (``graphql_points``)
 - ``GET /_simulator/counts[?repo=acme/api]``
 - ``POST /_simulator/tick``                 advance live activity one step now
 - ``GET|POST /_simulator/switches``         e.g. ``{"fail_next_production_deploy": true}``: the next production

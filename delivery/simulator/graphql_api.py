@@ -246,7 +246,7 @@ class GraphQLApi:
         plan = None
         if fault is not None and fault.kind == "partial_data":
             plan = _FailPlan(fault.field, _fail_path(query))
-        context = Context(self.world, self.renderer, user, query.cost, rate, RepositoryNode, request_id, plan)
+        context = Context(self.world, self.renderer, user, rate, RepositoryNode, request_id, plan)
         with self.world.lock:
             result = execute(
                 query.schema,

@@ -22,7 +22,6 @@ from .models import Branch, Commit, GitTagObject, Repository, Tag, User
 from .render import GHOST_ID, iso, node
 
 if TYPE_CHECKING:
-    from .graphql_cost import Cost
     from .render import Renderer
     from .world import World
 
@@ -59,7 +58,6 @@ class Context:
     world: World
     renderer: Renderer
     viewer: User
-    cost: Cost
     rate: RateLimitInfo
     repository_class: Callable[[Context, Repository], Any]  # graphql_resolvers.RepositoryNode (it needs this module)
     request_id: str = ""

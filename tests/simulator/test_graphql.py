@@ -293,6 +293,15 @@ def test_deployments_and_statuses_agree_with_rest(
         latest = expected[0] if expected else None
         assert node["latestStatus"] == (latest and {k: latest[k] for k in node["latestStatus"]})
     assert {s["state"] for n in nodes for s in n["statuses"]["nodes"]} >= {"SUCCESS", "FAILURE", "INACTIVE"}
+    production = rest_all(http, f"{server.api_url}/repos/acme/billing/deployments", environment="production")
+    filtered = data(
+        server,
+        http,
+        """{ repository(owner: "acme", name: "billing") {
+             deployments(first: 100, environments: ["production"]) { totalCount nodes { databaseId } } } }""",
+    )["repository"]["deployments"]
+    assert filtered["totalCount"] == len(production) > 0
+    assert [n["databaseId"] for n in filtered["nodes"]] == sorted(d["id"] for d in production)[:100]
 
 
 def test_repositories_viewer_and_tags_agree_with_rest(server: SimulatorServer, http: requests.Session) -> None:
