@@ -56,6 +56,7 @@ from .render import Renderer, iso
 from .world import World
 
 SCHEMA_FILE = Path(__file__).with_name("graphql_schema") / "schema.graphql"
+GRAPHQL_DOCS = "https://docs.github.com/graphql"
 AUTH_DOCS = "https://docs.github.com/graphql/guides/forming-calls-with-graphql#authenticating-with-graphql"
 RATE_LIMITED_MESSAGE = "API rate limit already exceeded for user ID {user_id}."
 SOMETHING_WENT_WRONG = (
@@ -180,9 +181,7 @@ class GraphQLApi:
 
     def handle(self, method: str, raw_body: bytes, user: User | None, request_id: str) -> Response:
         if method != "POST":
-            return Response(
-                404, dumps({"message": "Not Found", "documentation_url": "https://docs.github.com/graphql"})
-            )
+            return Response(404, dumps({"message": "Not Found", "documentation_url": GRAPHQL_DOCS}))
         if user is None:
             body = {"message": "This endpoint requires you to be authenticated.", "documentation_url": AUTH_DOCS}
             return Response(401, dumps(body))
@@ -191,7 +190,7 @@ class GraphQLApi:
         except ValueError:
             request = None
         if not isinstance(request, dict):
-            return Response(400, dumps({"message": "Problems parsing JSON", "documentation_url": AUTH_DOCS}))
+            return Response(400, dumps({"message": "Problems parsing JSON", "documentation_url": GRAPHQL_DOCS}))
         prepared = self._prepare(request)
         if isinstance(prepared, dict):
             return Response(200, dumps(prepared), headers=self.rate.peek(user.id).headers())
