@@ -101,6 +101,8 @@ class RequestCounters:
     requests: int = 0
     not_modified: int = 0
     by_status: dict[int, int] = field(default_factory=dict)
+    graphql_requests: int = 0
+    graphql_points: int = 0
 
 
 Shape = Callable[[Any], bool]
@@ -190,8 +192,10 @@ class GitHubClient:
         etag: str = "",
         body: Any = None,
         shape: Shape | None = None,
+        read: bool | None = None,
     ) -> Response:
-        """One request, with quick jittered retries on 5xx and connection errors. Raises GitHubError.
+        """One request, with quick jittered retries on 5xx and connection errors. Raises GitHubError. A read is
+        a GET, or a POST that only asks (a GraphQL query: `read=True`).
 
         A read (GET) whose answer breaks off inside the body, or whose 2xx body does not parse (or is not `shape`),
         is retried the same way and then raises GitHubBadAnswer (transient): nothing of a damaged answer, its ETag
@@ -199,6 +203,7 @@ class GitHubClient:
         if self._rate_exhausted_until and datetime.now(UTC) < self._rate_exhausted_until:
             raise GitHubRateLimited("GitHub rate limit exhausted", retry_at=self._rate_exhausted_until, secondary=False)
         headers = {"If-None-Match": etag} if etag else {}
+        read = verb == "GET" if read is None else read
         attempt = 0
         while True:
             if self.before_request is not None:
@@ -211,7 +216,7 @@ class GitHubClient:
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
                 status, response_headers, output = 0, {}, str(exc)
             except _CUT_MID_BODY as exc:
-                if verb != "GET":
+                if not read:
                     raise GitHubUnavailable(
                         f"GitHub's answer broke off ({exc.__class__.__name__}) on {verb} {url}"
                     ) from exc
@@ -220,7 +225,7 @@ class GitHubClient:
             self.counters.requests += 1
             self.counters.by_status[status] = self.counters.by_status.get(status, 0) + 1
             data = None
-            if 200 <= status < 300 and verb == "GET":
+            if 200 <= status < 300 and read:
                 data = _json_or_none(output)
                 if data is None and output:
                     bad_answer = "a 2xx body that is not JSON"

@@ -357,7 +357,12 @@ class Deployment(models.Model):
 
 
 class DeploymentStatus(models.Model):
-    github_id = models.BigIntegerField(unique=True)
+    """Keyed on GitHub's global node id (GraphQL's `id`, REST's and webhooks' `node_id`): GraphQL gives a status no
+    database id. `github_id` is REST's, kept where REST or a webhook gave it (rows from before node ids adopt
+    theirs when GitHub is next read)."""
+
+    github_id = models.BigIntegerField(unique=True, null=True, blank=True)
+    node_id = models.CharField(max_length=100, null=True, blank=True, unique=True)  # null: stored before node ids
     deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="statuses")
     state = models.CharField(max_length=20)
     description = models.TextField(blank=True)
@@ -368,7 +373,7 @@ class DeploymentStatus(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["deployment", "created_at", "github_id"]
+        ordering = ["deployment", "created_at", "pk"]
         verbose_name_plural = "deployment statuses"
 
     def __str__(self) -> str:

@@ -225,6 +225,22 @@ Need = Callable[[Any], Any]
 """A check of one field's value: raises TypeError or ValueError when it is malformed."""
 
 
+def upserts_by_shape(
+    model: type[models.Model], rows: Sequence[Row], *, key: Sequence[str], guard: Guard | None = None
+) -> IngestResult:
+    """upsert_rows for rows that do not all name the same fields (a source that does not know a field leaves it
+    out, and what is stored stays): one upsert per set of fields."""
+    shapes: dict[tuple[str, ...], list[Row]] = {}
+    for row in rows:
+        shapes.setdefault(tuple(sorted(row)), []).append(row)
+    result = IngestResult()
+    for group in shapes.values():
+        done = upsert_rows(model, group, key=key, guard=guard)
+        result.add(done)
+        result.ids.update(done.ids)
+    return result
+
+
 def rows_built(
     items: Iterable[Any], build: Callable[[Any], Row | None], result: IngestResult, what: str, model: type[models.Model]
 ) -> list[Row]:

@@ -338,6 +338,6 @@ def release_detail(*, release_id: int) -> dict[str, Any]:
         "release": release,
         "changes": list(release.changes.select_related("author", "pull_request").order_by("merged_at")),
         "owners": list(release.owners.order_by("login")),
-        "statuses": list(release.deployment.statuses.select_related("creator").order_by("created_at", "github_id")),
+        "statuses": list(release.deployment.statuses.select_related("creator").order_by("created_at", "pk")),
         "next_release": Release.objects.filter(previous_release=release).only("pk", "tag_name", "sha").first(),
     }
