@@ -233,6 +233,7 @@ GITHUB_TIMEOUT = env.float("GITHUB_TIMEOUT", default=15.0)
 GITHUB_TRANSIENT_RETRIES = env.int("GITHUB_TRANSIENT_RETRIES", default=3)
 GITHUB_BACKOFF_SECONDS = env.float("GITHUB_BACKOFF_SECONDS", default=1.0)
 # How far back a first sync of a repository reads commits, deployments and workflow runs.
+GITHUB_SYNC_GRAPHQL = env.bool("GITHUB_SYNC_GRAPHQL", default=True)  # else pull requests and deployments by REST
 SYNC_BACKFILL_DAYS = env.int("SYNC_BACKFILL_DAYS", default=120)
 # A sync holds its repository's lease this long past its last sign of life (it renews it as it goes): a worker
 # that dies delays the next sync of that repository by about this much (github/sync_lease.py).

@@ -72,7 +72,9 @@ def _error(errors: Any, headers: dict[str, str], data: Any, url: str) -> GitHubE
         )
     if NOT_FOUND in kinds:
         return GitHubNotFound(f"GitHub GraphQL: {words}: {where}", status=404)
-    if kinds & QUERY_MISTAKES or (not data and codes - {""}):
+    # A query GitHub cannot run (no data, and errors that point into the query) fails the same way every time.
+    pointed = any(e.get("locations") for e in listed) or bool(codes - {""})
+    if kinds & QUERY_MISTAKES or (not data and pointed):
         return GitHubQueryRefused(f"GitHub refused the GraphQL query: {words}: {where}", status=200)
     # A partial answer (a field GitHub could not resolve in time) or an error of GitHub's own: read again.
     return GitHubBadAnswer(f"GitHub's GraphQL answer carries errors: {words}: {where}", status=200)

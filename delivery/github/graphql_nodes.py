@@ -1,19 +1,18 @@
 """The GraphQL queries the sync sends, and GraphQL's nodes turned into the shapes the ingest layer takes (REST's),
-so that webhooks, REST and GraphQL write through the same functions. What GraphQL lacks is left out of a row
-rather than guessed: a deployment's transient/production flags, its ref when the branch or tag is gone."""
+so that webhooks, REST and GraphQL write through the same functions."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 RATE_LIMIT = "rateLimit { cost remaining resetAt }"
 ACTOR = "login ... on User { databaseId } ... on Bot { databaseId } __typename"
+USER = "login databaseId __typename"  # where the schema says User, not any Actor (a git author's account)
 
 REVIEW_FIELDS = f"id fullDatabaseId state submittedAt url commit {{ oid }} author {{ {ACTOR} }}"
 COMMIT_FIELDS = (
     "commit { oid message authoredDate committedDate "
-    f"author {{ name email date user {{ {ACTOR} }} }} committer {{ date }} }}"
+    f"author {{ name email date user {{ {USER} }} }} committer {{ date }} }}"
 )
 PULL_REQUEST_FIELDS = f"""
   id fullDatabaseId number title body state isDraft url createdAt updatedAt closedAt mergedAt
@@ -64,25 +63,6 @@ query PullRequest($owner: String!, $name: String!, $number: Int!) {{
 """
 
 STATUS_FIELDS = f"id state createdAt updatedAt description environmentUrl logUrl creator {{ {ACTOR} }}"
-DEPLOYMENT_FIELDS = f"""
-  id databaseId environment originalEnvironment task description payload createdAt updatedAt commitOid
-  ref {{ name }}
-  creator {{ {ACTOR} }}
-  statuses(first: 100) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {STATUS_FIELDS} }} }}
-"""
-
-DEPLOYMENTS = f"""
-query Deployments($owner: String!, $name: String!, $first: Int!, $after: String) {{
-  {RATE_LIMIT}
-  repository(owner: $owner, name: $name) {{
-    deployments(first: $first, after: $after, orderBy: {{field: CREATED_AT, direction: DESC}}) {{
-      pageInfo {{ hasNextPage endCursor }}
-      nodes {{ {DEPLOYMENT_FIELDS} }}
-    }}
-  }}
-}}
-"""
-
 DEPLOYMENT_STATUSES = f"""
 query DeploymentStatuses($id: ID!, $after: String) {{
   {RATE_LIMIT}
@@ -92,10 +72,13 @@ query DeploymentStatuses($id: ID!, $after: String) {{
 }}
 """
 
-DEPLOYMENTS_BY_ID = f"""
-query DeploymentsById($ids: [ID!]!) {{
+DEPLOYMENTS_STATUSES_BY_ID = f"""
+query DeploymentsStatuses($ids: [ID!]!) {{
   {RATE_LIMIT}
-  nodes(ids: $ids) {{ ... on Deployment {{ {DEPLOYMENT_FIELDS} }} }}
+  nodes(ids: $ids) {{ ... on Deployment {{
+    id
+    statuses(first: 100) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {STATUS_FIELDS} }} }}
+  }} }}
 }}
 """
 
@@ -189,33 +172,6 @@ def pull_request_commit(node: dict[str, Any]) -> dict[str, Any]:
         },
         "author": actor(author.get("user")),
     }
-
-
-def deployment(node: dict[str, Any]) -> dict[str, Any]:
-    """REST's deployment, without what GraphQL does not say: the transient/production flags, and the ref when the
-    branch or tag it named is gone (GraphQL's `ref` is then null; REST still has the name)."""
-    ref = node.get("ref")
-    payload = node.get("payload")
-    try:
-        parsed = json.loads(payload) if isinstance(payload, str) and payload else {}
-    except ValueError:
-        parsed = {}
-    made: dict[str, Any] = {
-        "id": node.get("databaseId"),
-        "node_id": node.get("id"),
-        "environment": node.get("environment"),
-        "original_environment": node.get("originalEnvironment"),
-        "sha": node.get("commitOid"),
-        "task": node.get("task"),
-        "description": node.get("description"),
-        "payload": parsed if isinstance(parsed, dict) else {},
-        "creator": actor(node.get("creator")),
-        "created_at": node.get("createdAt"),
-        "updated_at": node.get("updatedAt"),
-    }
-    if isinstance(ref, dict) and ref.get("name"):
-        made["ref"] = ref["name"]
-    return made
 
 
 STATUS_STATES = {"IN_PROGRESS": "in_progress"}

@@ -29,7 +29,6 @@ from delivery.github.client import (
 )
 from delivery.github.ingest import (
     ingest_deployment_statuses,
-    ingest_deployments,
     ingest_pull_request_commits,
     ingest_pull_requests,
     ingest_repositories,
@@ -49,6 +48,7 @@ from delivery.github.repository_gone import (
     repository_gone_mark,
 )
 from delivery.github.rows import IngestResult, Need, a_text, a_time, github_id, items_screened
+from delivery.github.sync_graphql import deployments_with_statuses_write, pull_requests_pass, statuses_read_rest
 from delivery.github.sync_lease import (
     LeaseKeeper,
     SyncAlreadyRunning,
@@ -280,13 +280,15 @@ class _RepositorySync:
     FIRST_RESOURCE = SyncCursor.Resource.PULL_REQUESTS
 
     def run(self) -> None:
-        for resource, step in (
-            (SyncCursor.Resource.PULL_REQUESTS, self.pull_requests),
+        graphql = settings.GITHUB_SYNC_GRAPHQL  # pull requests and deployments a page per query (sync_graphql)
+        steps: tuple[tuple[str, Callable[[SyncCursor], None]], ...] = (
+            (SyncCursor.Resource.PULL_REQUESTS, self.pull_requests_graphql if graphql else self.pull_requests),
             (SyncCursor.Resource.COMMITS, self.commits),
             (SyncCursor.Resource.TAGS, self.tags),
             (SyncCursor.Resource.DEPLOYMENTS, self.deployments),
             (SyncCursor.Resource.WORKFLOW_RUNS, self.workflow_runs),
-        ):
+        )
+        for resource, step in steps:
             cursor = _cursor(self.repository, resource)
             try:
                 step(cursor)
@@ -320,6 +322,9 @@ class _RepositorySync:
         self.keep_alive()  # also before every request: see sync_lease
 
     # -- pull requests ------------------------------------------------------------------------------------------
+    def pull_requests_graphql(self, cursor: SyncCursor) -> None:
+        pull_requests_pass(self, cursor)
+
     def pull_requests(self, cursor: SyncCursor) -> None:
         """Sorted by `updated` descending, stopping at the bookmark (the list has no `since`)."""
         since = cursor.high_water_at or self.floor
@@ -409,15 +414,8 @@ class _RepositorySync:
                 ).values_list("github_id", "updated_at")
             )
             moved = [d for d in known if stored.get(d["id"]) != parse_time(d["updated_at"])]
-            with transaction.atomic():
-                result = ingest_deployments(self.repository, fresh + moved)
-            self.summary.add(result)
-            by_pk = {d.pk: d for d in Deployment.objects.filter(pk__in=result.ids.values())}
-            for item in fresh + moved:
-                deployment = by_pk.get(result.ids.get(item["id"], -1))
-                if deployment is not None:
-                    self._deployment_statuses(deployment, item["statuses_url"])
-                new_high = max(new_high, item["id"])
+            self._deployments_write(fresh + moved)
+            new_high = max([new_high, *(d["id"] for d in fresh + moved)])
             self._page_done("deployments", page.number, page.last_page)
             handled.update(d["id"] for d in fresh + moved)
             if not self._read_on(items, high):
@@ -432,14 +430,13 @@ class _RepositorySync:
                 self.summary.skipped.append(f"{self.repository.full_name} deployment {deployment.github_id}: deleted")
         _cursor_done(cursor, timezone.now(), etag=first_etag, high_water_key=str(new_high))
 
+    def _deployments_write(self, items: list[dict[str, Any]]) -> None:
+        deployments_with_statuses_write(self, items)
+
     def _deployment_statuses(self, deployment: Deployment, url: str) -> None:
-        seen = 0
-        for page in self.client.iter_pages(url):
-            seen += len(page.items)
-            with transaction.atomic():
-                self.summary.add(ingest_deployment_statuses(deployment, page.items))
-        if not seen:
-            logger.info("%s deployment %s has no statuses yet", self.repository, deployment.github_id)
+        """A known deployment's statuses again (one still unfinished that the list did not show)."""
+        with transaction.atomic():
+            self.summary.add(ingest_deployment_statuses(deployment, statuses_read_rest(self.client, url)))
 
     # -- workflow runs ------------------------------------------------------------------------------------------
     def workflow_runs(self, cursor: SyncCursor) -> None:

@@ -1,0 +1,210 @@
+"""The sync through GitHub's GraphQL API where it pays: pull requests with their reviews, own commits and review
+requests, a page per query, and the statuses of a page of deployments in one query (REST needs a request per
+pull request and per deployment for those). The pull-request pass first asks REST's list with its ETag: a 304
+costs nothing, a GraphQL query always at least a point, so an unchanged repository is still read for free. Pages
+start at PAGE_START objects, halve on GitHub's timeouts and 502s (large pages time out), and grow back after a
+good page. GITHUB_SYNC_GRAPHQL off: the same pages, with REST's request per pull request and per deployment.
+
+Everything is written through the ingest layer, as REST's pages and webhooks are; a page with its nested lists is
+read in full first, then written in one transaction."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from delivery.github import graphql_nodes as nodes
+from delivery.github.client import GitHubClient, GitHubNotFound, GitHubUnavailable, list_of_objects
+from delivery.github.graphql import graphql_query
+from delivery.github.ingest import (
+    ingest_deployment_statuses,
+    ingest_deployments,
+    ingest_pull_request_commits,
+    ingest_pull_requests,
+    ingest_reviews,
+    parse_time,
+)
+from delivery.github.models import Deployment, PullRequest, SyncCursor
+from delivery.github.rows import Need, a_time, github_id
+
+if TYPE_CHECKING:
+    from delivery.github.sync import _RepositorySync
+
+logger = logging.getLogger(__name__)
+PAGE_START = 50
+PAGE_MIN = 5
+PAGE_MAX = 100
+PULL_REQUEST_NEEDS: dict[str, Need] = {"id": github_id, "number": github_id, "updated_at": a_time}
+
+
+@dataclass
+class _Pages:
+    """A connection read page by page, the page size adapting to GitHub's timeouts."""
+
+    size: int = PAGE_START
+    after: str | None = None
+    number: int = 0
+
+    def read(self, job: _RepositorySync, query: str, connection: str) -> tuple[list[dict[str, Any]], str | None]:
+        """The next page's nodes and the cursor after it (None at the end)."""
+        repository = job.repository
+        while True:
+            variables = {"owner": repository.owner, "name": repository.name, "first": self.size, "after": self.after}
+            try:
+                data = graphql_query(job.client, query, variables)
+            except GitHubUnavailable:
+                if self.size <= PAGE_MIN:
+                    raise
+                self.size = max(PAGE_MIN, self.size // 2)  # GitHub times out on large pages: ask for less
+                continue
+            found = data.get("repository")
+            if not isinstance(found, dict):
+                raise GitHubNotFound(f"{repository.full_name}: GitHub's GraphQL knows no such repository", status=404)
+            page = found.get(connection)
+            self.number += 1
+            self.size = min(PAGE_MAX, self.size * 2) if self.size < PAGE_START else self.size
+            return nodes.nodes(page), nodes.more(page)
+
+
+def _unchanged_since_last_pass(
+    job: _RepositorySync, cursor: SyncCursor, url: str, params: dict[str, Any]
+) -> tuple[bool, str]:
+    """Ask REST's list with the ETag of the last complete pass (free when nothing changed): (unchanged, ETag)."""
+    response = job.client.get(url, params=params, etag=cursor.etag, shape=list_of_objects)
+    return response.not_modified, response.etag or cursor.etag
+
+
+# -- pull requests ------------------------------------------------------------------------------------------------
+@dataclass
+class _PullRequestPage:
+    items: list[dict[str, Any]] = field(default_factory=list)
+    reviews: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    commits: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+def pull_requests_pass(job: _RepositorySync, cursor: SyncCursor) -> None:
+    """Newest changes first, down to the bookmark (the last pass's newest `updated_at`, or the backfill floor)."""
+    # The most recently updated pull request comes first: any change to any of them changes this one-item page.
+    probe = {"state": "all", "sort": "updated", "direction": "desc", "per_page": 1}
+    unchanged, etag = _unchanged_since_last_pass(job, cursor, f"{job.api}/pulls", probe)
+    if unchanged:
+        SyncCursor.objects.filter(pk=cursor.pk).update(last_attempt_at=timezone.now(), last_success_at=timezone.now())
+        return
+    since = cursor.high_water_at or job.floor
+    high = cursor.high_water_at
+    pages = _Pages()
+    while True:
+        page_nodes, after = pages.read(job, nodes.PULL_REQUESTS, "pullRequests")
+        page = _pull_request_page(job, page_nodes)
+        fresh = [pr for pr in page.items if parse_time(pr["updated_at"]) >= since]
+        _pull_requests_write(job, fresh, page)
+        for pr in fresh:
+            high = max(filter(None, (high, parse_time(pr["updated_at"]))))
+        job._page_done("pull requests", pages.number, None)
+        if len(fresh) < len(page.items) or after is None:
+            break
+        pages.after = after
+    cursor.etag, cursor.high_water_at = etag, high
+    cursor.last_success_at = cursor.last_attempt_at = timezone.now()
+    cursor.last_error = ""
+    cursor.save()
+
+
+def _pull_request_page(job: _RepositorySync, page_nodes: list[dict[str, Any]]) -> _PullRequestPage:
+    """A page's pull requests in REST's shape, each with every review and own commit (nested lists longer than a
+    page are read on by the pull request's node id)."""
+    page = _PullRequestPage()
+    for node in page_nodes:
+        item = nodes.pull_request(node)
+        page.items.append(item)
+        page.reviews[id(item)] = [nodes.review(n) for n in _all(job, node, "reviews", nodes.PULL_REQUEST_REVIEWS)]
+        page.commits[id(item)] = [
+            nodes.pull_request_commit(n) for n in _all(job, node, "commits", nodes.PULL_REQUEST_COMMITS)
+        ]
+    screened = job._screened(page.items, PULL_REQUEST_NEEDS, "pull request")
+    page.items = screened
+    return page
+
+
+def _all(job: _RepositorySync, node: dict[str, Any], connection: str, query: str) -> list[dict[str, Any]]:
+    found = nodes.nodes(node.get(connection))
+    after = nodes.more(node.get(connection))
+    while after is not None and node.get("id"):
+        data = graphql_query(job.client, query, {"id": node["id"], "after": after})
+        page = (data.get("node") or {}).get(connection)
+        found += nodes.nodes(page)
+        after = nodes.more(page)
+    return found
+
+
+def _pull_requests_write(job: _RepositorySync, fresh: list[dict[str, Any]], page: _PullRequestPage) -> None:
+    """The page in one transaction: the pull requests, then the reviews and commits of those whose details are
+    not stored for this version yet."""
+    with transaction.atomic():
+        result = ingest_pull_requests(job.repository, fresh)
+        job.summary.add(result)
+        synced_for = dict(
+            PullRequest.objects.filter(pk__in=result.ids.values()).values_list("pk", "details_synced_for")
+        )
+        for item in fresh:
+            pk = result.ids.get(item["id"])
+            updated_at = parse_time(item["updated_at"])
+            if pk is None or synced_for.get(pk) == updated_at:
+                continue
+            pull_request = PullRequest(pk=pk, repository=job.repository, number=item["number"])
+            job.summary.add(ingest_reviews(pull_request, page.reviews[id(item)]))
+            job.summary.add(ingest_pull_request_commits(pull_request, page.commits[id(item)]))
+            PullRequest.objects.filter(pk=pk).update(details_synced_for=updated_at)
+
+
+# -- deployment statuses ------------------------------------------------------------------------------------------
+def deployment_statuses_read(job: _RepositorySync, node_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Every status of these deployments (by node id), 100 deployments a query, in REST's shape. The deployments
+    themselves come from REST's list, 100 a request, which keeps what GraphQL lacks (a deleted branch's ref, the
+    environment flags); only their statuses, a request each in REST, come from here."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for start in range(0, len(node_ids), PAGE_MAX):
+        ids = node_ids[start : start + PAGE_MAX]
+        data = graphql_query(job.client, nodes.DEPLOYMENTS_STATUSES_BY_ID, {"ids": ids})
+        for node in data.get("nodes") or []:
+            if isinstance(node, dict) and isinstance(node.get("id"), str):
+                found[node["id"]] = [
+                    nodes.deployment_status(n) for n in _all(job, node, "statuses", nodes.DEPLOYMENT_STATUSES)
+                ]
+    return found
+
+
+def statuses_read_rest(client: GitHubClient, url: str) -> list[dict[str, Any]]:
+    """Every status of one deployment through REST (a request per page of them)."""
+    return [status for page in client.iter_pages(url) for status in page.items]
+
+
+def deployments_with_statuses_write(job: _RepositorySync, items: list[dict[str, Any]]) -> None:
+    """A page of deployments (REST's list) with every status of each, read first, then written in one transaction:
+    the statuses through GraphQL, the page's in one query, or (without GraphQL, or for a deployment without a node
+    id) a REST request per deployment."""
+    by_node: dict[str, list[dict[str, Any]]] = {}
+    if settings.GITHUB_SYNC_GRAPHQL:
+        by_node = deployment_statuses_read(job, [d["node_id"] for d in items if isinstance(d.get("node_id"), str)])
+    statuses: dict[int, list[dict[str, Any]]] = {}
+    for item in items:
+        node_id = item.get("node_id")
+        if isinstance(node_id, str) and node_id in by_node:
+            statuses[item["id"]] = by_node[node_id]
+        else:
+            statuses[item["id"]] = statuses_read_rest(job.client, item["statuses_url"])
+    with transaction.atomic():
+        result = ingest_deployments(job.repository, items)
+        job.summary.add(result)
+        by_pk = {d.pk: d for d in Deployment.objects.filter(pk__in=result.ids.values())}
+        for item in items:
+            deployment = by_pk.get(result.ids.get(item["id"], -1))
+            if deployment is not None and statuses[item["id"]]:
+                job.summary.add(ingest_deployment_statuses(deployment, statuses[item["id"]]))
+            elif deployment is not None:
+                logger.info("%s deployment %s has no statuses yet", job.repository, deployment.github_id)
