@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class CoreConfig(AppConfig):
-    """Project-wide commands: the embedded demo and the benchmarks."""
+    """Project-wide plumbing: the health check, the error pages, the embedded demo."""
 
     name = "delivery.core"
     label = "core"

@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 
 from delivery.pipeline.models import Change, Release
 from tests.factories import RepositoryFactory
+from tools.bench_board import Command as BenchBoard
 
 pytestmark = pytest.mark.django_db
 PAGES = ["board", "board htmx refresh", "board by repository", "board by person", "change", "repository", "release"]
@@ -21,7 +22,7 @@ def test_bench_board_times_every_page_and_writes_the_figures(tmp_path: Path) -> 
     out, figures_path = StringIO(), tmp_path / "bench-board.json"
 
     call_command(
-        "bench_board",
+        BenchBoard(),
         repos=2,
         prs=60,
         deployments=20,
@@ -46,4 +47,4 @@ def test_bench_board_times_every_page_and_writes_the_figures(tmp_path: Path) -> 
 def test_bench_board_refuses_a_database_with_data() -> None:
     RepositoryFactory()
     with pytest.raises(CommandError, match="empty database"):
-        call_command("bench_board", repos=1, prs=10, deployments=4, requests=1, stdout=StringIO(), stderr=StringIO())
+        call_command(BenchBoard(), repos=1, prs=10, deployments=4, requests=1, stdout=StringIO(), stderr=StringIO())

@@ -1,4 +1,4 @@
-"""`python manage.py bench_board`: the pipeline pages' server time on a large simulated organization.
+"""`python -m tools bench_board`: the pipeline pages' server time on a large simulated organization.
 
 The mirror is written straight to the database (bulk inserts, no simulator, no sync): a year of squash merges on
 each repository's main line, a realistic handful of pull requests in flight, staging and production deployments
@@ -21,7 +21,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import django
@@ -35,7 +34,6 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from delivery.accounts.models import Developer
-from delivery.core.loadgen import percentile
 from delivery.github.models import (
     Branch,
     Commit,
@@ -49,6 +47,7 @@ from delivery.github.models import (
 )
 from delivery.pipeline.models import Change, Release, Stage
 from delivery.pipeline.services import repository_derive
+from tools.figures import database_label, percentile
 
 AIM_P95_MS = 100.0
 HISTORY_DAYS = 365
@@ -83,13 +82,6 @@ def _board_path() -> str:
         return reverse("board")
     except NoReverseMatch:
         return reverse("home")
-
-
-def _database() -> str:
-    name = settings.DATABASES["default"]["NAME"]
-    if connection.vendor == "sqlite":
-        return f"SQLite {Path(str(name)).name}"
-    return f"{connection.vendor.replace('postgresql', 'PostgreSQL')} {name}"
 
 
 @dataclass
@@ -540,7 +532,7 @@ class Command(BaseCommand):
             "pages": pages,
             "aim_p95_ms": AIM_P95_MS,
             "pages_over_aim": [name for name, page in pages.items() if page["p95_ms"] > AIM_P95_MS],
-            "database": _database(),
+            "database": database_label(),
             "python": sys.version.split()[0],
             "django": django.get_version(),
             "cpus": os.cpu_count(),

@@ -2,7 +2,7 @@
 
 Standard library only (no Django), so it runs as a process of its own next to the server it measures:
 
-    python -m delivery.core.loadgen --url http://127.0.0.1:8000/webhooks/github/ --secret S \\
+    python -m tools.loadgen --url http://127.0.0.1:8000/webhooks/github/ --secret S \\
         --seconds 30 --concurrency 16 --prs 500 --out var/loadgen.json
 
 Each of the N threads keeps one `http.client.HTTPConnection` (reconnecting when the server closes it, as
@@ -37,6 +37,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
+
+from tools.figures import percentile
 
 ACTIONS = ("opened", "synchronize", "edited", "closed")
 OWNER_ID = 90_000_001
@@ -370,14 +372,6 @@ class Sender(threading.Thread):
             self.statuses[status] += 1
         if len(self.failures) < 20:
             self.failures.append({"guid": guid, "status": status, "detail": detail})
-
-
-def percentile(ordered: list[float], fraction: float) -> float:
-    """Nearest-rank percentile of an already sorted list."""
-    if not ordered:
-        return 0.0
-    rank = max(1, -(-len(ordered) * fraction // 1))
-    return ordered[int(rank) - 1]
 
 
 def run(
