@@ -72,8 +72,8 @@ bench-webhooks: $(VENV)/.runtime
 	    $(BIN)/python -m tools bench_webhooks $$args $(BENCH_WEBHOOKS_ARGS) --json var/bench-webhooks-$$run.json || exit 1; \
 	done
 
-# The pipeline pages on a large organization (50 repositories, 20,000 PRs, 5,000 deployments, written straight to
-# the database, then derived): p50/p95 server time of the board, its htmx refresh, the filtered board, a change, a
+# The pipeline pages on a large organization (the GitHub simulator's, 50 repositories, 20,000 PRs, about 5,000
+# deployments, written straight to the database, then derived): p50/p95 server time of the board, its htmx refresh, the filtered board, a change, a
 # repository and a release page, requested in-process through the whole Django stack, signed in. PostgreSQL when it
 # answers on 127.0.0.1 (a database of its own), else a SQLite file. Figures are printed and written to
 # var/bench-board.json. BENCH_BOARD_ARGS adds options (`--prs 2000` for a quick check); BENCH_BOARD_DB moves the

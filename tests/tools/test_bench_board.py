@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from delivery.github.models import Deployment
 from delivery.pipeline.models import Change, Release
 from tests.factories import RepositoryFactory
 from tools.bench_board import Command as BenchBoard
@@ -33,7 +34,8 @@ def test_bench_board_times_every_page_and_writes_the_figures(tmp_path: Path) -> 
     )
 
     printed, figures = out.getvalue(), json.loads(figures_path.read_text())
-    assert (figures["repositories"], figures["pull_requests"], figures["deployments"]) == (2, 60, 20)
+    assert (figures["repositories"], figures["pull_requests"]) == (2, 60)
+    assert figures["deployments"] == Deployment.objects.count() > 0  # about 20, and the work in flight's
     assert figures["changes"] == Change.objects.count() == 60  # a change for every pull request
     assert figures["releases"] == Release.objects.count() > 0
     for page in PAGES:
