@@ -30,7 +30,6 @@ from delivery.core.processes import Children, free_port, wait_for_port
 from delivery.github.models import PullRequest, WebhookDelivery
 from tools.figures import database_label, percentile
 
-BENCH_OWNER = "bench-org"
 Outcome = WebhookDelivery.Outcome
 
 
@@ -161,8 +160,6 @@ class Command(BaseCommand):
                     str(options["prs"]),
                     "--repos",
                     str(options["repos"]),
-                    "--owner",
-                    BENCH_OWNER,
                     "--out",
                     str(loadgen_out),
                 ],
@@ -277,7 +274,7 @@ class Command(BaseCommand):
             "processed_exactly_once": exactly_once,
             "attempted_more_than_once": repeated,
             "stale_copies_not_applied": stale,
-            "pull_requests_stored": PullRequest.objects.filter(repository__owner=BENCH_OWNER).count(),
+            "pull_requests_stored": PullRequest.objects.filter(repository__owner=load["owner"]).count(),
             "drain_seconds": round(drain_seconds, 2) if drain_seconds is not None else None,
             "worker_seconds": round(work_seconds, 2),
             "worker_per_second": round(processed / work_seconds, 1) if work_seconds else None,

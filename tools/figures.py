@@ -1,11 +1,9 @@
-"""What the benchmarks' figures share: percentiles and the name of the database they ran on."""
+"""What the benchmarks' figures share: percentiles and the name of the database they ran on. The load generator
+uses it too, in a process without Django, so Django is imported only where a database is named."""
 
 from __future__ import annotations
 
 from pathlib import Path
-
-from django.conf import settings
-from django.db import connection
 
 
 def percentile(ordered: list[float], fraction: float) -> float:
@@ -18,6 +16,9 @@ def percentile(ordered: list[float], fraction: float) -> float:
 
 def database_label() -> str:
     """`PostgreSQL trunkline_bench_board` or `SQLite bench.sqlite3`: where the figures were measured."""
+    from django.conf import settings
+    from django.db import connection
+
     name = settings.DATABASES["default"]["NAME"]
     if connection.vendor == "sqlite":
         return f"SQLite {Path(str(name)).name}"
