@@ -127,8 +127,8 @@ class _RepositoryRows:
             (
                 mirror.ReviewRequest(pull_request_id=pull_ids[pr.id], reviewer_id=reviewer)
                 for pr in pulls
-                if pr.state == "open"
-                for reviewer in {self.person(u) for u in pr.requested_reviewers} - {None}
+                if pr.state == "open"  # as the sync keeps them: a closed pull request asks nobody
+                for reviewer in {self.people[u.id] for u in pr.requested_reviewers if not u.deleted}
             ),
         )
         deployment_ids = dict(
