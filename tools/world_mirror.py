@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import overload
 
 from django.db import connection, models, transaction
 from psycopg.types.json import Jsonb
@@ -280,6 +281,10 @@ class _RepositoryRows:
         )
 
 
+@overload
+def _at(moment: datetime) -> datetime: ...
+@overload
+def _at(moment: datetime | None) -> datetime | None: ...
 def _at(moment: datetime | None) -> datetime | None:
     """GitHub's times are whole seconds (the simulator's renderers drop the rest too)."""
     return moment.replace(microsecond=0) if moment else None
@@ -289,7 +294,7 @@ def _bulk(model: type[models.Model], rows: Iterable[models.Model]) -> None:
     """Insert `rows`: on PostgreSQL with COPY (a third of INSERT's time for a bulk load: no statement to build,
     nothing quoted in Python), elsewhere with bulk_create. The rows' own keys are left to the database."""
     if connection.vendor != "postgresql":
-        model.objects.bulk_create(list(rows), batch_size=BATCH)
+        model._default_manager.bulk_create(list(rows), batch_size=BATCH)
         return
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
