@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "delivery.reports",
     "delivery.notifications",
     "delivery.simulator",
+    "delivery.flows",
+    "delivery.web",
 ]
 
 MIDDLEWARE = [
@@ -179,7 +181,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # The pipeline moves with time too (watch windows end, changes become stuck): derive every repository.
     "derive-pipeline": {
-        "task": "delivery.pipeline.tasks.derive_all_task",
+        "task": "flows.derive_all",
         "schedule": timedelta(minutes=DERIVE_INTERVAL_MINUTES),
     },
     # Stored webhook deliveries the broker could not take (it was down) are queued once it is back, and those of
@@ -193,20 +195,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "delivery.github.tasks.recover_webhook_deliveries_task",
         "schedule": timedelta(minutes=WEBHOOK_RECOVERY_MINUTES),
     },
-    # Monitoring sessions past their window and grace alert the owner, then on-call.
-    "monitoring-overdue": {
-        "task": "delivery.monitoring.tasks.monitoring_overdue_task",
-        "schedule": timedelta(minutes=1),
-    },
+    # Watches past their window and grace alert the owner, then on-call.
+    "watches-overdue": {"task": "flows.watches_overdue", "schedule": timedelta(minutes=1)},
     # Rollbacks follow GitHub by webhooks; this reads GitHub for those that hear nothing, and times them out.
-    "poll-rollbacks": {"task": "delivery.rollbacks.tasks.poll_rollbacks_task", "schedule": timedelta(minutes=1)},
+    "poll-rollbacks": {"task": "flows.poll_rollbacks", "schedule": timedelta(minutes=1)},
     # People who left the organization lose their access (sign-in checks membership; this catches the rest).
-    "sweep-members": {"task": "delivery.accounts.tasks.members_sweep_task", "schedule": timedelta(minutes=30)},
+    "sweep-members": {"task": "github.members_sweep", "schedule": timedelta(minutes=30)},
     # Slack notices whose send was lost (broker down, worker died) are queued again.
-    "sweep-notifications": {
-        "task": "delivery.notifications.tasks.sweep_notifications_task",
-        "schedule": timedelta(minutes=1),
-    },
+    "sweep-notifications": {"task": "notifications.sweep", "schedule": timedelta(minutes=1)},
     # The worker proves it is alive (and beat that it schedules): /healthz reads the time.
     "worker-heartbeat": {"task": "delivery.core.tasks.heartbeat_task", "schedule": timedelta(minutes=1)},
 }
@@ -238,7 +234,9 @@ GITHUB_TRANSIENT_RETRIES = env.int("GITHUB_TRANSIENT_RETRIES", default=3)
 GITHUB_BACKOFF_SECONDS = env.float("GITHUB_BACKOFF_SECONDS", default=1.0)
 # How far back a first sync of a repository reads commits, deployments and workflow runs.
 SYNC_BACKFILL_DAYS = env.int("SYNC_BACKFILL_DAYS", default=120)
-SYNC_LOCK_MINUTES = env.int("SYNC_LOCK_MINUTES", default=30)
+# A sync holds its repository's lease this long past its last sign of life (it renews it as it goes): a worker
+# that dies delays the next sync of that repository by about this much (github/sync_lease.py).
+SYNC_LOCK_MINUTES = env.float("SYNC_LOCK_MINUTES", default=3)
 # How far back the sync re-reads deployments and workflow runs whose state may still move.
 SYNC_RECHECK_DAYS = env.int("SYNC_RECHECK_DAYS", default=2)
 
@@ -264,8 +262,8 @@ AUTHENTICATION_BACKENDS = [
 SITE_ID = 1
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
-ACCOUNT_ADAPTER = "delivery.accounts.signin.AccountAdapter"
-SOCIALACCOUNT_ADAPTER = "delivery.accounts.signin.SocialAccountAdapter"
+ACCOUNT_ADAPTER = "delivery.web.signin.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "delivery.web.signin.SocialAccountAdapter"
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_UNIQUE_EMAIL = False  # people are GitHub accounts; two may share an address
 ACCOUNT_LOGOUT_ON_GET = False  # sign-out is a POST
@@ -282,7 +280,7 @@ TRUNKLINE_DEFAULT_ROLE = env.str("TRUNKLINE_DEFAULT_ROLE", default="developer")
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=7 * 24 * 3600)  # then sign in again (and be re-checked)
 if TRUNKLINE_DEFAULT_ROLE not in ("viewer", "developer", "on-call", "admin"):
     raise ImproperlyConfigured("TRUNKLINE_DEFAULT_ROLE must be viewer, developer, on-call or admin.")
-# A monitoring session still open this long after its owner was alerted alerts on-call.
+# A watch still open this long after its owner was alerted alerts on-call.
 MONITORING_ESCALATION_MINUTES = env.int("MONITORING_ESCALATION_MINUTES", default=15)
 # A rollback with no finished production deployment this long after the request fails with that reason.
 ROLLBACK_TIMEOUT_MINUTES = env.int("ROLLBACK_TIMEOUT_MINUTES", default=20)

@@ -4,35 +4,35 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from delivery.accounts import views as accounts_views
 from delivery.core import views as core_views
 from delivery.github import views as github_views
-from delivery.monitoring import views as monitoring_views
 from delivery.pipeline import views as pipeline_views
-from delivery.rollbacks import views as rollback_views
+from delivery.web import people as people_views
+from delivery.web import rollbacks as rollback_views
+from delivery.web import watches as watch_views
 
 # The product's own error pages (templates/403.html, 404.html and 405.html through the middleware): 500 is
 # rendered without the request's context, so it shows even when the database is what failed.
 handler500 = "delivery.core.views.server_error"
 
 urlpatterns = [
-    path("", accounts_views.home, name="home"),
+    path("", people_views.home, name="home"),
     path("board/", pipeline_views.board, name="board"),
-    path("me/", accounts_views.my_queue, name="my-queue"),
-    path("team/", accounts_views.team_page, name="team"),
-    path("people/<str:login>/", accounts_views.person_queue, name="person"),
+    path("me/", people_views.my_queue, name="my-queue"),
+    path("team/", people_views.team_page, name="team"),
+    path("people/<str:login>/", people_views.person_queue, name="person"),
     path("on-call/", rollback_views.on_call_page, name="on-call"),
     path("releases/<int:pk>/rollback/", rollback_views.rollback_new, name="rollback-new"),
     path("rollbacks/<int:pk>/", rollback_views.rollback_page, name="rollback"),
     path("rollbacks/<int:pk>/retry/", rollback_views.rollback_retry_view, name="rollback-retry"),
-    path("monitoring/<int:pk>/", monitoring_views.session_page, name="monitoring-session"),
-    path("monitoring/<int:pk>/sign-off/", monitoring_views.session_sign_off, name="monitoring-sign-off"),
-    path("monitoring/items/<int:pk>/", monitoring_views.item_update, name="monitoring-item"),
-    path("settings/team/", accounts_views.team_settings, name="team-settings"),
-    path("settings/team/role/", accounts_views.role_change, name="role-change"),
-    path("settings/team/rotation/", accounts_views.rotation_change, name="rotation-change"),
-    path("settings/team/overrides/", accounts_views.override_add, name="override-add"),
-    path("settings/team/overrides/<int:pk>/remove/", accounts_views.override_remove, name="override-remove"),
+    path("monitoring/<int:pk>/", watch_views.watch_page, name="watch"),
+    path("monitoring/<int:pk>/sign-off/", watch_views.watch_sign_off_page, name="watch-sign-off"),
+    path("monitoring/items/<int:pk>/", watch_views.watch_item_page, name="watch-item"),
+    path("settings/team/", people_views.team_settings, name="team-settings"),
+    path("settings/team/role/", people_views.role_change, name="role-change"),
+    path("settings/team/rotation/", people_views.rotation_change, name="rotation-change"),
+    path("settings/team/overrides/", people_views.override_add, name="override-add"),
+    path("settings/team/overrides/<int:pk>/remove/", people_views.override_remove, name="override-remove"),
     path("changes/<int:pk>/", pipeline_views.change_page, name="change"),
     path("releases/<int:pk>/", pipeline_views.release_page, name="release"),
     path("repositories/", github_views.repository_list, name="repositories"),

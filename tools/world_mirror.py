@@ -18,9 +18,9 @@ from psycopg.types.json import Jsonb
 
 from delivery.accounts.models import Developer
 from delivery.github import models as mirror
-from delivery.github.sync import assign_main_positions
+from delivery.github.main_line import assign_main_positions
 from delivery.simulator import models as sim
-from delivery.simulator.render import Renderer
+from delivery.simulator.render import Renderer, node
 from delivery.simulator.world import World
 
 GITHUB = "https://github.com"
@@ -270,6 +270,7 @@ class _RepositoryRows:
     def status(self, deployment_id: int, status: sim.DeploymentStatus) -> mirror.DeploymentStatus:
         return mirror.DeploymentStatus(
             github_id=status.id,
+            node_id=node("DES", status.id),  # as the simulator renders it
             deployment_id=deployment_id,
             state=status.state,
             description=status.description,

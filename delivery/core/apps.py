@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class CoreConfig(AppConfig):
-    """Project-wide plumbing: the health check, the error pages, the embedded demo."""
+    """Plumbing that belongs to no domain: the health check, queueing by name, links, the error pages."""
 
     name = "delivery.core"
     label = "core"

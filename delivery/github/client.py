@@ -5,21 +5,23 @@ PyGithub's default of sleeping inside the worker."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
-import random
-import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import requests
+import urllib3
 from django.conf import settings
 from github import Auth, Github, GithubException, GithubIntegration
 from github.Requester import Requester
+
+from delivery.core.backoff import backoff_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,11 @@ class GitHubUnavailable(GitHubError):
     """5xx or a connection failure that outlived the quick retries: retry later with a backoff."""
 
     permanent = False
+
+
+class GitHubBadAnswer(GitHubUnavailable):
+    """A 2xx whose body does not parse or is not the shape asked for (a damaged or cut answer, a proxy's page):
+    nothing of it is used, and it is retried like an outage."""
 
 
 class GitHubRateLimited(GitHubError):
@@ -94,13 +101,38 @@ class RequestCounters:
     requests: int = 0
     not_modified: int = 0
     by_status: dict[int, int] = field(default_factory=dict)
+    graphql_requests: int = 0
+    graphql_points: int = 0
 
 
-_LINK_RE = re.compile(r'<([^>]+)>\s*;\s*rel="([^"]+)"')
+Shape = Callable[[Any], bool]
+"""Whether a parsed body is what the caller asked for (a list of objects, an object...)."""
+
+
+def list_of_objects(data: Any) -> bool:
+    return isinstance(data, list) and all(isinstance(item, dict) for item in data)
+
+
+def an_object(data: Any) -> bool:
+    return isinstance(data, dict)
+
+
+# A connection that breaks inside the body: requests wraps urllib3's errors, but a raw one may come through.
+_CUT_MID_BODY = (
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+    urllib3.exceptions.ProtocolError,
+    http.client.IncompleteRead,
+)
+
+
+IN_REQUEST_BACKOFF_CAP = 30.0
+"""The longest pause between quick retries inside one request (longer outages come back as a task's countdown)."""
 
 
 def parse_link_header(value: str) -> dict[str, str]:
-    return {rel: url for url, rel in _LINK_RE.findall(value or "")}
+    """GitHub's Link header as {rel: url} (requests' parser)."""
+    return {link["rel"]: link["url"] for link in requests.utils.parse_header_links(value or "") if "rel" in link}
 
 
 def _page_number(url: str) -> int | None:
@@ -140,6 +172,8 @@ class GitHubClient:
         self.backoff_seconds = backoff_seconds
         self.counters = RequestCounters()
         self._rate_exhausted_until: datetime | None = None
+        self.before_request: Callable[[], None] | None = None
+        """Called before every request: a sync renews its lease there, so no page or resource outlives it."""
 
     @property
     def requester(self) -> Requester:
@@ -150,41 +184,77 @@ class GitHubClient:
 
     # -- single requests ------------------------------------------------------------------------------
     def request(
-        self, verb: str, url: str, *, params: dict[str, Any] | None = None, etag: str = "", body: Any = None
+        self,
+        verb: str,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        etag: str = "",
+        body: Any = None,
+        shape: Shape | None = None,
+        read: bool | None = None,
     ) -> Response:
-        """One request, with quick jittered retries on 5xx and connection errors. Raises GitHubError."""
+        """One request, with quick jittered retries on 5xx and connection errors. Raises GitHubError. A read is
+        a GET, or a POST that only asks (a GraphQL query: `read=True`).
+
+        A read (GET) whose answer breaks off inside the body, or whose 2xx body does not parse (or is not `shape`),
+        is retried the same way and then raises GitHubBadAnswer (transient): nothing of a damaged answer, its ETag
+        least of all, reaches the caller. A write that breaks off is not repeated (GitHub may have acted)."""
         if self._rate_exhausted_until and datetime.now(UTC) < self._rate_exhausted_until:
             raise GitHubRateLimited("GitHub rate limit exhausted", retry_at=self._rate_exhausted_until, secondary=False)
         headers = {"If-None-Match": etag} if etag else {}
+        read = verb == "GET" if read is None else read
         attempt = 0
         while True:
+            if self.before_request is not None:
+                self.before_request()
+            bad_answer = ""
             try:
                 status, response_headers, output = self.requester.requestJson(
                     verb, url, params or None, headers or None, body
                 )
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
                 status, response_headers, output = 0, {}, str(exc)
+            except _CUT_MID_BODY as exc:
+                if not read:
+                    raise GitHubUnavailable(
+                        f"GitHub's answer broke off ({exc.__class__.__name__}) on {verb} {url}"
+                    ) from exc
+                status, response_headers, output = 0, {}, str(exc)
+                bad_answer = f"the answer broke off ({exc.__class__.__name__})"
             self.counters.requests += 1
             self.counters.by_status[status] = self.counters.by_status.get(status, 0) + 1
-            if status == 0 or status >= 500:
+            data = None
+            if 200 <= status < 300 and read:
+                data = _json_or_none(output)
+                if data is None and output:
+                    bad_answer = "a 2xx body that is not JSON"
+                elif shape is not None and not shape(data):
+                    bad_answer = f"a 2xx body of the wrong shape ({type(data).__name__})"
+            if status == 0 or status >= 500 or bad_answer:
                 if attempt < self.transient_retries:
                     self._sleep_backoff(attempt)
                     attempt += 1
                     continue
+                if bad_answer:
+                    raise GitHubBadAnswer(f"GitHub sent a damaged answer: {bad_answer} on {verb} {url}", status=status)
                 raise GitHubUnavailable(
                     f"GitHub unavailable ({status or 'connection failed'}) on {verb} {url}", status=status or None
                 )
             if status == 304:
                 self.counters.not_modified += 1
                 return Response(status, response_headers, None)
-            data = _json_or_none(output)
+            if data is None:
+                data = _json_or_none(output)
             if status >= 400:
                 raise self._error(status, response_headers, data, f"{verb} {url}")
             self._note_rate_limit(response_headers)
             return Response(status, response_headers, data)
 
-    def get(self, url: str, *, params: dict[str, Any] | None = None, etag: str = "") -> Response:
-        return self.request("GET", url, params=params, etag=etag)
+    def get(
+        self, url: str, *, params: dict[str, Any] | None = None, etag: str = "", shape: Shape | None = None
+    ) -> Response:
+        return self.request("GET", url, params=params, etag=etag, shape=shape)
 
     def post(self, url: str, body: Any) -> Response:
         return self.request("POST", url, body=body)
@@ -197,7 +267,8 @@ class GitHubClient:
         `etag`: a 304 yields one empty page with not_modified=True and stops. Pages are fetched lazily, so a
         caller that stops early (a bookmark reached) costs no further requests."""
         query = {"per_page": self.per_page, **(params or {})}
-        response = self.get(url, params=query, etag=etag)
+        shape = _page_shape(items_key)
+        response = self.get(url, params=query, etag=etag, shape=shape)
         number = 1
         while True:
             if response.not_modified:
@@ -217,7 +288,7 @@ class GitHubClient:
             )
             if not next_url:
                 return
-            response = self.get(next_url)
+            response = self.get(next_url, shape=shape)
             number += 1
 
     def iter_pages_each_conditional(
@@ -231,7 +302,7 @@ class GitHubClient:
         while True:
             key = str(number)
             query = {"per_page": self.per_page, **(params or {}), "page": number}
-            response = self.get(url, params=query, etag=etags.get(key, ""))
+            response = self.get(url, params=query, etag=etags.get(key, ""), shape=list_of_objects)
             if response.not_modified:
                 yield Page(number=number, items=[], etag=etags[key], not_modified=True)
                 if str(number + 1) not in etags and not etags.get("last_full"):
@@ -295,10 +366,16 @@ class GitHubClient:
             self._rate_exhausted_until = None
 
     def _sleep_backoff(self, attempt: int) -> None:
-        # Full jitter: spreads retries of many workers instead of synchronising them.
-        delay = random.uniform(0, self.backoff_seconds * (2**attempt))  # noqa: S311 - not cryptographic
+        delay = backoff_seconds(attempt, base=self.backoff_seconds, cap=IN_REQUEST_BACKOFF_CAP)
         logger.info("GitHub transient error; retrying in %.2fs", delay)
         time.sleep(delay)
+
+
+def _page_shape(items_key: str | None) -> Shape:
+    """A list page is a list of objects, or an object holding one under `items_key` (`workflow_runs`)."""
+    if items_key is None:
+        return list_of_objects
+    return lambda data: isinstance(data, dict) and list_of_objects(data.get(items_key))
 
 
 def _json_or_none(output: str | object) -> Any:
@@ -308,11 +385,6 @@ def _json_or_none(output: str | object) -> Any:
         return json.loads(output)
     except ValueError:
         return None
-
-
-def backoff_seconds(attempt: int, *, base: float = 30.0, cap: float = 900.0) -> float:
-    """Countdown before the next try of a task that met an outage: exponential with full jitter."""
-    return random.uniform(base / 2, min(cap, base * (2**attempt)))  # noqa: S311 - not cryptographic
 
 
 def github_credentials_configured() -> bool:

@@ -1,4 +1,4 @@
-"""The repository's delivery settings, edited by admins in the app."""
+"""The repository's delivery settings, edited by admins in the app; an operator's replay of a webhook delivery."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from fnmatch import fnmatchcase, translate
 from typing import Any
 
 from django import forms
+from django.utils.http import url_has_allowed_host_and_scheme
 
-from delivery.github.models import Repository
-from delivery.monitoring.services import LINK_PLACEHOLDERS
+from delivery.github.models import LINK_PLACEHOLDERS, Repository
 
 FULL_WINDOW_MARK = "(after the window)"
 URL_FIELDS = ("logs_url_template", "metrics_url_template", "errors_url_template")
@@ -260,3 +260,25 @@ class RepositorySettingsForm(forms.ModelForm):
         if commit:
             repository.save(update_fields=[*self._meta.fields, "checklist_template", "updated_at"])
         return repository
+
+
+class DeliveryReplayForm(forms.Form):
+    """The replay button: the attempts the page showed (replays from one page view reprocess a delivery once) and
+    the page to go back to. Neither refuses: a value that is not one is as good as none."""
+
+    attempts = forms.CharField(required=False)
+    next = forms.CharField(required=False)
+
+    def __init__(self, *args: Any, host: str, https: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.host, self.https = host, https
+
+    def clean_attempts(self) -> int | None:
+        value = self.cleaned_data["attempts"]
+        return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
+
+    def clean_next(self) -> str:
+        """The page to go back to, when it is one of this site's; else ""."""
+        target = self.cleaned_data["next"]
+        safe = url_has_allowed_host_and_scheme(target, allowed_hosts={self.host}, require_https=self.https)
+        return target if target and safe else ""

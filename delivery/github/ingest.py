@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
-from django.db import connection, models
 from django.db.models import Q
-from django.utils.dateparse import parse_datetime
 
 from delivery.accounts.models import Developer
 from delivery.github.models import (
@@ -31,214 +28,19 @@ from delivery.github.models import (
     Tag,
     WorkflowRun,
 )
+from delivery.github.rows import (
+    REVIEW_DISMISSAL,
+    RUN_PROGRESS,
+    UPDATED,
+    IngestResult,
+    Row,
+    parse_time,
+    rows_built,
+    upsert_rows,
+    upserts_by_shape,
+)
 
 logger = logging.getLogger(__name__)
-
-Row = dict[str, Any]
-Key = tuple[Any, ...]
-
-
-@dataclass
-class IngestResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    stale: int = 0  # older than what is stored: not applied (counted in `unchanged` too)
-    skipped: list[str] = field(default_factory=list)
-    ids: dict[Any, int] = field(default_factory=dict)
-
-    def add(self, other: IngestResult) -> None:
-        self.created += other.created
-        self.updated += other.updated
-        self.unchanged += other.unchanged
-        self.stale += other.stale
-        self.skipped.extend(other.skipped)
-
-
-def parse_time(value: str | float | None) -> datetime | None:
-    """GitHub's ISO 8601 times; push payloads give some repository times as Unix seconds instead."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, tz=UTC)
-    parsed = parse_datetime(value)
-    if parsed is None:
-        raise ValueError(f"not a time: {value!r}")
-    return parsed
-
-
-@dataclass(frozen=True)
-class Guard:
-    """When an incoming copy of an object may replace the stored one. Checked before writing (to count and skip)
-    and again in the upsert's own WHERE clause, so a concurrent writer cannot slip between check and write."""
-
-    newer: str | None = None
-    """A time field (`updated_at`): an older copy is not applied."""
-    order: tuple[str, tuple[str, ...]] | None = None
-    """With `newer`, a field whose values only move forward in this order: of two equally new copies (GitHub's
-    times are whole seconds), the more advanced one wins, whichever arrives last."""
-    final: tuple[str, str] | None = None
-    """A field value that, once stored, is never changed (a dismissed review stays dismissed)."""
-
-    def allows(self, row: Row, stored: dict[str, Any]) -> bool:
-        if self.final is not None and stored[self.final[0]] == self.final[1] != row[self.final[0]]:
-            return False
-        if self.newer is None or row[self.newer] is None or stored[self.newer] is None:
-            return True
-        if row[self.newer] != stored[self.newer]:
-            return row[self.newer] > stored[self.newer]
-        if self.order is None:
-            return True
-        name, values = self.order
-        return _rank(values, row[name]) >= _rank(values, stored[name])
-
-    def fields(self) -> list[str]:
-        return [f for f in (self.newer, self.order and self.order[0], self.final and self.final[0]) if f]
-
-    def sql(self, table: str, column: dict[str, str]) -> tuple[str, list[Any]]:
-        conditions, params = [], []
-        if self.final is not None:
-            conditions.append(f"{table}.{column[self.final[0]]} <> %s")
-            params.append(self.final[1])
-        if self.newer is not None:
-            stored, new = f"{table}.{column[self.newer]}", f"EXCLUDED.{column[self.newer]}"
-            if self.order is None:
-                conditions.append(f"{stored} <= {new}")
-            else:
-                name, values = self.order
-                cases = " ".join("WHEN %s THEN " + str(i) for i in range(len(values)))
-                rank_new = f"CASE EXCLUDED.{column[name]} {cases} ELSE -1 END"
-                rank_stored = f"CASE {table}.{column[name]} {cases} ELSE -1 END"
-                conditions.append(f"({stored} < {new} OR ({stored} = {new} AND {rank_new} >= {rank_stored}))")
-                params.extend([*values, *values])
-        return " AND ".join(conditions), params
-
-
-def _rank(values: tuple[str, ...], value: Any) -> int:
-    return values.index(value) if value in values else -1
-
-
-UPDATED = Guard(newer="updated_at")
-RUN_PROGRESS = Guard(
-    newer="updated_at", order=("status", ("requested", "waiting", "pending", "queued", "in_progress", "completed"))
-)
-REVIEW_DISMISSAL = Guard(final=("state", "DISMISSED"))
-
-
-def upsert_rows(
-    model: type[models.Model],
-    rows: Sequence[Row],
-    *,
-    key: Sequence[str],
-    insert_only: Sequence[str] = (),
-    guard: Guard | None = None,
-) -> IngestResult:
-    """Insert or update `rows` (dicts of field attnames) keyed on `key` (a unique constraint). Rows equal to
-    what is stored are not written. `insert_only` fields are written when a row is created, never after.
-    With a `guard` (e.g. newer `updated_at` only), a copy the guard refuses is not applied, and the database
-    enforces it in the upsert itself, so a list page read before a webhook but written after it cannot move an
-    object backwards. `result.ids` maps each key (the bare value for one-field keys) to the row's primary key."""
-    result = IngestResult()
-    by_key: dict[Key, Row] = {}
-    for row in rows:  # of several copies of one object, the one the guard prefers (else the last)
-        k = tuple(row[f] for f in key)
-        if guard is None or k not in by_key or guard.allows(row, by_key[k]):
-            by_key[k] = row
-    if not by_key:
-        return result
-    compare = [f for f in next(iter(by_key.values())) if f not in key and f not in insert_only]
-    existing = {
-        tuple(v[f] for f in key): v
-        for v in model.objects.filter(_key_filter(key, by_key)).values(
-            "pk", *key, *compare, *(guard.fields() if guard else [])
-        )
-    }
-    to_write: list[Row] = []
-    for k, row in by_key.items():
-        stored = existing.get(k)
-        if stored is None:
-            result.created += 1
-        elif guard is not None and not guard.allows(row, stored):
-            result.unchanged += 1
-            result.stale += 1
-            continue
-        elif any(stored[f] != row[f] for f in compare):
-            result.updated += 1
-        else:
-            result.unchanged += 1
-            continue
-        to_write.append(row)
-    if to_write and guard is not None and compare:
-        _upsert_guarded(model, to_write, key=key, update_fields=compare, guard=guard)
-    elif to_write:
-        model.objects.bulk_create(
-            [model(**row) for row in to_write],
-            update_conflicts=bool(compare),
-            ignore_conflicts=not compare,
-            unique_fields=list(key),
-            update_fields=compare or None,
-        )
-    ids = {k: v["pk"] for k, v in existing.items()}
-    missing = [k for k in by_key if k not in ids]
-    if missing:
-        for v in model.objects.filter(_key_filter(key, {k: by_key[k] for k in missing})).values("pk", *key):
-            ids[tuple(v[f] for f in key)] = v["pk"]
-    result.ids = {(k[0] if len(key) == 1 else k): pk for k, pk in ids.items()}
-    return result
-
-
-def _upsert_guarded(
-    model: type[models.Model], rows: list[Row], *, key: Sequence[str], update_fields: Sequence[str], guard: Guard
-) -> None:
-    """INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE <the guard> (PostgreSQL and SQLite both speak it): the
-    check and the write are one statement. Fields not in the rows get their model defaults, as with bulk_create."""
-    meta = model._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    qn = connection.ops.quote_name
-    table = qn(meta.db_table)
-    column = {f: qn(meta.get_field(f).column) for f in (*key, *update_fields, *guard.fields())}
-    where, where_params = guard.sql(table, column)
-    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    sql = (
-        f"INSERT INTO {table} ({', '.join(qn(f.column) for f in fields)}) VALUES "  # noqa: S608 - names from the model
-        + ", ".join([placeholders] * len(rows))
-        + f" ON CONFLICT ({', '.join(column[f] for f in key)}) DO UPDATE SET "
-        + ", ".join(f"{column[f]} = EXCLUDED.{column[f]}" for f in update_fields)
-        + f" WHERE {where}"
-    )
-    params: list[Any] = []
-    for row in rows:
-        obj = model(**row)
-        params.extend(f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *where_params])
-
-
-def _key_filter(key: Sequence[str], by_key: dict[Key, Row]) -> Q:
-    """`last__in=[...]` grouped by the leading key fields (usually one repository or pull request)."""
-    groups: dict[Key, list[Any]] = {}
-    for k in by_key:
-        groups.setdefault(k[:-1], []).append(k[-1])
-    q = Q()
-    for prefix, values in groups.items():
-        q |= Q(**dict(zip(key[:-1], prefix, strict=True)), **{f"{key[-1]}__in": values})
-    return q
-
-
-def _rows(items: Iterable[Any], build: Callable[[Any], Row | None], result: IngestResult, what: str) -> list[Row]:
-    """Build rows one item at a time, so one malformed item is skipped with its reason, not the whole page."""
-    rows: list[Row] = []
-    for item in items:
-        try:
-            row = build(item)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            reason = f"{what}: skipped a malformed item ({exc.__class__.__name__}: {exc})"
-            logger.warning(reason)
-            result.skipped.append(reason)
-            continue
-        if row is not None:
-            rows.append(row)
-    return rows
 
 
 # -- people -------------------------------------------------------------------------------------------------
@@ -251,8 +53,8 @@ def web_url(value: Any) -> str:
 def ingest_users(users: Iterable[dict[str, Any] | None]) -> IngestResult:
     """GitHub user objects (as embedded in every other object; None for a deleted account) → Developers."""
     result = IngestResult()
-    rows = _rows(
-        (u for u in users if u and not _is_ghost(u)),
+    rows = rows_built(
+        (u for u in users if isinstance(u, dict) and not _is_ghost(u)),
         lambda u: {
             "github_id": u["id"],
             "login": u["login"],
@@ -262,6 +64,7 @@ def ingest_users(users: Iterable[dict[str, Any] | None]) -> IngestResult:
         },
         result,
         "user",
+        Developer,
     )
     upserted = upsert_rows(Developer, rows, key=["github_id"])
     result.add(upserted)
@@ -275,13 +78,31 @@ def _is_ghost(user: dict[str, Any]) -> bool:
 
 
 def _user_id(users: dict[Any, int], user: dict[str, Any] | None) -> int | None:
+    """The Developer of an embedded user object (None for a deleted account); a user that is not an object makes
+    the object holding it malformed."""
+    if user is not None and not isinstance(user, dict):
+        raise TypeError(f"a user that is not an object: {user!r}"[:120])
     return users.get(user["id"]) if user and not _is_ghost(user) else None
+
+
+def _objects(value: Any) -> list[Any]:
+    """A list GitHub embeds (reviewers, parents); anything else makes the object holding it malformed."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise TypeError(f"a list expected, not {type(value).__name__}")
+    return value
+
+
+def _leniently(value: Any) -> list[Any]:
+    """The same list where a malformed one is only ignored (its holder is skipped when its row is built)."""
+    return value if isinstance(value, list) else []
 
 
 # -- repositories ---------------------------------------------------------------------------------------------
 def ingest_repositories(items: Sequence[dict[str, Any]]) -> IngestResult:
     result = IngestResult()
-    rows = _rows(
+    rows = rows_built(
         items,
         lambda r: {
             "github_id": r["id"],
@@ -298,6 +119,7 @@ def ingest_repositories(items: Sequence[dict[str, Any]]) -> IngestResult:
         },
         result,
         "repository",
+        Repository,
     )
     # A name now held by another GitHub id (the old repository was deleted and re-created, or renamed while
     # a new one took its name): park the old row under a name of its own so the new one can have it.
@@ -314,14 +136,17 @@ def ingest_repositories(items: Sequence[dict[str, Any]]) -> IngestResult:
 # -- pull requests, reviews, their commits -----------------------------------------------------------------
 def ingest_pull_requests(repository: Repository, items: Sequence[dict[str, Any]]) -> IngestResult:
     users = ingest_users(
-        [u for pr in items for u in (pr.get("user"), pr.get("merged_by"), *(pr.get("requested_reviewers") or []))]
+        [u for pr in items for u in (pr.get("user"), pr.get("merged_by"), *_leniently(pr.get("requested_reviewers")))]
     )
-    result = IngestResult(skipped=list(users.skipped))
+    result = IngestResult()
+    result.add_skips(users)
     user_ids = users.ids
 
     def build(pr: dict[str, Any]) -> Row:
         if pr.get("user") is None:
             logger.info("%s#%s: author account deleted; kept without an author", repository, pr.get("number"))
+        for reviewer in _objects(pr.get("requested_reviewers")):
+            _user_id(user_ids, reviewer)
         return {
             "github_id": pr["id"],
             "repository_id": repository.pk,
@@ -343,7 +168,7 @@ def ingest_pull_requests(repository: Repository, items: Sequence[dict[str, Any]]
             **{f: pr[f] for f in ("additions", "deletions", "changed_files") if f in pr},
         }
 
-    rows = _rows(items, build, result, f"{repository} pull request")
+    rows = rows_built(items, build, result, f"{repository} pull request", PullRequest)
     # Rows from list endpoints lack merged_by and sizes; detail rows have them: upsert each shape separately
     # so a list row never blanks what a detail row wrote.
     for shape in _group_by_shape(rows):
@@ -360,7 +185,8 @@ def _review_requests_set(items: Sequence[dict[str, Any]], pr_ids: dict[Any, int]
     wanted: dict[int, set[int]] = {}
     copies: dict[int, datetime | None] = {}
     for pr in items:
-        pk = pr_ids.get(pr.get("id"))
+        identity = pr.get("id")
+        pk = pr_ids.get(identity) if isinstance(identity, int) else None  # a malformed PR has no row
         if pk is None or "requested_reviewers" not in pr:
             continue
         copies[pk] = parse_time(pr.get("updated_at"))
@@ -398,8 +224,9 @@ def _group_by_shape(rows: list[Row]) -> list[list[Row]]:
 
 def ingest_reviews(pull_request: PullRequest, items: Sequence[dict[str, Any]]) -> IngestResult:
     users = ingest_users([r.get("user") for r in items])
-    result = IngestResult(skipped=list(users.skipped))
-    rows = _rows(
+    result = IngestResult()
+    result.add_skips(users)
+    rows = rows_built(
         items,
         lambda r: {
             "github_id": r["id"],
@@ -413,6 +240,7 @@ def ingest_reviews(pull_request: PullRequest, items: Sequence[dict[str, Any]]) -
         },
         result,
         f"{pull_request} review",
+        Review,
     )
     result.add(upsert_rows(Review, rows, key=["github_id"], guard=REVIEW_DISMISSAL))
     return result
@@ -420,8 +248,9 @@ def ingest_reviews(pull_request: PullRequest, items: Sequence[dict[str, Any]]) -
 
 def ingest_pull_request_commits(pull_request: PullRequest, items: Sequence[dict[str, Any]]) -> IngestResult:
     users = ingest_users([c.get("author") for c in items])
-    result = IngestResult(skipped=list(users.skipped))
-    rows = _rows(
+    result = IngestResult()
+    result.add_skips(users)
+    rows = rows_built(
         items,
         lambda c: {
             "pull_request_id": pull_request.pk,
@@ -433,6 +262,7 @@ def ingest_pull_request_commits(pull_request: PullRequest, items: Sequence[dict[
         },
         result,
         f"{pull_request} commit",
+        PullRequestCommit,
     )
     result.add(upsert_rows(PullRequestCommit, rows, key=["pull_request_id", "sha"]))
     return result
@@ -442,10 +272,11 @@ def ingest_pull_request_commits(pull_request: PullRequest, items: Sequence[dict[
 def ingest_commits(repository: Repository, items: Sequence[dict[str, Any]]) -> IngestResult:
     """Commits (REST commit objects). Their first-parent positions are assigned by sync.assign_main_positions."""
     users = ingest_users([c.get("author") for c in items])
-    result = IngestResult(skipped=list(users.skipped))
+    result = IngestResult()
+    result.add_skips(users)
 
     def build(c: dict[str, Any]) -> Row:
-        parents = [p["sha"] for p in c.get("parents") or []]
+        parents = [p["sha"] for p in _objects(c.get("parents"))]
         author = c["commit"].get("author") or {}
         return {
             "repository_id": repository.pk,
@@ -461,7 +292,7 @@ def ingest_commits(repository: Repository, items: Sequence[dict[str, Any]]) -> I
             "html_url": c.get("html_url") or "",
         }
 
-    rows = _rows(items, build, result, f"{repository} commit")
+    rows = rows_built(items, build, result, f"{repository} commit", Commit)
     upserted = upsert_rows(Commit, rows, key=["repository_id", "sha"])
     result.add(upserted)
     result.ids = upserted.ids
@@ -473,7 +304,7 @@ def ingest_tags(
 ) -> IngestResult:
     """Tags as GitHub lists them (`name` + `commit.sha`). `created_at` is known only from a `create` webhook."""
     result = IngestResult()
-    rows = _rows(
+    rows = rows_built(
         items,
         lambda t: {
             "repository_id": repository.pk,
@@ -483,6 +314,7 @@ def ingest_tags(
         },
         result,
         f"{repository} tag",
+        Tag,
     )
     upserted = upsert_rows(Tag, rows, key=["repository_id", "name"], insert_only=["created_at"])
     result.add(upserted)
@@ -508,10 +340,16 @@ def _is_rollback(d: dict[str, Any]) -> bool:
     )
 
 
+DEPLOYMENT_FIELDS_KEPT_WHEN_UNSAID = ("ref", "transient_environment", "production_environment")
+"""A deployment's fields that a source may not know (GraphQL has no flags, and no ref once the branch or tag is
+gone): left out of its row, so what REST or a webhook said stays."""
+
+
 def ingest_deployments(repository: Repository, items: Sequence[dict[str, Any]]) -> IngestResult:
     users = ingest_users([d.get("creator") for d in items])
-    result = IngestResult(skipped=list(users.skipped))
-    rows = _rows(
+    result = IngestResult()
+    result.add_skips(users)
+    rows = rows_built(
         items,
         lambda d: {
             "github_id": d["id"],
@@ -519,34 +357,42 @@ def ingest_deployments(repository: Repository, items: Sequence[dict[str, Any]]) 
             "environment": d["environment"],
             "original_environment": d.get("original_environment") or "",
             "sha": d["sha"],
-            "ref": d.get("ref") or "",
             "task": d.get("task") or "deploy",
             "description": d.get("description") or "",
             "payload": d["payload"] if isinstance(d.get("payload"), dict) else {},
             "creator_id": _user_id(users.ids, d.get("creator")),
-            "transient_environment": bool(d.get("transient_environment")),
-            "production_environment": bool(d.get("production_environment")),
             "created_at": parse_time(d["created_at"]),
             "updated_at": parse_time(d["updated_at"]),
             "is_rollback": _is_rollback(d),
+            **({"ref": d.get("ref") or ""} if "ref" in d else {}),
+            **{
+                flag: bool(d[flag])
+                for flag in ("transient_environment", "production_environment")
+                if flag in d and d[flag] is not None
+            },
         },
         result,
         f"{repository} deployment",
+        Deployment,
     )
-    upserted = upsert_rows(Deployment, rows, key=["github_id"], guard=UPDATED)
+    upserted = upserts_by_shape(Deployment, rows, key=["github_id"], guard=UPDATED)
     result.add(upserted)
     result.ids = upserted.ids
     return result
 
 
 def ingest_deployment_statuses(deployment: Deployment, items: Sequence[dict[str, Any]]) -> IngestResult:
-    """A deployment's statuses; the deployment's own `state` follows the latest one."""
+    """A deployment's statuses, keyed on GitHub's node id (REST's id where there is no node id: an old payload);
+    the deployment's own `state` follows the latest one."""
     users = ingest_users([s.get("creator") for s in items])
-    result = IngestResult(skipped=list(users.skipped))
-    rows = _rows(
+    result = IngestResult()
+    result.add_skips(users)
+    _status_node_ids_adopt(deployment, items)
+    rows = rows_built(
         items,
         lambda s: {
-            "github_id": s["id"],
+            **({"node_id": s["node_id"]} if s.get("node_id") else {}),
+            **({"github_id": s["id"]} if s.get("id") is not None else {}),
             "deployment_id": deployment.pk,
             "state": s["state"],
             "description": s.get("description") or "",
@@ -558,20 +404,47 @@ def ingest_deployment_statuses(deployment: Deployment, items: Sequence[dict[str,
         },
         result,
         f"deployment {deployment.github_id} status",
+        DeploymentStatus,
     )
-    result.add(upsert_rows(DeploymentStatus, rows, key=["github_id"]))
+    by_node = [r for r in rows if r.get("node_id")]
+    by_id = [r for r in rows if not r.get("node_id") and r.get("github_id") is not None]
+    result.skipped += [f"deployment {deployment.github_id} status without an id: skipped"] * (
+        len(rows) - len(by_node) - len(by_id)
+    )
+    result.add(upserts_by_shape(DeploymentStatus, by_node, key=["node_id"]))
+    result.add(upserts_by_shape(DeploymentStatus, by_id, key=["github_id"]))
     deployment_refresh_state(deployment)
     return result
 
 
+def _status_node_ids_adopt(deployment: Deployment, items: Sequence[dict[str, Any]]) -> None:
+    """Statuses stored before node ids were kept take theirs from this answer: by REST's id when it has one, else
+    (GraphQL) by their state and time, which tell a deployment's statuses apart."""
+    legacy = DeploymentStatus.objects.filter(deployment=deployment, node_id__isnull=True)
+    if not legacy.exists():
+        return
+    for s in items:
+        if not isinstance(s, dict) or not s.get("node_id"):
+            continue
+        if DeploymentStatus.objects.filter(node_id=s["node_id"]).exists():
+            continue
+        if s.get("id") is not None:
+            match = legacy.filter(github_id=s["id"])
+        else:
+            match = legacy.filter(state=s.get("state"), created_at=parse_time(s.get("created_at")))
+        pk = match.order_by("pk").values_list("pk", flat=True).first()
+        if pk is not None:
+            DeploymentStatus.objects.filter(pk=pk, node_id__isnull=True).update(node_id=s["node_id"])
+
+
 def deployment_refresh_state(deployment: Deployment) -> None:
     """Copy the latest status (and the last known environment URL) onto the deployment row."""
-    latest = deployment.statuses.order_by("-created_at", "-github_id").first()
+    latest = deployment.statuses.order_by("-created_at", "-pk").first()
     if latest is None:
         return
     url = (
         deployment.statuses.exclude(environment_url="")
-        .order_by("-created_at", "-github_id")
+        .order_by("-created_at", "-pk")
         .values_list("environment_url", flat=True)
         .first()
         or ""
@@ -583,8 +456,9 @@ def deployment_refresh_state(deployment: Deployment) -> None:
 
 def ingest_workflow_runs(repository: Repository, items: Sequence[dict[str, Any]]) -> IngestResult:
     users = ingest_users([r.get("actor") or r.get("triggering_actor") for r in items])
-    result = IngestResult(skipped=list(users.skipped))
-    rows = _rows(
+    result = IngestResult()
+    result.add_skips(users)
+    rows = rows_built(
         items,
         lambda r: {
             "github_id": r["id"],
@@ -607,6 +481,7 @@ def ingest_workflow_runs(repository: Repository, items: Sequence[dict[str, Any]]
         },
         result,
         f"{repository} workflow run",
+        WorkflowRun,
     )
     upserted = upsert_rows(WorkflowRun, rows, key=["github_id"], guard=RUN_PROGRESS)
     result.add(upserted)

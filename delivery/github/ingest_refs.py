@@ -103,7 +103,7 @@ def ingest_push_commits(repository: Repository, commits: Sequence[dict[str, Any]
                 )
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            result.skipped.append(f"{repository} pushed commit: skipped a malformed item ({exc})")
+            result.skip_malformed(f"{repository} pushed commit", c, f"{exc.__class__.__name__}: {exc}")
     known = set(
         Commit.objects.filter(repository=repository, sha__in=[r.sha for r in rows]).values_list("sha", flat=True)
     )

@@ -21,6 +21,11 @@ def default_checklist() -> list[dict[str, object]]:
     ]
 
 
+LINK_PLACEHOLDERS = ("repository", "sha", "short_sha", "tag", "start", "end", "start_ms", "end_ms")
+"""What a repository's dashboard link templates (logs, metrics, errors) may name; the watch fills them in with
+its releases and window, and the settings form refuses anything else."""
+
+
 class Repository(models.Model):
     """A GitHub repository Trunkline follows, with its delivery settings (docs/design.md, "Domain")."""
 
@@ -42,6 +47,12 @@ class Repository(models.Model):
     is_active = models.BooleanField(default=True, help_text="Followed: synced and shown on the boards.")
     unavailable_reason = models.CharField(
         max_length=300, blank=True, help_text="Why the last sync could not read it (e.g. 404)."
+    )
+    gone_since = models.DateTimeField(
+        null=True, blank=True, help_text="Since when GitHub no longer returns it (404, or not listed any more)."
+    )
+    gone_checked_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a gone repository was last asked for (once a day)."
     )
     # Delivery settings.
     preview_environment_pattern = models.CharField(max_length=100, default="pr-*")
@@ -66,7 +77,7 @@ class Repository(models.Model):
     errors_url_template = models.CharField(max_length=500, blank=True)
     slack_channel = models.CharField(max_length=100, blank=True)
     # Sync bookkeeping: a row-level lease so one sync runs per repository at a time (claimed with a
-    # conditional UPDATE, see github.sync).
+    # conditional UPDATE, renewed as the sync goes, see github.sync_lease).
     sync_lease_until = models.DateTimeField(null=True, blank=True)
     sync_lease_owner = models.CharField(max_length=40, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
@@ -346,7 +357,12 @@ class Deployment(models.Model):
 
 
 class DeploymentStatus(models.Model):
-    github_id = models.BigIntegerField(unique=True)
+    """Keyed on GitHub's global node id (GraphQL's `id`, REST's and webhooks' `node_id`): GraphQL gives a status no
+    database id. `github_id` is REST's, kept where REST or a webhook gave it (rows from before node ids adopt
+    theirs when GitHub is next read)."""
+
+    github_id = models.BigIntegerField(unique=True, null=True, blank=True)
+    node_id = models.CharField(max_length=100, null=True, blank=True, unique=True)  # null: stored before node ids
     deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="statuses")
     state = models.CharField(max_length=20)
     description = models.TextField(blank=True)
@@ -357,7 +373,7 @@ class DeploymentStatus(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["deployment", "created_at", "github_id"]
+        ordering = ["deployment", "created_at", "pk"]
         verbose_name_plural = "deployment statuses"
 
     def __str__(self) -> str:
@@ -395,115 +411,24 @@ class WorkflowRun(models.Model):
         return f"{self.repository} {self.name} #{self.run_number}"
 
 
-class WebhookDelivery(models.Model):
-    """Every GitHub webhook delivery, stored before it is processed; the raw body is kept for replay."""
+# Trunkline's own bookkeeping of the mirror (deliveries, sync bookmarks and runs) lives in records.py; imported here
+# so that Django and every `from delivery.github.models import …` find them.
+from delivery.github.records import SyncCursor, SyncRun, WebhookDelivery  # noqa: E402
 
-    class Outcome(models.TextChoices):
-        PENDING = "pending", "Pending"
-        PROCESSING = "processing", "Processing"
-        PROCESSED = "processed", "Processed"
-        IGNORED = "ignored", "Ignored"
-        FAILED = "failed", "Failed"
-
-    guid = models.CharField(max_length=100, unique=True)
-    event = models.CharField(max_length=60, db_index=True)
-    action = models.CharField(max_length=60, blank=True)
-    hook_id = models.BigIntegerField(null=True, blank=True)
-    repository = models.ForeignKey(Repository, null=True, blank=True, on_delete=models.SET_NULL)
-    repository_full_name = models.CharField(max_length=201, blank=True)
-    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    queued_at = models.DateTimeField(
-        null=True, blank=True, help_text="Handed to the broker; empty while the broker could not take it."
-    )
-    processing_started_at = models.DateTimeField(null=True, blank=True)
-    claim_heartbeat_at = models.DateTimeField(
-        null=True, blank=True, help_text="Renewed while a worker processes it: a claim not renewed is a dead worker's."
-    )
-    processed_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
-    result = models.CharField(max_length=500, blank=True, help_text="What processing did, in words.")
-    body = models.BinaryField()
-
-    class Meta:
-        ordering = ["-received_at"]
-        indexes = [models.Index(fields=["outcome", "received_at"], name="delivery_outcome_received")]
-        verbose_name_plural = "webhook deliveries"
-
-    def __str__(self) -> str:
-        return f"{self.event}.{self.action} {self.guid}"
-
-
-class SyncCursor(models.Model):
-    """Per repository and resource: where the last *complete* sync got to. A bookmark moves only after the
-    resource's sync fully succeeded, so an interrupted sync resumes from the old one without loss."""
-
-    class Resource(models.TextChoices):
-        REPOSITORIES = "repositories", "Repositories"
-        PULL_REQUESTS = "pull_requests", "Pull requests"
-        COMMITS = "commits", "Commits on the default branch"
-        TAGS = "tags", "Tags"
-        DEPLOYMENTS = "deployments", "Deployments"
-        WORKFLOW_RUNS = "workflow_runs", "Workflow runs"
-        WEBHOOK_DELIVERIES = "webhook_deliveries", "Failed webhook deliveries checked on GitHub"
-
-    repository = models.ForeignKey(
-        Repository, null=True, blank=True, on_delete=models.CASCADE, related_name="sync_cursors"
-    )
-    resource = models.CharField(max_length=20, choices=Resource.choices)
-    etag = models.CharField(max_length=200, blank=True, help_text="ETag of the first list page.")
-    page_etags = models.JSONField(
-        default=dict, blank=True, help_text="Lists not sorted by change: the ETag of every page, by page number."
-    )
-    high_water_at = models.DateTimeField(null=True, blank=True)
-    high_water_key = models.CharField(max_length=100, blank=True, help_text="Last sha or id fully synced.")
-    last_success_at = models.DateTimeField(null=True, blank=True)
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["repository", "resource"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["repository", "resource"], condition=Q(repository__isnull=False), name="cursor_unique"
-            ),
-            models.UniqueConstraint(
-                fields=["resource"], condition=Q(repository__isnull=True), name="cursor_unique_org_level"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.repository or 'org'}:{self.resource}"
-
-
-class SyncRun(models.Model):
-    """One run of the sync (a repository, or the organization's repository list), with its summary."""
-
-    class Status(models.TextChoices):
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-        WAITING = "waiting", "Waiting (rate limit or outage)"
-        SKIPPED = "skipped", "Skipped"
-
-    repository = models.ForeignKey(
-        Repository, null=True, blank=True, on_delete=models.CASCADE, related_name="sync_runs"
-    )
-    trigger = models.CharField(max_length=30, default="schedule")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
-    started_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    requests = models.PositiveIntegerField(default=0)
-    not_modified = models.PositiveIntegerField(default=0)
-    created = models.PositiveIntegerField(default=0)
-    updated = models.PositiveIntegerField(default=0)
-    skipped = models.JSONField(default=list, blank=True, help_text="Objects skipped, each with its reason.")
-    error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["-started_at"]
-        indexes = [models.Index(fields=["repository", "-started_at"], name="syncrun_repo_started")]
-
-    def __str__(self) -> str:
-        return f"sync {self.repository or 'org'} {self.status}"
+__all__ = [
+    "LINK_PLACEHOLDERS",
+    "Branch",
+    "Commit",
+    "Deployment",
+    "DeploymentStatus",
+    "PullRequest",
+    "PullRequestCommit",
+    "Repository",
+    "Review",
+    "ReviewRequest",
+    "SyncCursor",
+    "SyncRun",
+    "Tag",
+    "WebhookDelivery",
+    "WorkflowRun",
+]

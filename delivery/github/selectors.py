@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
 from delivery.github.models import Commit, Deployment, PullRequest, Repository, SyncRun, Tag, WebhookDelivery
+from delivery.github.sync_lease import sync_run_alive
 
 
 def _count(queryset: QuerySet, **filters: object) -> Coalesce:
@@ -23,8 +24,18 @@ def _count(queryset: QuerySet, **filters: object) -> Coalesce:
 
 
 def repository_list_with_sync_status() -> QuerySet[Repository]:
-    """Every repository with its counts and its latest sync run's status, in one query."""
-    latest_run = SyncRun.objects.filter(repository=OuterRef("pk")).order_by("-started_at")
+    """Every repository with its counts and its latest sync run's status, in one query. A run left running by a
+    worker that died reads as interrupted, whether or not it was closed as such yet."""
+    latest_run = (
+        SyncRun.objects.filter(repository=OuterRef("pk"))
+        .annotate(
+            shown_status=Case(
+                When(Q(status=SyncRun.Status.RUNNING) & ~sync_run_alive(), then=Value(SyncRun.Status.INTERRUPTED)),
+                default=F("status"),
+            )
+        )
+        .order_by("-started_at")
+    )
     return Repository.objects.annotate(
         open_pull_requests=_count(PullRequest.objects, state=PullRequest.State.OPEN),
         merged_pull_requests=_count(PullRequest.objects, merged_at__isnull=False),
@@ -33,9 +44,10 @@ def repository_list_with_sync_status() -> QuerySet[Repository]:
         tag_count=_count(Tag.objects),
         production_deploys=_count(Deployment.objects.filter(Q(state="success")), production_environment=True),
         deployment_count=_count(Deployment.objects),
-        last_run_status=Subquery(latest_run.values("status")[:1]),
+        last_run_status=Subquery(latest_run.values("shown_status")[:1]),
         last_run_error=Subquery(latest_run.values("error")[:1]),
         last_run_started=Subquery(latest_run.values("started_at")[:1]),
+        last_run_malformed=Subquery(latest_run.values("malformed")[:1]),
     ).order_by("archived", "full_name")
 
 

@@ -12,18 +12,22 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Q
+from django.db import transaction
 from django.utils import timezone
 
-from delivery.github.client import GitHubClient, GitHubError, GitHubNotFound, Page, client_from_settings
+from delivery.github.client import (
+    GitHubClient,
+    GitHubError,
+    GitHubNotFound,
+    Page,
+    an_object,
+    client_from_settings,
+)
 from delivery.github.ingest import (
-    IngestResult,
-    ingest_commits,
     ingest_deployment_statuses,
     ingest_deployments,
     ingest_pull_request_commits,
@@ -34,7 +38,25 @@ from delivery.github.ingest import (
     ingest_workflow_runs,
     parse_time,
 )
-from delivery.github.models import Commit, Deployment, PullRequest, Repository, SyncCursor, SyncRun, WorkflowRun
+from delivery.github.main_line import MainLineWalk, main_line_sync
+from delivery.github.models import Deployment, PullRequest, Repository, SyncCursor, SyncRun, WorkflowRun
+from delivery.github.repository_gone import (
+    NOT_FOUND,
+    repositories_listing_seen,
+    repositories_to_sync,
+    repository_back,
+    repository_gone_checked,
+    repository_gone_mark,
+)
+from delivery.github.rows import IngestResult, Need, a_text, a_time, github_id, items_screened
+from delivery.github.sync_lease import (
+    LeaseKeeper,
+    SyncAlreadyRunning,
+    SyncLeaseLost,
+    repository_claim_sync,
+    repository_release_sync,
+    sync_runs_interrupted_close,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +72,7 @@ class SyncSummary:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    malformed: int = 0  # objects GitHub sent malformed: skipped, each with its reason in `skipped`
     skipped: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -58,17 +81,26 @@ class SyncSummary:
         self.created += result.created
         self.updated += result.updated
         self.unchanged += result.unchanged
+        self.malformed += result.malformed
         self.skipped.extend(result.skipped)
 
     def merge(self, other: SyncSummary) -> None:
-        for name in ("repositories", "requests", "not_modified", "created", "updated", "unchanged"):
+        for name in ("repositories", "requests", "not_modified", "created", "updated", "unchanged", "malformed"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.skipped.extend(other.skipped)
         self.errors.extend(other.errors)
 
 
-class SyncAlreadyRunning(Exception):
-    """Another process holds this repository's sync lease."""
+# The fields of each kind the sync reads itself, before the ingest layer sees the objects (to filter on a time,
+# compare an id with a bookmark, follow a URL): an object where one is malformed is skipped, counted, with a reason.
+PULL_REQUEST_NEEDS: dict[str, Need] = {"id": github_id, "number": github_id, "updated_at": a_time, "url": a_text}
+DEPLOYMENT_NEEDS: dict[str, Need] = {
+    "id": github_id,
+    "created_at": a_time,
+    "updated_at": a_time,
+    "statuses_url": a_text,
+}
+RUN_NEEDS: dict[str, Need] = {"id": github_id, "created_at": a_time}
 
 
 def _cursor(repository: Repository | None, resource: str) -> SyncCursor:
@@ -84,33 +116,46 @@ def _cursor_done(cursor: SyncCursor, now: datetime, **bookmark: Any) -> None:
     cursor.save()
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _walk_each_conditional(
     client: GitHubClient,
     url: str,
     cursor: SyncCursor,
     write: Callable[[Page], None],
     params: dict[str, Any] | None = None,
-) -> None:
+    *,
+    with_ids: bool = False,
+) -> set[int] | None:
     """Read a list not sorted by change page by page, each page conditional on its own ETag; write the pages
-    that changed; then save the pages' ETags (only now: an interrupted walk keeps the old ones)."""
+    that changed; then save the pages' ETags (only now: an interrupted walk keeps the old ones). `with_ids`: also
+    keep each page's ids and return those of the whole list (an unchanged page's as last read), or None when
+    that is not known (a page read before ids were kept, an object without an id)."""
     etags: dict[str, Any] = {}
+    ids: dict[str, list[int] | None] = {}
+    known = cursor.page_etags.get("ids") or {}
     last_full = bool(cursor.page_etags.get("last_full"))
     for page in client.iter_pages_each_conditional(url, etags=cursor.page_etags, params=params):
         etags[str(page.number)] = page.etag
-        if not page.not_modified:
+        if page.not_modified:
+            ids[str(page.number)] = known.get(str(page.number))
+        else:
             write(page)
             last_full = len(page.items) >= client.per_page
+            page_ids = [item.get("id") for item in page.items]
+            complete = all(isinstance(i, int) and not isinstance(i, bool) for i in page_ids)
+            ids[str(page.number)] = page_ids if complete else None
     etags["last_full"] = last_full
+    if with_ids:
+        etags["ids"] = ids
     _cursor_done(cursor, timezone.now(), page_etags=etags)
+    if not with_ids or any(page_ids is None for page_ids in ids.values()):
+        return None
+    return {i for page_ids in ids.values() for i in page_ids or ()}
 
 
 # -- the organization's repositories --------------------------------------------------------------------------
 def organization_repositories_sync(*, client: GitHubClient, org: str) -> tuple[SyncSummary, list[int]]:
-    """Upsert the organization's repositories; returns the ids of the active ones to sync."""
+    """Upsert the organization's repositories, mark those it no longer lists as gone; returns the ids of the
+    followed ones to sync now (a gone one once a day)."""
     summary = SyncSummary()
     before = (client.counters.requests, client.counters.not_modified)
     cursor = _cursor(None, SyncCursor.Resource.REPOSITORIES)
@@ -119,32 +164,17 @@ def organization_repositories_sync(*, client: GitHubClient, org: str) -> tuple[S
         with transaction.atomic():
             summary.add(ingest_repositories(page.items))
 
-    _walk_each_conditional(client, f"/orgs/{org}/repos", cursor, write, params={"type": "all", "sort": "full_name"})
+    listed = _walk_each_conditional(
+        client, f"/orgs/{org}/repos", cursor, write, params={"type": "all", "sort": "full_name"}, with_ids=True
+    )
+    if listed is not None:
+        repositories_listing_seen(org=org, listed=listed)
     summary.requests = client.counters.requests - before[0]
     summary.not_modified = client.counters.not_modified - before[1]
-    ids = list(Repository.objects.filter(is_active=True, owner__iexact=org).values_list("pk", flat=True))
-    return summary, ids
+    return summary, repositories_to_sync(org=org)
 
 
 # -- one repository --------------------------------------------------------------------------------------------
-def repository_claim_sync(repository_id: int, *, owner: str = "", now: datetime | None = None) -> bool:
-    """Take the repository's sync lease with one conditional UPDATE: 0 rows means a sync is running."""
-    now = now or timezone.now()
-    return (
-        Repository.objects.filter(
-            Q(sync_lease_until__isnull=True) | Q(sync_lease_until__lt=now), pk=repository_id
-        ).update(sync_lease_until=now + timedelta(minutes=settings.SYNC_LOCK_MINUTES), sync_lease_owner=owner)
-        == 1
-    )
-
-
-def repository_release_sync(repository_id: int, *, owner: str = "") -> None:
-    """Give the lease back, if it is still ours (a sync that overran it must not free another's)."""
-    Repository.objects.filter(pk=repository_id, sync_lease_owner=owner).update(
-        sync_lease_until=None, sync_lease_owner=""
-    )
-
-
 def repository_sync(
     *,
     repository_id: int,
@@ -168,21 +198,26 @@ def repository_sync(
         raise SyncAlreadyRunning(repository.full_name)
     try:
         client = client or client_from_settings()
-        run = SyncRun.objects.create(repository=repository, trigger=trigger)
+        repository_gone_checked(repository_id=repository_id)
+        sync_runs_interrupted_close(repository_id=repository_id)  # we hold the lease: the one before us died
+        run = SyncRun.objects.create(repository=repository, trigger=trigger, heartbeat_at=timezone.now())
     except BaseException:
         repository_release_sync(repository_id, owner=owner)
         raise
-    job = _RepositorySync(repository, client, progress or (lambda *_: None), owner)
+    keeper = LeaseKeeper(repository_id=repository_id, owner=owner, run_id=run.pk)
+    job = _RepositorySync(repository, client, progress or (lambda *_: None), keeper)
     started = time.monotonic()
+    client.before_request = keeper
     try:
         job.run()
+    except SyncLeaseLost as exc:
+        _finish(run, job, started, SyncRun.Status.INTERRUPTED, f"interrupted: {exc} (it overran its lease)")
+        raise
     except GitHubNotFound as exc:
         reason = f"{repository.full_name}: not found on GitHub (deleted, renamed or not visible): {exc}"
-        logger.warning(reason)
+        if not repository_gone_mark(repository_id=repository.pk, reason=NOT_FOUND):
+            logger.info("%s: still gone from GitHub (checked again tomorrow)", repository.full_name)
         job.summary.skipped.append(reason)
-        Repository.objects.filter(pk=repository.pk).update(
-            unavailable_reason="Not found on GitHub (404): deleted, renamed, or not visible to this token"
-        )
         _finish(run, job, started, SyncRun.Status.SKIPPED, reason)
     except GitHubError as exc:
         status = SyncRun.Status.FAILED if exc.permanent else SyncRun.Status.WAITING
@@ -192,33 +227,41 @@ def repository_sync(
         _finish(run, job, started, SyncRun.Status.FAILED, f"{exc.__class__.__name__}: {exc}")
         raise
     else:
-        Repository.objects.filter(pk=repository.pk).update(unavailable_reason="", last_synced_at=timezone.now())
+        repository_back(repository_id=repository.pk)
+        Repository.objects.filter(pk=repository.pk, gone_since__isnull=True).update(unavailable_reason="")
+        Repository.objects.filter(pk=repository.pk).update(last_synced_at=timezone.now())
         errors = job.summary.errors
         _finish(run, job, started, SyncRun.Status.FAILED if errors else SyncRun.Status.SUCCEEDED, "; ".join(errors))
     finally:
+        client.before_request = None
         repository_release_sync(repository_id, owner=owner)
     return job.summary
 
 
 def _finish(run: SyncRun, job: _RepositorySync, started: float, status: str, error: str) -> None:
+    """Record the run's outcome, unless it was already closed as interrupted (it overran its lease)."""
     job.close_counters()
     summary = job.summary
     summary.seconds = time.monotonic() - started
-    run.status = status
-    run.error = error
-    run.finished_at = timezone.now()
-    run.requests, run.not_modified = summary.requests, summary.not_modified
-    run.created, run.updated = summary.created, summary.updated
-    run.skipped = summary.skipped[:200]
-    run.save()
+    SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
+        status=status,
+        error=error,
+        finished_at=timezone.now(),
+        requests=summary.requests,
+        not_modified=summary.not_modified,
+        created=summary.created,
+        updated=summary.updated,
+        skipped=summary.skipped[:200],
+        malformed=summary.malformed,
+    )
 
 
 class _RepositorySync:
     """One pass over one repository's resources, in an order where parents come before children."""
 
-    def __init__(self, repository: Repository, client: GitHubClient, progress: Progress, owner: str) -> None:
+    def __init__(self, repository: Repository, client: GitHubClient, progress: Progress, keeper: LeaseKeeper) -> None:
         self.repository = repository
-        self.owner = owner
+        self.keep_alive = keeper
         self.client = client
         self.progress = progress
         self.summary = SyncSummary(repositories=1)
@@ -259,6 +302,11 @@ class _RepositorySync:
                 logger.warning(reason)
                 self.summary.errors.append(reason)
 
+    def _screened(self, items: list[dict[str, Any]], needs: dict[str, Need], kind: str) -> list[dict[str, Any]]:
+        good, screened = items_screened(items, needs, f"{self.repository.full_name} {kind}")
+        self.summary.add(screened)
+        return good
+
     def _read_on(self, items: list[dict[str, Any]], high: int) -> bool:
         """For lists newest first (deployments, runs): read the next page while this page's oldest item is
         new (above the bookmark, inside the backfill window) or recent enough to be re-read."""
@@ -269,10 +317,7 @@ class _RepositorySync:
 
     def _page_done(self, resource: str, number: int, last: int | None) -> None:
         self.progress(self.repository.full_name, resource, number, last)
-        # A long first sync keeps its lease alive page by page (only while it is still its own).
-        Repository.objects.filter(pk=self.repository.pk, sync_lease_owner=self.owner).update(
-            sync_lease_until=timezone.now() + timedelta(minutes=settings.SYNC_LOCK_MINUTES)
-        )
+        self.keep_alive()  # also before every request: see sync_lease
 
     # -- pull requests ------------------------------------------------------------------------------------------
     def pull_requests(self, cursor: SyncCursor) -> None:
@@ -285,7 +330,8 @@ class _RepositorySync:
                 break
             if page.number == 1:
                 first_etag = page.etag
-            fresh = [pr for pr in page.items if parse_time(pr["updated_at"]) >= since]
+            items = self._screened(page.items, PULL_REQUEST_NEEDS, "pull request")
+            fresh = [pr for pr in items if parse_time(pr["updated_at"]) >= since]
             with transaction.atomic():
                 result = ingest_pull_requests(self.repository, fresh)
             self.summary.add(result)
@@ -299,7 +345,7 @@ class _RepositorySync:
                     self._pull_request_details(pk, item, updated_at)
                 high = max(filter(None, (high, updated_at)))
             self._page_done("pull requests", page.number, page.last_page)
-            if len(fresh) < len(page.items):
+            if len(fresh) < len(items):
                 break
         _cursor_done(cursor, timezone.now(), etag=first_etag, high_water_at=high)
 
@@ -352,10 +398,11 @@ class _RepositorySync:
                 break  # nothing new; the known unfinished ones are still rechecked below
             if page.number == 1:
                 first_etag = page.etag
-            fresh = [d for d in page.items if d["id"] > high and parse_time(d["created_at"]) >= self.floor]
+            items = self._screened(page.items, DEPLOYMENT_NEEDS, "deployment")
+            fresh = [d for d in items if d["id"] > high and parse_time(d["created_at"]) >= self.floor]
             # Known recent deployments whose `updated_at` moved got a status since (e.g. GitHub's automatic
             # "inactive" once a newer deployment of the environment succeeded).
-            known = [d for d in page.items if d["id"] <= high and parse_time(d["created_at"]) >= self.recent]
+            known = [d for d in items if d["id"] <= high and parse_time(d["created_at"]) >= self.recent]
             stored = dict(
                 Deployment.objects.filter(
                     repository=self.repository, github_id__in=[d["id"] for d in known]
@@ -373,7 +420,7 @@ class _RepositorySync:
                 new_high = max(new_high, item["id"])
             self._page_done("deployments", page.number, page.last_page)
             handled.update(d["id"] for d in fresh + moved)
-            if not self._read_on(page.items, high):
+            if not self._read_on(items, high):
                 break
         unfinished = Deployment.objects.filter(
             repository=self.repository, github_id__lte=high, created_at__gte=self.recent
@@ -406,23 +453,24 @@ class _RepositorySync:
                 break  # nothing new; the known unfinished ones are still rechecked below
             if page.number == 1:
                 first_etag = page.etag
-            fresh = [r for r in page.items if r["id"] > high and parse_time(r["created_at"]) >= self.floor]
+            items = self._screened(page.items, RUN_NEEDS, "workflow run")
+            fresh = [r for r in items if r["id"] > high and parse_time(r["created_at"]) >= self.floor]
             # Recent known runs are upserted again: a re-run keeps its id and moves its status and attempt, and
             # an unchanged one is not written.
-            recent = [r for r in page.items if r["id"] <= high and parse_time(r["created_at"]) >= self.recent]
+            recent = [r for r in items if r["id"] <= high and parse_time(r["created_at"]) >= self.recent]
             with transaction.atomic():
                 self.summary.add(ingest_workflow_runs(self.repository, fresh + recent))
             handled.update(r["id"] for r in fresh + recent)
             new_high = max([new_high, *(r["id"] for r in fresh)])
             self._page_done("workflow runs", page.number, page.last_page)
-            if not self._read_on(page.items, high):
+            if not self._read_on(items, high):
                 break
         unfinished = WorkflowRun.objects.filter(
             repository=self.repository, github_id__lte=high, created_at__gte=self.recent
         ).exclude(status="completed")
         for run in unfinished.exclude(github_id__in=handled).only("github_id"):
             try:
-                response = self.client.get(f"{self.api}/actions/runs/{run.github_id}")
+                response = self.client.get(f"{self.api}/actions/runs/{run.github_id}", shape=an_object)
             except GitHubNotFound:
                 self.summary.skipped.append(f"{self.repository.full_name} workflow run {run.github_id}: deleted")
                 continue
@@ -445,94 +493,3 @@ def pull_request_details_sync(
             result.add(ingest_pull_request_commits(pull_request, page.items))
     PullRequest.objects.filter(pk=pull_request.pk).update(details_synced_for=updated_at)
     return result
-
-
-@dataclass
-class MainLineWalk:
-    head: str = ""
-    etag: str = ""
-    not_modified: bool = False
-    result: IngestResult = field(default_factory=IngestResult)
-
-
-def main_line_sync(
-    client: GitHubClient,
-    repository: Repository,
-    *,
-    etag: str = "",
-    since: datetime | None = None,
-    on_page: Callable[[int, int | None], None] | None = None,
-) -> MainLineWalk:
-    """Walk the default branch newest first from its head down to the first commit already placed on the
-    first-parent line, ingest the new commits, and number them. Usually one request once the line is known."""
-    params: dict[str, Any] = {"sha": repository.default_branch}
-    if since is not None:
-        params["since"] = _iso(since)
-    walk = MainLineWalk(etag=etag)
-    for page in client.iter_pages(f"/repos/{repository.full_name}/commits", params=params, etag=etag):
-        if page.not_modified:
-            walk.not_modified = True
-            return walk
-        if page.number == 1:
-            walk.etag = page.etag
-            walk.head = page.items[0]["sha"] if page.items else ""
-        shas = [c["sha"] for c in page.items]
-        placed = set(
-            Commit.objects.filter(repository=repository, sha__in=shas, main_position__isnull=False).values_list(
-                "sha", flat=True
-            )
-        )
-        new = []
-        for item in page.items:
-            if item["sha"] in placed:
-                break
-            new.append(item)
-        with transaction.atomic():
-            walk.result.add(ingest_commits(repository, new))
-        if on_page is not None:
-            on_page(page.number, page.last_page)
-        if len(new) < len(page.items):
-            break
-    if walk.head:
-        assign_main_positions(repository, walk.head)
-    return walk
-
-
-# -- the first-parent line ---------------------------------------------------------------------------------------
-_CHAIN = """
-WITH RECURSIVE chain(id, first_parent_sha, main_position, depth) AS (
-    SELECT id, first_parent_sha, main_position, 0 FROM {table} WHERE repository_id = %s AND sha = %s
-    UNION ALL
-    SELECT c.id, c.first_parent_sha, c.main_position, chain.depth + 1
-    FROM {table} c JOIN chain ON c.repository_id = %s AND c.sha = chain.first_parent_sha
-    WHERE chain.main_position IS NULL
-)
-"""
-
-
-def assign_main_positions(repository: Repository, head_sha: str) -> int:
-    """Number the default branch's first-parent line from `head_sha` down to the first commit that already
-    has a position (or the oldest commit known). Done in the database with a recursive query, so it needs
-    no memory per commit. Returns how many commits were placed."""
-    # The table name comes from the model, never from input; every value is a query parameter.
-    table = Commit._meta.db_table
-    chain = _CHAIN.format(table=table)
-    params = [repository.pk, head_sha, repository.pk]
-    summary_sql = (
-        "SELECT MAX(depth), MAX(main_position), MAX(CASE WHEN main_position IS NULL THEN 0 ELSE 1 END), "
-        "SUM(CASE WHEN main_position IS NULL THEN 1 ELSE 0 END) FROM chain"
-    )
-    update_sql = (
-        f"UPDATE {table} SET main_position = %s + %s - "  # noqa: S608
-        f"(SELECT depth FROM chain WHERE chain.id = {table}.id) "
-        "WHERE id IN (SELECT id FROM chain WHERE main_position IS NULL)"
-    )
-    with connection.cursor() as cur:
-        cur.execute(chain + summary_sql, params)
-        max_depth, anchor_position, anchored, unplaced = cur.fetchone()
-        if max_depth is None or not unplaced:
-            return 0
-        # The anchor is the deepest row: an already placed commit, or the oldest known one (position 0).
-        base = anchor_position if anchored else 0
-        cur.execute(chain + update_sql, [*params, base, max_depth])
-    return int(unplaced)

@@ -9,11 +9,14 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 
-from delivery.github.client import GitHubRateLimited, GitHubUnavailable, backoff_seconds, client_from_settings
+from delivery.core.backoff import backoff_seconds
+from delivery.github.client import GitHubRateLimited, GitHubUnavailable, client_from_settings
+from delivery.github.events import repository_changed_announce
+from delivery.github.members import members_sweep
 from delivery.github.models import Repository
 from delivery.github.sync import SyncAlreadyRunning, organization_repositories_sync, repository_sync
+from delivery.github.sync_lease import sync_runs_interrupted_close
 from delivery.github.webhooks import deliveries_sweep, delivery_process, failed_deliveries_recover
-from delivery.pipeline.services import repository_derive_request
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +32,7 @@ def sync_repository_task(self, repository_id: int, trigger: str = "schedule", ou
     client = client_from_settings()
     try:
         repository_sync(repository_id=repository_id, client=client, trigger=trigger)
-        repository_derive_request(repository_id=repository_id)
+        repository_changed_announce(repository_id=repository_id)
     except SyncAlreadyRunning:
         logger.info("repository %s: a sync is already running; not starting another", repository_id)
     except GitHubRateLimited as exc:
@@ -38,7 +41,7 @@ def sync_repository_task(self, repository_id: int, trigger: str = "schedule", ou
     except GitHubUnavailable as exc:
         if outage_attempt >= MAX_OUTAGE_RETRIES:
             raise
-        countdown = backoff_seconds(outage_attempt, base=settings.GITHUB_BACKOFF_SECONDS * 30)
+        countdown = backoff_seconds(outage_attempt, base=settings.GITHUB_BACKOFF_SECONDS * 30, cap=900.0)
         logger.warning("repository %s: %s; retrying in %.0fs", repository_id, exc, countdown)
         raise self.retry(
             kwargs={"repository_id": repository_id, "trigger": trigger, "outage_attempt": outage_attempt + 1},
@@ -53,6 +56,7 @@ def sync_repository_task(self, repository_id: int, trigger: str = "schedule", ou
 @shared_task(bind=True, acks_late=True, max_retries=None)
 def sync_organization_task(self, trigger: str = "schedule") -> None:  # type: ignore[no-untyped-def]
     """The periodic sync: refresh the repository list, then queue one sync per followed repository."""
+    sync_runs_interrupted_close()  # runs whose worker died, in repositories no sync has taken over since
     if not settings.GITHUB_ORG:
         logger.info("GITHUB_ORG is not set; nothing to sync")
         return
@@ -63,7 +67,9 @@ def sync_organization_task(self, trigger: str = "schedule") -> None:  # type: ig
         raise self.retry(countdown=max(1.0, exc.wait_seconds), exc=exc) from exc
     except GitHubUnavailable as exc:
         raise self.retry(
-            countdown=backoff_seconds(self.request.retries), exc=exc, max_retries=MAX_OUTAGE_RETRIES
+            countdown=backoff_seconds(self.request.retries, base=30.0, cap=900.0),
+            exc=exc,
+            max_retries=MAX_OUTAGE_RETRIES,
         ) from exc
     finally:
         client.close()
@@ -102,3 +108,9 @@ def recover_webhook_deliveries_task() -> int:
     if recovery.redelivered:
         logger.info("asked GitHub to redeliver %s failed webhook deliveries", recovery.redelivered)
     return recovery.redelivered
+
+
+@shared_task(name="github.members_sweep", ignore_result=True)
+def members_sweep_task() -> int:
+    """Beat: switch off the accounts of people who left the organization."""
+    return members_sweep()

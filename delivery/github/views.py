@@ -14,15 +14,12 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from delivery.accounts.audit import audit
-from delivery.accounts.models import AuditEvent
 from delivery.accounts.roles import requires
 from delivery.core.filters import filter_misses
-from delivery.github.forms import RepositorySettingsForm
+from delivery.github.forms import DeliveryReplayForm, RepositorySettingsForm
 from delivery.github.models import Repository, SyncRun, WebhookDelivery
 from delivery.github.selectors import (
     DELIVERY_FILTERS,
@@ -32,8 +29,11 @@ from delivery.github.selectors import (
     webhook_delivery_list,
     webhook_delivery_totals,
 )
+from delivery.github.services import repository_settings_save
+from delivery.github.sync_lease import sync_run_alive
 from delivery.github.tasks import sync_repository_task
 from delivery.github.webhook_input import MalformedDelivery, storable_text
+from delivery.github.webhook_names import DELIVERY_HEADER, EVENT_HEADER, HOOK_ID_HEADER, SIGNATURE_HEADER
 from delivery.github.webhooks import (
     MAX_BODY_BYTES,
     delivery_receive,
@@ -49,7 +49,8 @@ def repository_list(request: HttpRequest) -> HttpResponse:
         "totals": {"repositories": len(repositories), **organization_sync_totals()},
         "org": settings.GITHUB_ORG,
         "github_url": settings.GITHUB_URL,
-        "sync_running": SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exists(),
+        # Live while a sync shows signs of life; a run whose worker died does not keep the page polling.
+        "sync_running": SyncRun.objects.filter(sync_run_alive(), status=SyncRun.Status.RUNNING).exists(),
     }
     template = "github/repository_list.html"
     if request.htmx:
@@ -87,14 +88,14 @@ def github_webhook(request: HttpRequest) -> JsonResponse:
     body = request.read(MAX_BODY_BYTES + 1)
     if len(body) > MAX_BODY_BYTES:
         return _webhook_answer(413, f"body over {MAX_BODY_BYTES // (1024 * 1024)} MB")
-    if not signature_valid(secret=secret, body=body, header=request.headers.get("X-Hub-Signature-256", "")):
-        return _webhook_answer(401, "missing or wrong X-Hub-Signature-256")
+    if not signature_valid(secret=secret, body=body, header=request.headers.get(SIGNATURE_HEADER, "")):
+        return _webhook_answer(401, f"missing or wrong {SIGNATURE_HEADER}")
     try:
         receipt = delivery_receive(
-            guid=request.headers.get("X-GitHub-Delivery", ""),
-            event=request.headers.get("X-GitHub-Event", ""),
+            guid=request.headers.get(DELIVERY_HEADER, ""),
+            event=request.headers.get(EVENT_HEADER, ""),
             body=body,
-            hook_id=request.headers.get("X-GitHub-Hook-ID", ""),
+            hook_id=request.headers.get(HOOK_ID_HEADER, ""),
             content_type=request.content_type or "",
         )
     except MalformedDelivery as exc:
@@ -112,8 +113,7 @@ def _webhook_answer(code: int, message: str, **extra: object) -> JsonResponse:
 # -- the operator's view of deliveries (admin only) ------------------------------------------------------------------
 @requires("operate_webhooks")
 def webhook_delivery_list_page(request: HttpRequest) -> HttpResponse:
-    # A NUL never names a delivery (and PostgreSQL refuses it in a query): it filters on what is left.
-    filters = {name: request.GET.get(name, "").replace("\x00", "") for name in (*DELIVERY_FILTERS, "q")}
+    filters = {name: request.GET.get(name, "") for name in (*DELIVERY_FILTERS, "q")}  # a NUL is refused before
     page = Paginator(webhook_delivery_list(filters=filters), 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -156,8 +156,9 @@ def webhook_delivery_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def webhook_delivery_replay(request: HttpRequest, pk: int) -> HttpResponse:
     delivery = get_object_or_404(WebhookDelivery.objects.defer("body"), pk=pk)
-    seen = request.POST.get("attempts", "")
-    seen_attempts = int(seen) if seen.isdigit() and len(seen) < 10 else None  # what the page showed
+    form = DeliveryReplayForm(request.POST, host=request.get_host(), https=request.is_secure())
+    form.is_valid()  # never refuses: a value that is not one counts as none
+    seen_attempts = form.cleaned_data.get("attempts")  # what the page showed
     if delivery_replay(delivery_id=delivery.pk, seen_attempts=seen_attempts):
         messages.success(request, f"Replaying {delivery.event} delivery {delivery.guid}.")
     elif delivery.outcome == WebhookDelivery.Outcome.FAILED and seen_attempts != delivery.attempts:
@@ -168,11 +169,7 @@ def webhook_delivery_replay(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(
             request, f"Delivery {delivery.guid} is {delivery.get_outcome_display().lower()}: nothing to replay."
         )
-    target = request.POST.get("next", "")
-    safe = url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return redirect(target if target and safe else "webhook-deliveries")
+    return redirect(form.cleaned_data.get("next") or "webhook-deliveries")
 
 
 @requires("manage_team")
@@ -181,19 +178,9 @@ def repository_settings(request: HttpRequest, pk: int) -> HttpResponse:
     repository = get_object_or_404(Repository, pk=pk)
     form = RepositorySettingsForm(request.POST or None, instance=repository)
     if request.method == "POST" and form.is_valid():
-        changed = form.changed_settings
-        form.save()
+        changed = repository_settings_save(form=form, actor=request.user, request=request)
         if changed:
-            audit(
-                request,
-                AuditEvent.Verb.SETTINGS_CHANGED,
-                actor=request.user,
-                repository=repository,
-                target_type="repository",
-                target_id=str(repository.pk),
-                summary=f"{repository.full_name} settings: {', '.join(str(c) for c in changed)}",
-            )
-            messages.success(request, f"Saved: {', '.join(str(c).lower() for c in changed)}.")
+            messages.success(request, f"Saved: {', '.join(c.lower() for c in changed)}.")
         return redirect("repository", repository.pk)
     return render(
         request,

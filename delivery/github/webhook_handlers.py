@@ -47,6 +47,7 @@ from delivery.github.ingest_refs import (
 from delivery.github.models import Commit, Deployment, PullRequest, Repository
 from delivery.github.sync import main_line_sync, pull_request_details_sync
 from delivery.github.webhook_input import is_github_id
+from delivery.github.webhook_names import GitHubEvent
 
 logger = logging.getLogger(__name__)
 
@@ -350,7 +351,7 @@ Handler = Callable[[WebhookContext], str]
 
 # event -> (actions handled, or None for events without actions, handler)
 HANDLERS: dict[str, tuple[frozenset[str] | None, Handler]] = {
-    "pull_request": (
+    GitHubEvent.PULL_REQUEST: (
         frozenset(
             {
                 "opened",
@@ -366,15 +367,15 @@ HANDLERS: dict[str, tuple[frozenset[str] | None, Handler]] = {
         ),
         handle_pull_request,
     ),
-    "pull_request_review": (frozenset({"submitted", "edited", "dismissed"}), handle_pull_request_review),
-    "push": (None, handle_push),
-    "create": (None, handle_create),
-    "delete": (None, handle_delete),
-    "deployment": (frozenset({"created"}), handle_deployment),
-    "deployment_status": (frozenset({"created"}), handle_deployment_status),
-    "workflow_run": (frozenset({"requested", "in_progress", "completed"}), handle_workflow_run),
-    "release": (frozenset({"published", "created", "released", "prereleased", "edited"}), handle_release),
-    "repository": (
+    GitHubEvent.PULL_REQUEST_REVIEW: (frozenset({"submitted", "edited", "dismissed"}), handle_pull_request_review),
+    GitHubEvent.PUSH: (None, handle_push),
+    GitHubEvent.CREATE: (None, handle_create),
+    GitHubEvent.DELETE: (None, handle_delete),
+    GitHubEvent.DEPLOYMENT: (frozenset({"created"}), handle_deployment),
+    GitHubEvent.DEPLOYMENT_STATUS: (frozenset({"created"}), handle_deployment_status),
+    GitHubEvent.WORKFLOW_RUN: (frozenset({"requested", "in_progress", "completed"}), handle_workflow_run),
+    GitHubEvent.RELEASE: (frozenset({"published", "created", "released", "prereleased", "edited"}), handle_release),
+    GitHubEvent.REPOSITORY: (
         frozenset(
             {
                 "created",
@@ -390,15 +391,15 @@ HANDLERS: dict[str, tuple[frozenset[str] | None, Handler]] = {
         ),
         handle_repository,
     ),
-    "installation": (
+    GitHubEvent.INSTALLATION: (
         frozenset({"created", "deleted", "suspend", "unsuspend", "new_permissions_accepted"}),
         handle_installation,
     ),
-    "installation_repositories": (frozenset({"added", "removed"}), handle_installation_repositories),
+    GitHubEvent.INSTALLATION_REPOSITORIES: (frozenset({"added", "removed"}), handle_installation_repositories),
 }
 
-APP_ONLY_EVENTS = frozenset({"installation", "installation_repositories"})
-WEBHOOK_EVENTS = sorted(set(HANDLERS) - APP_ONLY_EVENTS)
+APP_ONLY_EVENTS = frozenset({GitHubEvent.INSTALLATION, GitHubEvent.INSTALLATION_REPOSITORIES})
+WEBHOOK_EVENTS = sorted(str(event) for event in HANDLERS if event not in APP_ONLY_EVENTS)
 """The events the organization webhook subscribes to (`github_webhooks install`). The installation events
 reach a GitHub App's own webhook only; an organization webhook cannot subscribe to them."""
 

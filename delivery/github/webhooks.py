@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from delivery.core.claims import ClaimHeartbeat
 from delivery.github.client import GitHubClient, GitHubError
+from delivery.github.events import repository_changed_announce
 from delivery.github.ingest import parse_time
 from delivery.github.models import Repository, SyncCursor, WebhookDelivery
 from delivery.github.webhook_handlers import (
@@ -47,7 +48,7 @@ from delivery.github.webhook_input import (
     storable_text,
     unstorable_text,
 )
-from delivery.pipeline.services import repository_derive_request
+from delivery.github.webhook_names import DELIVERY_HEADER, EVENT_HEADER, GitHubEvent
 
 logger = logging.getLogger(__name__)
 
@@ -81,8 +82,8 @@ def delivery_receive(*, guid: str, event: str, body: bytes, hook_id: str = "", c
     broker is up; a GUID seen before is not stored twice (a redelivery of a failed one is processed again).
     A hook set to GitHub's `form` content type sends `payload=<JSON>`: the JSON is what is stored. A request that
     is not a delivery (webhook_input) raises MalformedDelivery; text no column can hold is stored replaced."""
-    guid = header_token(guid, header="X-GitHub-Delivery", max_length=GUID_LENGTH)
-    event = header_token(event, header="X-GitHub-Event", max_length=EVENT_LENGTH)
+    guid = header_token(guid, header=DELIVERY_HEADER, max_length=GUID_LENGTH)
+    event = header_token(event, header=EVENT_HEADER, max_length=EVENT_LENGTH)
     if content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
         form = parse_qs(body.decode("utf-8", "replace"))
         if "payload" in form:  # else: a JSON body sent with the wrong content type; read it as JSON
@@ -91,7 +92,7 @@ def delivery_receive(*, guid: str, event: str, body: bytes, hook_id: str = "", c
     action = payload.get("action") if isinstance(payload.get("action"), str) else ""
     repo = payload.get("repository") if isinstance(payload.get("repository"), dict) else {}
     repo_id = repo.get("id")
-    ignored = "pong" if event == "ping" else why_ignored(event, action)
+    ignored = "pong" if event == GitHubEvent.PING else why_ignored(event, action)
     now = timezone.now()
     row = WebhookDelivery(
         guid=guid,
@@ -112,7 +113,7 @@ def delivery_receive(*, guid: str, event: str, body: bytes, hook_id: str = "", c
     except IntegrityError:
         return _received_again(guid)
     if ignored:
-        return Receipt("pong" if event == "ping" else "ignored", row.pk, ignored)
+        return Receipt("pong" if event == GitHubEvent.PING else "ignored", row.pk, ignored)
     transaction.on_commit(lambda: delivery_enqueue(row.pk))
     return Receipt("queued", row.pk)
 
@@ -226,7 +227,7 @@ def delivery_process(*, delivery_id: int, client_factory: Any = configured_clien
             result=storable_text(f"{ctx.result} ({'; '.join(notes)})", 500)
         )
     if ctx.followups and ctx.repository_id is not None:
-        repository_derive_request(repository_id=ctx.repository_id)  # what the reads added (commit positions)
+        repository_changed_announce(repository_id=ctx.repository_id)  # what the reads added (commit positions)
     return Outcome.PROCESSED
 
 
@@ -250,7 +251,7 @@ def _apply(delivery_id: int, claimed_at: datetime, client_factory: Any) -> tuple
             if not _finish(delivery_id, claimed_at, Outcome.PROCESSED, result=ctx.result):
                 raise _ClaimLost
             if ctx.repository_id is not None:
-                repository_derive_request(repository_id=ctx.repository_id)
+                repository_changed_announce(repository_id=ctx.repository_id)
     except _ClaimLost:
         return "skipped", ctx
     except DeliveryIgnored as exc:

@@ -9,7 +9,6 @@ with one conditional UPDATE (pending/failed → sending), so two workers never p
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,6 +21,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from delivery.accounts.models import Developer
+from delivery.core.backoff import backoff_seconds
+from delivery.core.queue import task_queue
 from delivery.github.models import Repository
 from delivery.notifications import slack
 from delivery.notifications.models import Notification
@@ -49,6 +50,9 @@ KINDS = frozenset(
     }
 )
 
+SEND_TASK = "notifications.send"
+"""The task that sends one notice (notifications.tasks)."""
+
 MAX_DEDUPE_KEY = 200
 """Notification.dedupe_key's length."""
 
@@ -71,14 +75,12 @@ def _max_attempts() -> int:
     return max(1, int(getattr(settings, "SLACK_MAX_ATTEMPTS", 8)))
 
 
-def backoff_seconds(attempts: int) -> float:
-    """Wait before try `attempts + 1` after a transient failure: exponential from SLACK_RETRY_BACKOFF_SECONDS,
-    capped at SLACK_RETRY_MAX_SECONDS, with jitter (between half and all of it) so a burst of failed notices does
-    not come back as one burst."""
+def retry_wait_seconds(attempts: int) -> float:
+    """Wait before try `attempts + 1` after a transient failure: the shared backoff, from
+    SLACK_RETRY_BACKOFF_SECONDS up to SLACK_RETRY_MAX_SECONDS."""
     base = float(getattr(settings, "SLACK_RETRY_BACKOFF_SECONDS", 30.0))
     cap = float(getattr(settings, "SLACK_RETRY_MAX_SECONDS", 900.0))
-    ceiling = min(cap, base * (2 ** max(0, attempts - 1)))
-    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - not cryptographic
+    return backoff_seconds(attempts - 1, base=base, cap=cap)
 
 
 # -- writing the notice ------------------------------------------------------------------------------------------
@@ -194,14 +196,7 @@ def notify(
 def notification_enqueue(notification_id: int, *, countdown: float | None = None) -> bool:
     """Hand a row to the broker. When the broker is down the row keeps its next attempt time and the sweep
     queues it later; the caller never fails because of it."""
-    from delivery.notifications.tasks import send_notification_task
-
-    try:
-        send_notification_task.apply_async((notification_id,), countdown=countdown, retry=False)
-    except Exception as exc:  # noqa: BLE001 - any broker failure: the row stays for the sweep
-        logger.warning("notice %s logged but not queued (broker: %s); the sweep will queue it", notification_id, exc)
-        return False
-    return True
+    return task_queue(SEND_TASK, notification_id, countdown=countdown)
 
 
 # -- sending -----------------------------------------------------------------------------------------------------
@@ -310,7 +305,7 @@ def _failed(
         _finish(notification.pk, claimed_at, **final, error=error)
         return SendResult(Outcome.PERMANENT_FAILURE, error=error)
     # A 429 names its wait: exactly that (Slack counts early retries against the limit). Otherwise back off.
-    delay = failure.wait if failure.wait is not None else backoff_seconds(attempts)
+    delay = failure.wait if failure.wait is not None else retry_wait_seconds(attempts)
     logger.info("notice %s: attempt %s failed (%s); next in %.1fs", notification.pk, attempts, failure.reason, delay)
     _finish(
         notification.pk,

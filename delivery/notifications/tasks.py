@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from delivery.notifications.service import notification_enqueue, notification_send, notifications_sweep
+from delivery.notifications.service import SEND_TASK, notification_enqueue, notification_send, notifications_sweep
 
 
-@shared_task(acks_late=True)
+@shared_task(name=SEND_TASK, acks_late=True)
 def send_notification_task(notification_id: int) -> str:
     """Send one logged notice; when it is to be tried again, queue that try for its time."""
     result = notification_send(notification_id=notification_id)
@@ -18,7 +18,7 @@ def send_notification_task(notification_id: int) -> str:
     return result.outcome
 
 
-@shared_task(acks_late=True)
+@shared_task(name="notifications.sweep", acks_late=True)
 def sweep_notifications_task() -> int:
     """Periodic (beat, every minute): queue notices whose message was lost or whose worker died."""
     return notifications_sweep()

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Min, Q
+from django.db.models import Exists, Min, OuterRef, Q
 from django.utils import timezone
 
 from delivery.github.ingest import Row, upsert_rows
@@ -82,7 +82,17 @@ def repository_pipeline_derive(*, repository_id: int, now: datetime | None = Non
     with transaction.atomic():
         summary.changes, summary.changes_written = _changes(repository, positions, staging, tagged, production, now)
         summary.releases, summary.releases_written = _releases(repository, positions, production_successes, tags)
+        _unwatched_releases(repository, now)
     return summary
+
+
+def _unwatched_releases(repository: Repository, now: datetime) -> None:
+    """The releases that get no watch say so: rollbacks, those that brought no person's change, and history (too
+    old for a watch when first derived: a first sync)."""
+    person = Release.owners.through.objects.filter(release_id=OuterRef("pk"), developer__is_bot=False)
+    Release.objects.filter(repository=repository, watch_state=Release.Watch.PENDING).filter(
+        Q(is_rollback=True) | Q(deployed_at__lt=now - watch_history_age(repository)) | ~Exists(person)
+    ).update(watch_state=Release.Watch.NONE)
 
 
 # -- positions --------------------------------------------------------------------------------------------------

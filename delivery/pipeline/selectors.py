@@ -327,12 +327,17 @@ def repository_detail(*, repository_id: int, history: int = 15) -> dict[str, Any
 
 
 # -- one release --------------------------------------------------------------------------------------------------
+def release_owner_ids(*, release: Release) -> set[int]:
+    """The developers who own the release (authored one of its changes)."""
+    return set(release.owners.values_list("pk", flat=True))
+
+
 def release_detail(*, release_id: int) -> dict[str, Any]:
     release = Release.objects.select_related("repository", "deployment__creator", "previous_release").get(pk=release_id)
     return {
         "release": release,
         "changes": list(release.changes.select_related("author", "pull_request").order_by("merged_at")),
         "owners": list(release.owners.order_by("login")),
-        "statuses": list(release.deployment.statuses.select_related("creator").order_by("created_at", "github_id")),
+        "statuses": list(release.deployment.statuses.select_related("creator").order_by("created_at", "pk")),
         "next_release": Release.objects.filter(previous_release=release).only("pk", "tag_name", "sha").first(),
     }

@@ -1,48 +1,43 @@
-"""Keeping the derivation fresh: ingest asks for a repository to be derived again; requests coalesce."""
+"""The pipeline's writes: the derivation of a repository, and what other parts of the product
+say about a release (failed, rolled back, being watched, watched). The flows call these; see delivery.flows."""
 
 from __future__ import annotations
 
-import logging
+from datetime import datetime
 
-from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from delivery.github.models import Repository
 from delivery.pipeline.derive import DeriveSummary, repository_pipeline_derive
-
-logger = logging.getLogger(__name__)
-
-
-def repository_derive_request(*, repository_id: int) -> bool:
-    """Queue a derivation of the repository once the caller's transaction commits, unless one is already queued
-    (one conditional UPDATE decides, so a burst of webhooks queues one). Returns whether it queued one."""
-    if not Repository.objects.filter(pk=repository_id, derive_pending=False).update(derive_pending=True):
-        return False
-    from delivery.pipeline.tasks import derive_repository_task
-
-    def enqueue() -> None:
-        try:
-            derive_repository_task.apply_async((repository_id,), retry=False)
-        except Exception as exc:  # noqa: BLE001 - the periodic derivation catches up
-            logger.warning(
-                "derivation of repository %s not queued (%s); the periodic one will do it", repository_id, exc
-            )
-            Repository.objects.filter(pk=repository_id).update(derive_pending=False)
-
-    transaction.on_commit(enqueue)
-    return True
+from delivery.pipeline.models import Release
 
 
 def repository_derive(*, repository_id: int) -> DeriveSummary:
-    """Derive now. The pending flag is cleared first, so a request arriving meanwhile queues another run."""
-    Repository.objects.filter(pk=repository_id).update(derive_pending=False)
+    """Derive the repository's changes and releases now."""
     summary = repository_pipeline_derive(repository_id=repository_id)
     Repository.objects.filter(pk=repository_id).update(derived_at=timezone.now())
-    # What follows from the releases: monitoring sessions for new ones, rollbacks moving along their deployment.
-    from delivery.monitoring.services import deploy_failures_notify, sessions_open
-    from delivery.rollbacks.services import rollbacks_follow
-
-    sessions_open(repository_id=repository_id)
-    deploy_failures_notify(repository_id=repository_id)
-    rollbacks_follow(repository_id=repository_id)
     return summary
+
+
+def release_mark_failed(release: Release, *, reason: str, now: datetime) -> None:
+    """A failed release for the metrics; the first failure's time and reason are kept."""
+    Release.objects.filter(pk=release.pk, failed=False).update(failed=True, failure_reason=reason[:300], failed_at=now)
+
+
+def releases_rolled_back(*, release_ids: list[int]) -> None:
+    """A rollback that undid these releases succeeded: they are out of production."""
+    Release.objects.filter(pk__in=release_ids).update(state=Release.State.ROLLED_BACK)
+
+
+def release_watch_open(release: Release) -> None:
+    """Someone watches the release now (the board keeps its changes in production until they are done)."""
+    Release.objects.filter(pk=release.pk).update(watch_state=Release.Watch.OPEN, watch_ended_at=None)
+
+
+def releases_watch_done(*, release_ids: list[int], now: datetime) -> list[int]:
+    """No open watch covers these releases any more. Returns the repositories whose board this moves."""
+    changed = Release.objects.filter(pk__in=release_ids).filter(~Q(watch_state=Release.Watch.DONE))
+    repositories = sorted(set(changed.values_list("repository_id", flat=True)))
+    changed.update(watch_state=Release.Watch.DONE, watch_ended_at=now)
+    return repositories

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django import forms
 
+from delivery.core.forms import FormInWords
 from delivery.pipeline.models import Release
 
 
-class RollbackForm(forms.Form):
+class RollbackForm(FormInWords):
     target = forms.ModelChoiceField(
         queryset=Release.objects.select_related("repository"),
         error_messages={
@@ -27,8 +28,3 @@ class RollbackForm(forms.Form):
         """The shown live release's id; 0 when the form does not say (it showed nothing: ask again)."""
         value = self.cleaned_data["live"]
         return int(value) if value.isdigit() and len(value) < 19 else 0
-
-    def first_error(self) -> str:
-        for errors in self.errors.values():
-            return str(errors[0])
-        return "Check the form."

@@ -13,7 +13,7 @@ from django.db.models.functions import RowNumber
 
 from delivery.github.models import Deployment, Repository
 from delivery.monitoring.models import MonitoringSession
-from delivery.monitoring.services import session_state
+from delivery.monitoring.selectors import watch_state
 from delivery.pipeline.models import Change, Release
 from delivery.rollbacks.models import Rollback
 
@@ -128,6 +128,34 @@ def rollback_of_deployment(deployment_id: int) -> Rollback | None:
     )
 
 
+# -- the rollbacks a page lists ---------------------------------------------------------------------------------
+def rollbacks_undoing(*, release: Release) -> list[Rollback]:
+    """The rollbacks that took (or are taking) `release` out of production, newest first."""
+    return list(
+        Rollback.objects.filter(releases_undone=release).select_related("requested_by").order_by("-requested_at")
+    )
+
+
+def rollbacks_of_repository(*, repository: Repository, limit: int = 10) -> list[Rollback]:
+    """The repository's latest rollbacks, newest first."""
+    return list(
+        Rollback.objects.filter(repository=repository)
+        .select_related("requested_by", "from_release")
+        .order_by("-requested_at")[:limit]
+    )
+
+
+def rollbacks_recent(
+    *, now: datetime, within: timedelta, repository_full_name: str = "", limit: int = 5
+) -> list[Rollback]:
+    """Rollbacks in flight and those asked for within `within` of `now`, newest first; of one repository when
+    `repository_full_name` names it."""
+    rollbacks = Rollback.objects.filter(Q(requested_at__gte=now - within) | Q(state__in=Rollback.IN_FLIGHT))
+    if repository_full_name:
+        rollbacks = rollbacks.filter(repository__full_name=repository_full_name)
+    return list(rollbacks.select_related("repository", "requested_by").order_by("-requested_at")[:limit])
+
+
 # -- the on-call page --------------------------------------------------------------------------------------------
 
 
@@ -167,7 +195,7 @@ class OnCallRow:
 
     @property
     def calm(self) -> bool:
-        return self.attention == 0
+        return self.attention == 0 and self.repository.gone_since is None
 
 
 def on_call_board(*, now: datetime) -> list[OnCallRow]:
@@ -215,7 +243,7 @@ def on_call_board(*, now: datetime) -> list[OnCallRow]:
         .select_related("release", "release__repository", "owner")
         .order_by("window_ends_at")
     ):
-        session.state = session_state(session, now)
+        session.state = watch_state(session, now)
         rows[session.release.repository_id].sessions.append(session)
 
     for rollback in (

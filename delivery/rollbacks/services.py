@@ -14,6 +14,7 @@ second request gets 409 and sees the first). Every transition is one conditional
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,21 +22,22 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 
 from delivery.accounts.audit import audit
-from delivery.accounts.models import AuditEvent, Developer
+from delivery.accounts.models import AuditEvent
 from delivery.accounts.roles import can_start_rollback
 from delivery.github.client import GitHubError, GitHubRateLimited, client_from_settings
+from delivery.github.ingest import ingest_deployment_statuses, ingest_deployments
 from delivery.github.models import Deployment, Repository
-from delivery.monitoring.services import absolute_url, release_mark_failed, sessions_end_by_rollback
 from delivery.pipeline.models import Release
 from delivery.rollbacks.models import Rollback
 from delivery.rollbacks.selectors import in_flight_rollback, live_release, releases_undone, rollback_targets
 
 logger = logging.getLogger(__name__)
 State = Rollback.State
+FinishHook = Callable[[Rollback], None]
+"""What follows a rollback's end (`on_finished(rollback)`, in the transaction that ends it): the flows'."""
 REASON_MAX = 2000
 FINAL_DEPLOYMENT_STATES = {"success": State.SUCCEEDED, "failure": State.FAILED, "error": State.FAILED}
 
@@ -90,8 +92,9 @@ def rollback_request(
     """Roll `release`'s repository back from what is live now to `target`. What is checked is the live release,
     whichever page the request came from: it must be the one the person was shown (`shown_live_id`, from the
     confirmation; None only for callers that showed nobody anything), its owners (a developer rolls back only their
-    own), its earlier releases (the targets). Every release it undoes is recorded and marked failed with the reason
-    (their watches end when the rollback succeeds). Raises RollbackRefused, ProductionMoved or RollbackInFlight."""
+    own), its earlier releases (the targets). Every release it undoes is recorded (the flow marks them failed in
+    the same transaction, and their watches end when the rollback succeeds). Raises RollbackRefused,
+    ProductionMoved or RollbackInFlight."""
     now = now or timezone.now()
     repository = release.repository
     live = live_release(repository) or release
@@ -107,6 +110,8 @@ def rollback_request(
         raise RollbackRefused("Say why you roll back: the reason is required.")
     if len(reason) > REASON_MAX:
         raise RollbackRefused(f"The reason is {len(reason):,} characters long: keep it under {REASON_MAX:,}.")
+    if repository.gone_since is not None:
+        raise RollbackRefused(f"{repository.full_name} is gone from GitHub: there is nothing to roll back there.")
     if shown_live_id is not None and shown_live_id != live.pk:
         raise ProductionMoved(live)
     in_flight = in_flight_rollback(repository.pk, release.environment)
@@ -132,8 +137,6 @@ def rollback_request(
                 idempotency_key=idempotency_key,
             )
             rollback.releases_undone.set(undone)
-            for each in undone:
-                release_mark_failed(each, reason=f"Rolled back: {reason}", now=now)
             audit(
                 request,
                 AuditEvent.Verb.ROLLBACK_REQUESTED,
@@ -144,7 +147,6 @@ def rollback_request(
                 summary=f"Roll back {repository.full_name} {live.tag_name or live.sha[:7]} → {target.tag_name} "
                 f"(undoes {', '.join(r.tag_name or r.sha[:7] for r in undone)}): {reason}",
             )
-            transaction.on_commit(lambda: _enqueue(rollback.pk))
     except IntegrityError:
         again = Rollback.objects.filter(idempotency_key=idempotency_key).first()
         if again is not None:  # the same form, submitted twice at once
@@ -153,7 +155,6 @@ def rollback_request(
         if in_flight is None:
             raise
         raise RollbackInFlight(in_flight) from None
-    _notify(rollback, "rollback_started")
     return Requested(rollback, created=True)
 
 
@@ -191,7 +192,6 @@ def rollback_retry(*, rollback: Rollback, user: Any, request: Any = None) -> Rol
                     target_id=str(rollback.pk),
                     summary=f"Retry the rollback of {rollback.repository.full_name} to {rollback.target_tag}",
                 )
-                transaction.on_commit(lambda: _enqueue(rollback.pk))
     except IntegrityError:
         in_flight = in_flight_rollback(rollback.repository_id, rollback.environment)
         if in_flight is None:
@@ -199,15 +199,6 @@ def rollback_retry(*, rollback: Rollback, user: Any, request: Any = None) -> Rol
         raise RollbackInFlight(in_flight) from None
     rollback.refresh_from_db()
     return rollback
-
-
-def _enqueue(rollback_id: int) -> None:
-    from delivery.rollbacks.tasks import execute_rollback_task
-
-    try:
-        execute_rollback_task.apply_async((rollback_id,), retry=False)
-    except Exception as exc:  # noqa: BLE001 - the poll task picks requested rollbacks up
-        logger.warning("rollback %s not queued (%s); the poll will start it", rollback_id, exc)
 
 
 # -- executing ---------------------------------------------------------------------------------------------------
@@ -230,7 +221,9 @@ def _too_late_to_start(rollback: Rollback, now: datetime) -> str:
     return ""
 
 
-def rollback_execute(*, rollback_id: int, client: Any = None, now: datetime | None = None) -> Rollback:
+def rollback_execute(
+    *, rollback_id: int, on_finished: FinishHook, client: Any = None, now: datetime | None = None
+) -> Rollback:
     """Ask GitHub to deploy the target: dispatch the rollback workflow, or create a production deployment of the
     tag. Claimed by requested → dispatched (one conditional UPDATE), so a task run twice dispatches once.
     A GitHub error fails the rollback with the reason in words; it can be retried."""
@@ -240,7 +233,7 @@ def rollback_execute(*, rollback_id: int, client: Any = None, now: datetime | No
         return rollback
     refusal = _too_late_to_start(rollback, now)
     if refusal:
-        _finish(rollback, State.FAILED, error=refusal, now=now)
+        _finish(rollback, State.FAILED, error=refusal, now=now, on_finished=on_finished)
         return Rollback.objects.get(pk=rollback.pk)
     if not _transition(rollback, (State.REQUESTED,), state=State.DISPATCHED, dispatched_at=now):
         return rollback  # already dispatched (or finished) by another run
@@ -277,11 +270,14 @@ def rollback_execute(*, rollback_id: int, client: Any = None, now: datetime | No
             if isinstance(exc, GitHubRateLimited)
             else ""
         )
-        _finish(rollback, State.FAILED, error=f"GitHub refused the rollback: {exc}.{wait}", now=now)
+        _finish(
+            rollback, State.FAILED, error=f"GitHub refused the rollback: {exc}.{wait}", now=now, on_finished=on_finished
+        )
         return Rollback.objects.get(pk=rollback.pk)
     except Exception as exc:  # credentials, network, a bug: the rollback must not look sent
         logger.exception("rollback %s: dispatch failed", rollback.pk)
-        _finish(rollback, State.FAILED, error=f"Could not ask GitHub: {type(exc).__name__}: {exc}", now=now)
+        error = f"Could not ask GitHub: {type(exc).__name__}: {exc}"
+        _finish(rollback, State.FAILED, error=error, now=now, on_finished=on_finished)
         return Rollback.objects.get(pk=rollback.pk)
     finally:
         if owns_client and client is not None:
@@ -299,7 +295,7 @@ def rollback_execute(*, rollback_id: int, client: Any = None, now: datetime | No
 
 
 # -- following ---------------------------------------------------------------------------------------------------
-def rollbacks_follow(*, repository_id: int, now: datetime | None = None) -> int:
+def rollbacks_follow(*, repository_id: int, on_finished: FinishHook, now: datetime | None = None) -> int:
     """Move in-flight rollbacks along what the mirror knows of their deployment (webhooks and the sync keep it
     fresh), and fail those past the timeout. Returns how many changed state."""
     now = now or timezone.now()
@@ -321,7 +317,7 @@ def rollbacks_follow(*, repository_id: int, now: datetime | None = None) -> int:
             final = FINAL_DEPLOYMENT_STATES[deployment.state]
             error = f"The deployment of {rollback.target_tag} ended in {deployment.state}."
             error = "" if final == State.SUCCEEDED else error
-            moved += _finish(rollback, final, error=error, now=now, deployment=deployment)
+            moved += _finish(rollback, final, error=error, now=now, deployment=deployment, on_finished=on_finished)
             continue
         minutes = settings.ROLLBACK_TIMEOUT_MINUTES
         if deployment is None and now - (rollback.dispatched_at or rollback.requested_at) > timedelta(minutes=minutes):
@@ -331,6 +327,7 @@ def rollbacks_follow(*, repository_id: int, now: datetime | None = None) -> int:
                 error=f"GitHub started no production deployment of {rollback.target_tag} within {minutes} minutes "
                 "of the request: check the rollback workflow on GitHub.",
                 now=now,
+                on_finished=on_finished,
             )
         elif deployment is not None and now - (rollback.deploying_at or now) > timedelta(minutes=3 * minutes):
             moved += _finish(
@@ -339,6 +336,7 @@ def rollbacks_follow(*, repository_id: int, now: datetime | None = None) -> int:
                 error=f"The deployment of {rollback.target_tag} has not finished after {3 * minutes} minutes "
                 f"(it says {deployment.state or 'nothing'}): check it on GitHub.",
                 now=now,
+                on_finished=on_finished,
             )
     return moved
 
@@ -360,19 +358,21 @@ def _deployment_of(rollback: Rollback) -> Deployment | None:
     )
 
 
-def _finish(rollback: Rollback, state: str, *, error: str, now: datetime, deployment: Deployment | None = None) -> int:
+def _finish(
+    rollback: Rollback,
+    state: str,
+    *,
+    error: str,
+    now: datetime,
+    on_finished: FinishHook,
+    deployment: Deployment | None = None,
+) -> int:
     fields: dict[str, Any] = {"state": state, "error": error[:2000], "finished_at": now}
     if deployment is not None:
         fields["deployment"] = deployment
     with transaction.atomic():
         if not _transition(rollback, tuple(Rollback.IN_FLIGHT), **fields):
             return 0
-        if state == State.SUCCEEDED:  # what it undid is out of production: its watches end, "rolled back"
-            undone = list(rollback.releases_undone.values_list("pk", flat=True))
-            Release.objects.filter(pk__in=undone).update(state=Release.State.ROLLED_BACK)
-            sessions_end_by_rollback(
-                release_ids=undone, user=rollback.requested_by, reason=f"Rolled back: {rollback.reason}", now=now
-            )
         audit(
             None,
             AuditEvent.Verb.ROLLBACK_FINISHED,
@@ -382,19 +382,17 @@ def _finish(rollback: Rollback, state: str, *, error: str, now: datetime, deploy
             summary=f"Rollback of {rollback.repository.full_name} to {rollback.target_tag}: {state}"
             + (f" ({error})" if error else ""),
         )
-    rollback.refresh_from_db()
-    _notify(rollback, "rollback_succeeded" if state == State.SUCCEEDED else "rollback_failed")
+        rollback.refresh_from_db()
+        on_finished(rollback)
     return 1
 
 
-def rollbacks_poll(*, client: Any = None, now: datetime | None = None) -> int:
+def rollbacks_poll(*, on_finished: FinishHook, client: Any = None, now: datetime | None = None) -> int:
     """The fallback when webhooks do not come: start requested rollbacks whose task was lost, read the
     deployments of each in-flight rollback's target from GitHub into the mirror, then follow them."""
-    from delivery.github.ingest import ingest_deployment_statuses, ingest_deployments
-
     now = now or timezone.now()
     for rollback in Rollback.objects.filter(state=State.REQUESTED, requested_at__lt=now - timedelta(minutes=1)):
-        rollback_execute(rollback_id=rollback.pk, client=client, now=now)
+        rollback_execute(rollback_id=rollback.pk, on_finished=on_finished, client=client, now=now)
     moved = 0
     repositories = set()
     owns_client = client is None
@@ -411,6 +409,8 @@ def rollbacks_poll(*, client: Any = None, now: datetime | None = None) -> int:
             )
             result = ingest_deployments(rollback.repository, found)
             for item in found:
+                if not isinstance(item, dict) or not isinstance(item.get("id"), int):
+                    continue  # a malformed object: the ingest layer skipped it and said why
                 pk = result.ids.get(item["id"])
                 deployment = Deployment.objects.filter(pk=pk).first() if pk else None
                 if deployment is not None:
@@ -427,27 +427,5 @@ def rollbacks_poll(*, client: Any = None, now: datetime | None = None) -> int:
     if owns_client and client is not None:
         client.close()
     for repository_id in repositories:
-        moved += rollbacks_follow(repository_id=repository_id, now=now)
+        moved += rollbacks_follow(repository_id=repository_id, on_finished=on_finished, now=now)
     return moved
-
-
-def _notify(rollback: Rollback, kind: str) -> None:
-    """Slack: started / succeeded / failed, mentioning the release's owners (the texts escape the reason)."""
-    from delivery.notifications import messages
-    from delivery.notifications.service import notify
-
-    text = {
-        "rollback_started": messages.rollback_started_text,
-        "rollback_succeeded": messages.rollback_succeeded_text,
-        "rollback_failed": messages.rollback_failed_text,
-    }[kind]
-    link = absolute_url(reverse("rollback", args=[rollback.pk]))
-    notify(
-        kind,
-        # A retried rollback notifies again: its request time is part of the key.
-        dedupe_key=messages.dedupe_key(kind, rollback, rollback.requested_at.isoformat()),
-        text=text(rollback, link),
-        repository=rollback.repository,
-        mention=list(Developer.objects.filter(releases__undone_by=rollback).distinct()),
-        link=link,
-    )

@@ -1,4 +1,5 @@
-"""A GitHub simulator: a real HTTP server speaking the parts of GitHub's REST API and OAuth Trunkline uses.
+"""A GitHub simulator: a real HTTP server speaking the parts of GitHub's REST and GraphQL APIs and OAuth Trunkline
+uses (GraphQL at ``POST /api/graphql``, from GitHub's own schema: :mod:`graphql_api`).
 
     from delivery.simulator.generate import generate_world
     from delivery.simulator.server import SimulatorServer

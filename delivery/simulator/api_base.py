@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from .faults import RateWindow
+from .faults import RateLimiter, RateWindow
 from .models import Repository, User
 from .render import Renderer
 from .render_delivery import DeliveryRenderer
@@ -18,6 +18,18 @@ from .render_git import GitRenderer
 from .world import World
 
 DOCS = "https://docs.github.com/rest"
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+@dataclass(slots=True)
+class Response:
+    """An HTTP answer as the server sends it."""
+
+    status: int
+    body: bytes = b""
+    content_type: str = JSON_TYPE
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    cut: str = ""  # a cut_body fault: how the connection breaks inside the body
 
 
 @dataclass(slots=True)
@@ -82,6 +94,7 @@ class ApiBase:
     def __init__(self, world: World, renderer: Renderer) -> None:
         self.world = world
         self.r = renderer
+        self.graphql_rate: RateLimiter | None = None  # the GraphQL points budget, for GET /rate_limit
         self.git = GitRenderer(renderer)
         self.delivery = DeliveryRenderer(renderer)
 

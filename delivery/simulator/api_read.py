@@ -53,6 +53,8 @@ class ReadApi(ApiBase):
         core = req.rate.as_json()
         other = {"limit": 30, "used": 0, "remaining": 30, "reset": core["reset"]}
         graphql = {"limit": req.rate.limit, "used": 0, "remaining": req.rate.limit, "reset": core["reset"]}
+        if self.graphql_rate is not None:
+            graphql = self.graphql_rate.peek(req.user.id if req.user is not None else "anonymous").as_json()
         return Result(200, {"resources": {"core": core, "search": other, "graphql": graphql}, "rate": core})
 
     # -- the authenticated user ------------------------------------------------------------------

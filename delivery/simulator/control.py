@@ -1,8 +1,8 @@
 """``/_simulator/*``: switches for tests and the demo, usable from another process.
 
 - ``GET|POST|DELETE /_simulator/faults``   list / add ``{"kind", "count", "after", "status", "reset_in",
-  "retry_after", "path_contains", "method", "message", "take_effect"}`` / clear (see :mod:`faults`). E.g. the
-  next workflow dispatch answers 500 once, then dispatches work again::
+  "retry_after", "path_contains", "method", "message", "take_effect", "damage", "patch", "index"}`` / clear (see
+  :mod:`faults`). E.g. the next workflow dispatch answers 500 once, then dispatches work again::
 
       {"kind": "server_error", "status": 500, "method": "POST", "path_contains": "/dispatches"}
 
@@ -16,8 +16,16 @@
       {"kind": "server_error", "status": 500, "method": "POST", "path_contains": "/repos/acme/api/deployments"}
 
   and ``"take_effect": true`` makes GitHub act before answering with the fault (the dispatch ran, the client saw
-  a 502).
-- ``GET /_simulator/stats``, ``POST /_simulator/stats/reset``
+  a 502). Answers GitHub spoils: ``{"kind": "damaged_body", "damage": "truncated" | "not_json" | "wrong_shape"}``,
+  ``{"kind": "cut_body", "damage": "length" | "chunked" | "bad_gzip"}`` (the connection breaks inside the body),
+  ``{"kind": "malformed_item", "patch": {"updated_at": "yesterday"}, "index": 0}`` (one object of a list).
+  GraphQL (``POST /api/graphql``, matched as the path ``/graphql``): the timeout a large page meets,
+  ``{"kind": "server_error", "status": 502, "nodes_over": 2000, "count": 100}`` (queries that may return more nodes);
+  ``{"kind": "primary_rate_limit", "path_contains": "/graphql"}`` (200 with ``RATE_LIMITED``);
+  ``{"kind": "secondary_rate_limit", "path_contains": "/graphql", "retry_after": 30}``;
+  ``{"kind": "partial_data", "field": "reviews"}`` (200, that field null, an ``errors`` entry for it).
+- ``GET /_simulator/stats``, ``POST /_simulator/stats/reset``  API requests (REST and GraphQL, by route) and the
+  GraphQL points they spent (``graphql_points``)
 - ``GET /_simulator/counts[?repo=acme/api]``
 - ``POST /_simulator/tick``                 advance live activity one step now
 - ``GET|POST /_simulator/switches``         e.g. ``{"fail_next_production_deploy": true}``: the next production
@@ -25,7 +33,8 @@
   likewise (see :mod:`dispatch`)
 - ``GET /_simulator/timers``                what is in flight: ``{"pending": n, "next_due": iso | null}``
 - ``POST /_simulator/timers/settle``        play out everything in flight now (a frozen clock moves along)
-- ``POST /_simulator/rate_limit/reset``     fresh budgets (optionally ``{"hourly_budget": n}``)
+- ``POST /_simulator/rate_limit/reset``     fresh budgets, REST's and GraphQL's (optionally ``{"hourly_budget": n,
+  "graphql_budget": points}``)
 - ``GET|POST|DELETE /_simulator/webhooks/faults``  webhook delivery faults: list / add ``{"kind": "drop" |
   "duplicate" | "reorder", "count": n}`` / clear
 - ``POST /_simulator/webhooks/flush``       wait until every queued delivery was attempted (``{"timeout": s}``,
@@ -54,6 +63,11 @@ FAULT_FIELDS = (
     "method",
     "message",
     "take_effect",
+    "damage",
+    "patch",
+    "index",
+    "nodes_over",
+    "field",
 )
 WEBHOOK_FAULT_FIELDS = ("kind", "count")
 
@@ -146,9 +160,13 @@ class Control:
         return 200, dict(switches)
 
     def _reset_rate(self, query: dict[str, str], data: dict[str, Any]) -> tuple[int, Any]:
-        budget = data.get("hourly_budget")
+        budget, points = data.get("hourly_budget"), data.get("graphql_budget")
         self.server.rate.reset(int(budget) if budget is not None else None)
-        return 200, {"hourly_budget": self.server.rate.hourly_budget}
+        self.server.graphql_rate.reset(int(points) if points is not None else None)
+        return 200, {
+            "hourly_budget": self.server.rate.hourly_budget,
+            "graphql_budget": self.server.graphql_rate.hourly_budget,
+        }
 
     # -- webhook delivery ------------------------------------------------------------------------
     def _list_webhook_faults(self, query: dict[str, str], data: dict[str, Any]) -> tuple[int, Any]:

@@ -86,7 +86,7 @@ class GitRenderer:
             "commit": {"sha": tag.sha, "url": f"{api}/commits/{tag.sha}"},
             "zipball_url": f"{api}/zipball/refs/tags/{tag.name}",
             "tarball_url": f"{api}/tarball/refs/tags/{tag.name}",
-            "node_id": node("REF", f"{repo.id}:tags/{tag.name}"),
+            "node_id": node("REF", f"{repo.id}:refs/tags/{tag.name}"),
         }
 
     def ref(self, repo: Repository, ref: str, sha: str, kind: str = "commit") -> Json:

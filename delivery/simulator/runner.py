@@ -35,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--state-file", default=None, help="load the world from here, save it after every tick")
     parser.add_argument("--hourly-budget", type=int, default=5000, help="API requests per hour per token")
+    parser.add_argument("--graphql-budget", type=int, default=5000, help="GraphQL points per hour per token")
     parser.add_argument("--oauth-client-id", default="trunkline-demo")
     parser.add_argument("--oauth-client-secret", default="trunkline-demo-secret")
     parser.add_argument(
@@ -67,6 +68,7 @@ def run(options: Mapping[str, Any], out: TextIO | Any = None, stop: threading.Ev
         host=options["host"],
         port=options["port"],
         hourly_budget=options["hourly_budget"],
+        graphql_budget=options.get("graphql_budget") or 5000,
         oauth_client_id=options["oauth_client_id"],
         oauth_client_secret=options["oauth_client_secret"],
         live=live,

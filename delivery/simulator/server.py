@@ -1,6 +1,7 @@
 """The HTTP server: routing, auth, ETags, rate limit, faults, control endpoints.
 
-``SimulatorServer(world).start()`` serves GitHub's REST API under ``/api/v3``, the OAuth web flow
+``SimulatorServer(world).start()`` serves GitHub's REST API under ``/api/v3``, its GraphQL API at ``POST
+/api/graphql`` (and github.com's ``/graphql``; :mod:`graphql_api`), the OAuth web flow
 under ``/login/oauth``, avatars, and the test/demo controls under ``/_simulator``, from a background
 daemon thread (HTTP/1.1 keep-alive, so ``requests`` connection pooling works). Hooks created through
 the API (or ``webhook_url=``) receive signed webhook deliveries from ``self.webhooks`` (:mod:`webhooks`).
@@ -19,16 +20,26 @@ import threading
 import time
 import traceback
 import uuid
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .api import Api
 from .api_base import DOCS as API_DOCS
-from .api_base import ApiError, Request, Result, dumps
+from .api_base import ApiError, Request, Response, Result, dumps
 from .control import Control
-from .faults import PRIMARY_MESSAGE, RATE_DOCS, SECONDARY_MESSAGE, Fault, Faults, RateLimiter, RateWindow, Stats
+from .faults import (
+    PRIMARY_MESSAGE,
+    RATE_DOCS,
+    SECONDARY_MESSAGE,
+    Fault,
+    Faults,
+    RateLimiter,
+    RateWindow,
+    Stats,
+    spoil_body,
+)
+from .graphql_api import GraphQLApi
 from .models import User
 from .oauth import OAuthApp, html_page
 from .render import Renderer
@@ -39,16 +50,8 @@ if TYPE_CHECKING:
     from .live import LiveActivity
 
 API_PREFIX = "/api/v3"
-JSON_TYPE = "application/json; charset=utf-8"
+GRAPHQL_PATHS = ("/api/graphql", "/graphql")  # GitHub Enterprise Server's; github.com's (api.github.com/graphql)
 TIMER_POLL_SECONDS = 0.05
-
-
-@dataclass(slots=True)
-class Response:
-    status: int
-    body: bytes = b""
-    content_type: str = JSON_TYPE
-    headers: list[tuple[str, str]] = field(default_factory=list)
 
 
 class SimulatorServer:
@@ -58,6 +61,7 @@ class SimulatorServer:
         host: str = "127.0.0.1",
         port: int = 0,
         hourly_budget: int = 5000,
+        graphql_budget: int = 5000,
         oauth_client_id: str = "trunkline-demo",
         oauth_client_secret: str = "trunkline-demo-secret",  # noqa: S107 - the demo's documented secret
         live: LiveActivity | None = None,
@@ -68,6 +72,8 @@ class SimulatorServer:
         """``webhook_url`` (and ``webhook_secret``) install an organization hook for every event, as the
         CLI's ``--webhook-url`` does; hooks created through the API deliver too (``self.webhooks``).
 
+        ``hourly_budget``: REST requests per token per hour; ``graphql_budget``: GraphQL points per token per hour.
+
         ``run_timers``: a background thread runs the world's due timers (a dispatched workflow, a deployment
         created through the API) as time passes, so they move on and send their webhooks without anyone
         calling the API, as on GitHub. With ``world.frozen_clock`` set nothing is due until the test moves it.
@@ -76,6 +82,7 @@ class SimulatorServer:
         self.faults = Faults()
         self.stats = Stats()
         self.rate = RateLimiter(hourly_budget)
+        self.graphql_rate = RateLimiter(graphql_budget, resource="graphql")
         self.oauth = OAuthApp(world, oauth_client_id, oauth_client_secret)
         self._live = live
         self._httpd = _HTTPServer((host, port), self)
@@ -87,6 +94,8 @@ class SimulatorServer:
         self.webhooks = WebhookSender(world)
         self.api = Api(world, self.renderer)
         self.api.webhooks = self.webhooks
+        self.api.graphql_rate = self.graphql_rate
+        self.graphql = GraphQLApi(world, self.renderer, self.faults, self.graphql_rate, self.stats)
         self.control = Control(self)
         self._thread: threading.Thread | None = None
         self._run_timers = run_timers
@@ -157,6 +166,8 @@ class SimulatorServer:
         path, query = parts.path, parse_qsl(parts.query, keep_blank_values=True)
         if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
             return self._api(method, path[len(API_PREFIX) :] or "/", query, headers, raw_body)
+        if path == GRAPHQL_PATHS[0] or (path == GRAPHQL_PATHS[1] and method == "POST"):
+            return self._graphql(method, headers, raw_body)
         if path.startswith("/login/oauth/"):
             return self._oauth(method, path, query, headers, raw_body)
         if path.startswith("/_simulator/"):
@@ -195,7 +206,14 @@ class SimulatorServer:
         route_name = matched[0].name if matched else f"{method} (unknown route)"
         rate_key: Any = user.id if user is not None else "anonymous"
         fault = self.faults.take(method, path)
-        if fault is not None:
+        if fault is not None and fault.spoils:
+            response = self._serve(method, path, query, headers, raw_body, user, scopes is not None, matched, rate_key)
+            if response.status == 200 and response.body:
+                if fault.kind == "cut_body":
+                    response.cut = fault.damage
+                else:
+                    response.body = spoil_body(fault, response.body)
+        elif fault is not None:
             if fault.take_effect:
                 self._serve(method, path, query, headers, raw_body, user, scopes is not None, matched, rate_key)
             response = self._fault(fault, user, self.rate.peek(rate_key))
@@ -205,6 +223,17 @@ class SimulatorServer:
             response.headers.append(("X-OAuth-Scopes", scopes))
         response.headers.append(("X-GitHub-Request-Id", uuid.uuid4().hex[:20].upper()))
         self.stats.record(route_name, response.status)
+        return response
+
+    def _graphql(self, method: str, headers: Any, raw_body: bytes) -> Response:
+        self.world.advance()
+        user, scopes = self._identity(headers)
+        request_id = uuid.uuid4().hex[:20].upper()
+        response = self.graphql.handle(method, raw_body, user, request_id)
+        if scopes is not None:
+            response.headers.append(("X-OAuth-Scopes", scopes))
+        response.headers.append(("X-GitHub-Request-Id", request_id))
+        self.stats.record(f"{method} /graphql", response.status)
         return response
 
     def _serve(
@@ -259,7 +288,7 @@ class SimulatorServer:
         if fault.kind == "primary_rate_limit":
             exhausted = RateWindow(window.limit, window.limit, int(time.time() + fault.reset_in + 0.999))
             body = {"message": PRIMARY_MESSAGE.format(user_id=user.id if user else 1), "documentation_url": RATE_DOCS}
-            return Response(fault.status, dumps(body), headers=exhausted.headers())
+            return Response(fault.status or 403, dumps(body), headers=exhausted.headers())
         body = {"message": SECONDARY_MESSAGE, "documentation_url": RATE_DOCS + "#about-secondary-rate-limits"}
         return Response(fault.status, dumps(body), headers=[("Retry-After", str(fault.retry_after)), *window.headers()])
 
@@ -336,6 +365,9 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # noqa: BLE001 - keep serving; report like GitHub's 500s
             traceback.print_exc(file=sys.stderr)
             response = Response(500, dumps({"message": f"Simulator error: {exc.__class__.__name__}: {exc}"}))
+        if response.cut:
+            self._send_cut(response)
+            return
         self.send_response(response.status)
         if response.status not in (204, 304):
             self.send_header("Content-Type", response.content_type)
@@ -345,6 +377,27 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if response.body and response.status not in (204, 304) and self.command != "HEAD":
             self.wfile.write(response.body)
+
+    def _send_cut(self, response: Response) -> None:
+        """Headers, then part of the body, then the connection closes: the client's read ends mid-body."""
+        self.close_connection = True
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        half = response.body[: len(response.body) // 2]
+        if response.cut == "chunked":
+            self.send_header("Transfer-Encoding", "chunked")
+            part = f"{len(half):x}\r\n".encode() + half + b"\r\n"  # no closing 0-length chunk
+        else:
+            if response.cut == "bad_gzip":
+                self.send_header("Content-Encoding", "gzip")
+                half = response.body  # whole, but not gzip
+            self.send_header("Content-Length", str(len(response.body)))
+            part = half
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(part)
 
     do_GET = do_POST = do_DELETE = do_PATCH = do_PUT = do_HEAD = _run
 

@@ -13,7 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from delivery.accounts.models import Developer
-from delivery.accounts.queues import (
+from delivery.github.models import ReviewRequest
+from delivery.monitoring.models import MonitoringSession, WatchedRelease
+from delivery.pipeline.models import Change, Release, Stage
+from delivery.web.queues import (
     BLOCKED,
     FEEDBACK,
     ON_ITS_WAY,
@@ -24,9 +27,6 @@ from delivery.accounts.queues import (
     WATCH,
     queue_of,
 )
-from delivery.github.models import ReviewRequest
-from delivery.monitoring.models import MonitoringSession, WatchedRelease
-from delivery.pipeline.models import Change, Release, Stage
 from tests.conftest import SIGNED_IN_PAGE_QUERIES, member
 from tests.factories import DeploymentFactory, DeveloperFactory, PullRequestFactory, RepositoryFactory
 

@@ -241,7 +241,7 @@ def test_someone_who_lost_access_is_switched_off_at_their_next_sign_in(
 
 
 def test_the_members_sweep_switches_off_people_who_left(team: SimulatorServer, settings: Any) -> None:
-    from delivery.accounts.signin import members_sweep
+    from delivery.github.members import members_sweep
     from tests.conftest import member, simulator_client
 
     settings.GITHUB_TOKEN = "test-token"

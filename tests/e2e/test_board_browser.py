@@ -9,9 +9,9 @@ import pytest
 import requests
 from playwright.sync_api import Browser
 
+from delivery.flows.changes import repository_changed
 from delivery.github.models import Repository, WebhookDelivery
 from delivery.github.webhooks import delivery_process
-from delivery.pipeline.services import repository_derive
 from tests.e2e.conftest import screenshot, signed_in_context
 from tests.github.webhook_helpers import example, sign
 
@@ -35,7 +35,7 @@ def _deliver(live_server: Any, event: str, payload: dict[str, Any]) -> None:
     assert response.status_code == 202, response.text
     delivery = WebhookDelivery.objects.get(guid=f"e2e-{payload['action']}")
     assert delivery_process(delivery_id=delivery.pk, client_factory=lambda: None) == "processed"
-    repository_derive(repository_id=Repository.objects.get(github_id=payload["repository"]["id"]).pk)
+    repository_changed(repository_id=Repository.objects.get(github_id=payload["repository"]["id"]).pk)
 
 
 def test_a_webhook_moves_a_card_on_the_open_board(live_server: Any, browser: Browser, live_settings: Any) -> None:

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Browser
 
-from delivery.monitoring.services import sessions_open
+from delivery.flows.watches import watches_open
 from tests.conftest import member
 from tests.e2e.conftest import checked, context_for, page_problems, screenshot
 from tests.factories import RepositoryFactory
@@ -32,7 +32,7 @@ def test_roll_back_on_a_lower_card_opens_the_confirmation_in_view_and_it_fits_th
         repository = RepositoryFactory(name=name, full_name=f"acme/{name}")
         release(repository, "v2.3.9", at=now - timedelta(days=2), owners=[owner])
         release(repository, "v2.4.0", at=now - timedelta(minutes=8), owners=[owner], changes=3)
-        sessions_open(repository_id=repository.pk)
+        watches_open(repository_id=repository.pk)
     on_call = member("ona", role="on-call")
 
     context = checked(context_for(browser, live_server, on_call, viewport=PHONE))

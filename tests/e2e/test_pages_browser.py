@@ -16,13 +16,13 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Browser, Page
 
+from delivery.flows.changes import repository_changed
+from delivery.flows.watches import watches_open
 from delivery.github.models import Repository, WebhookDelivery
 from delivery.monitoring.models import MonitoringSession
-from delivery.monitoring.services import sessions_open
 from delivery.pipeline.models import Change, Stage
-from delivery.pipeline.services import repository_derive
 from delivery.rollbacks.models import Rollback
-from delivery.rollbacks.services import live_release, rollback_targets
+from delivery.rollbacks.selectors import live_release, rollback_targets
 from delivery.simulator.server import SimulatorServer
 from tests.conftest import member, simulator_client, sync_all
 from tests.e2e.conftest import checked, context_for, page_problems
@@ -51,14 +51,14 @@ def organization(github: SimulatorServer) -> dict[str, Any]:
     client.close()
     repositories = list(Repository.objects.filter(unavailable_reason="").order_by("name"))
     for repository in repositories:
-        repository_derive(repository_id=repository.pk)
+        repository_changed(repository_id=repository.pk)
     # Watches for each repository's latest release, as if it had just gone out (the history is older).
     releases = []
     for repository in repositories:
         live = live_release(repository)
         if live is not None and live.owners.exists():
             releases.append(live)
-            sessions_open(repository_id=repository.pk, now=live.deployed_at + timedelta(minutes=5))
+            watches_open(repository_id=repository.pk, now=live.deployed_at + timedelta(minutes=5))
     session = MonitoringSession.objects.order_by("-window_starts_at").first()
     assert session is not None and releases, "the simulator's history has no production release with an owner"
     admin = member(session.owner.login, role="admin")  # signed in as the owner of a watch: it has their checklist
@@ -125,7 +125,7 @@ def visits(data: dict[str, Any]) -> list[Visit]:
         Visit("on-call", "/on-call/"),
         Visit("rollback-confirm", f"/releases/{release.pk}/rollback/"),
         Visit("rollback", f"/rollbacks/{data['rollback'].pk}/"),
-        Visit("monitoring-session", f"/monitoring/{data['session'].pk}/"),
+        Visit("watch", f"/monitoring/{data['session'].pk}/"),
         Visit("change", f"/changes/{data['change'].pk}/"),
         Visit("release", f"/releases/{release.pk}/"),
         Visit("repositories", "/repositories/"),
@@ -192,7 +192,7 @@ def test_ticking_a_checklist_item_saves_it_with_no_inline_script(
     olga = member("olga")
     repository = RepositoryFactory(name="api", full_name="acme/api")
     watched = release(repository, "v1.2", at=timezone.now() - timedelta(minutes=5), owners=[olga.developer])
-    sessions_open(repository_id=repository.pk)
+    watches_open(repository_id=repository.pk)
     session = MonitoringSession.objects.get(release=watched)
     context = checked(context_for(browser, live_server, olga, viewport=WIDTHS["phone"]))
     page = context.new_page()

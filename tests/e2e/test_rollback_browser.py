@@ -11,9 +11,9 @@ import pytest
 from django.conf import settings as django_settings
 from playwright.sync_api import Browser
 
+from delivery.flows.changes import repository_changed
 from delivery.github.models import Repository
 from delivery.pipeline.models import Release
-from delivery.pipeline.services import repository_derive
 from delivery.rollbacks.models import Rollback
 from delivery.simulator.server import SimulatorServer
 from tests.conftest import simulator_client, sync_all
@@ -52,7 +52,7 @@ def test_on_call_rolls_back_from_the_on_call_page(
     sync_all(client, github.world.org_login)
     client.close()
     for pk in Repository.objects.values_list("pk", flat=True):
-        repository_derive(repository_id=pk)
+        repository_changed(repository_id=pk)
     live_settings.GITHUB_ORG = oauth_github.world.org_login  # who may sign in
     live_settings.TRUNKLINE_DEFAULT_ROLE = "on-call"
     person = sorted(oauth_github.world.members, key=lambda u: u.login)[0]

@@ -82,6 +82,24 @@ def test_replay_queues_a_failed_delivery_again(staff_client: Any, django_capture
     assert "nothing to replay" in again.content.decode()
 
 
+def test_a_replay_goes_back_to_the_page_it_came_from_on_this_site_only(staff_client: Any) -> None:
+    replay = reverse("webhook-delivery-replay", args=[WebhookDeliveryFactory(outcome=Outcome.FAILED).pk])
+    came_from = reverse("webhook-deliveries") + "?outcome=failed"
+    assert staff_client.post(replay, {"next": came_from})["Location"] == came_from
+    for elsewhere in ("https://evil.example/", "//evil.example/", ""):
+        assert staff_client.post(replay, {"next": elsewhere})["Location"] == reverse("webhook-deliveries")
+
+
+def test_a_replay_naming_other_attempts_than_the_deliverys_says_it_was_replayed_meanwhile(staff_client: Any) -> None:
+    failed = WebhookDeliveryFactory(outcome=Outcome.FAILED, attempts=2)
+    page = staff_client.post(reverse("webhook-delivery-replay", args=[failed.pk]), {"attempts": "1"}, follow=True)
+    assert "was replayed meanwhile (2 attempts)" in page.content.decode()
+    for not_a_number in ("-1", "1.0", "²", "9" * 12):  # as good as none: replayed
+        failed = WebhookDeliveryFactory(outcome=Outcome.FAILED, attempts=2)
+        staff_client.post(reverse("webhook-delivery-replay", args=[failed.pk]), {"attempts": not_a_number})
+        assert WebhookDelivery.objects.get(pk=failed.pk).outcome == Outcome.PENDING, not_a_number
+
+
 def test_delivery_detail_shows_the_stored_payload(staff_client: Any) -> None:
     delivery = WebhookDeliveryFactory(body=b'{"action":"opened","number":7}')
     body = staff_client.get(reverse("webhook-delivery", args=[delivery.pk])).content.decode()
@@ -110,7 +128,7 @@ def test_processing_time_reads_in_human_units(staff_client: Any) -> None:
 
 @pytest.mark.parametrize("name", ["q", "event", "outcome", "repository"])
 def test_a_filter_with_a_nul_character_is_not_a_500(staff_client: Any, name: str) -> None:
-    """PostgreSQL refuses NUL in a query: the page filters on the rest."""
+    """PostgreSQL refuses NUL in a query: the request is refused in words before the page reads it."""
     WebhookDeliveryFactory(event="push", guid="ab-1")
     response = staff_client.get(reverse("webhook-deliveries"), {name: "a\x00b"})
-    assert response.status_code == 200
+    assert response.status_code == 400 and "NUL character" in response.content.decode()

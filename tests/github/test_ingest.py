@@ -100,6 +100,44 @@ def test_a_malformed_item_is_skipped_with_a_reason_and_the_rest_kept():
     assert len(result.skipped) == 1 and "created_at" in result.skipped[0]
 
 
+@pytest.mark.parametrize(
+    ("patch", "reason"),
+    [
+        ({"id": None}, "github_id is missing"),
+        ({"id": "12a"}, "github_id is not a whole number"),
+        ({"number": -1}, "number is out of range"),
+        ({"state": "x" * 11}, "state is longer than 10 characters"),
+        ({"title": "NUL\x00in the title"}, "title contains a NUL character"),
+        ({"updated_at": "2024-13-45T00:00:00Z"}, "ValueError"),
+        ({"requested_reviewers": {"login": "someone"}}, "a list expected, not dict"),
+        ({"user": "someone"}, "a user that is not an object"),
+    ],
+    ids=["null-id", "text-id", "negative-number", "long-state", "nul", "bad-date", "object-for-list", "text-user"],
+)
+def test_a_malformed_object_the_database_would_refuse_is_skipped_and_counted_not_the_page(patch, reason):
+    payload = _example("pull_request", "opened.payload.json")
+    repository = _repository(payload)
+    broken = {**payload["pull_request"], **patch}
+    good = {**payload["pull_request"], "id": payload["pull_request"]["id"] + 1, "number": 999}
+
+    result = ingest_pull_requests(repository, [broken, good])
+
+    assert (result.created, result.malformed) == (1, 1)
+    assert len(result.skipped) == 1 and reason in result.skipped[0], result.skipped
+    assert list(PullRequest.objects.values_list("number", flat=True)) == [999]
+
+
+def test_a_deployment_whose_payload_holds_a_nul_is_skipped_not_its_page():
+    payload = _example("deployment")
+    repository = _repository(payload)
+    broken = {**payload["deployment"], "payload": {"note": ["fine", {"x": "NUL\x00"}]}}
+    good = {**payload["deployment"], "id": payload["deployment"]["id"] + 1}
+
+    result = ingest_deployments(repository, [broken, good])
+
+    assert (result.created, result.malformed) == (1, 1) and "payload contains a NUL" in result.skipped[0]
+
+
 def test_tag_time_from_a_webhook_is_not_erased_by_a_later_listing():
     repository = Repository.objects.create(github_id=1, owner="acme", name="api", full_name="acme/api")
     listed = {"name": "v1.0.0", "commit": {"sha": "a" * 40}}
@@ -169,3 +207,43 @@ def test_only_web_links_are_kept_from_deployment_statuses() -> None:
     assert web_url("https://preview.example/pr-1") == "https://preview.example/pr-1"
     assert web_url("javascript:alert(document.cookie)") == ""
     assert web_url(" JavaScript:x") == "" and web_url(None) == ""
+
+
+def test_statuses_are_keyed_on_their_node_id_and_old_rows_adopt_theirs():
+    """GraphQL gives a deployment status no database id: statuses are one row per node id, whichever source said
+    them; rows stored before node ids take theirs, from REST by id or from GraphQL by state and time."""
+    from delivery.github.models import DeploymentStatus
+
+    deployment_payload = _example("deployment")
+    repository = _repository(deployment_payload)
+    result = ingest_deployments(repository, [deployment_payload["deployment"]])
+    deployment = Deployment.objects.get(pk=result.ids[deployment_payload["deployment"]["id"]])
+    old_rest = {"id": 11, "state": "in_progress", "created_at": "2030-01-01T00:00:00Z"}
+    old_graphql = {"id": 12, "state": "success", "created_at": "2030-01-01T00:05:00Z"}
+    ingest_deployment_statuses(deployment, [old_rest, old_graphql])  # before node ids: rows without one
+    assert set(DeploymentStatus.objects.values_list("node_id", flat=True)) == {None}
+
+    ingest_deployment_statuses(deployment, [{**old_rest, "node_id": "DES_a"}])  # REST again, now with node ids
+    from_graphql = {"node_id": "DES_b", "state": "success", "created_at": "2030-01-01T00:05:00Z"}
+    ingest_deployment_statuses(deployment, [from_graphql, {**from_graphql}])  # GraphQL: no database id
+    rows = sorted(DeploymentStatus.objects.values_list("github_id", "node_id", "state"))
+    assert rows == [(11, "DES_a", "in_progress"), (12, "DES_b", "success")]
+    ingest_deployment_statuses(
+        deployment, [{"node_id": "DES_c", "state": "inactive", "created_at": "2030-01-02T00:00:00Z"}]
+    )
+    assert DeploymentStatus.objects.get(node_id="DES_c").github_id is None
+    deployment.refresh_from_db()
+    assert deployment.state == "inactive"
+
+
+def test_a_deployment_from_graphql_keeps_what_rest_said_that_graphql_does_not():
+    deployment_payload = _example("deployment")
+    repository = _repository(deployment_payload)
+    rest = {**deployment_payload["deployment"], "ref": "v1.2.0", "production_environment": True}
+    ingest_deployments(repository, [rest])
+    graphql_view = {
+        k: v for k, v in rest.items() if k not in ("ref", "production_environment", "transient_environment")
+    }
+    ingest_deployments(repository, [{**graphql_view, "updated_at": "2031-01-01T00:00:00Z"}])
+    stored = Deployment.objects.get(github_id=rest["id"])
+    assert (stored.ref, stored.production_environment) == ("v1.2.0", True)

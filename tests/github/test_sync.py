@@ -26,6 +26,7 @@ from delivery.github.models import (
 )
 from delivery.github.sync import SyncAlreadyRunning, repository_claim_sync, repository_sync
 from tests.conftest import mirror_clear, mirror_counts, mirror_snapshot, sync_all
+from tests.github.sync_helpers import followed_repository
 
 pytestmark = pytest.mark.django_db
 
@@ -66,9 +67,9 @@ def test_second_sync_without_changes_writes_nothing_and_costs_only_conditional_r
 
     assert (again.created, again.updated) == (0, 0)
     # One conditional request for the repository list and one per resource per readable repository, every
-    # one of them answered 304; the deleted repository costs its one 404.
+    # one of them answered 304; the deleted repository, gone since the first sync, is not asked for again today.
     readable = Repository.objects.filter(unavailable_reason="").count()
-    unreadable = Repository.objects.exclude(unavailable_reason="").count()
+    assert Repository.objects.filter(gone_since__isnull=False).count() == 1
     recent = timezone.now() - timedelta(days=settings.SYNC_RECHECK_DAYS)
     rechecked = (
         Deployment.objects.filter(created_at__gte=recent).exclude(state__in=Deployment.TERMINAL_STATES).count()
@@ -76,7 +77,7 @@ def test_second_sync_without_changes_writes_nothing_and_costs_only_conditional_r
     )
     assert again.not_modified == 1 + 5 * readable
     # Plus one request per deployment or run still in flight (their statuses are re-read each time).
-    assert again.requests == again.not_modified + unreadable + rechecked
+    assert again.requests == again.not_modified + rechecked
     assert mirror_snapshot() == before
 
 
@@ -198,6 +199,37 @@ def test_a_repository_that_404s_is_skipped_with_a_reason_and_the_rest_synced(sim
     assert PullRequest.objects.exclude(repository=stored).exists()
 
 
+@pytest.mark.parametrize(
+    ("path", "patch", "kind"),
+    [
+        ("/repos/acme/api/pulls", {"updated_at": "yesterday"}, "pull_requests"),
+        ("/repos/acme/api/pulls", {"id": None}, "pull_requests"),
+        ("/repos/acme/api/pulls", {"requested_reviewers": {"login": "someone"}}, "pull_requests"),
+        ("/repos/acme/api/commits", {"sha": None}, "main_commits"),
+        ("/repos/acme/api/deployments", {"id": None}, "deployments"),
+        ("/repos/acme/api/actions/runs", {"created_at": "not a time"}, "workflow_runs"),
+    ],
+    ids=["bad-date", "null-id", "object-for-a-list", "null-sha", "null-deployment-id", "bad-run-date"],
+)
+def test_a_malformed_object_is_skipped_and_counted_and_the_rest_of_the_repository_syncs(
+    simulator, gh_client, client, path, patch, kind
+):
+    org = simulator.world.org_login
+    repository = followed_repository(simulator)
+    simulator.faults.add(kind="malformed_item", path_contains=path, patch=patch, index=1)
+
+    summary = repository_sync(repository_id=repository.pk, client=gh_client)
+
+    run = SyncRun.objects.get(repository=repository)
+    assert (run.status, run.malformed, summary.malformed) == (SyncRun.Status.SUCCEEDED, 1, 1), run.error
+    assert any("malformed" in reason for reason in run.skipped)
+    expected, actual = simulator.world.counts(f"{org}/api"), mirror_counts()
+    assert actual[kind] == expected[kind] - 1
+    untouched = {"pull_requests", "main_commits", "deployments", "workflow_runs"} - {kind}
+    assert {k: actual[k] for k in untouched} == {k: expected[k] for k in untouched}
+    assert "1 malformed object skipped" in client.get("/repositories/").content.decode()
+
+
 def test_an_archived_repository_is_synced(simulator, gh_client):
     sync_all(gh_client, simulator.world.org_login)
     archived = Repository.objects.get(archived=True)
@@ -251,7 +283,7 @@ def test_an_expired_lease_is_taken_over_and_the_old_holder_cannot_release_it():
     repository = Repository.objects.create(github_id=2, owner="acme", name="y", full_name="acme/y")
     long_ago = timezone.now() - timedelta(hours=2)
     assert repository_claim_sync(repository.pk, owner="first", now=long_ago)
-    assert not repository_claim_sync(repository.pk, owner="second", now=long_ago + timedelta(minutes=5))
+    assert not repository_claim_sync(repository.pk, owner="second", now=long_ago + timedelta(minutes=1))
 
     assert repository_claim_sync(repository.pk, owner="second"), "the first lease ran out"
     repository_release_sync(repository.pk, owner="first")

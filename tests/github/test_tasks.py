@@ -7,16 +7,9 @@ import pytest
 from delivery.github.models import PullRequest, Repository, SyncRun
 from delivery.github.tasks import sync_organization_task, sync_repository_task
 from tests.conftest import wait_for
+from tests.github.sync_helpers import followed_repository
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-def _repository(github, name: str) -> Repository:
-    """The simulator's repository `name`, known to Trunkline before any sync."""
-    org = github.world.org_login
-    return Repository.objects.create(
-        github_id=github.world.repo(name).id, owner=org, name=name, full_name=f"{org}/{name}"
-    )
 
 
 def test_sync_task_completes_in_a_real_celery_worker(github, celery_worker):
@@ -38,7 +31,7 @@ def test_sync_task_completes_in_a_real_celery_worker(github, celery_worker):
 
 
 def test_a_rate_limited_sync_task_retries_after_the_reset_instead_of_sleeping(github, celery_worker):
-    repository = _repository(github, "api")
+    repository = followed_repository(github, "api")
     github.faults.add(kind="primary_rate_limit", status=403, reset_in=2, after=0, count=1)
 
     sync_repository_task.delay(repository.pk, trigger="test")
@@ -57,10 +50,15 @@ def test_a_rate_limited_sync_task_retries_after_the_reset_instead_of_sleeping(gi
     assert repository.pull_requests.count() == len(github.world.repo("api").pulls)
 
 
-def test_a_sync_task_that_meets_an_outage_retries_with_backoff_and_completes(github, celery_worker):
-    repository = _repository(github, "web")
-    # More consecutive 5xx than the client's quick in-process retries: the task itself must retry.
-    github.faults.add(kind="server_error", status=503, after=3, count=10)
+@pytest.mark.parametrize(
+    "fault",
+    [{"kind": "server_error", "status": 503}, {"kind": "cut_body", "damage": "chunked"}],
+    ids=["5xx", "cut-mid-body"],
+)
+def test_a_sync_task_that_meets_an_outage_retries_with_backoff_and_completes(github, celery_worker, fault):
+    repository = followed_repository(github, "web")
+    # More consecutive failures than the client's quick in-process retries: the task itself must retry.
+    github.faults.add(after=3, count=10, **fault)
 
     sync_repository_task.delay(repository.pk, trigger="test")
 
@@ -70,5 +68,6 @@ def test_a_sync_task_that_meets_an_outage_retries_with_backoff_and_completes(git
         what="the sync to succeed after the outage",
     )
     runs = SyncRun.objects.filter(repository=repository).order_by("started_at")
-    assert runs[0].status == SyncRun.Status.WAITING and "unavailable" in runs[0].error.lower()
+    assert runs[0].status == SyncRun.Status.WAITING
+    assert "unavailable" in runs[0].error.lower() or "broke off" in runs[0].error
     assert repository.pull_requests.count() == len(github.world.repo("web").pulls)

@@ -13,15 +13,10 @@ from django.utils import timezone
 
 from delivery.accounts.models import AuditEvent, Developer
 from delivery.accounts.oncall import override_add
+from delivery.flows.watches import watch_signed_off, watches_open, watches_overdue
 from delivery.monitoring.models import MonitoringSession
-from delivery.monitoring.services import (
-    MonitoringError,
-    dashboard_links,
-    item_check,
-    overdue_alert,
-    sessions_open,
-    sign_off,
-)
+from delivery.monitoring.selectors import watch_dashboard_links
+from delivery.monitoring.services import WatchError, watch_item_check
 from delivery.pipeline.models import Release
 from tests.conftest import member
 from tests.rollbacks.helpers import history
@@ -36,14 +31,14 @@ def people() -> dict[str, Any]:
 
 
 def _session(people: dict[str, Any], login: str = "olga") -> MonitoringSession:
-    sessions_open(repository_id=people["repo"].pk)
+    watches_open(repository_id=people["repo"].pk)
     return MonitoringSession.objects.get(release=people["v1.2"], owner__login=login)
 
 
 def test_a_session_opens_for_each_owner_of_a_new_release_with_the_checklist(people: dict[str, Any]) -> None:
     # v1.2's two owners; v1.0 and v1.1 went live days ago (history from a first sync): no watch opens for them
-    assert sessions_open(repository_id=people["repo"].pk) == 2
-    assert sessions_open(repository_id=people["repo"].pk) == 0  # idempotent
+    assert watches_open(repository_id=people["repo"].pk) == 2
+    assert watches_open(repository_id=people["repo"].pk) == 0  # idempotent
     session = MonitoringSession.objects.get(release=people["v1.2"], owner__login="olga")
     assert session.window_ends_at - session.window_starts_at == timedelta(minutes=30)
     assert [i.key for i in session.items.all()] == ["works", "errors", "watched", "resolved", "decision"]
@@ -53,16 +48,16 @@ def test_a_session_opens_for_each_owner_of_a_new_release_with_the_checklist(peop
 def test_rollback_releases_open_no_session(people: dict[str, Any]) -> None:
     people["v1.2"].is_rollback = True
     people["v1.2"].save()
-    sessions_open(repository_id=people["repo"].pk)
+    watches_open(repository_id=people["repo"].pk)
     assert not MonitoringSession.objects.filter(release=people["v1.2"]).exists()
 
 
 def test_the_full_window_item_cannot_be_ticked_before_the_window_ends(people: dict[str, Any]) -> None:
     session = _session(people)
     watched = session.items.get(key="watched")
-    with pytest.raises(MonitoringError, match="when the window ends"):
-        item_check(item=watched, user=people["olga"], checked=True, note="")
-    item_check(item=watched, user=people["olga"], checked=True, note="all quiet", now=session.window_ends_at)
+    with pytest.raises(WatchError, match="when the window ends"):
+        watch_item_check(item=watched, user=people["olga"], checked=True, note="")
+    watch_item_check(item=watched, user=people["olga"], checked=True, note="all quiet", now=session.window_ends_at)
     watched.refresh_from_db()
     assert watched.checked_at is not None and watched.note == "all quiet"
 
@@ -70,33 +65,33 @@ def test_the_full_window_item_cannot_be_ticked_before_the_window_ends(people: di
 def test_only_the_owner_ticks_and_signs_off(people: dict[str, Any]) -> None:
     session = _session(people)
     with pytest.raises(PermissionError):
-        item_check(item=session.items.get(key="works"), user=people["pete"], checked=True, note="")
+        watch_item_check(item=session.items.get(key="works"), user=people["pete"], checked=True, note="")
     viewer = member("vic", role="viewer")
     with pytest.raises(PermissionError):
-        sign_off(session=session, user=viewer, decision="fix_forward", notes="")
+        watch_signed_off(session=session, user=viewer, decision="fix_forward", notes="")
 
 
 def test_keep_needs_the_whole_window_and_every_item(people: dict[str, Any]) -> None:
     session = _session(people)
-    with pytest.raises(MonitoringError, match="window has ended"):
-        sign_off(session=session, user=people["olga"], decision="keep", notes="")
+    with pytest.raises(WatchError, match="window has ended"):
+        watch_signed_off(session=session, user=people["olga"], decision="keep", notes="")
     later = session.window_ends_at + timedelta(minutes=1)
-    with pytest.raises(MonitoringError, match="Tick every item first"):
-        sign_off(session=session, user=people["olga"], decision="keep", notes="", now=later)
+    with pytest.raises(WatchError, match="Tick every item first"):
+        watch_signed_off(session=session, user=people["olga"], decision="keep", notes="", now=later)
     for item in session.items.exclude(key="decision"):
-        item_check(item=item, user=people["olga"], checked=True, note="", now=later)
-    done = sign_off(session=session, user=people["olga"], decision="keep", notes="fine", now=later)
+        watch_item_check(item=item, user=people["olga"], checked=True, note="", now=later)
+    done = watch_signed_off(session=session, user=people["olga"], decision="keep", notes="fine", now=later)
     assert done.session.decision == "keep" and done.session.signed_off_by == people["olga"]
     assert session.items.get(key="decision").checked_at is not None
-    with pytest.raises(MonitoringError, match="already signed off"):
-        sign_off(session=session, user=people["olga"], decision="fix_forward", notes="", now=later)
+    with pytest.raises(WatchError, match="already signed off"):
+        watch_signed_off(session=session, user=people["olga"], decision="fix_forward", notes="", now=later)
     assert not Release.objects.get(pk=people["v1.2"].pk).failed
     assert AuditEvent.objects.filter(verb=AuditEvent.Verb.MONITORING_SIGNED_OFF).count() == 1
 
 
 def test_fix_forward_marks_the_release_failed_at_once(people: dict[str, Any]) -> None:
     session = _session(people)
-    sign_off(session=session, user=people["olga"], decision="fix_forward", notes="patch coming")
+    watch_signed_off(session=session, user=people["olga"], decision="fix_forward", notes="patch coming")
     release = Release.objects.get(pk=people["v1.2"].pk)
     assert release.failed and "Fix forward" in release.failure_reason and release.failed_at is not None
 
@@ -106,7 +101,7 @@ def test_a_later_release_does_not_close_an_earlier_session(people: dict[str, Any
 
     session = _session(people)
     release(people["repo"], "v1.3", at=timezone.now(), owners=[people["olga"].developer])
-    sessions_open(repository_id=people["repo"].pk)
+    watches_open(repository_id=people["repo"].pk)
     session.refresh_from_db()
     assert session.signed_off_at is None
 
@@ -116,15 +111,15 @@ def test_overdue_alerts_the_owner_then_on_call_each_once(people: dict[str, Any],
     session = _session(people)
     grace = timedelta(minutes=people["repo"].monitoring_grace_minutes)
     MonitoringSession.objects.exclude(pk=session.pk).update(signed_off_at=timezone.now(), decision="keep")
-    assert overdue_alert(now=session.window_ends_at + grace - timedelta(seconds=1)) == (0, 0)
+    assert watches_overdue(now=session.window_ends_at + grace - timedelta(seconds=1)) == (0, 0)
     at = session.window_ends_at + grace + timedelta(seconds=1)
-    assert overdue_alert(now=at) == (1, 0)
-    assert overdue_alert(now=at) == (0, 0)  # once
+    assert watches_overdue(now=at) == (1, 0)
+    assert watches_overdue(now=at) == (0, 0)  # once
     ops = member("ops", role="on-call").developer
     override_add(developer=ops, starts_at=at, ends_at=at + timedelta(days=1), actor=None)
-    assert overdue_alert(now=at + timedelta(minutes=14)) == (0, 0)
-    assert overdue_alert(now=at + timedelta(minutes=15)) == (0, 1)
-    assert overdue_alert(now=at + timedelta(minutes=20)) == (0, 0)
+    assert watches_overdue(now=at + timedelta(minutes=14)) == (0, 0)
+    assert watches_overdue(now=at + timedelta(minutes=15)) == (0, 1)
+    assert watches_overdue(now=at + timedelta(minutes=20)) == (0, 0)
     session.refresh_from_db()
     assert session.owner_alerted_at == at and session.on_call_alerted_at is not None
 
@@ -135,7 +130,7 @@ def test_dashboard_links_are_filled_with_the_release_and_window(people: dict[str
     repo.errors_url_template = "https://errors.example/releases/{tag}?since={start_ms}&x={unknown}"
     repo.save()
     session = _session(people)
-    links = dict(dashboard_links(session))
+    links = dict(watch_dashboard_links(session))
     start = session.window_starts_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert links["Logs"].startswith(f"https://logs.example/?q=sha:{people['v1.2'].sha[:7]}&from={start}&to=")
     assert links["Errors"] == (
@@ -148,22 +143,20 @@ def test_the_session_page_ticks_items_and_signs_off_over_http(people: dict[str, 
     session = _session(people)
     client = Client()
     client.force_login(people["olga"])
-    page = client.get(reverse("monitoring-session", args=[session.pk]))
+    page = client.get(reverse("watch", args=[session.pk]))
     body = page.content.decode()
     assert page.status_code == 200 and "Verify the change works in production" in body and "left" in body
     watched = session.items.get(key="watched")
-    early = client.post(
-        reverse("monitoring-item", args=[watched.pk]), {"checked": "on"}, headers={"HX-Request": "true"}
-    )
+    early = client.post(reverse("watch-item", args=[watched.pk]), {"checked": "on"}, headers={"HX-Request": "true"})
     assert early.status_code == 400 and "when the window ends" in early.content.decode()
     works = session.items.get(key="works")
-    assert client.post(reverse("monitoring-item", args=[works.pk]), {"checked": "on", "note": "ok"}).status_code == 302
+    assert client.post(reverse("watch-item", args=[works.pk]), {"checked": "on", "note": "ok"}).status_code == 302
     assert session.items.get(key="works").checked_at is not None
     other = Client()
     other.force_login(people["pete"])
-    assert other.post(reverse("monitoring-item", args=[works.pk]), {"checked": ""}).status_code == 403
+    assert other.post(reverse("watch-item", args=[works.pk]), {"checked": ""}).status_code == 403
     assert session.items.get(key="works").checked_at is not None  # untouched
-    roll = client.post(reverse("monitoring-sign-off", args=[session.pk]), {"decision": "roll_back", "notes": "500s"})
+    roll = client.post(reverse("watch-sign-off", args=[session.pk]), {"decision": "roll_back", "notes": "500s"})
     assert roll["Location"] == reverse("rollback-new", args=[people["v1.2"].pk])
     session.refresh_from_db()
     assert session.decision == "roll_back"
@@ -174,7 +167,7 @@ def test_developers_unknown_to_the_release_get_no_session(people: dict[str, Any]
 
 
 def test_a_failed_production_deploy_is_noticed_once(people: dict[str, Any]) -> None:
-    from delivery.monitoring.services import deploy_failures_notify
+    from delivery.flows.notices import deploy_failures
     from delivery.notifications.models import Notification
     from tests.factories import DeploymentFactory
 
@@ -182,34 +175,34 @@ def test_a_failed_production_deploy_is_noticed_once(people: dict[str, Any]) -> N
     DeploymentFactory(
         repository=people["repo"], ref="v0.1", state="failure", state_at=timezone.now() - timedelta(hours=3)
     )
-    assert deploy_failures_notify(repository_id=people["repo"].pk) == 1
-    assert deploy_failures_notify(repository_id=people["repo"].pk) == 0
+    assert deploy_failures(repository=people["repo"]) == 1
+    assert deploy_failures(repository=people["repo"]) == 0
     notice = Notification.objects.get(kind="deploy_failed")
     assert "v1.3" in notice.text and "ended in failure" in notice.text
 
 
 def test_deciding_roll_back_fails_the_release_even_if_no_rollback_follows(people: dict[str, Any]) -> None:
     session = _session(people)
-    sign_off(session=session, user=people["olga"], decision="roll_back", notes="")
+    watch_signed_off(session=session, user=people["olga"], decision="roll_back", notes="")
     assert Release.objects.get(pk=people["v1.2"].pk).failed
 
 
 def test_a_note_is_kept_when_the_early_tick_is_refused(people: dict[str, Any]) -> None:
     session = _session(people)
     watched = session.items.get(key="watched")
-    with pytest.raises(MonitoringError):
-        item_check(item=watched, user=people["olga"], checked=True, note="latency p99 up 10%")
+    with pytest.raises(WatchError):
+        watch_item_check(item=watched, user=people["olga"], checked=True, note="latency p99 up 10%")
     watched.refresh_from_db()
     assert watched.note == "latency p99 up 10%" and watched.checked_at is None
 
 
 def test_a_signed_off_watch_leaves_the_queue(people: dict[str, Any]) -> None:
-    from delivery.accounts.queues import queue_of
+    from delivery.web.queues import queue_of
 
     session = _session(people)
     olga = people["olga"].developer
-    about_v12 = {reverse("monitoring-session", args=[session.pk]), reverse("release", args=[people["v1.2"].pk])}
+    about_v12 = {reverse("watch", args=[session.pk]), reverse("release", args=[people["v1.2"].pk])}
     before = [i.url for i in queue_of(olga, now=timezone.now()).items]
-    assert before.count(reverse("monitoring-session", args=[session.pk])) == 1
-    sign_off(session=session, user=people["olga"], decision="fix_forward", notes="")
+    assert before.count(reverse("watch", args=[session.pk])) == 1
+    watch_signed_off(session=session, user=people["olga"], decision="fix_forward", notes="")
     assert not about_v12 & {i.url for i in queue_of(olga, now=timezone.now()).items}

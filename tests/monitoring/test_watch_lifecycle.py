@@ -12,8 +12,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from delivery.flows.watches import watch_signed_off, watches_open
 from delivery.monitoring.models import MonitoringSession
-from delivery.monitoring.services import MonitoringError, item_check, sessions_open, sign_off
+from delivery.monitoring.services import WatchError, watch_item_check
 from delivery.notifications.models import Notification
 from delivery.notifications.selectors import notification_list
 from delivery.pipeline.models import Release
@@ -45,7 +46,7 @@ def test_an_owners_burst_of_releases_is_one_watch_to_the_last_deploy_plus_the_wi
     v13 = _ship(team, "v1.3", 6, "olga")
     v14 = _ship(team, "v1.4", 2, "olga")
     v15 = _ship(team, "v1.5", 1, "pete")
-    sessions_open(repository_id=team["repo"].pk)
+    watches_open(repository_id=team["repo"].pk)
     olga = MonitoringSession.objects.get(owner__login="olga")  # one, not three
     assert {r.tag_name for r in olga.releases.all()} == {"v1.2", "v1.3", "v1.4"}
     assert olga.release == v14  # the newest: its links and rollback point there
@@ -54,7 +55,7 @@ def test_an_owners_burst_of_releases_is_one_watch_to_the_last_deploy_plus_the_wi
     pete = MonitoringSession.objects.get(owner__login="pete")
     assert {r.tag_name for r in pete.releases.all()} == {"v1.2", "v1.5"}
     assert pete.window_ends_at == v15.deployed_at + timedelta(minutes=30)
-    assert sessions_open(repository_id=team["repo"].pk) == 0  # idempotent
+    assert watches_open(repository_id=team["repo"].pk) == 0  # idempotent
     assert MonitoringSession.objects.count() == 2
     assert set(Release.objects.filter(pk__in=[v13.pk, v14.pk, v15.pk]).values_list("watch_state", flat=True)) == {
         "open"
@@ -62,45 +63,45 @@ def test_an_owners_burst_of_releases_is_one_watch_to_the_last_deploy_plus_the_wi
 
 
 def test_a_release_after_the_window_opens_a_new_watch(team: dict[str, Any]) -> None:
-    sessions_open(repository_id=team["repo"].pk, now=team["now"] - timedelta(minutes=5))
+    watches_open(repository_id=team["repo"].pk, now=team["now"] - timedelta(minutes=5))
     _ship(team, "v1.3", -25, "olga")  # 25 minutes from now: v1.2's window (ending in 20) is over by then
-    sessions_open(repository_id=team["repo"].pk, now=team["now"] + timedelta(minutes=26))
+    watches_open(repository_id=team["repo"].pk, now=team["now"] + timedelta(minutes=26))
     assert MonitoringSession.objects.filter(owner__login="olga").count() == 2
 
 
 def test_fix_forward_fails_the_covered_releases_it_is_about_and_the_page_says_which(team: dict[str, Any]) -> None:
     v13 = _ship(team, "v1.3", 5, "olga")
-    sessions_open(repository_id=team["repo"].pk)
+    watches_open(repository_id=team["repo"].pk)
     session = MonitoringSession.objects.get(owner__login="olga")
     client = _as(team["olga"])
-    page = client.get(reverse("monitoring-session", args=[session.pk])).content.decode()
+    page = client.get(reverse("watch", args=[session.pk])).content.decode()
     assert "Releases it covers" in page and f'name="releases" value="{v13.pk}"' in page
     answer = client.post(
-        reverse("monitoring-session", args=[session.pk]),
+        reverse("watch", args=[session.pk]),
         {"decision": "fix_forward", "notes": "v1.3 broke search", "releases_shown": "1", "releases": [v13.pk]},
     )
     assert answer.status_code == 302
     assert Release.objects.get(pk=v13.pk).failed and not Release.objects.get(pk=team["v1.2"].pk).failed
-    page = client.get(reverse("monitoring-session", args=[session.pk])).content.decode()
+    page = client.get(reverse("watch", args=[session.pk])).content.decode()
     assert page.count('<span class="badge badge-bad">failed</span>') == 1 and "Fix forward (olga)" in page
 
 
 def test_a_decision_about_no_release_is_refused(team: dict[str, Any]) -> None:
     _ship(team, "v1.3", 5, "olga")
-    sessions_open(repository_id=team["repo"].pk)
+    watches_open(repository_id=team["repo"].pk)
     session = MonitoringSession.objects.get(owner__login="olga")
-    with pytest.raises(MonitoringError, match="Choose the releases"):
-        sign_off(session=session, user=team["olga"], decision="roll_back", notes="", release_ids=[])
+    with pytest.raises(WatchError, match="Choose the releases"):
+        watch_signed_off(session=session, user=team["olga"], decision="roll_back", notes="", release_ids=[])
     assert not Release.objects.filter(failed=True, tag_name__in=["v1.2", "v1.3"]).exists()
 
 
 def test_a_rollback_ends_the_watches_of_what_it_undid_when_it_succeeds(team: dict[str, Any]) -> None:
-    from delivery.rollbacks.services import rollback_request
+    from delivery.flows.rollbacks import rollback_requested
     from tests.rollbacks.test_moving_production import _rollback_goes_live
 
-    sessions_open(repository_id=team["repo"].pk)
+    watches_open(repository_id=team["repo"].pk)
     ona = member("ona", role="on-call")
-    rollback = rollback_request(
+    rollback = rollback_requested(
         release=team["v1.2"],
         target=team["v1.0"],
         user=ona,
@@ -119,21 +120,19 @@ def test_a_rollback_ends_the_watches_of_what_it_undid_when_it_succeeds(team: dic
     assert Release.objects.get(pk=team["v1.2"].pk).watch_state == "done"
     page = _as(team["olga"]).get(reverse("release", args=[team["v1.2"].pk])).content.decode()
     assert "Rolled back" in page and 'class="countdown"' not in page
-    session_page = _as(team["olga"]).get(
-        reverse("monitoring-session", args=[MonitoringSession.objects.get(owner__login="olga").pk])
-    )
-    assert "Ended by a rollback" in session_page.content.decode() and "ona" in session_page.content.decode()
+    watch_page = _as(team["olga"]).get(reverse("watch", args=[MonitoringSession.objects.get(owner__login="olga").pk]))
+    assert "Ended by a rollback" in watch_page.content.decode() and "ona" in watch_page.content.decode()
 
 
 def test_a_failed_rollback_leaves_the_watches_of_what_stays_live_open(team: dict[str, Any]) -> None:
+    from delivery.flows.rollbacks import rollback_requested, rollbacks_followed
     from delivery.rollbacks.models import Rollback
     from delivery.rollbacks.selectors import live_release, rollback_targets
-    from delivery.rollbacks.services import rollback_request, rollbacks_follow
 
-    sessions_open(repository_id=team["repo"].pk)
+    watches_open(repository_id=team["repo"].pk)
     v13 = _ship(team, "v1.3", 1, "pete")
-    sessions_open(repository_id=team["repo"].pk)
-    started = rollback_request(
+    watches_open(repository_id=team["repo"].pk)
+    started = rollback_requested(
         release=v13,
         target=team["v1.0"],
         user=member("ona", role="on-call"),
@@ -142,7 +141,7 @@ def test_a_failed_rollback_leaves_the_watches_of_what_stays_live_open(team: dict
         shown_live_id=v13.pk,
     ).rollback
     Rollback.objects.filter(pk=started.pk).update(state="dispatched", dispatched_at=team["now"] - timedelta(hours=1))
-    rollbacks_follow(repository_id=team["repo"].pk, now=team["now"])  # GitHub never deployed it: failed
+    rollbacks_followed(repository_id=team["repo"].pk, now=team["now"])  # GitHub never deployed it: failed
     assert Rollback.objects.get().state == "failed" and live_release(team["repo"]) == v13
     assert not MonitoringSession.objects.filter(signed_off_at__isnull=False).exists()
     assert Release.objects.get(pk=v13.pk).watch_state == "open"
@@ -150,11 +149,11 @@ def test_a_failed_rollback_leaves_the_watches_of_what_stays_live_open(team: dict
 
 
 def test_a_watch_with_a_release_still_live_is_not_ended_by_a_rollback_of_a_later_one(team: dict[str, Any]) -> None:
-    from delivery.monitoring.services import sessions_end_by_rollback
+    from delivery.monitoring.services import watches_end_by_rollback
 
     v13 = _ship(team, "v1.3", 5, "olga")
-    sessions_open(repository_id=team["repo"].pk)
-    assert sessions_end_by_rollback(release_ids=[v13.pk], user=None, reason="x", now=timezone.now()) == 0
+    watches_open(repository_id=team["repo"].pk)
+    assert watches_end_by_rollback(release_ids=[v13.pk], user=None, reason="x", now=timezone.now()) == []
     assert not MonitoringSession.objects.filter(signed_off_at__isnull=False).exists()
 
 
@@ -170,11 +169,11 @@ def test_a_change_stays_in_production_until_its_watch_is_signed_off(team: dict[s
     (made,) = Release.objects.filter(repository=h.repo)
     from tests.pipeline.test_derive import at, change
 
-    sessions_open(repository_id=h.repo.pk, now=at(21))
+    watches_open(repository_id=h.repo.pk, now=at(21))
     session = MonitoringSession.objects.get(owner=ana)
     h.derive(now=200)  # the window ended long ago, but nobody signed off
     assert change(pr).stage == "in_production" and "Sign off the watch" in change(pr).next_action
-    sign_off(session=session, user=ana.user, decision="fix_forward", notes="", now=at(30))
+    watch_signed_off(session=session, user=ana.user, decision="fix_forward", notes="", now=at(30))
     made.refresh_from_db()
     assert made.watch_state == "done"
     h.derive(now=200)
@@ -195,7 +194,7 @@ def test_history_from_a_first_sync_is_done_without_a_watch() -> None:
 def test_a_deploy_read_after_its_watch_window_is_history_not_news(team: dict[str, Any]) -> None:
     old = _ship(team, "v1.3", 35, "olga")
     Release.objects.filter(pk=team["v1.2"].pk).update(deployed_at=team["now"] - timedelta(minutes=2))
-    sessions_open(repository_id=team["repo"].pk)
+    watches_open(repository_id=team["repo"].pk)
     late = Notification.objects.get(dedupe_key=f"deploy_succeeded:pipeline.release:{old.pk}")
     assert late.outcome == "history" and late.event_at == old.deployed_at and late.next_attempt_at is None
     fresh = Notification.objects.get(dedupe_key=f"deploy_succeeded:pipeline.release:{team['v1.2'].pk}")
@@ -207,47 +206,41 @@ def test_a_deploy_read_after_its_watch_window_is_history_not_news(team: dict[str
 
 # -- the page: refusals at its own address, notes -------------------------------------------------------------------
 def test_a_refused_sign_off_stays_at_the_watch_address_and_a_reload_lands_on_the_watch(team: dict[str, Any]) -> None:
-    sessions_open(repository_id=team["repo"].pk)
+    watches_open(repository_id=team["repo"].pk)
     session = MonitoringSession.objects.get(owner__login="olga")
     client = _as(team["olga"])
-    page = client.get(reverse("monitoring-session", args=[session.pk])).content.decode()
-    assert f'action="{reverse("monitoring-session", args=[session.pk])}"' in page
-    refused = client.post(reverse("monitoring-session", args=[session.pk]), {"decision": "keep", "notes": "typed"})
+    page = client.get(reverse("watch", args=[session.pk])).content.decode()
+    assert f'action="{reverse("watch", args=[session.pk])}"' in page
+    refused = client.post(reverse("watch", args=[session.pk]), {"decision": "keep", "notes": "typed"})
     assert refused.status_code == 400 and "window has ended" in refused.content.decode()
     assert ">typed</textarea>" in refused.content.decode()
-    old_address = client.get(reverse("monitoring-sign-off", args=[session.pk]))
-    assert old_address.status_code == 302 and old_address["Location"] == reverse(
-        "monitoring-session", args=[session.pk]
-    )
+    old_address = client.get(reverse("watch-sign-off", args=[session.pk]))
+    assert old_address.status_code == 302 and old_address["Location"] == reverse("watch", args=[session.pk])
     item = session.items.first()
-    assert client.get(reverse("monitoring-item", args=[item.pk])).status_code == 302
+    assert client.get(reverse("watch-item", args=[item.pk])).status_code == 302
 
 
 def test_overlong_notes_are_refused_in_words_and_a_saved_note_says_so(team: dict[str, Any]) -> None:
-    sessions_open(repository_id=team["repo"].pk)
+    watches_open(repository_id=team["repo"].pk)
     session = MonitoringSession.objects.get(owner__login="olga")
     client = _as(team["olga"])
-    long = client.post(
-        reverse("monitoring-session", args=[session.pk]), {"decision": "fix_forward", "notes": "n" * 4001}
-    )
+    long = client.post(reverse("watch", args=[session.pk]), {"decision": "fix_forward", "notes": "n" * 4001})
     assert long.status_code == 400 and "keep them under 4,000" in long.content.decode()
     assert MonitoringSession.objects.get(pk=session.pk).signed_off_at is None
     item = session.items.get(key="works")
-    with pytest.raises(MonitoringError, match="keep it under 2,000"):
-        item_check(item=item, user=team["olga"], checked=True, note="x" * 2001)
+    with pytest.raises(WatchError, match="keep it under 2,000"):
+        watch_item_check(item=item, user=team["olga"], checked=True, note="x" * 2001)
     saved = client.post(
-        reverse("monitoring-item", args=[item.pk]), {"checked": "on", "note": "fine"}, headers={"HX-Request": "true"}
+        reverse("watch-item", args=[item.pk]), {"checked": "on", "note": "fine"}, headers={"HX-Request": "true"}
     )
     assert saved.status_code == 200 and "Saved" in saved.content.decode()
-    plain = client.post(
-        reverse("monitoring-item", args=[item.pk]), {"checked": "on", "note": "fine again"}, follow=True
-    )
+    plain = client.post(reverse("watch-item", args=[item.pk]), {"checked": "on", "note": "fine again"}, follow=True)
     assert "Saved “" in plain.content.decode()
 
 
 def test_a_deploy_whose_watch_window_runs_is_news_even_when_read_late(team: dict[str, Any]) -> None:
     v13 = _ship(team, "v1.3", 16, "olga")  # a missed webhook, read by the sync 16 minutes later
-    sessions_open(repository_id=team["repo"].pk)
+    watches_open(repository_id=team["repo"].pk)
     notice = Notification.objects.get(dedupe_key=f"deploy_succeeded:pipeline.release:{v13.pk}")
     assert notice.outcome == "logged" and notice.event_at == v13.deployed_at
     assert "since" in notice.text
@@ -255,15 +248,15 @@ def test_a_deploy_whose_watch_window_runs_is_news_even_when_read_late(team: dict
 
 def test_keep_is_refused_when_a_release_joined_after_the_page_was_read(team: dict[str, Any]) -> None:
     Release.objects.filter(pk=team["v1.2"].pk).update(deployed_at=team["now"] - timedelta(minutes=40))
-    sessions_open(repository_id=team["repo"].pk, now=team["now"] - timedelta(minutes=12))
+    watches_open(repository_id=team["repo"].pk, now=team["now"] - timedelta(minutes=12))
     stale = MonitoringSession.objects.get(owner__login="olga")  # the request read it: window over
     stale.items.exclude(key="decision").update(checked_at=team["now"])
     v13 = _ship(team, "v1.3", 0, "olga")
     Release.objects.filter(pk=v13.pk).update(deployed_at=stale.window_ends_at - timedelta(minutes=1))
-    sessions_open(repository_id=team["repo"].pk)
+    watches_open(repository_id=team["repo"].pk)
     assert v13 in MonitoringSession.objects.get(owner__login="olga").releases.all()
-    with pytest.raises(MonitoringError, match="joined this watch meanwhile"):
-        sign_off(session=stale, user=team["olga"], decision="keep", notes="", now=team["now"])
+    with pytest.raises(WatchError, match="joined this watch meanwhile"):
+        watch_signed_off(session=stale, user=team["olga"], decision="keep", notes="", now=team["now"])
     assert Release.objects.get(pk=v13.pk).watch_state == "open"
 
 
@@ -272,31 +265,31 @@ def test_a_sign_off_landing_while_a_release_joins_leaves_no_release_watched_for_
 ) -> None:
     from delivery.monitoring import services as monitoring
 
-    sessions_open(repository_id=team["repo"].pk)
+    watches_open(repository_id=team["repo"].pk)
     v13 = _ship(team, "v1.3", 2, "olga")
     cover = monitoring._release_cover
 
-    def cover_then_the_owner_signs_off(release: Release, owner: Any) -> MonitoringSession:
-        made = cover(release, owner)
+    def cover_then_the_owner_signs_off(release: Release, owner: Any, on_covered: Any) -> MonitoringSession:
+        made = cover(release, owner, on_covered)
         if owner.login == "olga":  # another request: olga signs off "fix forward" meanwhile
             session = MonitoringSession.objects.get(pk=made.pk)
-            sign_off(session=session, user=team["olga"], decision="fix_forward", notes="", now=timezone.now())
+            watch_signed_off(session=session, user=team["olga"], decision="fix_forward", notes="", now=timezone.now())
         return made
 
     monkeypatch.setattr(monitoring, "_release_cover", cover_then_the_owner_signs_off)
-    sessions_open(repository_id=team["repo"].pk)
+    watches_open(repository_id=team["repo"].pk)
     assert not MonitoringSession.objects.filter(releases=v13, signed_off_at__isnull=True).exists()
     assert Release.objects.get(pk=v13.pk).watch_state == "done"
 
 
 def test_the_on_call_page_and_the_confirmation_agree_on_the_last_known_good(team: dict[str, Any]) -> None:
+    from delivery.flows.rollbacks import rollback_requested
     from delivery.rollbacks.models import Rollback
     from delivery.rollbacks.selectors import last_known_good, on_call_board
-    from delivery.rollbacks.services import rollback_request
     from tests.factories import DeploymentFactory
 
     # v1.2 was rolled back to v1.0, then v1.2's version shipped again, then v1.3
-    rollback = rollback_request(
+    rollback = rollback_requested(
         release=team["v1.2"],
         target=team["v1.0"],
         user=member("ona", role="on-call"),

@@ -204,7 +204,7 @@ def test_derivation_query_count_does_not_grow_with_the_history(merged_prs: int) 
     h.derive()
     with CaptureQueriesContext(connection) as queries:
         h.derive(now=20_000)
-    assert len(queries) == 23, [q["sql"][:120] for q in queries]
+    assert len(queries) == 24, [q["sql"][:120] for q in queries]
 
 
 def test_on_the_simulated_organization_every_change_in_production_came_with_exactly_one_release(

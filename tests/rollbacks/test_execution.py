@@ -11,18 +11,18 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from delivery.flows.changes import repository_changed
+from delivery.flows.rollbacks import (
+    rollback_executed,
+    rollback_requested,
+    rollback_retried,
+    rollbacks_followed,
+    rollbacks_polled,
+)
 from delivery.github.models import Repository
 from delivery.pipeline.models import Release
-from delivery.pipeline.services import repository_derive
 from delivery.rollbacks.models import Rollback
 from delivery.rollbacks.selectors import last_known_good, live_release
-from delivery.rollbacks.services import (
-    rollback_execute,
-    rollback_request,
-    rollback_retry,
-    rollbacks_follow,
-    rollbacks_poll,
-)
 from tests.conftest import member, sync_all
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.django_db
 def synced(github: Any, gh_client: Any) -> dict[str, Any]:
     sync_all(gh_client, github.world.org_login)
     for pk in Repository.objects.values_list("pk", flat=True):
-        repository_derive(repository_id=pk)
+        repository_changed(repository_id=pk)
     repo = next(
         r
         for r in Repository.objects.filter(is_active=True, archived=False)
@@ -46,7 +46,7 @@ def synced(github: Any, gh_client: Any) -> dict[str, Any]:
 
 def _start(synced: dict[str, Any], method: str = "workflow_dispatch") -> Rollback:
     Repository.objects.filter(pk=synced["repo"].pk).update(rollback_method=method)
-    return rollback_request(
+    return rollback_requested(
         release=Release.objects.select_related("repository").get(pk=synced["live"].pk),
         target=synced["target"],
         user=synced["admin"],
@@ -61,11 +61,11 @@ def test_a_rollback_runs_on_github_and_follows_it_to_success(
     synced: dict[str, Any], github: Any, gh_client: Any, method: str
 ) -> None:
     rollback = _start(synced, method)
-    assert rollback_execute(rollback_id=rollback.pk, client=gh_client).state == "dispatched"
-    assert rollback_execute(rollback_id=rollback.pk, client=gh_client).state == "dispatched"  # once only
+    assert rollback_executed(rollback_id=rollback.pk, client=gh_client).state == "dispatched"
+    assert rollback_executed(rollback_id=rollback.pk, client=gh_client).state == "dispatched"  # once only
     github.world.settle()  # GitHub runs the workflow / the deployment to its end
 
-    rollbacks_poll(client=gh_client)  # no webhooks here: the polling fallback reads GitHub
+    rollbacks_polled(client=gh_client)  # no webhooks here: the polling fallback reads GitHub
     rollback.refresh_from_db()
     assert rollback.state == "succeeded", rollback.error
     assert rollback.deployment.ref == rollback.target_tag and rollback.deployment.state == "success"
@@ -81,9 +81,9 @@ def test_a_failed_deployment_fails_the_rollback_with_its_outcome(
 ) -> None:
     github.world.switches["fail_next_production_deploy"] = True
     rollback = _start(synced)
-    rollback_execute(rollback_id=rollback.pk, client=gh_client)
+    rollback_executed(rollback_id=rollback.pk, client=gh_client)
     github.world.settle()
-    rollbacks_poll(client=gh_client)
+    rollbacks_polled(client=gh_client)
     rollback.refresh_from_db()
     assert rollback.state == "failed" and "ended in failure" in rollback.error
 
@@ -93,16 +93,16 @@ def test_github_failing_the_dispatch_fails_it_in_words_and_a_retry_works(
 ) -> None:
     github.faults.add(kind="server_error", count=10, status=500, path_contains="/dispatches", method="POST")
     rollback = _start(synced)
-    rollback_execute(rollback_id=rollback.pk, client=gh_client)
+    rollback_executed(rollback_id=rollback.pk, client=gh_client)
     rollback.refresh_from_db()
     assert rollback.state == "failed" and rollback.error.startswith("GitHub refused the rollback: GitHub unavailable")
 
     github.faults.clear()
-    rollback_retry(rollback=rollback, user=synced["admin"])
+    rollback_retried(rollback=rollback, user=synced["admin"])
     assert Rollback.objects.get(pk=rollback.pk).state == "requested"
-    rollback_execute(rollback_id=rollback.pk, client=gh_client)
+    rollback_executed(rollback_id=rollback.pk, client=gh_client)
     github.world.settle()
-    rollbacks_poll(client=gh_client)
+    rollbacks_polled(client=gh_client)
     rollback.refresh_from_db()
     assert rollback.state == "succeeded" and rollback.error == ""
 
@@ -115,7 +115,7 @@ def test_a_rejected_dispatch_says_why(synced: dict[str, Any], github: Any, gh_cl
         message="Workflow does not have 'workflow_dispatch' trigger",
     )
     rollback = _start(synced)
-    rollback_execute(rollback_id=rollback.pk, client=gh_client)
+    rollback_executed(rollback_id=rollback.pk, client=gh_client)
     rollback.refresh_from_db()
     assert rollback.state == "failed" and "Workflow does not have 'workflow_dispatch' trigger" in rollback.error
 
@@ -124,7 +124,7 @@ def test_a_rollback_that_hears_nothing_times_out(synced: dict[str, Any], setting
     settings.ROLLBACK_TIMEOUT_MINUTES = 20
     rollback = _start(synced)
     Rollback.objects.filter(pk=rollback.pk).update(state="dispatched", dispatched_at=timezone.now())
-    assert rollbacks_follow(repository_id=synced["repo"].pk, now=timezone.now() + timedelta(minutes=19)) == 0
-    assert rollbacks_follow(repository_id=synced["repo"].pk, now=timezone.now() + timedelta(minutes=21)) == 1
+    assert rollbacks_followed(repository_id=synced["repo"].pk, now=timezone.now() + timedelta(minutes=19)) == 0
+    assert rollbacks_followed(repository_id=synced["repo"].pk, now=timezone.now() + timedelta(minutes=21)) == 1
     rollback.refresh_from_db()
     assert rollback.state == "failed" and "within 20 minutes" in rollback.error

@@ -12,8 +12,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from delivery.flows.rollbacks import rollbacks_followed
+from delivery.flows.watches import watches_open
 from delivery.monitoring.models import MonitoringSession
-from delivery.monitoring.services import sessions_open
 from delivery.pipeline.models import Release
 from delivery.rollbacks.models import Rollback
 from delivery.rollbacks.selectors import (
@@ -23,7 +24,6 @@ from delivery.rollbacks.selectors import (
     releases_undone,
     rollback_targets,
 )
-from delivery.rollbacks.services import rollbacks_follow
 from tests.conftest import member
 from tests.rollbacks.helpers import history, release
 
@@ -97,7 +97,7 @@ def test_a_form_that_does_not_say_what_it_showed_starts_nothing(prod: dict[str, 
 
 def test_a_rollback_records_fails_and_retires_every_release_it_undoes(prod: dict[str, Any]) -> None:
     v13 = _ship(prod, "v1.3")
-    sessions_open(repository_id=prod["repo"].pk)
+    watches_open(repository_id=prod["repo"].pk)
     assert [r.tag_name for r in releases_undone(v13, prod["v1.0"])] == ["v1.3", "v1.2", "v1.1"]
     assert _confirm(_as(prod["ona"]), v13, prod["v1.0"], live=v13).status_code == 302
     rollback = Rollback.objects.get()
@@ -136,7 +136,7 @@ def _rollback_goes_live(prod: dict[str, Any], rollback: Rollback) -> Release:
     DeploymentStatus.objects.create(
         deployment=deployment, github_id=deployment.github_id, state="success", created_at=prod["now"]
     )
-    rollbacks_follow(repository_id=prod["repo"].pk, now=prod["now"] + timedelta(minutes=1))
+    rollbacks_followed(repository_id=prod["repo"].pk, now=prod["now"] + timedelta(minutes=1))
     rollback.refresh_from_db()
     assert rollback.state == "succeeded"
     assert set(Release.objects.filter(undone_by=rollback).values_list("state", flat=True)) == {"rolled_back"}

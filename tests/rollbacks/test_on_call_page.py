@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from delivery.monitoring.services import sessions_open
+from delivery.flows.watches import watches_open
 from tests.conftest import SIGNED_IN_PAGE_QUERIES, member
 from tests.factories import DeploymentFactory, RepositoryFactory
 from tests.rollbacks.helpers import history, release, rollback_row
@@ -25,7 +25,7 @@ def page(client: Any) -> dict[str, Any]:
     olga, pete = member("olga"), member("pete")
     made = history(olga.developer, pete.developer)
     made["olga"] = olga
-    sessions_open(repository_id=made["repo"].pk)
+    watches_open(repository_id=made["repo"].pk)
     calm = RepositoryFactory(name="calm", full_name="acme/calm")
     release(calm, "v3.0", at=timezone.now() - timedelta(days=3), owners=[pete.developer])
     return {"client": client, **made, "calm": calm}
@@ -68,7 +68,7 @@ def test_the_page_refreshes_as_a_partial_and_reads_a_fixed_number_of_queries(pag
             repo = RepositoryFactory()
             release(repo, f"v{i}.0", at=timezone.now() - timedelta(hours=2), owners=[member(f"d{n}-{i}").developer])
             release(repo, f"v{i}.1", at=timezone.now() - timedelta(minutes=5), owners=[member(f"e{n}-{i}").developer])
-            sessions_open(repository_id=repo.pk)
+            watches_open(repository_id=repo.pk)
         with CaptureQueriesContext(connection) as queries:
             assert page["client"].get(reverse("on-call")).status_code == 200
         counts.append(len(queries))
@@ -96,7 +96,7 @@ def test_cards_keep_their_order_while_watches_tick_towards_overdue(page: dict[st
     now = timezone.now()
     web = RepositoryFactory(name="web", full_name="acme/web")
     release(web, "v2.0", at=now - timedelta(minutes=40), owners=[page["olga"].developer])  # overdue in 5 min
-    sessions_open(repository_id=web.pk, now=now)
+    watches_open(repository_id=web.pk, now=now)
     orders = []
     for later in (0, 6, 30):
         rows = on_call_board(now=now + timedelta(minutes=later))

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from delivery.monitoring.services import sessions_open
+from delivery.flows.watches import watches_open
 from tests.conftest import member
 from tests.rollbacks.helpers import history, rollback_row
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def prod() -> dict[str, Any]:
     olga, pete = member("olga"), member("pete")
     made = history(olga.developer, pete.developer)
-    sessions_open(repository_id=made["repo"].pk)
+    watches_open(repository_id=made["repo"].pk)
     rollback_row(made, state="succeeded", from_release=made["v1.1"], reason="checkout 500s", requested_by=olga)
     return {"olga": olga, "pete": pete, **made}
 

@@ -14,14 +14,11 @@ from django.test import Client
 from django.urls import reverse
 
 from delivery.accounts.models import AuditEvent
+from delivery.flows.rollbacks import rollback_executed, rollback_requested
 from delivery.pipeline.models import Release
 from delivery.rollbacks.models import Rollback
 from delivery.rollbacks.selectors import changes_undone, last_known_good, rollback_targets
-from delivery.rollbacks.services import (
-    RollbackInFlight,
-    RollbackRefused,
-    rollback_request,
-)
+from delivery.rollbacks.services import RollbackInFlight, RollbackRefused
 from tests.conftest import member
 from tests.rollbacks.helpers import history
 
@@ -154,7 +151,7 @@ def test_a_second_rollback_while_one_is_in_flight_is_409_and_shows_it(prod: dict
 
 def test_the_service_raises_for_refusals(prod: dict[str, Any]) -> None:
     with pytest.raises(RollbackRefused) as refused:
-        rollback_request(
+        rollback_requested(
             release=prod["v1.2"],
             target=prod["v1.0"],
             user=prod["tara"],
@@ -163,7 +160,7 @@ def test_the_service_raises_for_refusals(prod: dict[str, Any]) -> None:
             shown_live_id=None,
         )
     assert refused.value.status == 403
-    rollback_request(
+    rollback_requested(
         release=prod["v1.2"],
         target=prod["v1.0"],
         user=prod["olga"],
@@ -172,7 +169,7 @@ def test_the_service_raises_for_refusals(prod: dict[str, Any]) -> None:
         shown_live_id=None,
     )
     with pytest.raises(RollbackInFlight):
-        rollback_request(
+        rollback_requested(
             release=prod["v1.2"],
             target=prod["v1.1"],
             user=prod["olga"],
@@ -247,10 +244,9 @@ def test_changing_the_target_keeps_the_reason_and_the_key(prod: dict[str, Any]) 
 
 
 def test_a_request_the_worker_sees_too_late_is_not_sent(prod: dict[str, Any], settings: Any) -> None:
-    from delivery.rollbacks.services import rollback_execute
 
     settings.ROLLBACK_TIMEOUT_MINUTES = 20
-    started = rollback_request(
+    started = rollback_requested(
         release=prod["v1.2"],
         target=prod["v1.0"],
         user=prod["olga"],
@@ -259,5 +255,17 @@ def test_a_request_the_worker_sees_too_late_is_not_sent(prod: dict[str, Any], se
         shown_live_id=None,
     ).rollback
     Rollback.objects.filter(pk=started.pk).update(requested_at=started.requested_at - timedelta(minutes=30))
-    done = rollback_execute(rollback_id=started.pk, client=object())  # a client that would fail if used
+    done = rollback_executed(rollback_id=started.pk, client=object())  # a client that would fail if used
     assert done.state == "failed" and "nothing was sent to GitHub" in done.error
+
+
+def test_a_repository_gone_from_github_offers_no_rollback_and_refuses_one(prod: dict[str, Any]) -> None:
+    from django.utils import timezone
+
+    prod["repo"].gone_since = timezone.now()
+    prod["repo"].save(update_fields=["gone_since"])
+    oncall = _client(member("ona", role="on-call"))
+    assert reverse("rollback-new", args=[prod["v1.2"].pk]) not in oncall.get(reverse("on-call")).content.decode()
+    response = oncall.post(reverse("rollback-new", args=[prod["v1.2"].pk]), _form(prod["v1.0"]))
+    assert response.status_code == 400 and "gone from GitHub" in response.content.decode()
+    assert not Rollback.objects.exists()

@@ -151,6 +151,66 @@ def test_pygithub_recognises_each_fault(fresh_server: SimulatorServer) -> None:
     assert gh.get_organization("acme").login == "acme"
 
 
+@pytest.mark.parametrize("damage", ["truncated", "not_json", "wrong_shape"])
+def test_a_damaged_body_keeps_the_real_answers_status_and_etag(
+    fresh_server: SimulatorServer, http: requests.Session, damage: str
+) -> None:
+    url = f"{fresh_server.api_url}/repos/acme/api/pulls?state=all"
+    real = http.get(url)
+    fresh_server.faults.add(kind="damaged_body", damage=damage, path_contains="/pulls")
+    damaged = http.get(url)
+    assert damaged.status_code == 200 and damaged.headers["ETag"] == real.headers["ETag"]
+    if damage == "wrong_shape":
+        assert damaged.json() == {"items": real.json()}
+    else:
+        with pytest.raises(ValueError):
+            damaged.json()
+    assert http.get(url).json() == real.json(), "one answer only"
+
+
+@pytest.mark.parametrize(
+    ("damage", "error"),
+    [
+        ("length", requests.exceptions.ChunkedEncodingError),
+        ("chunked", requests.exceptions.ChunkedEncodingError),
+        ("bad_gzip", requests.exceptions.ContentDecodingError),
+    ],
+)
+def test_a_cut_body_breaks_the_read_mid_body(
+    fresh_server: SimulatorServer, http: requests.Session, damage: str, error: type[Exception]
+) -> None:
+    url = f"{fresh_server.api_url}/repos/acme/api/commits"
+    fresh_server.faults.add(kind="cut_body", damage=damage)
+    with pytest.raises(error):
+        http.get(url)
+    assert len(http.get(url).json()) == 30, "the next request is answered whole"
+
+
+def test_a_malformed_item_is_one_object_of_the_list_patched(
+    fresh_server: SimulatorServer, http: requests.Session
+) -> None:
+    url = f"{fresh_server.api_url}/repos/acme/api/actions/runs"
+    real = http.get(url).json()
+    fresh_server.faults.add(kind="malformed_item", patch={"id": None, "created_at": "yesterday"}, index=1)
+    spoilt = http.get(url).json()
+    assert spoilt["workflow_runs"][1] == {**real["workflow_runs"][1], "id": None, "created_at": "yesterday"}
+    assert spoilt["workflow_runs"][0] == real["workflow_runs"][0]
+    assert len(fresh_server.faults) == 0, "spent"
+
+
+def test_spoiling_faults_are_checked(fresh_server: SimulatorServer) -> None:
+    control = f"{fresh_server.url}/_simulator/faults"
+    bad = [
+        {"kind": "damaged_body", "damage": "chunked"},
+        {"kind": "malformed_item"},
+        {"kind": "cut_body", "patch": {"id": None}},
+        {"kind": "damaged_body", "status": 502},
+    ]
+    assert [requests.post(control, json=fault, timeout=10).status_code for fault in bad] == [422] * 4
+    good = {"kind": "malformed_item", "patch": {"parents": {"sha": "x"}}, "path_contains": "/commits"}
+    assert requests.post(control, json=good, timeout=10).status_code == 201
+
+
 def test_pygithub_default_retry_waits_out_a_secondary_limit(fresh_server: SimulatorServer) -> None:
     gh = Github(base_url=fresh_server.api_url, auth=Auth.Token("x"), seconds_between_requests=0)
     fresh_server.faults.add(kind="secondary_rate_limit", retry_after=1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from delivery.github.client import GitHubClient
-from delivery.github.models import Branch, PullRequest, ReviewRequest, Tag
+from delivery.github.models import Branch, DeploymentStatus, PullRequest, ReviewRequest, Tag
 from delivery.simulator.server import SimulatorServer
 from tests.conftest import mirror_clear, mirror_snapshot, sync_all
 from tools.world_mirror import mirror_from_world
@@ -19,17 +19,22 @@ def test_a_world_written_in_bulk_is_what_a_full_sync_of_it_stores(
 ) -> None:
     world = simulator.world
     sync_all(gh_client, world.org_login)
-    synced = mirror_snapshot()
+    synced, synced_node_ids = mirror_snapshot(), _status_node_ids()
     mirror_clear()
 
     mirror_from_world(world, base_url=simulator.url)
 
     written = mirror_snapshot()
+    assert _status_node_ids() == synced_node_ids
     assert written.pop("workflow_runs") == [], "no page reads them"
     synced.pop("workflow_runs")
     assert written.keys() == synced.keys()
     for kind, rows in synced.items():
         assert written[kind] == rows, kind
+
+
+def _status_node_ids() -> list[tuple[int | None, str | None]]:
+    return sorted(DeploymentStatus.objects.values_list("github_id", "node_id"), key=repr)
 
 
 def test_a_world_written_in_bulk_also_holds_what_only_webhooks_tell(simulator: SimulatorServer) -> None:

@@ -1,0 +1,81 @@
+"""Identity's writes: a person's Developer record linked to their account, an account switched off, a sign-in
+refused, a role changed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from delivery.accounts.audit import audit
+from delivery.accounts.models import AuditEvent, Developer, Role
+from delivery.accounts.roles import role_of, role_set
+
+
+class RoleRefused(Exception):
+    """A role change refused, in words for the admin who tried it (the page answers 400)."""
+
+
+def allowed_logins() -> set[str]:
+    """GitHub logins let in besides the organization's active members (TRUNKLINE_ALLOWED_LOGINS), lower case."""
+    return {login.lower() for login in settings.TRUNKLINE_ALLOWED_LOGINS}
+
+
+def developer_link(user: Any, github: dict[str, Any]) -> Developer:
+    """The Developer record of this GitHub account, linked to `user` (a previous link of either side moves)."""
+    with transaction.atomic():
+        developer, _created = Developer.objects.select_for_update().get_or_create(
+            github_id=int(github["id"]),
+            defaults={"login": github.get("login") or user.get_username()},
+        )
+        Developer.objects.filter(user=user).exclude(pk=developer.pk).update(user=None)
+        developer.user = user
+        developer.login = github.get("login") or developer.login
+        developer.name = github.get("name") or developer.name
+        developer.avatar_url = github.get("avatar_url") or developer.avatar_url
+        developer.html_url = github.get("html_url") or developer.html_url
+        developer.save()
+    return developer
+
+
+def account_deactivate(user: Any, *, reason: str) -> None:
+    """Switch off an account (its role stays for the record) and end its sessions."""
+    if user is None or user.pk is None:
+        return
+    type(user).objects.filter(pk=user.pk).update(is_active=False)
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
+            session.delete()
+    audit(None, AuditEvent.Verb.SIGN_IN_REFUSED, login=user.get_username(), summary=f"Account switched off: {reason}")
+
+
+def sign_in_refuse(*, login: str, reason: str, user: Any = None, request: HttpRequest | None = None) -> None:
+    """Record why `login` was turned away at sign-in; `user`, the account of someone who has left, is switched off
+    first (its sessions end everywhere)."""
+    if user is not None:
+        account_deactivate(user, reason=reason)
+    audit(request, AuditEvent.Verb.SIGN_IN_REFUSED, login=login, summary=reason)
+
+
+@transaction.atomic
+def role_change(*, user: Any, role: Role, actor: Any, request: HttpRequest | None = None) -> None:
+    """Give `user` this role, recorded in the audit log as before → after. A superuser is an admin whatever their
+    groups, and nobody takes their own admin role away (another admin must): both refused."""
+    if user.is_superuser:
+        raise RoleRefused(f"{user.get_username()} is a superuser: an admin whatever the role.")
+    if user.pk == actor.pk and role != Role.ADMIN:
+        raise RoleRefused("You cannot take your own admin role away; ask another admin.")
+    before = role_of(user)
+    role_set(user, role)
+    audit(
+        request,
+        AuditEvent.Verb.ROLE_CHANGED,
+        actor=actor,
+        summary=f"{user.get_username()}: {before or 'no role'} → {role.value}",
+        target_type="user",
+        target_id=str(user.pk),
+    )

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class FlowsConfig(AppConfig):
+    name = "delivery.flows"
+    label = "flows"
+    verbose_name = "Flows"

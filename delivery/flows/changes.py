@@ -1,0 +1,36 @@
+"""A repository's mirror changed (a sync, a webhook, time passing): what follows, in order."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.utils import timezone
+
+from delivery.flows import notices
+from delivery.flows.rollbacks import rollbacks_followed
+from delivery.flows.watches import watches_open
+from delivery.github.events import repository_change_taken
+from delivery.github.models import Repository
+from delivery.pipeline.derive import DeriveSummary
+from delivery.pipeline.services import repository_derive
+
+
+def repository_changed(*, repository_id: int, now: datetime | None = None) -> DeriveSummary:
+    """1. derive the changes and releases; 2. give the owners of new releases their watch (each release marked as
+    watched in the same transaction) and tell them; 3. tell on-call of failed production deploys; 4. move the
+    rollbacks in flight along their deployments (what a finished one means: delivery.flows.rollbacks)."""
+    now = now or timezone.now()
+    repository_change_taken(repository_id=repository_id)
+    summary = repository_derive(repository_id=repository_id)
+    watches_open(repository_id=repository_id, now=now)
+    notices.deploy_failures(repository=Repository.objects.get(pk=repository_id), now=now)
+    rollbacks_followed(repository_id=repository_id, now=now)
+    return summary
+
+
+def repositories_changed(*, now: datetime | None = None) -> int:
+    """Every followed repository, as time alone moves changes (a watch window ends, a change becomes stuck)."""
+    written = 0
+    for repository_id in Repository.objects.filter(is_active=True, unavailable_reason="").values_list("pk", flat=True):
+        written += repository_changed(repository_id=repository_id, now=now).changes_written
+    return written

@@ -1,0 +1,206 @@
+"""The notices the flows send, and their words (Slack mrkdwn: every value escaped, links as <url|label>, owners
+mentioned with `<@U…>` when their Slack member id is known). Each notice is logged through
+`notifications.service.notify` with its kind and a dedupe key from `dedupe_key`, so it is sent once however
+often a flow notices it. The words are functions, one line of mrkdwn each: every value passes `slack_escape`
+in plain sight."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.db.models import Model
+from django.utils import timezone
+
+from delivery.accounts.models import Developer
+from delivery.core.links import page_absolute_url
+from delivery.github.models import Deployment, Repository
+from delivery.monitoring.models import MonitoringSession
+from delivery.notifications.models import Notification
+from delivery.notifications.service import (
+    DEPLOY_FAILED,
+    DEPLOY_SUCCEEDED,
+    MONITORING_OVERDUE_ON_CALL,
+    MONITORING_OVERDUE_OWNER,
+    mention_text,
+    notify,
+    slack_escape,
+)
+from delivery.pipeline.models import Release, release_tags
+from delivery.rollbacks.models import Rollback
+
+FAILED_DEPLOY_NEWS = timedelta(hours=1)
+"""A failed production deploy is told for this long after it failed (and looked for that far back)."""
+
+
+def dedupe_key(kind: str, obj: Model, *qualifiers: object) -> str:
+    """`kind:app.model:pk[:qualifier…]`: one notice of a kind per object (and per qualifier, such as the time a
+    rollback was requested), however often the code that notices it runs."""
+    parts = [kind, obj._meta.label_lower, str(obj.pk), *(str(q) for q in qualifiers)]
+    return ":".join(parts)[:200]
+
+
+def link(url: str | None, label: str) -> str:
+    return f"<{url}|{slack_escape(label)}>" if url else ""
+
+
+def release_label(release: Release) -> str:
+    """`acme/api v1.4.2` (or the short sha when the release has no tag)."""
+    return slack_escape(f"{release.repository.full_name} {release.tag_name or release.sha[:7]}")
+
+
+def people(developers: Iterable[Developer]) -> str:
+    return ", ".join(mention_text(d) for d in developers) or "nobody known"
+
+
+def watch_label(session: MonitoringSession) -> str:
+    """`acme/api v1.4.2` for a watch of one release; `acme/api v1.4.1 and v1.4.2` for a watch of two."""
+    covered = list(session.releases.order_by("deployed_at", "pk")) or [session.release]
+    return slack_escape(f"{session.release.repository.full_name} {release_tags(covered)}")
+
+
+def deploy_succeeded_text(release: Release, owners: Iterable[Developer], monitoring_url: str | None) -> str:
+    minutes = release.repository.monitoring_window_minutes
+    at = f" since {release.deployed_at:%H:%M} UTC" if release.deployed_at else ""
+    text = (
+        f":rocket: *{release_label(release)}* is in production ({slack_escape(release.environment)}){at}. "
+        f"Owners: {people(owners)} — watch it for {minutes} minutes and sign off."
+    )
+    return f"{text} {link(monitoring_url, 'The release and its watches')}".rstrip()
+
+
+def deploy_failed_deployment_text(repository: Repository, deployment: Deployment) -> str:
+    by = f" (started by {slack_escape(deployment.creator.login)})" if deployment.creator else ""
+    return (
+        f":x: Production deploy of *{slack_escape(repository.full_name)} "
+        f"{slack_escape(deployment.ref or deployment.sha[:7])}* ended in {deployment.state}{by}. "
+        "On call: check it, and roll back if production is hurt."
+    )
+
+
+def watch_overdue_owner_text(session: MonitoringSession, url: str | None) -> str:
+    text = (
+        f":hourglass: {mention_text(session.owner)}, the watch of *{watch_label(session)}* is overdue: "
+        f"its window ended at {session.window_ends_at:%H:%M} UTC and it is not signed off."
+    )
+    return f"{text} {link(url, 'Sign it off')}".rstrip()
+
+
+def watch_overdue_on_call_text(session: MonitoringSession, on_call: Developer | None, url: str | None) -> str:
+    to = f"{mention_text(on_call)}: " if on_call is not None else ""
+    text = (
+        f":rotating_light: {to}the watch of *{watch_label(session)}* by "
+        f"{slack_escape(session.owner.login)} is still not signed off (window ended {session.window_ends_at:%H:%M} "
+        "UTC). Please check the release."
+    )
+    return f"{text} {link(url, 'The watch')}".rstrip()
+
+
+def rollback_started_text(rollback: Rollback, url: str | None = None) -> str:
+    return _rollback_text(rollback, ":rewind: Rollback started", url)
+
+
+def rollback_succeeded_text(rollback: Rollback, url: str | None = None) -> str:
+    return _rollback_text(rollback, ":white_check_mark: Rollback succeeded", url)
+
+
+def rollback_failed_text(rollback: Rollback, url: str | None = None) -> str:
+    error = f" Error: {slack_escape(rollback.error)}" if rollback.error else ""
+    return _rollback_text(rollback, ":x: Rollback FAILED", url, tail=error)
+
+
+def _rollback_text(rollback: Rollback, headline: str, url: str | None, *, tail: str = "") -> str:
+    by = rollback.requested_by.get_username() if rollback.requested_by else "someone"
+    undone = [r.tag_name or r.sha[:7] for r in rollback.releases_undone.all()]
+    undoing = f", undoing {slack_escape(', '.join(undone))}" if undone else ""
+    text = (
+        f"{headline}: *{slack_escape(rollback.repository.full_name)}* back to "
+        f"{slack_escape(rollback.target_tag)}{undoing} (by {slack_escape(by)}: {slack_escape(rollback.reason)}).{tail}"
+    )
+    return f"{text} {link(url, 'Rollback')}".rstrip()
+
+
+# -- sending -----------------------------------------------------------------------------------------------------
+def deploy_succeeded(release: Release, owners: list[Developer]) -> Notification | None:
+    """A release went live and these owners got it to watch. News while its watch window runs; after, the watch
+    is overdue and its alerts say so."""
+    url = page_absolute_url("release", release.pk)
+    window = timedelta(minutes=release.repository.monitoring_window_minutes)
+    return notify(
+        DEPLOY_SUCCEEDED,
+        dedupe_key=dedupe_key(DEPLOY_SUCCEEDED, release),
+        text=deploy_succeeded_text(release, owners, url),
+        repository=release.repository,
+        mention=owners,
+        link=url,
+        event_at=release.deployed_at,
+        news_until=release.deployed_at + window if release.deployed_at else None,
+    )
+
+
+def deploy_failures(*, repository: Repository, now: datetime | None = None) -> int:
+    """A notice for each production deployment of the repository that failed in the last FAILED_DEPLOY_NEWS (once
+    each, by its key). Returns how many were new."""
+    now = now or timezone.now()
+    failed = Deployment.objects.filter(
+        repository=repository,
+        environment=repository.production_environment,
+        state__in=["failure", "error"],
+        state_at__gte=now - FAILED_DEPLOY_NEWS,
+    ).select_related("creator")
+    keys = {dedupe_key(DEPLOY_FAILED, d): d for d in failed}
+    told = set(Notification.objects.filter(dedupe_key__in=list(keys)).values_list("dedupe_key", flat=True))
+    sent = 0
+    for key, deployment in keys.items():
+        if key in told:
+            continue  # the unique key would refuse it anyway; this spares the attempt
+        made = notify(
+            DEPLOY_FAILED,
+            dedupe_key=key,
+            text=deploy_failed_deployment_text(repository, deployment),
+            repository=repository,
+            mention=[deployment.creator] if deployment.creator else [],
+            link=page_absolute_url("repository", repository.pk),
+            event_at=deployment.state_at,
+        )
+        sent += made is not None
+    return sent
+
+
+def watch_overdue(session: MonitoringSession, *, on_call: Developer | None = None, to_owner: bool) -> None:
+    """A watch past its window and grace: its owner is told first, on-call (`on_call`) later."""
+    url = page_absolute_url("watch", session.pk)
+    kind = MONITORING_OVERDUE_OWNER if to_owner else MONITORING_OVERDUE_ON_CALL
+    if to_owner:
+        text, mention = watch_overdue_owner_text(session, url), [session.owner]
+    else:
+        text, mention = watch_overdue_on_call_text(session, on_call, url), [on_call] if on_call else []
+    notify(
+        kind,
+        dedupe_key=dedupe_key(kind, session),
+        text=text,
+        repository=session.release.repository,
+        mention=mention,
+        link=url,
+    )
+
+
+ROLLBACK_TEXTS = {
+    "rollback_started": lambda r, url: rollback_started_text(r, url),
+    "rollback_succeeded": lambda r, url: rollback_succeeded_text(r, url),
+    "rollback_failed": lambda r, url: rollback_failed_text(r, url),
+}
+
+
+def rollback(rollback: Rollback, kind: str) -> None:
+    """Started / succeeded / failed, mentioning the owners of what it undoes. A retried rollback is told again: its
+    request time is part of the key."""
+    url = page_absolute_url("rollback", rollback.pk)
+    notify(
+        kind,
+        dedupe_key=dedupe_key(kind, rollback, rollback.requested_at.isoformat()),
+        text=ROLLBACK_TEXTS[kind](rollback, url),
+        repository=rollback.repository,
+        mention=list(Developer.objects.filter(releases__undone_by=rollback).distinct()),
+        link=url,
+    )

@@ -1,0 +1,20 @@
+"""Asking for the next step: the names of the flows' Celery tasks (delivery.flows.tasks), queued by name through
+delivery.core.queue so that the flows never import the tasks module that calls them."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from delivery.core.queue import task_queue
+from delivery.github.events import repository_changed_announce as repository_change_request
+
+__all__ = ["repository_change_request", "rollback_execute_request"]
+DERIVE_ALL = "flows.derive_all"
+EXECUTE_ROLLBACK = "flows.execute_rollback"
+POLL_ROLLBACKS = "flows.poll_rollbacks"
+WATCHES_OVERDUE = "flows.watches_overdue"
+
+
+def rollback_execute_request(*, rollback_id: int) -> None:
+    """Ask GitHub for the rollback once the caller's transaction commits (the poll starts it if the broker is down)."""
+    transaction.on_commit(lambda: task_queue(EXECUTE_ROLLBACK, rollback_id))

@@ -1,0 +1,46 @@
+"""The Celery tasks that run a flow: thin, they take ids and call one flow. Their names are in
+delivery.flows.requests (the flows queue them by name)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from delivery.flows import requests
+from delivery.flows.changes import repositories_changed, repository_changed
+from delivery.flows.rollbacks import rollback_executed, rollbacks_polled
+from delivery.flows.watches import watches_overdue
+from delivery.github.events import REPOSITORY_CHANGED
+from delivery.github.models import Repository
+
+
+@shared_task(name=REPOSITORY_CHANGED, acks_late=True)
+def derive_repository_task(repository_id: int) -> int:
+    """One repository's mirror changed (the mirror announced it: delivery.github.events): derive it and what
+    follows."""
+    if not Repository.objects.filter(pk=repository_id).exists():
+        return 0
+    return repository_changed(repository_id=repository_id).changes_written
+
+
+@shared_task(name=requests.DERIVE_ALL, acks_late=True)
+def derive_all_task() -> int:
+    """Beat: every followed repository (time alone moves changes: a watch window ends, a change becomes stuck)."""
+    return repositories_changed()
+
+
+@shared_task(name=requests.EXECUTE_ROLLBACK, ignore_result=True)
+def execute_rollback_task(rollback_id: int) -> str:
+    """Ask GitHub to deploy the rollback's target (once: the state claims it)."""
+    return rollback_executed(rollback_id=rollback_id).state
+
+
+@shared_task(name=requests.POLL_ROLLBACKS, ignore_result=True)
+def poll_rollbacks_task() -> int:
+    """Beat, every minute: the fallback for rollbacks that hear no webhook, and their timeout."""
+    return rollbacks_polled()
+
+
+@shared_task(name=requests.WATCHES_OVERDUE, ignore_result=True)
+def watches_overdue_task() -> tuple[int, int]:
+    """Beat, every minute: alert owners of overdue watches, then on-call."""
+    return watches_overdue()

@@ -1,0 +1,70 @@
+"""A watch signed off, ended for its owner, or left open: what follows each."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from delivery.accounts.models import Developer
+from delivery.flows import notices
+from delivery.flows.requests import repository_change_request
+from delivery.monitoring.alerts import watches_overdue_alert
+from delivery.monitoring.models import MonitoringSession
+from delivery.monitoring.services import SignOff, watch_sign_off, watches_cover, watches_keep_unattended
+from delivery.pipeline.services import release_mark_failed, release_watch_open, releases_watch_done
+
+
+def watches_open(*, repository_id: int, now: datetime | None = None) -> int:
+    """The owners of new production releases get them to watch (a new watch, or the one they have open), each
+    release marked as watched in the same transaction, and they are told. Returns how many owners got a release."""
+    opened = 0
+    for covered in watches_cover(repository_id=repository_id, on_covered=release_watch_open, now=now):
+        notices.deploy_succeeded(covered.release, covered.owners)
+        opened += len(covered.owners)
+    return opened
+
+
+def watch_signed_off(
+    *,
+    session: MonitoringSession,
+    user: Any,
+    decision: str,
+    notes: str,
+    release_ids: list[int] | None = None,
+    now: datetime | None = None,
+) -> SignOff:
+    """The owner decided: fix forward and roll back fail the covered releases the decision is about; releases no
+    open watch covers any more are watched, and their changes move on the board."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        done = watch_sign_off(
+            session=session, user=user, decision=decision, notes=notes, release_ids=release_ids, now=now
+        )
+        for release in done.failed:
+            release_mark_failed(release, reason=done.reason, now=now)
+        _watched(done.watch_ended, now=now)
+    return done
+
+
+def watches_kept_unattended(*, session_ids: list[int], notes: str, now: datetime | None = None) -> None:
+    """The demo's simulated team signs off its watches "keep"."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        _watched(watches_keep_unattended(session_ids=session_ids, notes=notes, now=now), now=now)
+
+
+def watches_overdue(*, now: datetime | None = None) -> tuple[int, int]:
+    """Beat, every minute: overdue watches alert their owner, then on-call (each alert once, told in its claim)."""
+    return watches_overdue_alert(on_alert=_tell_overdue, now=now)
+
+
+def _tell_overdue(session: MonitoringSession, *, to_owner: bool, on_call: Developer | None) -> None:
+    notices.watch_overdue(session, to_owner=to_owner, on_call=on_call)
+
+
+def _watched(release_ids: list[int], *, now: datetime) -> None:
+    for repository_id in releases_watch_done(release_ids=release_ids, now=now):
+        repository_change_request(repository_id=repository_id)

@@ -1,0 +1,235 @@
+"""The GraphQL queries the sync sends, and GraphQL's nodes turned into the shapes the ingest layer takes (REST's),
+so that webhooks, REST and GraphQL write through the same functions. What GraphQL lacks is left out of a row
+rather than guessed: a deployment's transient/production flags, its ref when the branch or tag is gone."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+RATE_LIMIT = "rateLimit { cost remaining resetAt }"
+ACTOR = "login ... on User { databaseId } ... on Bot { databaseId } __typename"
+
+REVIEW_FIELDS = f"id fullDatabaseId state submittedAt url commit {{ oid }} author {{ {ACTOR} }}"
+COMMIT_FIELDS = (
+    "commit { oid message authoredDate committedDate "
+    f"author {{ name email date user {{ {ACTOR} }} }} committer {{ date }} }}"
+)
+PULL_REQUEST_FIELDS = f"""
+  id fullDatabaseId number title body state isDraft url createdAt updatedAt closedAt mergedAt
+  author {{ {ACTOR} }}
+  mergedBy {{ {ACTOR} }}
+  headRefName headRefOid baseRefName mergeCommit {{ oid }}
+  additions deletions changedFiles
+  reviews(first: 100) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {REVIEW_FIELDS} }} }}
+  commits(first: 100) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {COMMIT_FIELDS} }} }}
+  reviewRequests(first: 100) {{ nodes {{ requestedReviewer {{ ... on User {{ login databaseId __typename }} }} }} }}
+"""
+
+PULL_REQUESTS = f"""
+query PullRequests($owner: String!, $name: String!, $first: Int!, $after: String) {{
+  {RATE_LIMIT}
+  repository(owner: $owner, name: $name) {{
+    pullRequests(first: $first, after: $after, orderBy: {{field: UPDATED_AT, direction: DESC}}) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{ {PULL_REQUEST_FIELDS} }}
+    }}
+  }}
+}}
+"""
+
+PULL_REQUEST_REVIEWS = f"""
+query PullRequestReviews($id: ID!, $after: String) {{
+  {RATE_LIMIT}
+  node(id: $id) {{ ... on PullRequest {{
+    reviews(first: 100, after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {REVIEW_FIELDS} }} }}
+  }} }}
+}}
+"""
+
+PULL_REQUEST_COMMITS = f"""
+query PullRequestCommits($id: ID!, $after: String) {{
+  {RATE_LIMIT}
+  node(id: $id) {{ ... on PullRequest {{
+    commits(first: 100, after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {COMMIT_FIELDS} }} }}
+  }} }}
+}}
+"""
+
+PULL_REQUEST_BY_NUMBER = f"""
+query PullRequest($owner: String!, $name: String!, $number: Int!) {{
+  {RATE_LIMIT}
+  repository(owner: $owner, name: $name) {{ pullRequest(number: $number) {{ {PULL_REQUEST_FIELDS} }} }}
+}}
+"""
+
+STATUS_FIELDS = f"id state createdAt updatedAt description environmentUrl logUrl creator {{ {ACTOR} }}"
+DEPLOYMENT_FIELDS = f"""
+  id databaseId environment originalEnvironment task description payload createdAt updatedAt commitOid
+  ref {{ name }}
+  creator {{ {ACTOR} }}
+  statuses(first: 100) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {STATUS_FIELDS} }} }}
+"""
+
+DEPLOYMENTS = f"""
+query Deployments($owner: String!, $name: String!, $first: Int!, $after: String) {{
+  {RATE_LIMIT}
+  repository(owner: $owner, name: $name) {{
+    deployments(first: $first, after: $after, orderBy: {{field: CREATED_AT, direction: DESC}}) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{ {DEPLOYMENT_FIELDS} }}
+    }}
+  }}
+}}
+"""
+
+DEPLOYMENT_STATUSES = f"""
+query DeploymentStatuses($id: ID!, $after: String) {{
+  {RATE_LIMIT}
+  node(id: $id) {{ ... on Deployment {{
+    statuses(first: 100, after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {STATUS_FIELDS} }} }}
+  }} }}
+}}
+"""
+
+DEPLOYMENTS_BY_ID = f"""
+query DeploymentsById($ids: [ID!]!) {{
+  {RATE_LIMIT}
+  nodes(ids: $ids) {{ ... on Deployment {{ {DEPLOYMENT_FIELDS} }} }}
+}}
+"""
+
+
+# -- nodes as the ingest layer takes them (REST's shapes) -------------------------------------------------------
+def actor(node: Any) -> dict[str, Any] | None:
+    """A user or bot: REST names bots `login[bot]`, GraphQL without the suffix; the id is the same."""
+    if not isinstance(node, dict) or not node.get("login"):
+        return None
+    bot = node.get("__typename") == "Bot"
+    login = str(node["login"])
+    user: dict[str, Any] = {"login": f"{login}[bot]" if bot and not login.endswith("[bot]") else login}
+    if node.get("databaseId") is not None:
+        user["id"] = node["databaseId"]
+    user["type"] = "Bot" if bot else "User"
+    return user
+
+
+def _big_id(node: dict[str, Any]) -> Any:
+    """`fullDatabaseId` (GitHub's BigInt, sent as a string) as REST's number, or what it was when it is not one."""
+    value = node.get("fullDatabaseId")
+    if value is None:
+        value = node.get("databaseId")
+    return int(value) if isinstance(value, str) and value.isdigit() else value
+
+
+def nodes(connection: Any) -> list[dict[str, Any]]:
+    found = connection.get("nodes") if isinstance(connection, dict) else None
+    return [n for n in found if isinstance(n, dict)] if isinstance(found, list) else []
+
+
+def more(connection: Any) -> str | None:
+    """The cursor of the next page, or None when this was the last."""
+    info = connection.get("pageInfo") if isinstance(connection, dict) else None
+    if isinstance(info, dict) and info.get("hasNextPage") and isinstance(info.get("endCursor"), str):
+        return str(info["endCursor"])
+    return None
+
+
+def pull_request(node: dict[str, Any]) -> dict[str, Any]:
+    merge_commit = node.get("mergeCommit") or {}
+    reviewers = [actor((r or {}).get("requestedReviewer")) for r in nodes(node.get("reviewRequests"))]
+    return {
+        "id": _big_id(node),
+        "node_id": node.get("id"),
+        "number": node.get("number"),
+        "title": node.get("title"),
+        "body": node.get("body"),
+        "state": "open" if node.get("state") == "OPEN" else "closed",
+        "draft": bool(node.get("isDraft")),
+        "html_url": node.get("url"),
+        "created_at": node.get("createdAt"),
+        "updated_at": node.get("updatedAt"),
+        "closed_at": node.get("closedAt"),
+        "merged_at": node.get("mergedAt"),
+        "user": actor(node.get("author")),
+        "merged_by": actor(node.get("mergedBy")),
+        "head": {"ref": node.get("headRefName"), "sha": node.get("headRefOid")},
+        "base": {"ref": node.get("baseRefName")},
+        "merge_commit_sha": merge_commit.get("oid") if isinstance(merge_commit, dict) else None,
+        "requested_reviewers": [r for r in reviewers if r is not None],
+        "additions": node.get("additions"),
+        "deletions": node.get("deletions"),
+        "changed_files": node.get("changedFiles"),
+    }
+
+
+def review(node: dict[str, Any]) -> dict[str, Any]:
+    commit = node.get("commit") or {}
+    return {
+        "id": _big_id(node),
+        "node_id": node.get("id"),
+        "user": actor(node.get("author")),
+        "state": node.get("state"),
+        "submitted_at": node.get("submittedAt"),
+        "commit_id": commit.get("oid") if isinstance(commit, dict) else None,
+        "html_url": node.get("url"),
+    }
+
+
+def pull_request_commit(node: dict[str, Any]) -> dict[str, Any]:
+    commit = node.get("commit") if isinstance(node.get("commit"), dict) else {}
+    author = commit.get("author") if isinstance(commit.get("author"), dict) else {}
+    committer = commit.get("committer") if isinstance(commit.get("committer"), dict) else {}
+    return {
+        "sha": commit.get("oid"),
+        "commit": {
+            "message": commit.get("message"),
+            "author": {"name": author.get("name"), "email": author.get("email"), "date": commit.get("authoredDate")},
+            "committer": {"date": committer.get("date") or commit.get("committedDate")},
+        },
+        "author": actor(author.get("user")),
+    }
+
+
+def deployment(node: dict[str, Any]) -> dict[str, Any]:
+    """REST's deployment, without what GraphQL does not say: the transient/production flags, and the ref when the
+    branch or tag it named is gone (GraphQL's `ref` is then null; REST still has the name)."""
+    ref = node.get("ref")
+    payload = node.get("payload")
+    try:
+        parsed = json.loads(payload) if isinstance(payload, str) and payload else {}
+    except ValueError:
+        parsed = {}
+    made: dict[str, Any] = {
+        "id": node.get("databaseId"),
+        "node_id": node.get("id"),
+        "environment": node.get("environment"),
+        "original_environment": node.get("originalEnvironment"),
+        "sha": node.get("commitOid"),
+        "task": node.get("task"),
+        "description": node.get("description"),
+        "payload": parsed if isinstance(parsed, dict) else {},
+        "creator": actor(node.get("creator")),
+        "created_at": node.get("createdAt"),
+        "updated_at": node.get("updatedAt"),
+    }
+    if isinstance(ref, dict) and ref.get("name"):
+        made["ref"] = ref["name"]
+    return made
+
+
+STATUS_STATES = {"IN_PROGRESS": "in_progress"}
+
+
+def deployment_status(node: dict[str, Any]) -> dict[str, Any]:
+    state = str(node.get("state") or "")
+    return {
+        "node_id": node.get("id"),
+        "state": STATUS_STATES.get(state, state.lower()),
+        "created_at": node.get("createdAt"),
+        "updated_at": node.get("updatedAt"),
+        "description": node.get("description"),
+        "environment_url": node.get("environmentUrl"),
+        "log_url": node.get("logUrl"),
+        "creator": actor(node.get("creator")),
+    }

@@ -1,0 +1,62 @@
+"""Membership of the organization, as GitHub says it: asked with a person's own token when they sign in, and
+swept with Trunkline's credentials so that people who left lose their access."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.socialaccount.providers.github.views import GitHubOAuth2Adapter
+from django.conf import settings
+from github import Auth
+
+from delivery.accounts.models import Developer
+from delivery.accounts.services import account_deactivate, allowed_logins
+from delivery.github.client import GitHubClient, GitHubNotFound, client_from_settings, github_credentials_configured
+
+
+def membership_state(token: str, org: str) -> str:
+    """The person's membership state in `org` ("active", "pending") or "none", asked with their own token."""
+    client = GitHubClient(
+        base_url=GitHubOAuth2Adapter.api_url,
+        auth=Auth.Token(token),
+        seconds_between_requests=0,
+        seconds_between_writes=0,
+        timeout=10,
+        transient_retries=1,
+        backoff_seconds=0.2,
+    )
+    try:
+        data = client.get(f"/user/memberships/orgs/{org}").data or {}
+    except GitHubNotFound:
+        return "none"
+    finally:
+        client.close()
+    return str(data.get("state") or "none")
+
+
+def members_sweep(client: Any = None) -> int:
+    """Switch off the accounts of people who are no longer members of GITHUB_ORG (nor on the allow-list), read
+    with Trunkline's own GitHub credentials. Returns how many were switched off."""
+    org = settings.GITHUB_ORG
+    if not org or not github_credentials_configured():
+        return 0
+    owns = client is None
+    client = client or client_from_settings()
+    try:
+        members = {m["id"] for page in client.iter_pages(f"/orgs/{org}/members") for m in page.items}
+    finally:
+        if owns:
+            client.close()
+    allowed = allowed_logins()
+    gone = (
+        Developer.objects.filter(user__is_active=True, user__is_superuser=False)
+        .exclude(github_id__in=members)
+        .select_related("user")
+    )
+    count = 0
+    for developer in gone:
+        if developer.login.lower() in allowed:
+            continue
+        account_deactivate(developer.user, reason=f"no longer a member of {org}")
+        count += 1
+    return count

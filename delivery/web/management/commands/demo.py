@@ -1,0 +1,226 @@
+"""`python manage.py demo` (what `make run` runs): Trunkline with everything it needs, in one terminal.
+
+Without GitHub credentials it starts the built-in GitHub simulator in live mode and follows its organization;
+with GITHUB_TOKEN (or a GitHub App) it follows the real GITHUB_ORG. Then the web server, a Celery worker
+with beat, and a first sync in the foreground. Ctrl-C stops everything it started."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from delivery.accounts.models import Developer, OnCallRotation
+from delivery.accounts.oncall import rotation_set
+from delivery.core.processes import Children, port_open, wait_for_port
+from delivery.flows.watches import watches_kept_unattended
+from delivery.github.client import github_credentials_configured
+from delivery.monitoring.models import MonitoringSession
+
+SIMULATOR_PORT = 8765
+SIMULATOR_ORG = "acme"
+
+
+class Command(BaseCommand):
+    help = "Run Trunkline: simulator (without GitHub credentials), web, worker, beat and a first sync."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--simulator-port", type=int, default=int(os.environ.get("SIMULATOR_PORT", SIMULATOR_PORT)))
+        parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument("--tick-seconds", type=float, default=20.0, help="simulator live activity pace")
+        parser.add_argument("--no-sync", action="store_true", help="skip the first foreground sync")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        port = options["port"]
+        if port_open(port):
+            raise CommandError(f"Port {port} is already in use: stop what runs there, or set PORT=8001.")
+        call_command("migrate", interactive=False, verbosity=0)
+        self.stdout.write("Database ready.")
+
+        env = dict(os.environ)
+        env["TRUNKLINE_DEMO"] = "1"  # the demo's defaults for the web server and the worker; DEBUG stays as it is
+        env.setdefault("SYNC_INTERVAL_MINUTES", "1")
+        env.setdefault("TRUNKLINE_PUBLIC_URL", f"http://127.0.0.1:{port}")
+        demo = not github_credentials_configured()
+        children = Children()
+        stop = _StopSignal()
+        try:
+            if demo:
+                self._start_simulator(children, env, options)
+            elif not settings.GITHUB_ORG:
+                raise CommandError(
+                    "GITHUB_TOKEN is set but GITHUB_ORG is not: which organization should Trunkline follow?"
+                )
+            manage = str(Path(settings.BASE_DIR) / "manage.py")
+            web = children.python("web", [manage, "runserver", f"127.0.0.1:{port}", "--noreload"], env=env)
+            children.python(
+                "worker",
+                [
+                    "-m",
+                    "celery",
+                    "-A",
+                    "delivery",
+                    "worker",
+                    "--beat",
+                    "--pool",
+                    "threads",
+                    "--concurrency",
+                    "2",
+                    "--loglevel",
+                    "INFO",
+                    "--schedule",
+                    str(Path(settings.VAR_DIR) / "celerybeat-schedule"),
+                ],
+                env=env,
+            )
+            wait_for_port(port, process=web)
+            url = f"http://127.0.0.1:{port}/"
+            if demo:
+                # The simulator's organization webhook points at this web server, as `github_webhooks install`
+                # would do on GitHub: from now on its live activity arrives as signed deliveries too.
+                install = children.python(
+                    "webhooks", [manage, "github_webhooks", "install", "--url", f"{url}webhooks/github/"], env=env
+                )
+                if install.wait(timeout=60) == 0:
+                    self.stdout.write(f"Webhooks: the simulator delivers to {url}webhooks/github/")
+                else:
+                    self.stdout.write(
+                        self.style.WARNING(f"Webhooks not installed; see {children.log_dir}/webhooks.log")
+                    )
+            self.stdout.write(self.style.SUCCESS(f"Trunkline is running at {url}"))
+            self.stdout.write(f"Logs: {children.log_dir}/ (web, worker, simulator). Ctrl-C stops everything.")
+            if not options["no_sync"]:
+                self.stdout.write("First sync from GitHub (the worker keeps it fresh afterwards):")
+                sync = children.python("sync", [manage, "sync"], env=env, log=False)
+                while sync.poll() is None and not stop.requested:
+                    time.sleep(0.2)
+                if sync.returncode == 0:
+                    if demo:
+                        self._demo_rotation()
+                    self.stdout.write(self.style.SUCCESS(f"Ready: open {url}"))
+                    if demo:
+                        self._sign_in_help()
+            last_team_pass = 0.0
+            while not stop.requested:
+                dead = [name for name in children.dead() if name not in ("sync", "webhooks")]
+                if dead:
+                    raise CommandError(f"{', '.join(dead)} stopped unexpectedly; see {children.log_dir}/")
+                if demo and time.monotonic() - last_team_pass > 30:
+                    last_team_pass = time.monotonic()
+                    self._simulated_team_signs_off()
+                time.sleep(0.5)
+        finally:
+            self.stdout.write("Stopping…")
+            children.stop()
+            self.stdout.write("Stopped.")
+
+    def _start_simulator(self, children: Children, env: dict[str, str], options: dict[str, Any]) -> None:
+        sim_port = options["simulator_port"]
+        if port_open(sim_port):
+            raise CommandError(f"Port {sim_port} (simulator) is in use; set SIMULATOR_PORT to another port.")
+        state = Path(settings.VAR_DIR) / "simulator-world.pickle"
+        simulator = children.python(
+            "simulator",
+            [
+                "-m",
+                "delivery.simulator",
+                "--port",
+                str(sim_port),
+                "--seed",
+                str(options["seed"]),
+                "--live",
+                "--tick-seconds",
+                str(options["tick_seconds"]),
+                "--state-file",
+                str(state),
+                "--oauth-client-id",
+                settings.GITHUB_OAUTH_CLIENT_ID or "trunkline-demo",
+                "--oauth-client-secret",
+                settings.GITHUB_OAUTH_CLIENT_SECRET or "trunkline-demo-secret",
+            ],
+            env=env,
+        )
+        wait_for_port(sim_port, process=simulator, timeout=120)
+        env.update(
+            GITHUB_URL=f"http://127.0.0.1:{sim_port}",
+            GITHUB_ORG=SIMULATOR_ORG,
+            GITHUB_TOKEN="demo-token",  # noqa: S106 - the simulator accepts any token
+            GITHUB_SECONDS_BETWEEN_REQUESTS="0",
+            GITHUB_SECONDS_BETWEEN_WRITES="0",
+        )
+        self.stdout.write(f"GitHub simulator (organization {SIMULATOR_ORG}) on http://127.0.0.1:{sim_port}")
+        # People sign in through the simulator's OAuth page, as on GitHub. The first member (by login) is the
+        # demo's admin, so roles and the on-call rotation can be tried.
+        self.members = self._simulator_members(f"http://127.0.0.1:{sim_port}")
+        if self.members:
+            env.setdefault("TRUNKLINE_ADMIN_LOGINS", self.members[0])
+
+    def _simulator_members(self, sim_url: str) -> list[str]:
+        try:
+            response = requests.get(
+                f"{sim_url}/api/v3/orgs/{SIMULATOR_ORG}/members",
+                params={"per_page": 100},
+                headers={"Authorization": "token demo-token"},
+                timeout=10,
+            )
+            response.raise_for_status()
+        except requests.RequestException as exc:
+            self.stdout.write(self.style.WARNING(f"Could not list the simulator's members: {exc}"))
+            return []
+        return sorted(u["login"] for u in response.json() if u.get("type") == "User")
+
+    def _demo_rotation(self) -> None:
+        """A weekly on-call rotation over the first four members, from this week's Monday, unless one exists."""
+        if OnCallRotation.objects.exists() or not getattr(self, "members", None):
+            return
+        people = {d.login: d for d in Developer.objects.filter(login__in=self.members[:4])}
+        today = timezone.localdate()
+        rotation_set(
+            developers=[people[login] for login in self.members[:4] if login in people],
+            starts_on=today - timedelta(days=today.weekday()),
+            handover_hour=9,
+            actor=None,
+        )
+
+    def _simulated_team_signs_off(self) -> None:
+        """The simulated developers do their post-deploy watch: once a window has ended they sign off "keep",
+        except one release in five, left for the overdue alerts to show. People who sign in do their own."""
+        due = MonitoringSession.objects.filter(
+            signed_off_at__isnull=True, owner__user__isnull=True, window_ends_at__lte=timezone.now()
+        )
+        keep = [pk for pk, release_id in due.values_list("pk", "release_id") if release_id % 5]
+        watches_kept_unattended(session_ids=keep, notes="Signed off by the simulated team", now=timezone.now())
+
+    def _sign_in_help(self) -> None:
+        members = getattr(self, "members", [])
+        if members:
+            admin = os.environ.get("TRUNKLINE_ADMIN_LOGINS", members[0]).split(",")[0]
+            self.stdout.write(
+                f"Sign in with GitHub (the simulator's page): {admin} is admin, any other member a developer; "
+                "the last account listed is not a member and is turned away."
+            )
+
+
+class _StopSignal:
+    """Ctrl-C / SIGTERM sets a flag; the main loop then stops the children in order."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        signal.signal(signal.SIGINT, self._request)
+        signal.signal(signal.SIGTERM, self._request)
+
+    def _request(self, *_: object) -> None:
+        if self.requested:
+            sys.exit(130)
+        self.requested = True

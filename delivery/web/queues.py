@@ -1,0 +1,325 @@
+"""Per-developer ownership queues: what each person owns right now, most urgent first, with the one thing to do
+next on each item. Read from the derived pipeline (Changes), review requests and monitoring sessions: three
+queries for one person or for the whole team."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.urls import reverse
+
+from delivery.accounts.models import Developer
+from delivery.core.links import page_url
+from delivery.monitoring.models import MonitoringSession
+from delivery.pipeline.checks import CHECKS
+from delivery.pipeline.models import Change, ReleaseChange, Stage
+
+# Urgency ranks, most urgent first: what blocks production or other people comes before one's own work.
+OVERDUE_WATCH, WATCH, BLOCKED, REVIEW, STALE, FEEDBACK, ON_ITS_WAY, OWN_WORK = range(8)
+KIND_LABELS = {
+    OVERDUE_WATCH: "Monitoring overdue",
+    WATCH: "Watch production",
+    BLOCKED: "Blocked on its way",
+    REVIEW: "Review requested",
+    STALE: "Over the age limit",
+    FEEDBACK: "Review feedback",
+    ON_ITS_WAY: "On its way",
+    OWN_WORK: "My pull request",
+}
+OPEN_STAGES = (Stage.IN_PROGRESS, Stage.IN_REVIEW)
+TEAM_RECENT_AUTHORS = timedelta(days=90)  # on the team page with nothing to do: wrote a change this recently
+ON_ITS_WAY_STAGES = (Stage.MERGED, Stage.ON_STAGING, Stage.TAGGED, Stage.IN_PRODUCTION)
+BLOCKING_CHECKS = {"stuck_staging", "stuck_tag", "stuck_production", "production_failed"}
+STAGE_SINCE = {
+    Stage.IN_PROGRESS: "first_commit_at",
+    Stage.IN_REVIEW: "ready_at",
+    Stage.MERGED: "merged_at",
+    Stage.ON_STAGING: "staging_at",
+    Stage.TAGGED: "tagged_at",
+    Stage.IN_PRODUCTION: "production_at",
+}
+
+
+@dataclass
+class QueueItem:
+    rank: int
+    title: str
+    url: str
+    repository: str
+    since: datetime | None
+    next_step: str
+    change: Change | None = None
+    session: MonitoringSession | None = None
+    detail: str = ""
+    checks: list[tuple[str, str]] = field(default_factory=list)
+    age_limit_hours: int | None = None  # for my open PRs: the repository's branch age limit
+    overdue: bool = False
+    window_ends: datetime | None = None  # for a production watch: when its window ends (a live countdown)
+
+    @property
+    def kind(self) -> str:
+        return KIND_LABELS[self.rank]
+
+    @property
+    def sort_key(self) -> tuple[int, float]:
+        return (self.rank, self.since.timestamp() if self.since else float("inf"))
+
+
+@dataclass
+class Queue:
+    developer: Developer
+    items: list[QueueItem] = field(default_factory=list)
+
+    def count(self, *ranks: int) -> int:
+        return sum(1 for item in self.items if item.rank in ranks)
+
+    @property
+    def open_prs(self) -> int:
+        return self.count(STALE, FEEDBACK, OWN_WORK)
+
+    @property
+    def reviews(self) -> int:
+        return self.count(REVIEW)
+
+    @property
+    def on_its_way(self) -> int:
+        return self.count(BLOCKED, ON_ITS_WAY)
+
+    @property
+    def watching(self) -> int:
+        return self.count(WATCH, OVERDUE_WATCH)
+
+    @property
+    def urgent(self) -> list[QueueItem]:
+        return self.items[:3]
+
+    @property
+    def blocked(self) -> bool:
+        return any(item.rank in (OVERDUE_WATCH, BLOCKED) for item in self.items)
+
+
+_CHANGE_FIELDS = (
+    "title",
+    "stage",
+    "failed_checks",
+    "preview_url",
+    "next_action",
+    "next_owner_id",
+    "author_id",
+    "first_commit_at",
+    "pr_opened_at",
+    "ready_at",
+    "first_review_at",
+    "approved_at",
+    "merged_at",
+    "staging_at",
+    "tagged_at",
+    "production_at",
+    "repository__name",
+    "repository__full_name",
+    "repository__branch_age_limit_hours",
+    "repository__monitoring_window_minutes",
+    "author__login",
+    "author__avatar_url",
+    "pull_request__number",
+    "pull_request__html_url",
+    "pull_request__draft",
+)
+
+
+def _labels(change: Change) -> list[tuple[str, str]]:
+    return [(name, CHECKS[name]) for name in change.failed_checks if name in CHECKS]
+
+
+def review_state(change: Change) -> str:
+    if change.pull_request is not None and change.pull_request.draft:
+        return "Draft"
+    if change.approved_at is not None:
+        return "Approved"
+    if change.first_review_at is not None:
+        return "Reviewed, not approved yet"
+    return "Waiting for a first review"
+
+
+def _own_change_item(change: Change, now: datetime) -> QueueItem:
+    checks = _labels(change)
+    names = {name for name, _ in checks}
+    url = page_url("change", change.pk)
+    base = {
+        "title": change.title,
+        "url": url,
+        "repository": change.repository.name,
+        "change": change,
+        "checks": checks,
+    }
+    if change.stage in OPEN_STAGES:
+        limit = change.repository.branch_age_limit_hours
+        stale = "stale" in names
+        reviewed = change.first_review_at is not None
+        if stale:
+            rank, step = STALE, "Merge it or split it: it is older than the branch age limit"
+        elif change.stage == Stage.IN_REVIEW and reviewed and change.approved_at is None:
+            rank, step = FEEDBACK, "Address the review"
+        elif change.stage == Stage.IN_REVIEW:
+            rank, step = OWN_WORK, "Get a review: ask a teammate" if not reviewed else "Squash merge it"
+        else:
+            rank, step = OWN_WORK, change.next_action or "Finish it"
+        if change.stage == Stage.IN_REVIEW and change.approved_at is not None:
+            step = "Approved: squash merge it"
+        return QueueItem(
+            rank=rank,
+            since=change.first_commit_at or change.pr_opened_at,
+            next_step=step,
+            detail=review_state(change),
+            age_limit_hours=limit,
+            overdue=stale,
+            **base,
+        )
+    since = getattr(change, STAGE_SINCE.get(change.stage, "merged_at"))
+    rank = BLOCKED if names & BLOCKING_CHECKS else ON_ITS_WAY
+    return QueueItem(rank=rank, since=since, next_step=change.next_action, detail=change.get_stage_display(), **base)
+
+
+def _watch_item(changes: list[Change], release_id: int | None) -> QueueItem:
+    """Changes of mine in production with the watch window open, one item per release (no session yet)."""
+    first = changes[0]
+    titles = f"{first.title}" + (f" and {len(changes) - 1} more" if len(changes) > 1 else "")
+    return QueueItem(
+        rank=WATCH,
+        title=titles,
+        url=reverse("release", args=[release_id]) if release_id else page_url("change", first.pk),
+        repository=first.repository.name,
+        since=first.production_at,
+        next_step=first.next_action or "Watch production: errors, logs, metrics",
+        change=first if len(changes) == 1 else None,
+        detail="In production",
+        window_ends=first.production_at + timedelta(minutes=first.repository.monitoring_window_minutes)
+        if first.production_at
+        else None,
+    )
+
+
+def _review_item(change: Change) -> QueueItem:
+    return QueueItem(
+        rank=REVIEW,
+        title=change.title,
+        url=page_url("change", change.pk),
+        repository=change.repository.name,
+        since=change.ready_at or change.pr_opened_at,
+        next_step=f"Review {change.author.login if change.author else 'it'}'s pull request",
+        change=change,
+        detail=review_state(change),
+        checks=_labels(change),
+    )
+
+
+def _session_item(session: MonitoringSession, now: datetime) -> QueueItem:
+    release = session.release
+    url = reverse("watch", args=[session.pk])
+    grace = timedelta(minutes=release.repository.monitoring_grace_minutes)
+    overdue = now > session.window_ends_at + grace
+    if overdue:
+        step = "Sign off now: the watch window ended"
+    elif now >= session.window_ends_at:
+        step = "Sign off: keep, fix forward or roll back"
+    else:
+        step = "Watch production: errors, logs, metrics"
+    return QueueItem(
+        rank=OVERDUE_WATCH if overdue else WATCH,
+        title=f"{release.repository.name} {release.tag_name or release.sha[:7]}"
+        + (f" and {covered - 1} earlier" if (covered := getattr(session, "covered_count", 1)) > 1 else ""),
+        url=url,
+        repository=release.repository.name,
+        since=session.window_starts_at,
+        next_step=step,
+        session=session,
+        detail="Signed off" if session.signed_off_at else "Watch",
+        overdue=overdue,
+        window_ends=session.window_ends_at,
+    )
+
+
+def queues_for(developer_ids: list[int] | None, *, now: datetime) -> dict[int, Queue]:
+    """The queues of these developers (None: the team, see _team, and anyone else who owns something). Three
+    queries plus one for the developers, whatever the amount of data."""
+    changes = Change.objects.select_related("repository", "author", "pull_request").only(*_CHANGE_FIELDS)
+    first_release = Subquery(
+        ReleaseChange.objects.filter(change=OuterRef("pk")).order_by("release__deployed_at").values("release_id")[:1]
+    )
+    own = changes.filter(stage__in=[*OPEN_STAGES, *ON_ITS_WAY_STAGES]).annotate(
+        release_id=first_release,
+        # A session (open or signed off) says it better than the change's stage: the watch is that session.
+        watched=Exists(
+            MonitoringSession.objects.filter(owner_id=OuterRef("author_id"), releases__changes=OuterRef("pk"))
+        ),
+    )
+    reviews = changes.filter(
+        stage=Stage.IN_REVIEW,
+        pull_request__state="open",
+        pull_request__draft=False,
+        pull_request__review_request_rows__isnull=False,
+    ).annotate(reviewer_id=F("pull_request__review_request_rows__reviewer_id"))
+    sessions = (
+        MonitoringSession.objects.filter(signed_off_at__isnull=True)
+        .select_related("release", "release__repository")
+        .annotate(covered_count=Count("releases"))
+    )
+    if developer_ids is not None:
+        own = own.filter(author_id__in=developer_ids)
+        reviews = reviews.filter(pull_request__review_request_rows__reviewer_id__in=developer_ids)
+        sessions = sessions.filter(owner_id__in=developer_ids)
+
+    items: dict[int, list[QueueItem]] = defaultdict(list)
+    watching: dict[tuple[int, int | None], list[Change]] = defaultdict(list)
+    for change in own:  # in trunk-based delivery the author owns the change until it is watched
+        if change.author_id is None:
+            continue
+        if change.stage == Stage.IN_PRODUCTION:
+            if not change.watched:
+                watching[(change.author_id, change.release_id)].append(change)
+        else:
+            items[change.author_id].append(_own_change_item(change, now))
+    for session in sessions:
+        items[session.owner_id].append(_session_item(session, now))
+    for (author_id, release_id), changes in watching.items():
+        items[author_id].append(_watch_item(changes, release_id))
+    for change in reviews:
+        if change.reviewer_id != change.author_id:
+            items[change.reviewer_id].append(_review_item(change))
+
+    who = Q(pk__in=developer_ids) if developer_ids is not None else Q(pk__in=list(items)) | _team(now)
+    developers = Developer.objects.filter(who, is_bot=False).only("login", "name", "avatar_url", "user_id")
+    return {d.pk: Queue(d, sorted(items.get(d.pk, []), key=lambda i: i.sort_key)) for d in developers}
+
+
+def _team(now: datetime) -> Q:
+    """The team, nothing to do now included: everyone who signs in (not switched off), and who wrote a change lately
+    without signing in yet."""
+    wrote_lately = Exists(Change.objects.filter(author_id=OuterRef("pk"), pr_opened_at__gte=now - TEAM_RECENT_AUTHORS))
+    return Q(user__is_active=True) | Q(wrote_lately, user__isnull=True)
+
+
+def team_queues(*, now: datetime) -> list[Queue]:
+    """Everyone's queue side by side: the blocked first, then the most loaded."""
+    queues = queues_for(None, now=now).values()
+    return sorted(queues, key=lambda q: (not q.blocked, -len(q.items), q.developer.login))
+
+
+def queue_of(developer: Developer, *, now: datetime) -> Queue:
+    return queues_for([developer.pk], now=now).get(developer.pk) or Queue(developer)
+
+
+def has_work(developer_id: int) -> bool:
+    """Whether the person owns anything right now (the home page sends them to their queue if so)."""
+    return (
+        Change.objects.filter(author_id=developer_id, stage__in=[*OPEN_STAGES, *ON_ITS_WAY_STAGES]).exists()
+        or Change.objects.filter(
+            stage=Stage.IN_REVIEW,
+            pull_request__state="open",
+            pull_request__review_request_rows__reviewer_id=developer_id,
+        ).exists()
+        or MonitoringSession.objects.filter(owner_id=developer_id, signed_off_at__isnull=True).exists()
+    )

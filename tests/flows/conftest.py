@@ -1,0 +1,3 @@
+"""The Slack stand-in and its settings, as the notifications tests have them."""
+
+from tests.notifications.conftest import _no_slack, slack_api, slack_server  # noqa: F401 - fixtures
