@@ -39,7 +39,7 @@ bench: $(VENV)/.runtime
 	  rm -f var/bench.sqlite3*; \
 	  TRUNKLINE_DEMO=1 DATABASE_URL=sqlite:///$(CURDIR)/var/bench.sqlite3 $(BIN)/python manage.py migrate -v 0 && \
 	  TRUNKLINE_DEMO=1 DATABASE_URL=sqlite:///$(CURDIR)/var/bench.sqlite3 LOG_LEVEL=WARNING \
-	    $(BIN)/python manage.py bench_sync --repos 20 --prs $$prs --json var/bench-sync-$$prs.json || exit 1; \
+	    $(BIN)/python -m tools bench_sync --repos 20 --prs $$prs --json var/bench-sync-$$prs.json || exit 1; \
 	done
 	@$(MAKE) --no-print-directory bench-webhooks
 	@$(MAKE) --no-print-directory bench-board
@@ -69,15 +69,17 @@ bench-webhooks: $(VENV)/.runtime
 	  fi; \
 	  TRUNKLINE_DEMO=1 DATABASE_URL=$$db REDIS_URL=$$broker $(BIN)/python manage.py migrate -v 0 && \
 	  TRUNKLINE_DEMO=1 DATABASE_URL=$$db REDIS_URL=$$broker LOG_LEVEL=WARNING \
-	    $(BIN)/python manage.py bench_webhooks $$args $(BENCH_WEBHOOKS_ARGS) --json var/bench-webhooks-$$run.json || exit 1; \
+	    $(BIN)/python -m tools bench_webhooks $$args $(BENCH_WEBHOOKS_ARGS) --json var/bench-webhooks-$$run.json || exit 1; \
 	done
 
-# The pipeline pages on a large organization (50 repositories, 20,000 PRs, 5,000 deployments, written straight to
-# the database, then derived): p50/p95 server time of the board, its htmx refresh, the filtered board, a change, a
+# The pipeline pages on a large organization (the GitHub simulator's, 50 repositories, 20,000 PRs, about 5,000
+# deployments, written straight to the database, then derived): p50/p95 server time of the board, its htmx refresh, the filtered board, a change, a
 # repository and a release page, requested in-process through the whole Django stack, signed in. PostgreSQL when it
 # answers on 127.0.0.1 (a database of its own), else a SQLite file. Figures are printed and written to
-# var/bench-board.json.
-BENCH_BOARD_DB := trunkline_bench_board
+# var/bench-board.json. BENCH_BOARD_ARGS adds options (`--prs 2000` for a quick check); BENCH_BOARD_DB moves the
+# PostgreSQL database it drops and creates.
+BENCH_BOARD_DB ?= trunkline_bench_board
+BENCH_BOARD_ARGS ?=
 bench-board: $(VENV)/.runtime
 	@mkdir -p var
 	@if pg_isready -h 127.0.0.1 -q 2>/dev/null; then \
@@ -89,7 +91,7 @@ bench-board: $(VENV)/.runtime
 	  db=sqlite:///$(CURDIR)/var/bench-board.sqlite3; \
 	fi; \
 	TRUNKLINE_DEMO=1 DATABASE_URL=$$db $(BIN)/python manage.py migrate -v 0 && \
-	TRUNKLINE_DEMO=1 DATABASE_URL=$$db LOG_LEVEL=WARNING $(BIN)/python manage.py bench_board --json var/bench-board.json
+	TRUNKLINE_DEMO=1 DATABASE_URL=$$db LOG_LEVEL=WARNING $(BIN)/python -m tools bench_board $(BENCH_BOARD_ARGS) --json var/bench-board.json
 
 clean:
 	rm -rf $(VENV) var staticfiles

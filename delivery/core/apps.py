@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class CoreConfig(AppConfig):
-    """Project-wide commands: the embedded demo and the benchmarks."""
+    """Plumbing that belongs to no domain: the health check, queueing by name, links, the error pages."""
 
     name = "delivery.core"
     label = "core"

@@ -1,4 +1,4 @@
-"""Starting and stopping the child processes of the demo and the benchmarks."""
+"""Starting and stopping child processes together: the demo's (and those of the tools in tools/)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,11 @@
 """Generate a deterministic organization with weeks of trunk-based delivery history.
 
-``generate_world(seed, repos, developers, weeks, prs, now, quirks)``: the same arguments always give
-the same world. ``repos`` active repositories (``quirks`` adds an archived one with a little history
-and a deleted one that is still listed); ``prs`` pull requests in total (default: ~3-6 merged per
-repository per working day).
+``generate_world(seed, repos, developers, weeks, prs, now, quirks, deployments)``: the same arguments
+always give the same world. ``repos`` active repositories (``quirks`` adds an archived one with a little
+history and a deleted one that is still listed); ``prs`` pull requests in total (default: ~3-6 merged per
+repository per working day). ``deployments``: about that many deployments in all, fewer than a team that
+deploys every merge and previews every pull request makes (that is the default): merges ride release
+trains (:mod:`history`) and only some pull requests get a preview environment.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ WORKFLOWS = (
     ("rollback", "Rollback", "rollback.yml"),
 )
 LOCATIONS = ("Berlin", "Lisbon", "London", "Warsaw", "Amsterdam", "Madrid", "Dublin", "Remote", None)
+PREVIEWS_PER_PULL = 1.3  # a previewed pull request deploys its preview when opened and after each later push
+PREVIEW_SHARE = 0.1  # of the deployments asked for, the share that are previews
 
 
 def generate_world(
@@ -55,6 +59,7 @@ def generate_world(
     prs: int | None = None,
     now: datetime | None = None,
     quirks: bool = True,
+    deployments: int | None = None,
 ) -> World:
     if repos < 1 or developers < 2 or weeks < 1:
         raise ValueError("need at least 1 repository, 2 developers and 1 week")
@@ -83,9 +88,12 @@ def generate_world(
     roles = {repo.name: _roles(counts[repo.name], tail=True) for repo in active}
     _assign_breaches(rng, roles, active, quirks)
     oncall = world.teams[-1].members
+    active_prs = sum(counts[repo.name] for repo in active)
     for repo in active:
         quirky = quirks and repo is active[0]
-        _play_repository(sim, world, repo, devs, oncall, roles[repo.name], start, now, weeks, quirky)
+        share = None if deployments is None else deployments * counts[repo.name] / max(1, active_prs)
+        cadence = _cadence(counts[repo.name], share, sum(map(_always_previewed, roles[repo.name])))
+        _play_repository(sim, world, repo, devs, oncall, roles[repo.name], start, now, weeks, quirky, cadence)
     if archived is not None:
         end = now - timedelta(days=21)
         _play_repository(
@@ -232,6 +240,24 @@ def _allocate(
     return counts
 
 
+def _cadence(prs: int, deployments: float | None, previewed: int) -> tuple[int, float]:
+    """(merges per release, share of the other pull requests previewed) that make about ``deployments``
+    deployments of a repository with ``prs`` pull requests, ``previewed`` of them always previewed: a tenth
+    previews, the rest a staging and a production deploy a release. (1, 1.0), every merge deployed and every
+    pull request previewed, when None or more."""
+    if deployments is None or prs <= previewed:
+        return 1, 1.0
+    previews = deployments * PREVIEW_SHARE
+    releases = max(1.0, (deployments - previews) / 2)
+    others = max(0.0, previews / PREVIEWS_PER_PULL - previewed) / (prs - previewed)
+    return max(1, round(prs * 0.96 / releases)), min(1.0, others)
+
+
+def _always_previewed(role: str) -> bool:
+    """Work in flight shows its preview, and the breach of a failed preview needs one."""
+    return role.startswith("open") or role == "no_preview"
+
+
 def _roles(n: int, tail: bool) -> list[str]:
     tail_count = min(len(TAIL_ROLES), n // 3) if tail else 0
     rest = n - tail_count
@@ -263,7 +289,9 @@ def _play_repository(
     now: datetime,
     weeks: int,
     first_active: bool,
+    cadence: tuple[int, float] = (1, 1.0),
 ) -> None:
+    """``cadence``: merges that ride one release, and the share of pull requests with a preview."""
     rng = random.Random(f"repo:{world.seed}:{repo.name}")  # noqa: S311 - reproducible simulation
     workflows = {key: repo.workflow_by_file(file_name) for key, _, file_name in WORKFLOWS}
     is_history_only = "tail_merged" not in roles and not any(r.startswith("open") for r in roles)
@@ -279,6 +307,7 @@ def _play_repository(
         version,
         oncall,  # type: ignore[arg-type]
         failure_window=(start + timedelta(days=2), now - timedelta(hours=4)),
+        merges_per_release=cadence[0],
     )
     player = PullPlayer(sim, world, repo, pipeline, rng, repo.language)
     _baseline(sim, world, repo, rng, devs, start, pipeline, first_active)
@@ -342,6 +371,11 @@ def _play_repository(
             if role == "tail_prod_watch":
                 plan.overrides["prod_start"] = now - minutes(33)
             plans.append(plan)
+    if cadence[1] < 1:  # a random of its own: the rest of the repository's history stays as it is
+        previews = random.Random(f"previews:{world.seed}:{repo.name}")  # noqa: S311 - reproducible simulation
+        for plan in plans:
+            if not _always_previewed(plan.role) and previews.random() >= cadence[1]:
+                plan.preview = ""
     for plan in plans:
         player.schedule(plan)
     if not is_history_only:

@@ -7,7 +7,8 @@ Pipeline (per repository, sequential like a GitHub Actions concurrency group): e
 ``main`` runs CI and queues "Deploy staging" (a newer push cancels a queued run, so several merges
 can ride one deploy); a successful staging deploy tags ``vX.Y.Z`` and publishes a release; the tag
 runs "Deploy production"; a failed production deploy may be rolled back by the "Rollback" workflow
-(a new production deployment of the last good tag).
+(a new production deployment of the last good tag). A release train (``merges_per_release`` above 1)
+skips the staging run of a merge until that many merged pull requests wait for it, so they ship together.
 """
 
 from __future__ import annotations
@@ -105,8 +106,10 @@ class Pipeline:
         version: tuple[int, int, int],
         oncall: list[User],
         failure_window: tuple[datetime, datetime],
+        merges_per_release: int = 1,
     ) -> None:
         self.sim, self.world, self.repo, self.rng = sim, world, repo, rng
+        self.merges_per_release = merges_per_release
         self.workflows = workflows
         self.version = list(version)
         self.oncall = oncall
@@ -193,8 +196,13 @@ class Pipeline:
         if run is None:
             self.staging_busy = False
             return
-        ops.set_run_status(self.world, self.repo, run, "in_progress", t)
         overrides = self.overrides.get(run.head_sha, {})
+        if 0 < len(self.untagged) < self.merges_per_release and not overrides:
+            # A release train: these merges wait for more to ride the same deploy (the scripted tail never waits).
+            self._finish_run(t, run, "skipped")
+            self.staging_busy = False
+            return
+        ops.set_run_status(self.world, self.repo, run, "in_progress", t)
         deployment = ops.create_deployment(
             self.world,
             self.repo,

@@ -57,7 +57,7 @@ class PullPlan:
     merger: User | None = None
     merge_method: str = "squash"
     delete_branch: bool = True
-    preview: str = "success"  # "success" / "failure"
+    preview: str = "success"  # "success" / "failure" / "" (no preview environment)
     overrides: dict[str, Any] = field(default_factory=dict)
     pr: PullRequest | None = None
     previews: list[Deployment] = field(default_factory=list)
@@ -290,7 +290,7 @@ class PullPlayer:
     def _preview(self, t: datetime, plan: PullPlan) -> None:
         pr = plan.pr
         assert pr is not None
-        if pr.state != "open":
+        if pr.state != "open" or not plan.preview:
             return
         deployment = ops.create_deployment(
             self.world,

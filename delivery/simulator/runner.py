@@ -21,6 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--developers", type=int, default=10)
     parser.add_argument("--weeks", type=int, default=6, help="weeks of history")
     parser.add_argument("--prs", type=int, default=None, help="pull requests in total (default: realistic)")
+    parser.add_argument(
+        "--deployments", type=int, default=None, help="about this many deployments (default: every merge deploys)"
+    )
     parser.add_argument("--no-quirks", action="store_true", help="leave out the odd cases the sync must survive")
     parser.add_argument("--live", action="store_true", help="keep producing activity")
     parser.add_argument("--tick-seconds", type=float, default=20.0, help="live mode: seconds between steps")
@@ -51,6 +54,7 @@ def run(options: Mapping[str, Any], out: TextIO | Any = None, stop: threading.Ev
         developers=options["developers"],
         weeks=options["weeks"],
         prs=options.get("prs"),
+        deployments=options.get("deployments"),
         quirks=not options.get("no_quirks", False),
     )
     world.dispatch_step_seconds = float(options.get("dispatch_step_seconds") or 3.0)

@@ -11,10 +11,10 @@ from django.contrib.auth import get_user_model
 from delivery.flows import notices
 from delivery.monitoring.models import MonitoringSession
 from delivery.notifications.service import DEPLOY_SUCCEEDED, ROLLBACK_STARTED, notify
-from delivery.notifications.slack_server import SlackServer
 from delivery.pipeline.models import Release
 from delivery.rollbacks.models import Rollback
 from tests.factories import DeploymentFactory, DeveloperFactory, RepositoryFactory
+from tools.slack_server import SlackServer
 
 pytestmark = pytest.mark.django_db
 DEPLOYED = datetime(2026, 3, 2, 14, 5, tzinfo=UTC)

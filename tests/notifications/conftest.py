@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from delivery.notifications.slack_server import SlackServer
+from tools.slack_server import SlackServer
 
 
 @pytest.fixture

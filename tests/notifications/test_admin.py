@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from delivery.notifications.models import Notification
 from delivery.notifications.service import DEPLOY_FAILED, notification_send, notify
-from delivery.notifications.slack_server import SlackServer
+from tools.slack_server import SlackServer
 
 pytestmark = pytest.mark.django_db
 Outcome = Notification.Outcome

@@ -11,8 +11,8 @@ from django.db import connection, transaction
 
 from delivery.notifications.models import Notification
 from delivery.notifications.service import DEPLOY_SUCCEEDED, notification_send, notify
-from delivery.notifications.slack_server import SlackServer
 from tests.concurrency import at_once
+from tools.slack_server import SlackServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 T = TypeVar("T")

@@ -14,8 +14,8 @@ from delivery.notifications.service import (
     notification_send,
     notify,
 )
-from delivery.notifications.slack_server import SlackServer
 from tests.factories import DeveloperFactory, RepositoryFactory
+from tools.slack_server import SlackServer
 
 pytestmark = pytest.mark.django_db
 Outcome = Notification.Outcome

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from delivery.notifications.models import Notification
 from delivery.notifications.service import DEPLOY_FAILED, SendResult, notification_send, notifications_sweep, notify
-from delivery.notifications.slack_server import SlackServer
+from tools.slack_server import SlackServer
 
 pytestmark = pytest.mark.django_db
 Outcome = Notification.Outcome

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from delivery.notifications.models import Notification
 from delivery.notifications.service import DEPLOY_SUCCEEDED, ROLLBACK_FAILED, notifications_sweep, notify
-from delivery.notifications.slack_server import SlackServer
 from tests.conftest import wait_for
+from tools.slack_server import SlackServer
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 Outcome = Notification.Outcome

@@ -27,6 +27,8 @@ ARGS = [
     "1",
     "--prs",
     "40",
+    "--deployments",
+    "20",
     "--live",
     "--tick-seconds",
     "0.2",

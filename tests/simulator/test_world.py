@@ -89,7 +89,8 @@ def test_process_breaches_are_present(world: World) -> None:
     assert any(p.head_ref in r.branches for r, p in _merged(world)), "a merged branch not deleted"
 
 
-def test_some_deploys_carry_several_merges(world: World) -> None:
+def _staging_batches(world: World) -> list[int]:
+    """How many commits of the main line each staging deploy brought."""
     batches = []
     for repo in world.served_repos:
         commit = repo.commits[repo.main_sha]
@@ -102,6 +103,11 @@ def test_some_deploys_carry_several_merges(world: World) -> None:
         position = {sha: i for i, sha in enumerate(reversed(line))}
         staged = [position[d.sha] for d in repo.deployments.values() if d.environment == "staging" and d.statuses]
         batches += [b - a for a, b in pairwise(staged)]
+    return batches
+
+
+def test_some_deploys_carry_several_merges(world: World) -> None:
+    batches = _staging_batches(world)
     assert max(batches) >= 2 and batches.count(1) > len(batches) / 2
 
 
@@ -133,7 +139,21 @@ SUNDAY_NIGHT, MONDAY_MORNING = datetime(2025, 11, 23, 3, 10, tzinfo=UTC), dateti
     "now", [NOW, SUNDAY_NIGHT, MONDAY_MORNING], ids=["wednesday-afternoon", "sunday-night", "monday-morning"]
 )
 def test_work_is_in_flight_in_every_stage(world: World, now: datetime) -> None:
-    world = world if now == NOW else generate_world(seed=11, now=now)
+    _assert_work_in_flight(world if now == NOW else generate_world(seed=11, now=now), now)
+
+
+def test_a_world_with_fewer_deployments_ships_in_release_trains_and_keeps_work_in_flight() -> None:
+    world = generate_world(seed=3, repos=4, prs=800, weeks=26, deployments=400, quirks=False, now=NOW)
+
+    deployments = [d for repo in world.served_repos for d in repo.deployments.values()]
+    assert 360 <= len(deployments) <= 440, "about as many as asked for (every merge deployed: over 1,500)"
+    assert 0 < sum(d.environment.startswith("pr-") for d in deployments) < 80, "about a tenth are previews"
+    batches = sorted(_staging_batches(world))
+    assert batches[len(batches) // 2] >= 3, "most staging deploys carry several merges"
+    _assert_work_in_flight(world, NOW)
+
+
+def _assert_work_in_flight(world: World, now: datetime) -> None:
     for repo in world.served_repos:
         if repo.archived:
             continue

@@ -1,4 +1,4 @@
-"""`python manage.py bench_sync`: sync a simulated organization from scratch and print the figures.
+"""`python -m tools bench_sync`: sync a simulated organization from scratch and print the figures.
 
 The simulator runs as a separate process, so the peak RSS printed is the syncing process's own. Run it at
 two sizes (`make bench` does) to see that peak memory does not grow with the number of pull requests."""

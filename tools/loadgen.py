@@ -1,15 +1,17 @@
 """A load generator for the GitHub webhook endpoint: signed `pull_request` deliveries, as fast as N senders go.
 
-Standard library only (no Django), so it runs as a process of its own next to the server it measures:
+No Django (the standard library and the GitHub simulator), so it runs as a process of its own next to the server
+it measures:
 
-    python -m delivery.core.loadgen --url http://127.0.0.1:8000/webhooks/github/ --secret S \\
+    python -m tools.loadgen --url http://127.0.0.1:8000/webhooks/github/ --secret S \\
         --seconds 30 --concurrency 16 --prs 500 --out var/loadgen.json
 
 Each of the N threads keeps one `http.client.HTTPConnection` (reconnecting when the server closes it, as
-gunicorn's sync workers do after every response) and sends one delivery after the other: a unique GUID, a
-payload shaped like GitHub's (about 12 KB; GitHub's own are often larger), spread round-robin over `--prs` pull
-requests of `--repos` repositories, the action cycling opened/synchronize/edited/closed (reopened from the
-second round) with an `updated_at` that grows with every delivery. The latency recorded is from sending the
+gunicorn's sync workers do after every response) and sends one delivery after the other: a unique GUID, the
+payload the GitHub simulator's hooks send (about 22 KB, the pull request with its head and base repositories, as
+GitHub's), spread round-robin over the `--prs` pull requests of a simulated organization of `--repos` repositories
+(the demo's generator), the action cycling opened/synchronize/edited/closed (reopened from the second round) with
+an `updated_at` that grows with every delivery. The latency recorded is from sending the
 request to having read the whole answer, connection set-up included.
 
 By default each sender sends again as soon as it has its answer (a closed loop: the latency then includes the
@@ -22,6 +24,7 @@ due at R a second in all and each latency counts from when its delivery was due 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import hmac
 import http.client
@@ -38,133 +41,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from delivery.simulator.generate import generate_world
+from delivery.simulator.payloads import Payloads
+from tools.figures import percentile
+
 ACTIONS = ("opened", "synchronize", "edited", "closed")
-OWNER_ID = 90_000_001
-REPO_ID_BASE = 900_000_000
-PR_ID_BASE = 9_000_000_000
-USER_ID_BASE = 91_000_000
-USERS = 40
-
-
-# -- payloads ---------------------------------------------------------------------------------------------------------
-def _user(login: str, user_id: int, kind: str = "User") -> dict[str, Any]:
-    api = f"https://api.github.com/users/{login}"
-    return {
-        "login": login,
-        "id": user_id,
-        "node_id": f"MDQ6VXNlcj{user_id}",
-        "avatar_url": f"https://avatars.githubusercontent.com/u/{user_id}?v=4",
-        "gravatar_id": "",
-        "url": api,
-        "html_url": f"https://github.com/{login}",
-        "followers_url": f"{api}/followers",
-        "following_url": f"{api}/following{{/other_user}}",
-        "gists_url": f"{api}/gists{{/gist_id}}",
-        "starred_url": f"{api}/starred{{/owner}}{{/repo}}",
-        "subscriptions_url": f"{api}/subscriptions",
-        "organizations_url": f"{api}/orgs",
-        "repos_url": f"{api}/repos",
-        "events_url": f"{api}/events{{/privacy}}",
-        "received_events_url": f"{api}/received_events",
-        "type": kind,
-        "site_admin": False,
-    }
-
-
-_REPO_URLS = {
-    "forks_url": "/forks",
-    "keys_url": "/keys{/key_id}",
-    "collaborators_url": "/collaborators{/collaborator}",
-    "teams_url": "/teams",
-    "hooks_url": "/hooks",
-    "issue_events_url": "/issues/events{/number}",
-    "events_url": "/events",
-    "assignees_url": "/assignees{/user}",
-    "branches_url": "/branches{/branch}",
-    "tags_url": "/tags",
-    "blobs_url": "/git/blobs{/sha}",
-    "git_tags_url": "/git/tags{/sha}",
-    "git_refs_url": "/git/refs{/sha}",
-    "trees_url": "/git/trees{/sha}",
-    "statuses_url": "/statuses/{sha}",
-    "languages_url": "/languages",
-    "stargazers_url": "/stargazers",
-    "contributors_url": "/contributors",
-    "subscribers_url": "/subscribers",
-    "subscription_url": "/subscription",
-    "commits_url": "/commits{/sha}",
-    "git_commits_url": "/git/commits{/sha}",
-    "comments_url": "/comments{/number}",
-    "issue_comment_url": "/issues/comments{/number}",
-    "contents_url": "/contents/{+path}",
-    "compare_url": "/compare/{base}...{head}",
-    "merges_url": "/merges",
-    "archive_url": "/{archive_format}{/ref}",
-    "downloads_url": "/downloads",
-    "issues_url": "/issues{/number}",
-    "pulls_url": "/pulls{/number}",
-    "milestones_url": "/milestones{/number}",
-    "notifications_url": "/notifications{?since,all,participating}",
-    "labels_url": "/labels{/name}",
-    "releases_url": "/releases{/id}",
-    "deployments_url": "/deployments",
-}
-
-
-def _repository(owner: dict[str, Any], index: int, created: datetime) -> dict[str, Any]:
-    name = f"service-{index + 1}"
-    full_name = f"{owner['login']}/{name}"
-    api = f"https://api.github.com/repos/{full_name}"
-    return {
-        "id": REPO_ID_BASE + index,
-        "node_id": f"R_kgDO{REPO_ID_BASE + index}",
-        "name": name,
-        "full_name": full_name,
-        "private": True,
-        "owner": owner,
-        "html_url": f"https://github.com/{full_name}",
-        "description": f"Benchmark repository {index + 1}",
-        "fork": False,
-        "url": api,
-        **{field: api + suffix for field, suffix in _REPO_URLS.items()},
-        "created_at": _iso(created),
-        "updated_at": _iso(created),
-        "pushed_at": _iso(created),
-        "git_url": f"git://github.com/{full_name}.git",
-        "ssh_url": f"git@github.com:{full_name}.git",
-        "clone_url": f"https://github.com/{full_name}.git",
-        "svn_url": f"https://github.com/{full_name}",
-        "homepage": None,
-        "size": 2048,
-        "stargazers_count": 0,
-        "watchers_count": 0,
-        "language": "Python",
-        "has_issues": True,
-        "has_projects": False,
-        "has_downloads": True,
-        "has_wiki": False,
-        "has_pages": False,
-        "forks_count": 0,
-        "mirror_url": None,
-        "archived": False,
-        "disabled": False,
-        "open_issues_count": 12,
-        "license": None,
-        "allow_forking": False,
-        "is_template": False,
-        "web_commit_signoff_required": False,
-        "topics": [],
-        "visibility": "private",
-        "forks": 0,
-        "open_issues": 12,
-        "watchers": 0,
-        "default_branch": "main",
-        "custom_properties": {},
-    }
-
-
-def _iso(at: datetime) -> str:
-    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _sha(*parts: object) -> str:
@@ -172,117 +53,63 @@ def _sha(*parts: object) -> str:
 
 
 class Deliveries:
-    """Delivery number k → (GUID, body). Pull request k % prs, round k // prs; `updated_at` grows with k, so
-    each pull request's copies are newer in the order they are sent."""
+    """Delivery number k → (GUID, action, body), about the pull requests of a simulated organization (the GitHub
+    simulator's, the demo's generator: `repos` repositories, `prs` pull requests), rendered by the simulator's own
+    webhook payloads. Pull request k % prs, round k // prs; `updated_at` grows with k, so each pull request's
+    copies are newer in the order they are sent."""
 
-    def __init__(self, *, prs: int, repos: int, owner: str, start: datetime) -> None:
-        self.prs = prs
+    def __init__(self, *, prs: int, repos: int, start: datetime, seed: int = 1) -> None:
         self.start = start
-        self.owner = _user(owner, OWNER_ID, "Organization")
-        self.repositories = [_repository(self.owner, i, start - timedelta(days=400)) for i in range(repos)]
-        self.users = [_user(f"dev-{i + 1:02d}", USER_ID_BASE + i) for i in range(USERS)]
-        self.bot = _user("bench-bot[bot]", USER_ID_BASE + USERS, "Bot")
+        world = generate_world(seed=seed, repos=repos, prs=prs, developers=10, quirks=False, now=start)
+        self.owner = world.org_login
+        self.payloads = Payloads(world)
+        self.pulls = [(repo, pr) for repo in world.served_repos for pr in repo.pulls.values()]
         self.counter = itertools.count()
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # the renderer keeps caches: one delivery rendered at a time
 
     def next(self) -> tuple[int, str, str, bytes]:
         with self.lock:
             k = next(self.counter)
-        action, payload = self.payload(k)
+            action, payload = self.payload(k)
         return k, str(uuid.uuid4()), action, json.dumps(payload, separators=(",", ":")).encode()
 
     def payload(self, k: int) -> tuple[str, dict[str, Any]]:
-        pr_index, cycle = k % self.prs, k // self.prs
+        """The k-th delivery: its pull request as it is after that round's action (opened, synchronize with a
+        new head, edited, closed and now and then merged; reopened from the second round on)."""
+        repo, pr = self.pulls[k % len(self.pulls)]
+        cycle = k // len(self.pulls)
         action = ACTIONS[cycle % len(ACTIONS)]
         if action == "opened" and cycle:
             action = "reopened"
-        repository = self.repositories[pr_index % len(self.repositories)]
-        number = pr_index // len(self.repositories) + 1
-        author = self.users[pr_index % len(self.users)]
-        created = self.start - timedelta(days=2, minutes=self.prs - pr_index)
+        heads = (cycle + 3) // len(ACTIONS)  # a new head at every synchronize
+        head_sha = _sha(pr.id, heads) if heads else pr.head_sha
+        edits = (cycle + 2) // len(ACTIONS)  # and a new title at every edit
         updated = self.start + timedelta(seconds=k)
         closed = action == "closed"
         merged = closed and cycle % 8 == 3  # every second close is a merge
-        head_sha = _sha(repository["id"], number, cycle // len(ACTIONS), "synchronize" if cycle % 4 else "")
-        base_sha = _sha(repository["id"], "main", cycle)
-        head_ref = f"{author['login']}/change-{number}"
-        api = f"{repository['url']}/pulls/{number}"
-        html = f"{repository['html_url']}/pull/{number}"
-        pull_request = {
-            "url": api,
-            "id": PR_ID_BASE + repository["id"] % 1000 * 1_000_000 + number,
-            "node_id": f"PR_kwDO{repository['id']}{number}",
-            "html_url": html,
-            "diff_url": f"{html}.diff",
-            "patch_url": f"{html}.patch",
-            "issue_url": f"{repository['url']}/issues/{number}",
-            "number": number,
-            "state": "closed" if closed else "open",
-            "locked": False,
-            "title": f"Change {number}: tighten the {('retry', 'cache', 'deploy', 'review')[number % 4]} path",
-            "user": author,
-            "body": "Why: the old path retried forever.\n\nWhat: a bounded retry with jitter, and a test.",
-            "created_at": _iso(created),
-            "updated_at": _iso(updated),
-            "closed_at": _iso(updated) if closed else None,
-            "merged_at": _iso(updated) if merged else None,
-            "merge_commit_sha": _sha(head_sha, "merge") if merged else None,
-            "assignee": None,
-            "assignees": [],
-            "requested_reviewers": [self.users[(pr_index + 1) % len(self.users)]],
-            "requested_teams": [],
-            "labels": [],
-            "milestone": None,
-            "draft": False,
-            "commits_url": f"{api}/commits",
-            "review_comments_url": f"{api}/comments",
-            "review_comment_url": f"{repository['url']}/pulls/comments{{/number}}",
-            "comments_url": f"{repository['url']}/issues/{number}/comments",
-            "statuses_url": f"{repository['url']}/statuses/{head_sha}",
-            "head": {
-                "label": f"{self.owner['login']}:{head_ref}",
-                "ref": head_ref,
-                "sha": head_sha,
-                "user": self.owner,
-            },
-            "base": {"label": f"{self.owner['login']}:main", "ref": "main", "sha": base_sha, "user": self.owner},
-            "_links": {
-                "self": {"href": api},
-                "html": {"href": html},
-                "issue": {"href": f"{repository['url']}/issues/{number}"},
-                "comments": {"href": f"{repository['url']}/issues/{number}/comments"},
-                "review_comments": {"href": f"{api}/comments"},
-                "review_comment": {"href": f"{repository['url']}/pulls/comments{{/number}}"},
-                "commits": {"href": f"{api}/commits"},
-                "statuses": {"href": f"{repository['url']}/statuses/{head_sha}"},
-            },
-            "author_association": "MEMBER",
-            "auto_merge": None,
-            "active_lock_reason": None,
-            "merged": merged,
-            "mergeable": None,
-            "rebaseable": None,
-            "mergeable_state": "unknown",
-            "merged_by": self.bot if merged else None,
-            "comments": cycle,
-            "review_comments": 0,
-            "maintainer_can_modify": False,
-            "commits": 1 + cycle // len(ACTIONS),
-            "additions": 10 + number % 200,
-            "deletions": number % 50,
-            "changed_files": 1 + number % 9,
-        }
-        payload = {
-            "action": action,
-            "number": number,
-            "pull_request": pull_request,
-            "repository": repository,
-            "organization": {"login": self.owner["login"], "id": OWNER_ID, "url": self.owner["url"]},
-            "sender": author,
-        }
-        if action == "synchronize":
-            payload["before"], payload["after"] = _sha(head_sha, "before"), head_sha
+        merger = pr.requested_reviewers[0] if pr.requested_reviewers else pr.user
+        now = dataclasses.replace(
+            pr,
+            state="closed" if closed else "open",
+            draft=False,
+            head_sha=head_sha,
+            title=_title(pr.title, edits),
+            updated_at=updated,
+            closed_at=updated if closed else None,
+            merged_at=updated if merged else None,
+            merged_by=merger if merged else None,
+            merge_commit_sha=_sha(head_sha, "merge") if merged else None,
+            comments=cycle,
+        )
+        extra = {"before": _sha(head_sha, "before"), "after": head_sha} if action == "synchronize" else {}
+        payload = self.payloads.pull_request(action, repo, now, merger if merged else pr.user, **extra)
+        if action == "edited":
+            payload["changes"] = {"title": {"from": _title(pr.title, edits - 1)}}
         return action, payload
+
+
+def _title(title: str, edits: int) -> str:
+    return f"{title} (edit {edits})" if edits else title
 
 
 # -- sending ----------------------------------------------------------------------------------------------------------
@@ -372,14 +199,6 @@ class Sender(threading.Thread):
             self.failures.append({"guid": guid, "status": status, "detail": detail})
 
 
-def percentile(ordered: list[float], fraction: float) -> float:
-    """Nearest-rank percentile of an already sorted list."""
-    if not ordered:
-        return 0.0
-    rank = max(1, -(-len(ordered) * fraction // 1))
-    return ordered[int(rank) - 1]
-
-
 def run(
     *,
     url: str,
@@ -388,11 +207,10 @@ def run(
     concurrency: int,
     prs: int,
     repos: int,
-    owner: str,
     timeout: float,
     rate: float = 0.0,
 ) -> tuple[dict[str, Any], list[str]]:
-    deliveries = Deliveries(prs=prs, repos=repos, owner=owner, start=datetime.now(UTC).replace(microsecond=0))
+    deliveries = Deliveries(prs=prs, repos=repos, start=datetime.now(UTC).replace(microsecond=0))
     started_wall, started = time.time(), time.monotonic()
     senders = [
         Sender(
@@ -428,7 +246,7 @@ def run(
         "rate": rate or None,
         "prs": prs,
         "repos": repos,
-        "owner": owner,
+        "owner": deliveries.owner,
         "started_at": started_wall,
         "ended_at": ended_wall,
         "elapsed_seconds": round(elapsed, 3),
@@ -473,7 +291,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--prs", type=int, default=500, help="pull requests the deliveries are spread over")
     parser.add_argument("--repos", type=int, default=2, help="repositories the pull requests belong to")
-    parser.add_argument("--owner", default="bench-org", help="the organization owning the repositories")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds before a request is given up (GitHub: 10)")
     parser.add_argument("--out", required=True, help="write the results (JSON) here")
     parser.add_argument("--guids", help="write the acknowledged GUIDs here, one a line (default: OUT with .guids)")
@@ -490,7 +307,6 @@ def main(argv: list[str] | None = None) -> int:
         concurrency=args.concurrency,
         prs=args.prs,
         repos=args.repos,
-        owner=args.owner,
         timeout=args.timeout,
         rate=args.rate,
     )

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from delivery.github.models import Deployment
 from delivery.pipeline.models import Change, Release
 from tests.factories import RepositoryFactory
+from tools.bench_board import Command as BenchBoard
 
 pytestmark = pytest.mark.django_db
 PAGES = ["board", "board htmx refresh", "board by repository", "board by person", "change", "repository", "release"]
@@ -21,7 +23,7 @@ def test_bench_board_times_every_page_and_writes_the_figures(tmp_path: Path) -> 
     out, figures_path = StringIO(), tmp_path / "bench-board.json"
 
     call_command(
-        "bench_board",
+        BenchBoard(),
         repos=2,
         prs=60,
         deployments=20,
@@ -32,7 +34,8 @@ def test_bench_board_times_every_page_and_writes_the_figures(tmp_path: Path) -> 
     )
 
     printed, figures = out.getvalue(), json.loads(figures_path.read_text())
-    assert (figures["repositories"], figures["pull_requests"], figures["deployments"]) == (2, 60, 20)
+    assert (figures["repositories"], figures["pull_requests"]) == (2, 60)
+    assert figures["deployments"] == Deployment.objects.count() > 0  # about 20, and the work in flight's
     assert figures["changes"] == Change.objects.count() == 60  # a change for every pull request
     assert figures["releases"] == Release.objects.count() > 0
     for page in PAGES:
@@ -46,4 +49,4 @@ def test_bench_board_times_every_page_and_writes_the_figures(tmp_path: Path) -> 
 def test_bench_board_refuses_a_database_with_data() -> None:
     RepositoryFactory()
     with pytest.raises(CommandError, match="empty database"):
-        call_command("bench_board", repos=1, prs=10, deployments=4, requests=1, stdout=StringIO(), stderr=StringIO())
+        call_command(BenchBoard(), repos=1, prs=10, deployments=4, requests=1, stdout=StringIO(), stderr=StringIO())

@@ -13,7 +13,7 @@ with Retry-After), `error_next("internal_error")` (an error code), `archive_chan
 message that got through is in `messages`, and every request (including refused ones) in `requests`, with the
 time it arrived.
 
-Run it alone with `python -m delivery.notifications.slack_server --port 8765`.
+Run it alone with `python -m tools.slack_server --port 8765`.
 """
 
 from __future__ import annotations

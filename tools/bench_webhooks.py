@@ -1,8 +1,8 @@
-"""`python manage.py bench_webhooks`: signed `pull_request` deliveries at the webhook endpoint for 30 seconds.
+"""`python -m tools bench_webhooks`: signed `pull_request` deliveries at the webhook endpoint for 30 seconds.
 
 gunicorn (sync workers, production settings) serves the endpoint on loopback, a Celery worker processes the
-deliveries from a queue of its own, and the load generator (`delivery/core/loadgen.py`, standard library only)
-sends from a separate process with N connections. Printed: deliveries acknowledged per second, the latency of
+deliveries from a queue of its own, and the load generator (`tools/loadgen.py`, no Django) sends from a separate
+process with N connections. Printed: deliveries acknowledged per second, the latency of
 the acknowledgement (GitHub gives up after 10 s; the aim is a p99 under 50 ms), and whether every acknowledged
 delivery was stored and processed exactly once, once the worker has drained the queue. Exits non-zero when a
 check fails. `make bench-webhooks` runs it on PostgreSQL and Redis when they answer, else on SQLite and the
@@ -24,14 +24,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
 from django.db.models import Count, Max, Min, Q
 
 from delivery.core.processes import Children, free_port, wait_for_port
 from delivery.github.models import PullRequest, WebhookDelivery
+from tools.figures import database_label, percentile
 
-LOADGEN = Path(__file__).resolve().parents[2] / "loadgen.py"
-BENCH_OWNER = "bench-org"
 Outcome = WebhookDelivery.Outcome
 
 
@@ -146,7 +144,8 @@ class Command(BaseCommand):
             loadgen = children.python(
                 "bench-loadgen",
                 [
-                    str(LOADGEN),
+                    "-m",
+                    "tools.loadgen",
                     "--url",
                     f"http://127.0.0.1:{port}/webhooks/github/",
                     "--secret",
@@ -161,8 +160,6 @@ class Command(BaseCommand):
                     str(options["prs"]),
                     "--repos",
                     str(options["repos"]),
-                    "--owner",
-                    BENCH_OWNER,
                     "--out",
                     str(loadgen_out),
                 ],
@@ -277,12 +274,12 @@ class Command(BaseCommand):
             "processed_exactly_once": exactly_once,
             "attempted_more_than_once": repeated,
             "stale_copies_not_applied": stale,
-            "pull_requests_stored": PullRequest.objects.filter(repository__owner=BENCH_OWNER).count(),
+            "pull_requests_stored": PullRequest.objects.filter(repository__owner=load["owner"]).count(),
             "drain_seconds": round(drain_seconds, 2) if drain_seconds is not None else None,
             "worker_seconds": round(work_seconds, 2),
             "worker_per_second": round(processed / work_seconds, 1) if work_seconds else None,
             "loadgen_cpu_seconds": load["loadgen_cpu_seconds"],
-            "database": _database(),
+            "database": database_label(),
             "broker": _broker(),
             "failed_checks": [name for name, ok in checks.items() if not ok],
         }
@@ -336,18 +333,19 @@ def _progress() -> str:
 
 def _server_times(access_log: Path) -> dict[str, float]:
     """Percentiles of the time gunicorn's workers spent on the deliveries (ms, from the access log)."""
-    times = []
+    times: list[float] = []
     with access_log.open() as log:
         for line in log:
             parts = line.split()
             if len(parts) == 3 and parts[1].isdigit():
-                times.append(int(parts[1]))
+                times.append(float(parts[1]))
     times.sort()
-
-    def at(fraction: float) -> float:
-        return float(times[max(0, int(-(-len(times) * fraction // 1)) - 1)]) if times else 0.0
-
-    return {"p50": at(0.5), "p90": at(0.9), "p99": at(0.99), "max": float(times[-1]) if times else 0.0}
+    return {
+        "p50": percentile(times, 0.5),
+        "p90": percentile(times, 0.9),
+        "p99": percentile(times, 0.99),
+        "max": times[-1] if times else 0.0,
+    }
 
 
 def _wait_for_log(path: Path, offset: int, marker: bytes, *, process: Any, timeout: float) -> None:
@@ -380,12 +378,6 @@ def _warm_up(url: str, workers: int) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-
-
-def _database() -> str:
-    if connection.vendor == "sqlite":
-        return f"SQLite {Path(str(settings.DATABASES['default']['NAME'])).name}"
-    return f"{connection.vendor.replace('postgresql', 'PostgreSQL')} {settings.DATABASES['default']['NAME']}"
 
 
 def _broker() -> str:
