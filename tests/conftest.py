@@ -251,7 +251,7 @@ def mirror_snapshot() -> dict[str, list[Any]]:
             "is_rollback",
         ),
         "deployment_statuses": rows(
-            DeploymentStatus.objects, "github_id", "deployment__github_id", "state", "created_at"
+            DeploymentStatus.objects, "node_id", "deployment__github_id", "state", "created_at"
         ),
         "workflow_runs": rows(WorkflowRun.objects, "github_id", "status", "conclusion", "head_sha", "event"),
     }
