@@ -25,8 +25,12 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 run: $(VENV)/.runtime
 	TRUNKLINE_DEMO=1 $(BIN)/python manage.py demo
 
+# The tests run in parallel: TEST_PROCESSES pytest-xdist processes (auto: one per CPU), each with its own var/test
+# folder, broker, Redis database, test database and ports (tests/settings.py). `make test TEST_PROCESSES=0` runs
+# them in one process; PYTEST_ARGS adds options (`make test PYTEST_ARGS="-x tests/github"`).
+TEST_PROCESSES ?= auto
 test: $(VENV)/.dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -44,16 +44,20 @@ GITHUB_FIXTURES = ROOT / "tests" / "fixtures" / "github"
 
 @pytest.fixture(scope="session", autouse=True)
 def _collected_static(django_db_blocker: Any) -> None:
-    """Production settings serve hashed static files (WhiteNoise's manifest): collect them once, as a deploy does."""
-    import fcntl
-
+    """Production settings serve hashed static files (WhiteNoise's manifest): collect them once, as a deploy does,
+    into this test process's own STATIC_ROOT (tests/settings.py), so no other process rewrites them meanwhile."""
     from django.core.management import call_command
 
-    lock_path = ROOT / "var" / "test" / "collectstatic.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as lock:  # pytest-xdist workers take turns
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        call_command("collectstatic", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+def log_path(name: str) -> Path:
+    """A file in this test process's own logs folder (TRUNKLINE_VAR_DIR/logs: var/test/logs, var/test/gw0/logs)."""
+    from django.conf import settings
+
+    logs = Path(settings.VAR_DIR) / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    return logs / name
 
 
 # Every signed-in page reads the session, the user, their permissions (two), and who is on call (two).
@@ -102,10 +106,13 @@ def anonymous_client() -> Any:
 
 @pytest.fixture(scope="session")
 def oauth_github() -> Iterator[SimulatorServer]:
-    """The GitHub that signs people in: a simulator on the fixed port tests/settings.py gives this worker."""
+    """The GitHub that signs people in: a simulator on the port tests/settings.py chose for this test process."""
     from django.conf import settings
 
+    from tests.settings import oauth_port_release
+
     world = generate_world(seed=11, repos=1, developers=4, weeks=1, quirks=False)
+    oauth_port_release()  # and bound again at once
     server = SimulatorServer(
         world,
         host="127.0.0.1",
@@ -290,7 +297,8 @@ def worker_start(
     queue: str, github: SimulatorServer, *, env: dict[str, str] | None = None, log_name: str = ""
 ) -> subprocess.Popen[bytes]:
     """A real Celery worker process consuming `queue`, against the configured broker (Redis in CI), this test's
-    database and simulator; `env` adds settings of its own. Its log is var/worker-<queue>.log (or `log_name`)."""
+    database and simulator; `env` adds settings of its own. Its log is worker-<queue>.log (or `log_name`) in this test
+    process's var folder (var/test/gw0/logs/ under pytest-xdist)."""
     worker_env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
@@ -300,7 +308,7 @@ def worker_start(
         "CELERY_QUEUE": queue,
         **(env or {}),
     }
-    with open(ROOT / "var" / (log_name or f"worker-{queue}.log"), "ab") as log:
+    with open(log_path(log_name or f"worker-{queue}.log"), "ab") as log:
         return subprocess.Popen(
             [
                 sys.executable,

@@ -25,6 +25,9 @@ from tests.github.webhook_helpers import example, post_delivery
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL's concurrent writers"),
+    # Fifty connections at once: these tests take turns in one test process (--dist loadgroup), so two of them never
+    # hold a hundred, PostgreSQL's default max_connections, between them.
+    pytest.mark.xdist_group("fifty-connections"),
 ]
 Outcome = WebhookDelivery.Outcome
 T = TypeVar("T")

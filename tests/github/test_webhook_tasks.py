@@ -20,7 +20,7 @@ from django.db import connection
 from delivery.github.models import Deployment, PullRequest, WebhookDelivery
 from delivery.github.webhooks import deliveries_sweep, delivery_process
 from delivery.simulator.server import SimulatorServer
-from tests.conftest import ROOT, _database_url, wait_for
+from tests.conftest import ROOT, _database_url, log_path, wait_for
 from tests.github.webhook_helpers import example, post_delivery, sign
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -50,25 +50,23 @@ def test_worker_processes_a_delivery_queued_by_the_endpoint(
     assert deployment.state == payload["deployment_status"]["state"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def web_without_broker() -> Iterator[str]:
-    """Trunkline's web process (gunicorn) on this test's database, with a broker address nobody listens on."""
-    port = _free_port()
+    """Trunkline's web process (gunicorn) on this test's database, with a broker address nobody listens on. Its
+    socket is opened here and handed over (fd://), so no other process on the machine can take the port first."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = int(listener.getsockname()[1])
     env = {**os.environ, "DATABASE_URL": _database_url(), "REDIS_URL": "redis://127.0.0.1:1/0"}
-    log = open(ROOT / "var" / f"web-{port}.log", "wb")  # noqa: SIM115 - closed below
+    log = open(log_path(f"web-{port}.log"), "wb")  # noqa: SIM115 - closed below
     web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "delivery.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1"],
+        [sys.executable, "-m", "gunicorn", "delivery.wsgi", "-b", f"fd://{listener.fileno()}", "-w", "1"],
         cwd=ROOT,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        pass_fds=(listener.fileno(),),
     )
+    listener.close()  # gunicorn's now
     url = f"http://127.0.0.1:{port}"
 
     def up() -> bool:  # serving: the health check answers, and says the broker is down
