@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import overload
 
+from django.conf import settings
 from django.db import connection, models, transaction
 from psycopg.types.json import Jsonb
 
@@ -269,7 +270,7 @@ class _RepositoryRows:
 
     def status(self, deployment_id: int, status: sim.DeploymentStatus) -> mirror.DeploymentStatus:
         return mirror.DeploymentStatus(
-            github_id=status.id,
+            github_id=None if settings.GITHUB_SYNC_GRAPHQL else status.id,  # GraphQL gives a status no database id
             node_id=node("DES", status.id),  # as the simulator renders it
             deployment_id=deployment_id,
             state=status.state,

@@ -30,9 +30,9 @@ RUNNING = SyncRun.Status.RUNNING
 
 @pytest.mark.django_db(transaction=True)
 def test_a_long_page_keeps_the_lease_alive_while_it_is_read(simulator, settings):
-    settings.SYNC_LOCK_MINUTES = 0.03  # 1.8 s: a page of pull requests with their reviews and commits takes longer
+    settings.SYNC_LOCK_MINUTES = 0.02  # 1.2 s: the sync of the repository takes several times longer
     client = GitHubClient(
-        base_url=simulator.api_url, auth=Auth.Token("t"), seconds_between_requests=0.03, backoff_seconds=0.01
+        base_url=simulator.api_url, auth=Auth.Token("t"), seconds_between_requests=0.15, backoff_seconds=0.01
     )
     repository = followed_repository(simulator)
     lapses: list[object] = []
