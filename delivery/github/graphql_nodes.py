@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 RATE_LIMIT = "rateLimit { cost remaining resetAt }"
-ACTOR = "login ... on User { databaseId } ... on Bot { databaseId } __typename"
-USER = "login databaseId __typename"  # where the schema says User, not any Actor (a git author's account)
+ACTOR = "login avatarUrl url ... on User { databaseId } ... on Bot { databaseId } __typename"
+USER = "login avatarUrl url databaseId __typename"  # where the schema says User, not any Actor (a git author)
 
 REVIEW_FIELDS = f"id fullDatabaseId state submittedAt url commit {{ oid }} author {{ {ACTOR} }}"
 COMMIT_FIELDS = (
@@ -94,6 +94,9 @@ def actor(node: Any) -> dict[str, Any] | None:
     if node.get("databaseId") is not None:
         user["id"] = node["databaseId"]
     user["type"] = "Bot" if bot else "User"
+    for field, key in (("avatarUrl", "avatar_url"), ("url", "html_url")):
+        if node.get(field):
+            user[key] = node[field]
     return user
 
 

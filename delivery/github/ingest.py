@@ -58,15 +58,15 @@ def ingest_users(users: Iterable[dict[str, Any] | None]) -> IngestResult:
         lambda u: {
             "github_id": u["id"],
             "login": u["login"],
-            "avatar_url": u.get("avatar_url") or "",
-            "html_url": u.get("html_url") or "",
             "is_bot": u.get("type") == "Bot",
+            # A source that does not say (a git author's account in GraphQL) leaves what another said.
+            **{field: u.get(field) or "" for field in ("avatar_url", "html_url") if field in u},
         },
         result,
         "user",
         Developer,
     )
-    upserted = upsert_rows(Developer, rows, key=["github_id"])
+    upserted = upserts_by_shape(Developer, rows, key=["github_id"])
     result.add(upserted)
     result.ids = upserted.ids
     return result
@@ -223,47 +223,61 @@ def _group_by_shape(rows: list[Row]) -> list[list[Row]]:
 
 
 def ingest_reviews(pull_request: PullRequest, items: Sequence[dict[str, Any]]) -> IngestResult:
-    users = ingest_users([r.get("user") for r in items])
+    return ingest_reviews_of([(pull_request, items)])
+
+
+def ingest_reviews_of(pages: Sequence[tuple[PullRequest, Sequence[dict[str, Any]]]]) -> IngestResult:
+    """The reviews of several pull requests at once (a page of them): one write of their authors, one of theirs."""
+    users = ingest_users([r.get("user") for _, items in pages for r in items])
     result = IngestResult()
     result.add_skips(users)
-    rows = rows_built(
-        items,
-        lambda r: {
-            "github_id": r["id"],
-            "pull_request_id": pull_request.pk,
-            "author_id": _user_id(users.ids, r.get("user")),
-            # REST says "APPROVED", webhook payloads say "approved".
-            "state": r["state"].upper(),
-            "commit_sha": r.get("commit_id") or "",
-            "submitted_at": parse_time(r.get("submitted_at")),
-            "html_url": r.get("html_url") or "",
-        },
-        result,
-        f"{pull_request} review",
-        Review,
-    )
+    rows = []
+    for pull_request, items in pages:
+        rows += rows_built(
+            items,
+            lambda r, pr=pull_request: {
+                "github_id": r["id"],
+                "pull_request_id": pr.pk,
+                "author_id": _user_id(users.ids, r.get("user")),
+                # REST says "APPROVED", webhook payloads say "approved".
+                "state": r["state"].upper(),
+                "commit_sha": r.get("commit_id") or "",
+                "submitted_at": parse_time(r.get("submitted_at")),
+                "html_url": r.get("html_url") or "",
+            },
+            result,
+            f"{pull_request} review",
+            Review,
+        )
     result.add(upsert_rows(Review, rows, key=["github_id"], guard=REVIEW_DISMISSAL))
     return result
 
 
 def ingest_pull_request_commits(pull_request: PullRequest, items: Sequence[dict[str, Any]]) -> IngestResult:
-    users = ingest_users([c.get("author") for c in items])
+    return ingest_pull_request_commits_of([(pull_request, items)])
+
+
+def ingest_pull_request_commits_of(pages: Sequence[tuple[PullRequest, Sequence[dict[str, Any]]]]) -> IngestResult:
+    """The own commits of several pull requests at once: one write of their authors, one of theirs."""
+    users = ingest_users([c.get("author") for _, items in pages for c in items])
     result = IngestResult()
     result.add_skips(users)
-    rows = rows_built(
-        items,
-        lambda c: {
-            "pull_request_id": pull_request.pk,
-            "sha": c["sha"],
-            "message": c["commit"].get("message") or "",
-            "author_id": _user_id(users.ids, c.get("author")),
-            "authored_at": parse_time((c["commit"].get("author") or {}).get("date")),
-            "committed_at": parse_time((c["commit"].get("committer") or {}).get("date")),
-        },
-        result,
-        f"{pull_request} commit",
-        PullRequestCommit,
-    )
+    rows = []
+    for pull_request, items in pages:
+        rows += rows_built(
+            items,
+            lambda c, pr=pull_request: {
+                "pull_request_id": pr.pk,
+                "sha": c["sha"],
+                "message": c["commit"].get("message") or "",
+                "author_id": _user_id(users.ids, c.get("author")),
+                "authored_at": parse_time((c["commit"].get("author") or {}).get("date")),
+                "committed_at": parse_time((c["commit"].get("committer") or {}).get("date")),
+            },
+            result,
+            f"{pull_request} commit",
+            PullRequestCommit,
+        )
     result.add(upsert_rows(PullRequestCommit, rows, key=["pull_request_id", "sha"]))
     return result
 

@@ -48,7 +48,12 @@ from delivery.github.repository_gone import (
     repository_gone_mark,
 )
 from delivery.github.rows import IngestResult, Need, a_text, a_time, github_id, items_screened
-from delivery.github.sync_graphql import deployments_with_statuses_write, pull_requests_pass, statuses_read_rest
+from delivery.github.sync_graphql import (
+    deployments_with_statuses_write,
+    pull_request_details_read,
+    pull_requests_pass,
+    statuses_read_rest,
+)
 from delivery.github.sync_lease import (
     LeaseKeeper,
     SyncAlreadyRunning,
@@ -480,7 +485,10 @@ class _RepositorySync:
 def pull_request_details_sync(
     client: GitHubClient, pull_request: PullRequest, *, url: str, updated_at: datetime | None
 ) -> IngestResult:
-    """Read a pull request's reviews and own commits, then mark them synced for `updated_at`."""
+    """Read a pull request's reviews and own commits (one GraphQL query, or two REST lists), then mark them synced
+    for `updated_at`."""
+    if settings.GITHUB_SYNC_GRAPHQL:
+        return pull_request_details_read(client, pull_request, updated_at=updated_at)
     result = IngestResult()
     for page in client.iter_pages(f"{url}/reviews"):
         with transaction.atomic():

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Case, DateTimeField, Value, When
 from django.utils import timezone
 
 from delivery.github import graphql_nodes as nodes
@@ -25,12 +27,14 @@ from delivery.github.ingest import (
     ingest_deployment_statuses,
     ingest_deployments,
     ingest_pull_request_commits,
+    ingest_pull_request_commits_of,
     ingest_pull_requests,
     ingest_reviews,
+    ingest_reviews_of,
     parse_time,
 )
 from delivery.github.models import Deployment, PullRequest, SyncCursor
-from delivery.github.rows import Need, a_time, github_id
+from delivery.github.rows import IngestResult, Need, a_time, github_id
 
 if TYPE_CHECKING:
     from delivery.github.sync import _RepositorySync
@@ -122,24 +126,36 @@ def _pull_request_page(job: _RepositorySync, page_nodes: list[dict[str, Any]]) -
     for node in page_nodes:
         item = nodes.pull_request(node)
         page.items.append(item)
-        page.reviews[id(item)] = [nodes.review(n) for n in _all(job, node, "reviews", nodes.PULL_REQUEST_REVIEWS)]
+        page.reviews[id(item)] = [
+            nodes.review(n) for n in _all(job.client, node, "reviews", nodes.PULL_REQUEST_REVIEWS)
+        ]
         page.commits[id(item)] = [
-            nodes.pull_request_commit(n) for n in _all(job, node, "commits", nodes.PULL_REQUEST_COMMITS)
+            nodes.pull_request_commit(n) for n in _all(job.client, node, "commits", nodes.PULL_REQUEST_COMMITS)
         ]
     screened = job._screened(page.items, PULL_REQUEST_NEEDS, "pull request")
     page.items = screened
     return page
 
 
-def _all(job: _RepositorySync, node: dict[str, Any], connection: str, query: str) -> list[dict[str, Any]]:
+def _all(client: GitHubClient, node: dict[str, Any], connection: str, query: str) -> list[dict[str, Any]]:
+    """Every node of a nested connection: the first page came with `node`; the rest by the node's id."""
     found = nodes.nodes(node.get(connection))
     after = nodes.more(node.get(connection))
     while after is not None and node.get("id"):
-        data = graphql_query(job.client, query, {"id": node["id"], "after": after})
+        data = graphql_query(client, query, {"id": node["id"], "after": after})
         page = (data.get("node") or {}).get(connection)
         found += nodes.nodes(page)
         after = nodes.more(page)
     return found
+
+
+def _details_synced_for_set(synced: dict[int, datetime | None]) -> None:
+    """Each pull request's details are stored for its version: one UPDATE for the page."""
+    if synced:
+        whens = [When(pk=pk, then=Value(at)) for pk, at in synced.items()]
+        PullRequest.objects.filter(pk__in=list(synced)).update(
+            details_synced_for=Case(*whens, output_field=DateTimeField())
+        )
 
 
 def _pull_requests_write(job: _RepositorySync, fresh: list[dict[str, Any]], page: _PullRequestPage) -> None:
@@ -151,15 +167,19 @@ def _pull_requests_write(job: _RepositorySync, fresh: list[dict[str, Any]], page
         synced_for = dict(
             PullRequest.objects.filter(pk__in=result.ids.values()).values_list("pk", "details_synced_for")
         )
+        reviews, commits, synced = [], [], {}
         for item in fresh:
             pk = result.ids.get(item["id"])
             updated_at = parse_time(item["updated_at"])
             if pk is None or synced_for.get(pk) == updated_at:
                 continue
             pull_request = PullRequest(pk=pk, repository=job.repository, number=item["number"])
-            job.summary.add(ingest_reviews(pull_request, page.reviews[id(item)]))
-            job.summary.add(ingest_pull_request_commits(pull_request, page.commits[id(item)]))
-            PullRequest.objects.filter(pk=pk).update(details_synced_for=updated_at)
+            reviews.append((pull_request, page.reviews[id(item)]))
+            commits.append((pull_request, page.commits[id(item)]))
+            synced[pk] = updated_at
+        job.summary.add(ingest_reviews_of(reviews))
+        job.summary.add(ingest_pull_request_commits_of(commits))
+        _details_synced_for_set(synced)
 
 
 # -- deployment statuses ------------------------------------------------------------------------------------------
@@ -174,7 +194,7 @@ def deployment_statuses_read(job: _RepositorySync, node_ids: list[str]) -> dict[
         for node in data.get("nodes") or []:
             if isinstance(node, dict) and isinstance(node.get("id"), str):
                 found[node["id"]] = [
-                    nodes.deployment_status(n) for n in _all(job, node, "statuses", nodes.DEPLOYMENT_STATUSES)
+                    nodes.deployment_status(n) for n in _all(job.client, node, "statuses", nodes.DEPLOYMENT_STATUSES)
                 ]
     return found
 
@@ -209,3 +229,29 @@ def deployments_with_statuses_write(job: _RepositorySync, items: list[dict[str, 
                 job.summary.add(ingest_deployment_statuses(deployment, statuses[item["id"]]))
             elif deployment is not None:
                 logger.info("%s deployment %s has no statuses yet", job.repository, deployment.github_id)
+
+
+def pull_request_details_read(
+    client: GitHubClient, pull_request: PullRequest, *, updated_at: datetime | None
+) -> IngestResult:
+    """One pull request's reviews and own commits in one query (a webhook's follow-up; REST needs two lists), then
+    marked synced for `updated_at`."""
+    repository = pull_request.repository
+    data = graphql_query(
+        client,
+        nodes.PULL_REQUEST_BY_NUMBER,
+        {"owner": repository.owner, "name": repository.name, "number": pull_request.number},
+    )
+    node = (data.get("repository") or {}).get("pullRequest")
+    if not isinstance(node, dict):
+        raise GitHubNotFound(
+            f"{repository.full_name}#{pull_request.number}: GitHub's GraphQL knows no such pull request"
+        )
+    result = IngestResult()
+    reviews = [nodes.review(n) for n in _all(client, node, "reviews", nodes.PULL_REQUEST_REVIEWS)]
+    commits = [nodes.pull_request_commit(n) for n in _all(client, node, "commits", nodes.PULL_REQUEST_COMMITS)]
+    with transaction.atomic():
+        result.add(ingest_reviews(pull_request, reviews))
+        result.add(ingest_pull_request_commits(pull_request, commits))
+        PullRequest.objects.filter(pk=pull_request.pk).update(details_synced_for=updated_at)
+    return result
