@@ -223,7 +223,6 @@ def deployments_with_statuses_write(job: _RepositorySync, items: list[dict[str, 
         job.summary.add(result)
         by_pk = {d.pk: d for d in Deployment.objects.filter(pk__in=result.ids.values())}
         for item in items:
-            job.keep_alive()  # a long write keeps the lease too (renewed when a quarter of it has passed)
             deployment = by_pk.get(result.ids.get(item["id"], -1))
             if deployment is not None and statuses[item["id"]]:
                 job.summary.add(ingest_deployment_statuses(deployment, statuses[item["id"]]))
