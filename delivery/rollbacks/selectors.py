@@ -21,6 +21,29 @@ RECENT = timedelta(days=7)
 FAILED_WINDOW = timedelta(hours=24)
 MAX_TARGETS = 20
 WENT_LIVE = [Release.State.SUCCEEDED, Release.State.ROLLED_BACK]
+NEWEST_FIRST = ("-deployed_at", "-deployment_id")
+"""The order releases went live in, with no ties: GitHub gives times to the second, and two deploys (a rollback's
+and the team's) can succeed in the same one. The derivation orders them the same way (success time, then
+deployment), so the release it says came later is the one live here too."""
+
+
+def _went_live_before(release: Release) -> Q:
+    """Releases that went live before `release` (by NEWEST_FIRST's order)."""
+    return Q(deployed_at__lt=release.deployed_at) | Q(
+        deployed_at=release.deployed_at, deployment_id__lt=release.deployment_id
+    )
+
+
+def _went_live_after(release: Release) -> Q:
+    """Releases that went live after `release` (by NEWEST_FIRST's order)."""
+    return Q(deployed_at__gt=release.deployed_at) | Q(
+        deployed_at=release.deployed_at, deployment_id__gt=release.deployment_id
+    )
+
+
+def _order_key(release: Release) -> tuple[datetime, int]:
+    assert release.deployed_at is not None
+    return (release.deployed_at, release.deployment_id)
 
 
 # -- what can be rolled back, to what ---------------------------------------------------------------------------
@@ -36,7 +59,7 @@ def live_release(repository: Repository) -> Release | None:
     return (
         Release.objects.filter(repository=repository, state__in=WENT_LIVE)
         .exclude(deployed_at=None)
-        .order_by("-deployed_at", "-pk")
+        .order_by(*NEWEST_FIRST)
         .first()
     )
 
@@ -56,10 +79,10 @@ def rollback_targets(live: Release) -> list[Release]:
     a version a rollback took out of production."""
     candidates = (
         _went_live(live)
-        .filter(deployed_at__lt=live.deployed_at)
+        .filter(_went_live_before(live))
         .exclude(sha=live.sha)
         .exclude(_taken_out_before())
-        .order_by("-deployed_at", "-pk")[: MAX_TARGETS * 5]
+        .order_by(*NEWEST_FIRST)[: MAX_TARGETS * 5]
     )
     targets: dict[str, Release] = {}
     for release in candidates:
@@ -82,20 +105,19 @@ def last_known_good(release: Release, targets: list[Release] | None = None) -> R
 
 def releases_undone(live: Release, target: Release) -> list[Release]:
     """What going back to `target` takes out of production, newest first: every release that went live after the
-    target's version was last live, up to the live one (not those an earlier rollback already took out)."""
+    target's version was last live, up to the live one (not those an earlier rollback already took out). "After" is
+    NEWEST_FIRST's order: a release that succeeded in the same second as an earlier rollback's redeploy of the
+    target, and came after it, is undone."""
     target_last_live = (
-        _went_live(live)
-        .filter(sha=target.sha, deployed_at__lte=live.deployed_at)
-        .order_by("-deployed_at")
-        .values_list("deployed_at", flat=True)
-        .first()
-    ) or target.deployed_at
+        _went_live(live).filter(sha=target.sha).filter(~_went_live_after(live)).order_by(*NEWEST_FIRST).first()
+    ) or target
     return list(
         _went_live(live)
-        .filter(deployed_at__gt=target_last_live, deployed_at__lte=live.deployed_at)
+        .filter(_went_live_after(target_last_live))
+        .filter(~_went_live_after(live))
         .exclude(sha=target.sha)
         .exclude(undone_by__state=Rollback.State.SUCCEEDED)
-        .order_by("-deployed_at", "-pk")
+        .order_by(*NEWEST_FIRST)
     )
 
 
@@ -204,7 +226,7 @@ def on_call_board(*, now: datetime) -> list[OnCallRow]:
             repository=OuterRef("pk"), environment=OuterRef("production_environment"), state__in=WENT_LIVE
         )
         .exclude(deployed_at=None)
-        .order_by("-deployed_at", "-pk")
+        .order_by(*NEWEST_FIRST)
         .values("pk")[:1]
     )
     repositories = list(Repository.objects.filter(is_active=True).annotate(live_id=live_id).order_by("full_name"))
@@ -221,16 +243,22 @@ def on_call_board(*, now: datetime) -> list[OnCallRow]:
         Release.objects.filter(repository_id__in=rows, state__in=WENT_LIVE)
         .exclude(deployed_at=None)
         .exclude(_taken_out_before())
-        .annotate(rank=Window(RowNumber(), partition_by=F("repository_id"), order_by=F("deployed_at").desc()))
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=F("repository_id"),
+                order_by=[F("deployed_at").desc(), F("deployment_id").desc()],
+            )
+        )
         .filter(rank__lte=MAX_TARGETS * 2)
     )
     seen: set[tuple[int, str]] = set()
-    for release in candidates.order_by("repository_id", "-deployed_at", "-pk"):
+    for release in candidates.order_by("repository_id", *NEWEST_FIRST):
         row = rows[release.repository_id]
         live = row.live
         if row.known_good is not None or live is None or live.deployed_at is None:
             continue
-        if release.sha == live.sha or release.deployed_at >= live.deployed_at:
+        if release.sha == live.sha or _order_key(release) >= _order_key(live):
             continue
         if (release.repository_id, release.sha) in seen:
             continue  # an older release of a version already judged

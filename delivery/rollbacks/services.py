@@ -341,19 +341,29 @@ def rollbacks_follow(*, repository_id: int, on_finished: FinishHook, now: dateti
     return moved
 
 
+CLOCK_SKEW = timedelta(seconds=2)
+"""How far GitHub's clock (and its whole-second times) may lag ours when it records the deployment a rollback
+asked for."""
+
+
 def _deployment_of(rollback: Rollback) -> Deployment | None:
-    """The production deployment of the target created since the request (by ref, or by sha)."""
+    """The production deployment of the target that this rollback made: created after it was requested (GitHub's
+    whole-second time, give or take CLOCK_SKEW), never one live before the request, never another rollback's. A
+    deployment made before the request (an earlier rollback's redeploy of the same tag) is not its result, however
+    recent."""
     if rollback.deployment_id:
         return Deployment.objects.filter(pk=rollback.deployment_id).first()
-    since = (rollback.dispatched_at or rollback.requested_at) - timedelta(minutes=2)
+    requested = rollback.requested_at.replace(microsecond=0)
     return (
         Deployment.objects.filter(
             repository_id=rollback.repository_id,
             environment=rollback.environment,
-            created_at__gte=since,
+            created_at__gte=requested - CLOCK_SKEW,
         )
         .filter(Q(ref=rollback.target_tag) | Q(sha=rollback.target_sha))
-        .order_by("created_at")
+        .exclude(rollbacks__in=Rollback.objects.exclude(pk=rollback.pk))
+        .exclude(release__deployed_at__lt=requested - CLOCK_SKEW)
+        .order_by("created_at", "github_id")
         .first()
     )
 

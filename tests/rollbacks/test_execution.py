@@ -128,3 +128,32 @@ def test_a_rollback_that_hears_nothing_times_out(synced: dict[str, Any], setting
     assert rollbacks_followed(repository_id=synced["repo"].pk, now=timezone.now() + timedelta(minutes=21)) == 1
     rollback.refresh_from_db()
     assert rollback.state == "failed" and "within 20 minutes" in rollback.error
+
+
+def test_the_poll_does_not_take_the_first_rollbacks_deployment_for_the_seconds(
+    synced: dict[str, Any], github: Any, gh_client: Any
+) -> None:
+    """The polling path, against GitHub (the simulator): rollback #1 runs to success; rollback #2 of the same tag,
+    asked for afterwards, reads the tag's deployments from GitHub (rollback #1's among them) and waits for its own."""
+    first = _start(synced)
+    rollback_executed(rollback_id=first.pk, client=gh_client)
+    github.world.settle()
+    rollbacks_polled(client=gh_client)
+    first.refresh_from_db()
+    assert first.state == "succeeded", first.error
+    second = Rollback.objects.create(
+        repository=first.repository,
+        environment=first.environment,
+        from_release=first.from_release,
+        target_release=first.target_release,
+        target_tag=first.target_tag,
+        target_sha=first.target_sha,
+        reason="again",
+        method=first.method,
+        idempotency_key="second",
+        state="dispatched",
+        dispatched_at=timezone.now(),
+    )
+    rollbacks_polled(client=gh_client)
+    second.refresh_from_db()
+    assert second.state == "dispatched" and second.deployment_id is None, second.deployment_id
