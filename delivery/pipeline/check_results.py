@@ -12,6 +12,9 @@ from delivery.pipeline.checks import CHECKS, PREVIEW_GRACE
 from delivery.pipeline.models import Change, Stage
 
 FAILS, PASSES, NOT_YET, NOT_KNOWN = "yes", "no", "not yet", "not known"
+WAS = "was stuck"
+"""A stuck check's answer once the change moved on after its limit: the derivation flags stuck_* only while a change
+is in flight (the board and the metrics count it there), but the page must not read "no" next to a breach."""
 QUESTIONS: dict[str, str] = {
     "stale": "Stale",
     "review_breach": "Merged without the required approvals",
@@ -35,7 +38,7 @@ class CheckResult:
 
     @property
     def css(self) -> str:
-        return {FAILS: "badge-bad", PASSES: "badge-ok"}.get(self.answer, "badge-muted")
+        return {FAILS: "badge-bad", WAS: "badge-warn", PASSES: "badge-ok"}.get(self.answer, "badge-muted")
 
 
 def change_check_results(
@@ -65,24 +68,24 @@ def change_check_results(
         "branch_not_deleted": _branch(merged, now, branch_deleted, "branch_not_deleted" in failed),
         "no_preview": _preview(change, now, has_preview, "no_preview" in failed),
         "stuck_staging": _stuck(
-            _Stage(merged, "merged"),
-            _Stage(change.staging_at, "on staging"),
+            _Stage(merged, "merged", "the merge"),
+            _Stage(change.staging_at, "on staging", "staging", "reached staging"),
             change.production_at,
             now,
             repository.staging_stuck_minutes,
             "stuck_staging" in failed,
         ),
         "stuck_tag": _stuck(
-            _Stage(change.staging_at, "on staging"),
-            _Stage(change.tagged_at, "tagged"),
+            _Stage(change.staging_at, "on staging", "staging", "reached staging"),
+            _Stage(change.tagged_at, "tagged", "the tag"),
             change.production_at,
             now,
             repository.tag_stuck_minutes,
             "stuck_tag" in failed,
         ),
         "stuck_production": _stuck(
-            _Stage(change.tagged_at, "tagged"),
-            _Stage(change.production_at, "in production"),
+            _Stage(change.tagged_at, "tagged", "the tag"),
+            _Stage(change.production_at, "in production", "production", "reached production"),
             None,
             now,
             repository.production_stuck_minutes,
@@ -143,24 +146,35 @@ def _preview(change: Change, now: datetime, has_preview: bool, fails: bool) -> t
 @dataclass(frozen=True)
 class _Stage:
     at: datetime | None
-    words: str
+    words: str  # "on staging": what a change is once there
+    noun: str  # "staging": what it reaches, or is after
+    reaching: str = ""  # "reached staging": how it got there ("" says `words`)
 
 
 def _stuck(
     start: _Stage, reached: _Stage, production_at: datetime | None, now: datetime, minutes: int, fails: bool
 ) -> tuple[str, str]:
-    """The next stage must follow within `minutes`: "not yet" before the first stage, then "no" while the limit
-    runs or once the next stage (or production) is reached."""
-    limit = f"limit {duration(timedelta(minutes=minutes))}"
+    """The next stage must follow within `minutes`: "not yet" before the first stage; "yes" while it is stuck (the
+    derivation's answer, in flight only); "was stuck" once the next stage came after the limit; else "no"."""
+    limit = timedelta(minutes=minutes)
+    limit_words = f"limit {duration(limit)}"
     if start.at is None:
         return NOT_YET, f"not {start.words} yet"
+    stuck_words = f"{start.words} {ago_text(start.at, now)}, not {reached.words}; {limit_words}"
     if fails:
-        return FAILS, f"{start.words} {ago_text(start.at, now)}, not {reached.words}; {limit}"
-    if reached.at is not None:
-        return PASSES, f"{reached.words} {duration(max(reached.at - start.at, timedelta(0)))} later, {limit}"
-    if production_at is not None:
-        return PASSES, "in production"
-    return PASSES, f"{start.words} {ago_text(start.at, now)}, {limit}"
+        return FAILS, stuck_words
+    moved_on, to = (reached.at, reached) if reached.at is not None else (production_at, None)
+    if moved_on is not None:
+        took = max(moved_on - start.at, timedelta(0))
+        if took > limit:
+            how = to.reaching or to.words if to is not None else "reached production"
+            return WAS, f"{how} {duration(took)} after {start.noun}, {limit_words}"
+        if to is None:
+            return PASSES, "in production"
+        return PASSES, f"{reached.words} {duration(took)} later, {limit_words}"
+    if now - start.at > limit:
+        return FAILS, stuck_words  # past the limit; the derivation says so at its next run
+    return PASSES, f"{start.words} {ago_text(start.at, now)}, {limit_words}"
 
 
 def _production(change: Change, fails: bool) -> tuple[str, str]:

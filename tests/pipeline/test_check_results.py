@@ -112,3 +112,31 @@ def test_a_deleted_branch_and_a_change_in_production_read_as_kept() -> None:
     assert results["stuck_production"] == "Stuck before production — no (in production 10 min later, limit 1 h)"
     assert results["production_failed"] == "Production deploy failed — no (in production)"
     assert all(" — yes " not in text for text in results.values())
+
+
+def test_a_stage_reached_after_its_limit_reads_was_stuck_never_no() -> None:
+    """The derivation flags stuck_* only while the change waits (the board and the metrics count it there); once it
+    moved on after the limit, the page says it was stuck, not "no" next to a breach."""
+    late = _change(
+        stage=Stage.IN_PRODUCTION,
+        merged_at=NOW - timedelta(hours=50),
+        staging_at=NOW - timedelta(hours=50) + timedelta(hours=45, minutes=45),
+        tagged_at=NOW - timedelta(hours=4, minutes=5),
+        production_at=NOW - timedelta(hours=1),
+    )
+    results = _results(late, branch_deleted=True, has_preview=True)
+    assert results["stuck_staging"] == (
+        "Stuck before staging — was stuck (reached staging 45 h 45 min after the merge, limit 1 h)"
+    )
+    assert results["stuck_tag"] == "Stuck before the tag — no (tagged 10 min later, limit 1 h)"
+    assert results["stuck_production"] == (
+        "Stuck before production — was stuck (reached production 3 h 5 min after the tag, limit 1 h)"
+    )
+    skipped = _change(stage=Stage.IN_PRODUCTION, merged_at=NOW - timedelta(hours=3), production_at=NOW)
+    assert _results(skipped)["stuck_staging"] == (
+        "Stuck before staging — was stuck (reached production 3 h after the merge, limit 1 h)"
+    )
+    for text in (*results.values(), *_results(skipped).values()):
+        if "limit" in text and (" — no " in text or " — ok " in text):
+            over = re.search(r"(\d+) h(?: \d+ min)? (?:after|later)", text)
+            assert over is None or int(over.group(1)) < 1, text
