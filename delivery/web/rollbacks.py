@@ -44,6 +44,22 @@ def _confirmation(request: HttpRequest, release: Release, *, status: int = 200, 
     default = last_known_good(live, targets)
     chosen = _param(request, "target")
     target = next((t for t in targets if str(t.pk) == chosen), default)
+    shown_live = _param(request, "live")
+    moved = shown_live not in ("", str(live.pk))
+    target_note = ""
+    if moved and chosen:
+        # The form was computed for an earlier live release: on submit, its default target (that release's last
+        # known good) moves to the new one; a target the person chose stays while it is still a target.
+        shown = Release.objects.filter(pk=shown_live if shown_live.isdigit() else None).first()
+        shown_default = last_known_good(shown) if shown is not None and shown.deployed_at else None
+        label = next((t.tag_name for t in targets if str(t.pk) == chosen), "")
+        kept_default = request.method == "POST" and shown_default is not None and str(shown_default.pk) == chosen
+        if not label or kept_default:  # (a target picked from the select just now is the person's choice)
+            target = default
+            if default is not None and str(default.pk) != chosen:
+                target_note = f"The target is now the last known good, {default.tag_name}."
+        elif default is not None and target != default:
+            target_note = f"Kept your choice, {label}; the last known good is now {default.tag_name}."
     undone = releases_undone(live, target) if target else []
     context = {
         "release": release,
@@ -55,7 +71,8 @@ def _confirmation(request: HttpRequest, release: Release, *, status: int = 200, 
         "undone": changes_undone(live, target, undone) if target else [],
         "in_flight": in_flight_rollback(release.repository_id, release.environment),
         # The target changed in a panel opened before production moved: say so, as a submit would.
-        "moved": _param(request, "live") not in ("", str(live.pk)),
+        "moved": moved,
+        "target_note": target_note,
         # Changing the target keeps the form's key and what was typed as the reason.
         "key": _param(request, "idempotency_key")[:100] or uuid.uuid4().hex,
         "reason": _param(request, "reason"),

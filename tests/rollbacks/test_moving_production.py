@@ -193,3 +193,19 @@ def test_an_overlong_reason_is_refused_in_words(prod: dict[str, Any]) -> None:
     answer = _as(prod["ona"]).post(reverse("rollback-new", args=[prod["v1.2"].pk]), form)
     assert answer.status_code == 400 and "keep it under 2,000" in answer.content.decode()
     assert not Rollback.objects.exists()
+
+
+def test_when_production_moved_the_default_target_moves_and_a_chosen_one_stays_saying_so(prod: dict[str, Any]) -> None:
+    """The 409 answer: a form left on its default (the old live release's last known good) comes back on the new
+    last known good; a target the person chose stays, and the answer says what the last known good is now."""
+    client = _as(prod["ona"])
+    v13 = _ship(prod, "v1.3")
+    answer = _confirm(client, prod["v1.2"], prod["v1.0"], live=prod["v1.2"], HX_Request="true")
+    body = answer.content.decode()
+    assert answer.status_code == 409 and f'<option value="{prod["v1.2"].pk}" selected' in body
+    assert "The target is now the last known good, v1.2." in body and "Roll back to v1.2" in body
+    chosen = _confirm(client, prod["v1.2"], prod["v1.1"], live=prod["v1.2"])
+    body = chosen.content.decode()
+    assert chosen.status_code == 409 and f'<option value="{prod["v1.1"].pk}" selected' in body
+    assert "Kept your choice, v1.1; the last known good is now v1.2." in body
+    assert not Rollback.objects.exists() and live_release(prod["repo"]) == v13
