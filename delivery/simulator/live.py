@@ -3,7 +3,8 @@
 Every ``tick()`` advances each active repository's CI/CD by one step (deployments queued ->
 in_progress -> success/failure, staging success -> tag + release -> production) and takes one pull
 request step (new branch, open PR, push, review, merge, ...). Every mutation is reported through
-``on_event(event_name, action, payload)`` with GitHub's webhook event names.
+``on_event(event_name, action, payload)`` with GitHub's webhook event names. After a rollback goes live in a
+repository, the team ships nothing over it to production for ``ROLLBACK_HOLD``, as a real team would.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import random
 import re
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,9 @@ RUN_FILES = {"staging": "deploy-staging.yml", "production": "deploy-production.y
 # minute at the demo's pace): with the tag made in the same tick, a change spent no time "On staging".
 STAGING_CHECK_TICKS = 3
 VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
+# After a rollback went live in production, the team holds that repository's production deploys this long (as a
+# real team would: it looks into what went wrong before shipping over the rollback); staging and tags go on.
+ROLLBACK_HOLD = timedelta(minutes=10)
 
 
 def load_or_generate(state_file: str | Path | None, **generate_kwargs: Any) -> World:
@@ -241,6 +246,8 @@ class _RepoStep:
         latest = self._latest_version_tag()
         if latest is None or any(d.latest_state in ("queued", "in_progress") for d in production):
             return
+        if self._holding_after_rollback(production):
+            return
         if any(d.ref == latest.name for d in production):
             return
         run = self._recent_run("deploy-production.yml", latest.sha, ("waiting", "queued")) or ops.create_run(
@@ -268,6 +275,15 @@ class _RepoStep:
             managed=True,
         )
         self._status(deployment, "queued", run)
+
+    def _holding_after_rollback(self, production: list[Deployment]) -> bool:
+        """Whether the newest production deploy that succeeded is a rollback, live for less than ROLLBACK_HOLD."""
+        for deployment in reversed(production):
+            success = next((s for s in deployment.statuses if s.state == "success"), None)
+            if success is None:
+                continue
+            return _is_rollback(deployment) and self.now - success.created_at < ROLLBACK_HOLD
+        return False
 
     def _latest_version_tag(self) -> Any:
         for tag in reversed(self.repo.tags.values()):
@@ -446,6 +462,16 @@ class _RepoStep:
                     description="Preview environment removed",
                 )
         ops.remove_environment(self.world, self.repo, f"pr-{pr.number}", self.now)
+
+
+def _is_rollback(deployment: Deployment) -> bool:
+    """A rollback's deployment: dispatched by the rollback workflow, or created through the API by Trunkline."""
+    payload = deployment.payload if isinstance(deployment.payload, dict) else {}
+    return bool(
+        payload.get("rollback")
+        or payload.get("trunkline_rollback")
+        or deployment.description.lower().startswith("rollback")
+    )
 
 
 def _review_state(pr: PullRequest) -> str:

@@ -224,3 +224,54 @@ def test_a_change_spends_time_on_staging_before_its_tag() -> None:
     assert len(waits) >= 5, waits
     assert min(waits) >= timedelta(seconds=20 * STAGING_CHECK_TICKS), waits
     assert on_staging_seen >= len(waits) * STAGING_CHECK_TICKS
+
+
+def test_the_team_holds_production_deploys_for_a_while_after_a_rollback() -> None:
+    """The demo's team deployed over a rollback within seconds, so a rollback never stayed in place: after a
+    rollback goes live in a repository, its production deploys wait ROLLBACK_HOLD (staging and tags go on)."""
+    from datetime import timedelta
+
+    from delivery.simulator.dispatch import dispatch
+    from delivery.simulator.live import ROLLBACK_HOLD
+
+    world = generate_world(seed=42, repos=2, now=NOW)
+    world.frozen_clock = NOW + timedelta(hours=1)
+    live = LiveActivity(world)
+
+    def tick() -> None:
+        world.frozen_clock += timedelta(seconds=20)  # the demo's pace
+        world.advance()
+        live.tick()
+
+    def deploys(repo: Any) -> list[Any]:
+        return [d for d in repo.deployments.values() if d.environment == "production" and not d.payload]
+
+    repo = next(iter(world.served_repos))
+    shipped_before = len(deploys(repo))
+    for _ in range(30):
+        tick()
+    assert len(deploys(repo)) > shipped_before, "the team ships every few minutes"
+    target = list(repo.tags)[-3]
+    dispatch(
+        world,
+        repo,
+        repo.workflow_by_file("rollback.yml"),
+        target,
+        repo.tags[target].sha,
+        world.bot,
+        {"tag": target},
+        world.clock(),
+    )
+    while not any(d.payload.get("rollback") and d.latest_state == "success" for d in repo.deployments.values()):
+        tick()
+    rolled_back_at = world.clock()
+    during = len(deploys(repo))
+    tags = len(repo.tags)
+    while world.clock() - rolled_back_at < ROLLBACK_HOLD - timedelta(seconds=20):
+        tick()
+    assert len(deploys(repo)) == during, "nothing shipped over the rollback during the hold"
+    assert len(repo.tags) > tags, "the team goes on merging and tagging"
+    for _ in range(15):
+        tick()
+    assert len(deploys(repo)) > during, "then production deploys resume"
+    live.close()
