@@ -28,6 +28,9 @@ NOTES_MAX = 4000
 """The longest sign-off notes; longer ones are refused in words, not cut."""
 ITEM_NOTE_MAX = 2000
 """The longest note on a checklist item."""
+TAKES_IN_WINDOWS = 2
+"""A watch takes in an owner's next release only while it has run less than this many watch windows since its first
+release: its window ends at most this many windows plus one after that release (docs/design.md)."""
 
 
 class WatchError(Exception):
@@ -47,8 +50,9 @@ def watches_cover(
     *, repository_id: int, on_covered: Callable[[Release], None], now: datetime | None = None
 ) -> list[Covered]:
     """Give every owner of every recent successful production release a watch: a new one, or the owner's open watch
-    of this repository when the release went live within its window (one watch covers a burst of releases, and
-    its window then runs to the last one's success plus the watch window). Idempotent: the (release, owner)
+    of this repository when the release went live within its window and less than TAKES_IN_WINDOWS windows after
+    the watch's first release (one watch covers a burst of releases, and its window then runs to the last one's
+    success plus the watch window). Idempotent: the (release, owner)
     constraint makes a second run a no-op. `on_covered(release)` runs in the transaction that covers it (the flow
     marks the release as being watched there). Returns what was covered now, release by release."""
     now = now or timezone.now()
@@ -90,7 +94,8 @@ def _release_cover(release: Release, owner: Developer, on_covered: Callable[[Rel
     Developer.objects.select_for_update().filter(pk=owner.pk).first()
     repository = release.repository
     start = release.deployed_at or timezone.now()
-    end = start + timedelta(minutes=repository.monitoring_window_minutes)
+    window = timedelta(minutes=repository.monitoring_window_minutes)
+    end = start + window
     session = (
         MonitoringSession.objects.select_for_update()
         .filter(
@@ -99,6 +104,9 @@ def _release_cover(release: Release, owner: Developer, on_covered: Callable[[Rel
             signed_off_at__isnull=True,
             window_ends_at__gt=start,
             window_starts_at__lt=end,
+            # A watch takes in releases for TAKES_IN_WINDOWS windows from its first one, then a release opens a new
+            # watch: an owner shipping all day still gets watches that end, and their changes reach Done.
+            window_starts_at__gt=start - TAKES_IN_WINDOWS * window,
         )
         .select_related("release")
         .order_by("-window_starts_at")

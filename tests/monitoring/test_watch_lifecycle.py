@@ -69,6 +69,28 @@ def test_a_release_after_the_window_opens_a_new_watch(team: dict[str, Any]) -> N
     assert MonitoringSession.objects.filter(owner__login="olga").count() == 2
 
 
+def test_a_watch_takes_in_releases_for_two_windows_then_a_release_opens_a_new_one(team: dict[str, Any]) -> None:
+    """An owner shipping every few minutes kept one watch open for ever (each release extended it), so nothing of
+    theirs reached Done: a watch takes in releases for two windows from its first, then the next opens a watch."""
+    repo, rita = team["repo"], member("rita").developer
+    first = release(repo, "v2.0", at=team["now"], owners=[rita])
+    tags = []
+    for i, minutes in enumerate(range(10, 90, 10)):  # every 10 minutes, each within the last one's window
+        tags.append(release(repo, f"v2.{i + 1}", at=team["now"] + timedelta(minutes=minutes), owners=[rita]))
+    watches_open(repository_id=repo.pk, now=team["now"] + timedelta(minutes=81))
+    watches = list(
+        MonitoringSession.objects.filter(owner__login="rita", release__tag_name__startswith="v2.").order_by(
+            "window_starts_at"
+        )
+    )
+    covered = [sorted(r.tag_name for r in w.releases.all()) for w in watches]
+    # v2.0 opens a watch that takes in v2.1 … v2.5 (under 60 minutes after v2.0); v2.6 (60 min) opens the next
+    assert covered == [["v2.0", "v2.1", "v2.2", "v2.3", "v2.4", "v2.5"], ["v2.6", "v2.7", "v2.8"]]
+    assert watches[0].window_starts_at == first.deployed_at
+    assert watches[0].window_ends_at == first.deployed_at + timedelta(minutes=50 + 30)
+    assert watches[1].window_starts_at == tags[5].deployed_at
+
+
 def test_fix_forward_fails_the_covered_releases_it_is_about_and_the_page_says_which(team: dict[str, Any]) -> None:
     v13 = _ship(team, "v1.3", 5, "olga")
     watches_open(repository_id=team["repo"].pk)

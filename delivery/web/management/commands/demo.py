@@ -25,10 +25,15 @@ from delivery.accounts.oncall import rotation_set
 from delivery.core.processes import Children, port_open, wait_for_port
 from delivery.flows.watches import watches_kept_unattended
 from delivery.github.client import github_credentials_configured
+from delivery.github.models import Repository
 from delivery.monitoring.models import MonitoringSession
 
 SIMULATOR_PORT = 8765
 SIMULATOR_ORG = "acme"
+DEMO_WATCH_MINUTES = 5
+"""The demo repositories' watch window and grace (the simulated team ships every two minutes or so)."""
+WATCH_WINDOW_DEFAULT = Repository._meta.get_field("monitoring_window_minutes").get_default()
+WATCH_GRACE_DEFAULT = Repository._meta.get_field("monitoring_grace_minutes").get_default()
 
 
 class Command(BaseCommand):
@@ -108,6 +113,7 @@ class Command(BaseCommand):
                 if sync.returncode == 0:
                     if demo:
                         self._demo_rotation()
+                        self._demo_watch_window()
                     self.stdout.write(self.style.SUCCESS(f"Ready: open {url}"))
                     if demo:
                         self._sign_in_help()
@@ -179,6 +185,14 @@ class Command(BaseCommand):
             self.stdout.write(self.style.WARNING(f"Could not list the simulator's members: {exc}"))
             return []
         return sorted(u["login"] for u in response.json() if u.get("type") == "User")
+
+    def _demo_watch_window(self) -> None:
+        """The demo's team ships every few minutes: its repositories watch for DEMO_WATCH_MINUTES (grace as long),
+        so in a fifteen-minute walk watches end, the simulated team signs them off and changes reach Done. Only
+        repositories still on the defaults: a window an admin set stays."""
+        Repository.objects.filter(
+            monitoring_window_minutes=WATCH_WINDOW_DEFAULT, monitoring_grace_minutes=WATCH_GRACE_DEFAULT
+        ).update(monitoring_window_minutes=DEMO_WATCH_MINUTES, monitoring_grace_minutes=DEMO_WATCH_MINUTES)
 
     def _demo_rotation(self) -> None:
         """A weekly on-call rotation over the first four members, from this week's Monday, unless one exists."""

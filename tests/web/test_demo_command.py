@@ -1,0 +1,22 @@
+"""The demo's own settings: its repositories watch for a few minutes, so a fifteen-minute walk sees changes reach
+Done (the simulated team ships every two minutes or so and signs off each watch once its window ends)."""
+
+from __future__ import annotations
+
+import pytest
+
+from delivery.github.models import Repository
+from delivery.web.management.commands.demo import DEMO_WATCH_MINUTES, Command
+from tests.factories import RepositoryFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_repositories_watch_for_a_few_minutes_unless_an_admin_set_their_window() -> None:
+    synced = RepositoryFactory(name="api", full_name="acme/api")
+    tuned = RepositoryFactory(name="web", full_name="acme/web", monitoring_window_minutes=45)
+    Command()._demo_watch_window()
+    synced.refresh_from_db()
+    assert (synced.monitoring_window_minutes, synced.monitoring_grace_minutes) == (DEMO_WATCH_MINUTES,) * 2
+    assert DEMO_WATCH_MINUTES <= 5
+    assert Repository.objects.get(pk=tuned.pk).monitoring_window_minutes == 45
