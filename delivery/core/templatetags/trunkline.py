@@ -6,6 +6,8 @@ import re
 from datetime import datetime, timedelta
 
 from django import template
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
 
@@ -59,6 +61,48 @@ def slack_plain(text: str) -> str:
     text = _SLACK_BARE.sub(r"\1", text)
     text = _SLACK_EMOJI.sub("", text).replace("*", "")
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
+
+
+_SLACK_ANY_LINK = re.compile(r"<([^|>]+)\|([^>]+)>|<(https?://[^>]+)>")
+
+
+def _slack_words(text: str) -> str:
+    text = _SLACK_EMOJI.sub("", text).replace("*", "")
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+@register.filter
+def slack_html(text: str, limit: int = 160) -> SafeString:
+    """A Slack message for the app's pages: its links as links (to Trunkline's own pages or http(s) addresses; any
+    other target reads as words), no emoji codes or bold stars, and its words shortened to about `limit` characters
+    at a word boundary with an ellipsis (links are kept whole: they are what the notice points at)."""
+    parts: list[tuple[str, str]] = []  # (words, url or "")
+    at = 0
+    for match in _SLACK_ANY_LINK.finditer(text or ""):
+        parts.append((_slack_words(text[at : match.start()]), ""))
+        url, label = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(3))
+        safe = url.startswith(("http://", "https://")) or (url.startswith("/") and not url.startswith("//"))
+        parts.append((_slack_words(label), url if safe else ""))
+        at = match.end()
+    parts.append((_slack_words(text[at:]), ""))
+    parts = [(re.sub(r"\s+", " ", words), url) for words, url in parts]
+    budget = limit - sum(len(words) for words, url in parts if url)
+    html, cut = [], False
+    for words, url in parts:
+        if url:
+            html.append(f'<a href="{escape(url)}">{escape(words.strip())}</a>')
+            continue
+        if cut:
+            html.append(" ")
+            continue
+        if len(words) > budget:
+            room = words[: max(budget - 1, 0)]
+            room = room[: room.rfind(" ")] if " " in room.strip() else room
+            words, cut = room.rstrip(" .,;:·—-") + "… ", True
+        budget -= len(words)
+        html.append(escape(words))
+    joined = re.sub(r"\s+", " ", "".join(html)).strip()
+    return mark_safe(joined)  # noqa: S308 - every piece escaped above
 
 
 def ago_text(then: datetime, now: datetime) -> str:
