@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from delivery.accounts.oncall import on_call_now
-from delivery.accounts.roles import role_of
+from delivery.accounts.roles import admin_logins, role_of
 
 
 def people(request: HttpRequest) -> dict[str, Any]:
@@ -21,4 +21,5 @@ def people(request: HttpRequest) -> dict[str, Any]:
         "github_org": settings.GITHUB_ORG,
         "on_call": SimpleLazyObject(lambda: on_call_now() or False),
         "my_role": SimpleLazyObject(lambda: role_of(user) or ""),
+        "admins": SimpleLazyObject(admin_logins),  # who gives roles (the 403 page names them)
     }

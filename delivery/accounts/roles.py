@@ -16,6 +16,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -84,10 +85,42 @@ def role_set(user: Any, role: Role) -> None:
             delattr(user, cache)
 
 
-def permission_required(user: Any, codename: str) -> None:
-    """Raise PermissionDenied (403) unless the user has accounts.<codename>."""
+ACTIONS = {
+    "view_dashboard": "seeing Trunkline's pages",
+    "sign_off_own_monitoring": "signing off watches",
+    "start_own_rollback": "rolling back releases",
+    "start_any_rollback": "rolling back any release",
+    "sync_repository": "asking for a sync",
+    "manage_team": "changing roles and the on-call rotation",
+    "operate_webhooks": "seeing and replaying webhook deliveries",
+}
+"""What each permission allows, in words, for a refusal ("Your role (developer) does not allow …")."""
+
+
+def refusal(user: Any, codename: str, what: str = "") -> str:
+    """Why `user` is refused `codename`, in words: what was refused, their role, and which roles may."""
+    plural = {Role.DEVELOPER: "developers", Role.ON_CALL: "on-call", Role.ADMIN: "admins"}
+    who = [name for r, name in plural.items() if codename in PERMISSIONS[r]]
+    allowed = "only admins can" if who == ["admins"] else f"{', '.join(who[:-1])} and {who[-1]} can" if who else ""
+    role = role_of(user)
+    doing = what or ACTIONS.get(codename, codename.replace("_", " "))
+    if role is None:
+        return f"You have no role yet, so {doing} is not allowed" + (f": {allowed}." if allowed else ".")
+    return f"Your role ({role.label.lower()}) does not allow {doing}" + (f": {allowed}." if allowed else ".")
+
+
+def admin_logins() -> list[str]:
+    """Who gives roles: the active admins' GitHub logins (usernames where no developer is linked), by name."""
+    users = get_user_model().objects.filter(is_active=True)
+    admins = users.filter(groups__name=Role.ADMIN.value) | users.filter(is_superuser=True)
+    return sorted({getattr(getattr(u, "developer", None), "login", "") or u.get_username() for u in admins.distinct()})
+
+
+def permission_required(user: Any, codename: str, what: str = "") -> None:
+    """Raise PermissionDenied (403) unless the user has accounts.<codename>; the refusal says what was refused
+    (`what`, or the permission's words) and who may."""
     if not user.has_perm(f"{_APP}.{codename}"):
-        raise PermissionDenied(f"Your role does not allow this ({codename.replace('_', ' ')}).")
+        raise PermissionDenied(refusal(user, codename, what))
 
 
 def can_start_rollback(user: Any, owner_ids: set[int] | frozenset[int]) -> bool:
@@ -100,13 +133,14 @@ def can_start_rollback(user: Any, owner_ids: set[int] | frozenset[int]) -> bool:
     return developer_id is not None and developer_id in owner_ids
 
 
-def requires(codename: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """View decorator: 403 (and nothing done) unless the signed-in user has accounts.<codename>."""
+def requires(codename: str, what: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """View decorator: 403 (and nothing done) unless the signed-in user has accounts.<codename>; `what` names the
+    refused action in words when the permission's own words are too broad."""
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def checked(request: Any, *args: Any, **kwargs: Any) -> Any:
-            permission_required(request.user, codename)
+            permission_required(request.user, codename, what)
             return view(request, *args, **kwargs)
 
         return checked

@@ -172,7 +172,7 @@ def webhook_delivery_replay(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(form.cleaned_data.get("next") or "webhook-deliveries")
 
 
-@requires("manage_team")
+@requires("manage_team", what="changing a repository's delivery settings")
 def repository_settings(request: HttpRequest, pk: int) -> HttpResponse:
     """An admin edits the repository's delivery settings; each save is an audit event naming what changed."""
     repository = get_object_or_404(Repository, pk=pk)

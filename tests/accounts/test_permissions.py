@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -160,7 +162,30 @@ def test_a_refusal_is_a_page_of_the_app_that_says_why() -> None:
     client.force_login(member("dev", role="developer"))
     response = client.get(reverse("team-settings"))
     body = response.content.decode()
-    assert response.status_code == 403 and "Your role does not allow this (manage team)" in body
+    assert response.status_code == 403
+    assert "Your role (developer) does not allow changing roles and the on-call rotation: only admins can." in body
     assert 'class="topbar"' in body  # the app's own layout, with a way back
     missing = client.get("/changes/987654/")
     assert missing.status_code == 404 and "Nothing here" in missing.content.decode()
+
+
+def test_a_refusal_says_what_was_refused_and_which_admin_to_ask() -> None:
+    from tests.factories import RepositoryFactory
+
+    member("ada", role="admin")
+    member("oscar", role="on-call")
+    client = Client()
+    client.force_login(member("dev", role="developer"))
+    repository = RepositoryFactory()
+    response = client.get(reverse("repository-settings", args=[repository.pk]))
+    text = html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", response.content.decode())))
+    assert response.status_code == 403
+    assert "Your role (developer) does not allow changing a repository's delivery settings: only admins can." in text
+    assert "Roles are given by an admin, in Settings: ask ada." in text
+    assert text.count("does not allow") == 1 and "manage team" not in text
+    viewer = Client()
+    viewer.force_login(member("val", role="viewer"))
+    sync = viewer.post(reverse("repository-sync", args=[repository.pk]))
+    assert "Your role (viewer) does not allow asking for a sync: developers, on-call and admins can." in (
+        sync.content.decode()
+    )

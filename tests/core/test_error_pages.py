@@ -30,7 +30,7 @@ def test_a_form_address_opened_as_a_page_answers_with_the_product_s_405(client: 
 @pytest.mark.django_db
 def test_403_and_404_are_the_product_s_pages(client: Any) -> None:
     refused = client.get(reverse("team-settings"))
-    assert refused.status_code == 403 and "Your role does not allow this" in refused.content.decode()
+    assert refused.status_code == 403 and "Not allowed with your role" in refused.content.decode()
     missing = client.get("/no-such-page/")
     assert missing.status_code == 404 and "Nothing here" in missing.content.decode()
     assert "Using the URLconf" not in missing.content.decode()  # not Django's debug page listing every URL

@@ -31,7 +31,7 @@ def test_a_refusal_logs_one_line_once(client: Any, caplog: Any, settings: Any, d
     line = logging.Formatter("%(levelname)s %(name)s: %(message)s").format(records[0])
     assert line == (
         "WARNING django.request: Forbidden (Permission denied): /settings/team/ (tess): "
-        "Your role does not allow this (manage team)."
+        "Your role (developer) does not allow changing roles and the on-call rotation: only admins can."
     )
     assert len(_printed_by(records[0])) == 1
 
