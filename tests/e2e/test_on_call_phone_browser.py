@@ -59,6 +59,17 @@ def test_roll_back_on_a_lower_card_opens_the_confirmation_in_view_and_it_fits_th
             and inner["x"] >= frame["x"]
             and inner["x"] + inner["width"] <= frame["x"] + frame["width"]
         ), (inner, frame)
+    # The chosen target's words fit its select (not "· last know…"), and the facts read "v2.3.9, live from …" with
+    # no space before the comma.
+    fits = page.get_by_label("Release to deploy").evaluate(
+        "s => { const c = document.createElement('canvas').getContext('2d'); const st = getComputedStyle(s);"
+        " c.font = st.font; const text = s.options[s.selectedIndex].text;"
+        " const room = s.clientWidth - parseFloat(st.paddingLeft) - parseFloat(st.paddingRight) - 16;"
+        " return [text, c.measureText(text).width, room]; }"
+    )
+    assert fits[1] <= fits[2], fits
+    facts = confirmation.locator("dl").inner_text()
+    assert " ," not in facts and "v2.3.9, live from" in facts, facts
     problems = page_problems(page, focus=False)
     assert not problems, problems
     screenshot(page, "on-call-phone-rollback-panel.png")
