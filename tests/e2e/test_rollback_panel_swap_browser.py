@@ -58,3 +58,39 @@ def test_the_production_moved_answer_swaps_in_after_a_resized_reason_box_without
     problems = page_problems(page, focus=False)
     assert not problems, problems
     context.close()
+
+
+def test_the_watch_pages_note_and_early_tick_swap_in_without_a_csp_violation(
+    live_server: Any, browser: Browser, live_settings: Any
+) -> None:
+    """The watch page: a note saved, then the full-window item ticked early (refused in words), each answer swapped
+    over a checklist item whose fields carry a style attribute (a resized field, a browser extension)."""
+    from delivery.flows.watches import watches_open
+    from delivery.monitoring.models import MonitoringSession
+
+    olga = member("olga")
+    repository = RepositoryFactory(name="api", full_name="acme/api")
+    release(repository, "v2.3.9", at=timezone.now() - timedelta(days=2), owners=[olga.developer])
+    release(repository, "v2.4.0", at=timezone.now() - timedelta(minutes=3), owners=[olga.developer])
+    watches_open(repository_id=repository.pk)
+    session = MonitoringSession.objects.get(release__tag_name="v2.4.0")
+
+    context = checked(context_for(browser, live_server, olga, viewport={"width": 390, "height": 844}))
+    page = context.new_page()
+    page.goto(f"{live_server.url}/monitoring/{session.pk}/")
+    item = page.locator(".check-item", has_text="for the whole window")
+    note = item.locator(".note-input")
+    note.evaluate("n => { n.style.width = '90%'; n.closest('li').style.outline = '0'; }")  # CSSOM: allowed
+    note.fill("Error rate flat since the deploy")
+    item.get_by_role("button", name="Save").click()
+    page.locator(".check-item .saved").wait_for()
+    item.locator(".note-input").evaluate("n => { n.style.width = '90%'; }")
+    item.get_by_role("checkbox").check()
+    item.get_by_role("alert").wait_for()
+    page.wait_for_timeout(300)  # htmx settles 20 ms after the swap
+    assert page.evaluate("window.__cspViolations") == []
+    page.get_by_role("radio", name="Fix forward").check()
+    page.get_by_role("button", name="Sign off").click()
+    page.get_by_text("Fix forward", exact=False).first.wait_for()
+    assert page.evaluate("window.__cspViolations") == []
+    context.close()
