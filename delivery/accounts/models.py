@@ -158,3 +158,20 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class Team(models.Model):
+    """A GitHub team of the organization, with its members as GitHub lists them (the periodic sync keeps it)."""
+
+    github_id = models.BigIntegerField(unique=True)
+    slug = models.SlugField(max_length=100, unique=True, help_text="GitHub's slug: the team's name in URLs.")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    members = models.ManyToManyField(Developer, related_name="teams", blank=True)
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

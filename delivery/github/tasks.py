@@ -12,7 +12,7 @@ from django.db import transaction
 from delivery.core.backoff import backoff_seconds
 from delivery.github.client import GitHubRateLimited, GitHubUnavailable, client_from_settings
 from delivery.github.events import repository_changed_announce
-from delivery.github.members import members_sweep
+from delivery.github.members import members_sweep, teams_sync
 from delivery.github.models import Repository
 from delivery.github.sync import SyncAlreadyRunning, organization_repositories_sync, repository_sync
 from delivery.github.sync_lease import sync_runs_interrupted_close
@@ -112,5 +112,6 @@ def recover_webhook_deliveries_task() -> int:
 
 @shared_task(name="github.members_sweep", ignore_result=True)
 def members_sweep_task() -> int:
-    """Beat: switch off the accounts of people who left the organization."""
+    """Beat: switch off the accounts of people who left the organization; read its teams and their members."""
+    teams_sync()
     return members_sweep()

@@ -102,6 +102,7 @@ PARAMETERS = [
         "description": "Without from/to: this week, the last 4 weeks (the default) or the last 13 weeks.",
     },
     {"name": "repository", "in": "query", "schema": {"type": "string"}, "description": "owner/name"},
+    {"name": "team", "in": "query", "schema": {"type": "string"}, "description": "A GitHub team's slug."},
     {"name": "login", "in": "query", "schema": {"type": "string"}, "description": "One person (theirs and admins)."},
     {"name": "bots", "in": "query", "schema": {"type": "boolean"}, "description": "Count bots' work too."},
 ]

@@ -1,5 +1,6 @@
 """What a set of figures is about: a period of whole days in the organization's time zone (TIME_ZONE), the
-followed repositories or one of them, optionally one person, with or without bots."""
+followed repositories or one of them, optionally one person or one team (the work of its members), with or without
+bots."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from delivery.accounts.models import Developer
+from delivery.accounts.models import Developer, Team
 from delivery.github.models import Repository, SyncRun
 
 MAX_DAYS = 366 * 2
@@ -39,6 +40,7 @@ class Scope:
     repositories: tuple[Repository, ...]
     developer: Developer | None = None
     include_bots: bool = False
+    team: Team | None = None
 
     @property
     def start(self) -> datetime:
@@ -133,8 +135,14 @@ def scope_from(params: Mapping[str, str], *, default_preset: str = "4w") -> Scop
         developer = Developer.objects.filter(login__iexact=login).first()
         if developer is None:
             raise ScopeError(f"Nobody with the login {login[:100]!r}.")
+    team = None
+    slug = (params.get("team") or "").strip()
+    if slug:
+        team = Team.objects.filter(slug__iexact=slug).first()
+        if team is None:
+            raise ScopeError(f"No team {slug[:100]!r}: teams are the organization's GitHub teams.")
     include_bots = (params.get("bots") or "").lower() in ("1", "true", "yes", "on")
-    return Scope(date_from, date_to, repositories, developer, include_bots)
+    return Scope(date_from, date_to, repositories, developer, include_bots, team)
 
 
 def history_starts_at(scope: Scope) -> datetime | None:

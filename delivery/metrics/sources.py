@@ -49,6 +49,8 @@ def _changes(scope: Scope) -> QuerySet[Change]:
         changes = changes.exclude(bot_q("author"))
     if scope.developer is not None:
         changes = changes.filter(author=scope.developer)
+    if scope.team is not None:
+        changes = changes.filter(author__teams=scope.team)
     return changes
 
 
@@ -89,6 +91,8 @@ def _human_owned(releases: QuerySet[Release], scope: Scope) -> QuerySet[Release]
         releases = releases.exclude(Exists(owners) & ~Exists(owners.exclude(bot_q("developer"))))
     if scope.developer is not None:
         releases = releases.filter(Exists(owners.filter(developer=scope.developer)))
+    if scope.team is not None:
+        releases = releases.filter(Exists(owners.filter(developer__teams=scope.team)))
     return releases
 
 
@@ -131,6 +135,8 @@ def release_attempts(scope: Scope) -> QuerySet[Deployment]:
         attempts = attempts.exclude(Exists(owners) & ~Exists(owners.exclude(bot_q("developer"))))
     if scope.developer is not None:
         attempts = attempts.filter(Exists(owners.filter(developer=scope.developer)) | Q(creator=scope.developer))
+    if scope.team is not None:
+        attempts = attempts.filter(Exists(owners.filter(developer__teams=scope.team)) | Q(creator__teams=scope.team))
     return attempts.annotate(
         went_live_at=Coalesce("release__deployed_at", "state_at"),
         failure_why=Case(
@@ -175,4 +181,6 @@ def watches_due(scope: Scope) -> QuerySet[MonitoringSession]:
         watches = watches.exclude(bot_q("owner"))
     if scope.developer is not None:
         watches = watches.filter(owner=scope.developer)
+    if scope.team is not None:
+        watches = watches.filter(owner__teams=scope.team)
     return watches.annotate(in_time=Case(When(SIGNED_OFF_IN_TIME, then=Value(True)), default=Value(False)))

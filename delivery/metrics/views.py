@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from delivery.accounts.models import Developer, Role
+from delivery.accounts.models import Developer, Role, Team
 from delivery.accounts.roles import role_of
 from delivery.github.models import Repository
 from delivery.metrics import charts, series
@@ -64,6 +64,7 @@ def _filters(request: HttpRequest, scope: Scope | None) -> dict[str, Any]:
         .order_by("full_name")
         .values_list("full_name", flat=True),
         "people": people.values_list("login", flat=True),
+        "teams": Team.objects.order_by("name").values_list("slug", "name"),
         "params": request.GET,
         "scope": scope,
         "query": request.GET.urlencode(),
