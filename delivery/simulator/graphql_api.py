@@ -76,7 +76,7 @@ def github_schema() -> GraphQLSchema:
 def _build_schema() -> GraphQLSchema:
     schema = build_schema(SCHEMA_FILE.read_text(encoding="utf-8"), assume_valid_sdl=True)
     # GitHub's schema breaks two of graphql-core's schema rules (see graphql_schema/README.md); queries still validate.
-    schema._validation_errors = []  # type: ignore[attr-defined]
+    schema._validation_errors = []
     return schema
 
 

@@ -86,7 +86,7 @@ class SimulatorServer:
         self.oauth = OAuthApp(world, oauth_client_id, oauth_client_secret)
         self._live = live
         self._httpd = _HTTPServer((host, port), self)
-        self.host, self.port = self._httpd.server_address[:2]  # type: ignore[misc]
+        self.host, self.port = self._httpd.server_address[:2]
         self.url = f"http://{host}:{self.port}"
         self.api_url = self.url + API_PREFIX
         self.renderer = Renderer(world, self.url)
