@@ -252,7 +252,7 @@ class SimulatorServer:
         is_rate_limit = path.rstrip("/") == "/rate_limit"
         if window.remaining <= 0 and not is_rate_limit:
             message = PRIMARY_MESSAGE.format(user_id=user.id) if user else "API rate limit exceeded for 127.0.0.1."
-            body = {"message": message, "documentation_url": RATE_DOCS}
+            body: Any = {"message": message, "documentation_url": RATE_DOCS}
             return Response(403, dumps(body), headers=window.headers())
         try:
             if matched is None:
