@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, cast, overload
 
 from django.db import connection, models
 from django.db.backends.base.operations import BaseDatabaseOperations
@@ -51,6 +51,11 @@ class IngestResult:
         self.skipped.append(reason)
 
 
+# Overloads: a value read from a payload (Any) gives a time the caller has screened for (Any), not an Optional.
+@overload
+def parse_time(value: None) -> None: ...
+@overload
+def parse_time(value: str | float | None) -> datetime | None: ...
 def parse_time(value: str | float | None) -> datetime | None:
     """GitHub's ISO 8601 times; push payloads give some repository times as Unix seconds instead."""
     if value is None or value == "":
