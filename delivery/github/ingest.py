@@ -345,7 +345,7 @@ def ingest_tags(
 
 # -- deployments and workflow runs -------------------------------------------------------------------------
 def _is_rollback(d: dict[str, Any]) -> bool:
-    payload = d.get("payload") if isinstance(d.get("payload"), dict) else {}
+    payload = given if isinstance(given := d.get("payload"), dict) else {}
     return bool(
         payload.get("rollback")
         or payload.get("trunkline_rollback")
@@ -445,7 +445,7 @@ def _status_node_ids_adopt(deployment: Deployment, items: Sequence[dict[str, Any
         if s.get("id") is not None:
             match = legacy.filter(github_id=s["id"])
         else:
-            match = legacy.filter(state=s.get("state"), created_at=parse_time(s.get("created_at")))
+            match = legacy.filter(state=s.get("state"), created_at=parse_time(s.get("created_at")))  # type: ignore[misc]  # None: IS NULL
         pk = match.order_by("pk").values_list("pk", flat=True).first()
         if pk is not None:
             DeploymentStatus.objects.filter(pk=pk, node_id__isnull=True).update(node_id=s["node_id"])

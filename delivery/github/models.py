@@ -5,9 +5,13 @@ name) with a unique constraint, so the ingest layer can apply the same object an
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
 
 from django.db import models
 from django.db.models import Q
+
+if TYPE_CHECKING:
+    from delivery.accounts.models import Developer
 
 
 def default_checklist() -> list[dict[str, object]]:
@@ -203,7 +207,7 @@ class PullRequest(models.Model):
     # The `updated_at` whose reviews and commits were fully synced; equal to `updated_at` means up to date.
     details_synced_for = models.DateTimeField(null=True, blank=True)
     # Who is asked to review it now (GitHub's `requested_reviewers` of its latest copy; empty once closed).
-    requested_reviewers = models.ManyToManyField(
+    requested_reviewers: models.ManyToManyField[Developer, ReviewRequest] = models.ManyToManyField(
         "accounts.Developer", through="ReviewRequest", related_name="review_requests", blank=True
     )
 
@@ -219,6 +223,10 @@ class PullRequest(models.Model):
     def __str__(self) -> str:
         return f"{self.repository}#{self.number}"
 
+    @property
+    def merged(self) -> bool:
+        return self.merged_at is not None
+
 
 class ReviewRequest(models.Model):
     pull_request = models.ForeignKey(PullRequest, on_delete=models.CASCADE, related_name="review_request_rows")
@@ -232,10 +240,6 @@ class ReviewRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reviewer} asked to review {self.pull_request}"
-
-    @property
-    def merged(self) -> bool:
-        return self.merged_at is not None
 
 
 class PullRequestCommit(models.Model):

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast, overload
 
 from django.db import connection, models
 from django.db.backends.base.operations import BaseDatabaseOperations
@@ -51,12 +51,19 @@ class IngestResult:
         self.skipped.append(reason)
 
 
+# Overloads: a value read from a payload (Any) gives a time the caller has screened for (Any), not an Optional.
+@overload
+def parse_time(value: None) -> None: ...
+@overload
+def parse_time(value: str | float | None) -> datetime | None: ...
 def parse_time(value: str | float | None) -> datetime | None:
     """GitHub's ISO 8601 times; push payloads give some repository times as Unix seconds instead."""
     if value is None or value == "":
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
         return datetime.fromtimestamp(value, tz=UTC)
+    if not isinstance(value, str):
+        raise TypeError(f"not a time: {value!r}")
     parsed = parse_datetime(value)
     if parsed is None:
         raise ValueError(f"not a time: {value!r}")
@@ -145,7 +152,7 @@ def upsert_rows(
     compare = [f for f in next(iter(by_key.values())) if f not in key and f not in insert_only]
     existing = {
         tuple(v[f] for f in key): v
-        for v in model.objects.filter(_key_filter(key, by_key)).values(
+        for v in model._default_manager.filter(_key_filter(key, by_key)).values(
             "pk", *key, *compare, *(guard.fields() if guard else [])
         )
     }
@@ -167,7 +174,7 @@ def upsert_rows(
     if to_write and guard is not None and compare:
         _upsert_guarded(model, to_write, key=key, update_fields=compare, guard=guard)
     elif to_write:
-        model.objects.bulk_create(
+        model._default_manager.bulk_create(
             [model(**row) for row in to_write],
             update_conflicts=bool(compare),
             ignore_conflicts=not compare,
@@ -177,7 +184,7 @@ def upsert_rows(
     ids = {k: v["pk"] for k, v in existing.items()}
     missing = [k for k in by_key if k not in ids]
     if missing:
-        for v in model.objects.filter(_key_filter(key, {k: by_key[k] for k in missing})).values("pk", *key):
+        for v in model._default_manager.filter(_key_filter(key, {k: by_key[k] for k in missing})).values("pk", *key):
             ids[tuple(v[f] for f in key)] = v["pk"]
     result.ids = {(k[0] if len(key) == 1 else k): pk for k, pk in ids.items()}
     return result
@@ -192,7 +199,8 @@ def _upsert_guarded(
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     qn = connection.ops.quote_name
     table = qn(meta.db_table)
-    column = {f: qn(meta.get_field(f).column) for f in (*key, *update_fields, *guard.fields())}
+    named = (*key, *update_fields, *guard.fields())
+    column = {f: qn(cast("models.Field[Any, Any]", meta.get_field(f)).column) for f in named}  # all concrete
     where, where_params = guard.sql(table, column)
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
     sql = (
@@ -241,8 +249,9 @@ def upserts_by_shape(
     return result
 
 
+# `build` takes the item (typed `...` so a builder may bind a loop's value in a default argument).
 def rows_built(
-    items: Iterable[Any], build: Callable[[Any], Row | None], result: IngestResult, what: str, model: type[models.Model]
+    items: Iterable[Any], build: Callable[..., Row | None], result: IngestResult, what: str, model: type[models.Model]
 ) -> list[Row]:
     """Build rows one item at a time, so one malformed item (a bad date, a null id, an object where a list should
     be, a value the database would refuse) is skipped with its reason, not the whole page."""

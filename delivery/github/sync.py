@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -147,7 +147,7 @@ def _walk_each_conditional(
             last_full = len(page.items) >= client.per_page
             page_ids = [item.get("id") for item in page.items]
             complete = all(isinstance(i, int) and not isinstance(i, bool) for i in page_ids)
-            ids[str(page.number)] = page_ids if complete else None
+            ids[str(page.number)] = cast(list[int], page_ids) if complete else None
     etags["last_full"] = last_full
     if with_ids:
         etags["ids"] = ids

@@ -169,7 +169,7 @@ def handle_pull_request(ctx: WebhookContext) -> str:
     # Reviews and commits are read when this action may have changed them and they were not read since this
     # copy (whichever copy arrives last, the newest state is read once).
     synced = pull_request.details_synced_for
-    if ctx.action in PULL_REQUEST_DETAIL_ACTIONS and (synced is None or synced < at):
+    if ctx.action in PULL_REQUEST_DETAIL_ACTIONS and (synced is None or (at is not None and synced < at)):
         url = f"/repos/{repository.full_name}/pulls/{pull_request.number}"
 
         def read_details(client: GitHubClient) -> str:

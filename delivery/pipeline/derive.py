@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -116,7 +116,7 @@ class _Positions:
         return entry[0] if entry else None
 
 
-def _successes(repository: Repository, environment: str) -> list[dict[str, Any]]:
+def _successes(repository: Repository, environment: str) -> list[Mapping[str, Any]]:
     """Each successful deployment of `environment` (id, sha, rollback flag, first success time), in the order they
     succeeded."""
     return list(
@@ -129,7 +129,7 @@ def _successes(repository: Repository, environment: str) -> list[dict[str, Any]]
     )
 
 
-def _placed(successes: list[dict[str, Any]], positions: _Positions) -> Iterable[tuple[int, datetime]]:
+def _placed(successes: list[Mapping[str, Any]], positions: _Positions) -> Iterable[tuple[int, datetime]]:
     """(position, success time) of the deployments whose sha is placed on the main line."""
     for success in successes:
         position = positions.of(success["deployment__sha"])
@@ -137,7 +137,7 @@ def _placed(successes: list[dict[str, Any]], positions: _Positions) -> Iterable[
             yield position, success["at"]
 
 
-def _release_tags(repository: Repository) -> list[dict[str, Any]]:
+def _release_tags(repository: Repository) -> list[Mapping[str, Any]]:
     """The repository's live release tags (matching its tag pattern) whose sha is known."""
     tags = Tag.objects.alive().filter(repository=repository).exclude(sha="")
     return [
@@ -146,7 +146,7 @@ def _release_tags(repository: Repository) -> list[dict[str, Any]]:
 
 
 def _tag_times(
-    repository: Repository, tags: list[dict[str, Any]], positions: _Positions
+    repository: Repository, tags: list[Mapping[str, Any]], positions: _Positions
 ) -> Iterable[tuple[int, datetime]]:
     """(position, time) of each release tag: its creation (webhook), else the first deployment made of it, else
     when Trunkline first saw it (GitHub's tag list carries no time)."""
@@ -202,7 +202,7 @@ def _changes(
         .values_list("pull_request_id", "author_id", "state", "submitted_at")
     )
     for pr_id, author_id, state, at in reviews:
-        if author_id is not None and author_id == authors.get(pr_id):
+        if at is None or (author_id is not None and author_id == authors.get(pr_id)):
             continue  # the author's own comments are not a review
         if pr_id not in first_review or at < first_review[pr_id]:
             first_review[pr_id] = at
@@ -281,7 +281,7 @@ class _Watches:
         return state == Release.Watch.PENDING and went_live < self.history_before, None
 
 
-def _stage(pr: dict[str, Any], times: dict[str, datetime | None], watched: bool) -> str:
+def _stage(pr: Mapping[str, Any], times: dict[str, datetime | None], watched: bool) -> str:
     if pr["merged_at"] is None:
         if pr["state"] == PullRequest.State.CLOSED:
             return Stage.CLOSED
@@ -299,7 +299,9 @@ def _stage(pr: dict[str, Any], times: dict[str, datetime | None], watched: bool)
 class _CheckFacts:
     """What the checks need beyond the stage times, read in bulk for the whole repository."""
 
-    def __init__(self, repository: Repository, pull_requests: list[dict[str, Any]], positions: _Positions) -> None:
+    def __init__(
+        self, repository: Repository, pull_requests: Sequence[Mapping[str, Any]], positions: _Positions
+    ) -> None:
         self.positions = positions
         # Each reviewer's latest review that counts (a later comment does not withdraw an approval).
         latest: dict[tuple[int, int], tuple[datetime, str, str]] = {}
@@ -310,6 +312,8 @@ class _CheckFacts:
         )
         for pr_id, author_id, at, state, sha in reviews:
             key = (pr_id, author_id)
+            if at is None:
+                continue  # not read: the query asks for submitted reviews
             if key not in latest or at > latest[key][0]:
                 latest[key] = (at, state, sha)
         heads = {pr["pk"]: (pr["head_sha"], pr["author_id"]) for pr in pull_requests}
@@ -354,7 +358,7 @@ class _CheckFacts:
             if (position := positions.of(sha)) is not None and at is not None
         )
 
-    def of(self, pr: dict[str, Any], times: dict[str, datetime | None], position: int | None) -> ChangeFacts:
+    def of(self, pr: Mapping[str, Any], times: dict[str, datetime | None], position: int | None) -> ChangeFacts:
         merged = pr["merged_at"] is not None
         failed_at = self.failed_production.at_or_after(position) if merged else None
         return ChangeFacts(
@@ -376,7 +380,7 @@ class _CheckFacts:
 
 def _next_step(
     stage: str,
-    pr: dict[str, Any],
+    pr: Mapping[str, Any],
     times: dict[str, datetime | None],
     window: timedelta,
     reviewer: int | None,
@@ -411,8 +415,8 @@ def _next_step(
 def _releases(
     repository: Repository,
     positions: _Positions,
-    successes: list[dict[str, Any]],
-    tags: list[dict[str, Any]],
+    successes: list[Mapping[str, Any]],
+    tags: list[Mapping[str, Any]],
 ) -> tuple[int, int]:
     """One release per successful production deployment, in the order they succeeded; each brings the changes
     after the previous one's position up to its own. A deployment behind the previous one is a rollback and

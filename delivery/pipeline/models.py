@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import models
@@ -75,6 +75,16 @@ class Change(models.Model):
     preview_url = models.URLField(max_length=500, blank=True, help_text="Its latest successful preview deployment.")
     failed_checks = models.JSONField(default=list, blank=True, help_text="Names of the process checks it fails.")
     derived_at = models.DateTimeField(null=True, blank=True)
+    # Not stored: what a board card shows, worked out once by pipeline.selectors (the template only prints it).
+    check_labels: list[tuple[str, str]]
+    check_badges: list[tuple[str, str]]
+    url: str
+    author_url: str
+    since: datetime | None
+    since_iso: str
+    since_title: str
+    since_text: str
+    window_ends: datetime | None
 
     class Meta:
         ordering = ["-merged_at", "-pr_opened_at"]
@@ -140,7 +150,9 @@ class Release(models.Model):
         "board until the watch of its release is done.",
     )
     watch_ended_at = models.DateTimeField(null=True, blank=True)
-    changes = models.ManyToManyField(Change, through="ReleaseChange", related_name="releases")
+    changes: models.ManyToManyField[Change, ReleaseChange] = models.ManyToManyField(
+        Change, through="ReleaseChange", related_name="releases"
+    )
     owners = models.ManyToManyField("accounts.Developer", related_name="releases", blank=True)
 
     class Meta:

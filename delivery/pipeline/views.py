@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
+from delivery.core.http import HtmxHttpRequest
 from delivery.github.models import Repository
 from delivery.pipeline.models import Change, Release
 from delivery.pipeline.selectors import (
@@ -18,7 +19,7 @@ from delivery.pipeline.selectors import (
 )
 
 
-def board(request: HttpRequest) -> HttpResponse:
+def board(request: HtmxHttpRequest) -> HttpResponse:
     filters = {"repository": request.GET.get("repository", ""), "person": request.GET.get("person", "")}
     now = timezone.now()
     columns = board_columns(now=now, **filters)

@@ -89,7 +89,8 @@ class OverrideForm(FormInWords):
         return developer
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         starts_at, ends_at = data.get("starts_at"), data.get("ends_at")
         if starts_at is None or ends_at is None:
             return data  # refused already

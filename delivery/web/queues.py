@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.urls import reverse
@@ -33,7 +34,7 @@ OPEN_STAGES = (Stage.IN_PROGRESS, Stage.IN_REVIEW)
 TEAM_RECENT_AUTHORS = timedelta(days=90)  # on the team page with nothing to do: wrote a change this recently
 ON_ITS_WAY_STAGES = (Stage.MERGED, Stage.ON_STAGING, Stage.TAGGED, Stage.IN_PRODUCTION)
 BLOCKING_CHECKS = {"stuck_staging", "stuck_tag", "stuck_production", "production_failed"}
-STAGE_SINCE = {
+STAGE_SINCE: dict[str, str] = {
     Stage.IN_PROGRESS: "first_commit_at",
     Stage.IN_REVIEW: "ready_at",
     Stage.MERGED: "merged_at",
@@ -148,7 +149,7 @@ def _own_change_item(change: Change, now: datetime) -> QueueItem:
     checks = _labels(change)
     names = {name for name, _ in checks}
     url = page_url("change", change.pk)
-    base = {
+    base: dict[str, Any] = {
         "title": change.title,
         "url": url,
         "repository": change.repository.name,
@@ -284,11 +285,11 @@ def queues_for(developer_ids: list[int] | None, *, now: datetime) -> dict[int, Q
             items[change.author_id].append(_own_change_item(change, now))
     for session in sessions:
         items[session.owner_id].append(_session_item(session, now))
-    for (author_id, release_id), changes in watching.items():
-        items[author_id].append(_watch_item(changes, release_id))
-    for change in reviews:
-        if change.reviewer_id != change.author_id:
-            items[change.reviewer_id].append(_review_item(change))
+    for (author_id, release_id), released in watching.items():
+        items[author_id].append(_watch_item(released, release_id))
+    for asked in reviews:
+        if asked.reviewer_id != asked.author_id:
+            items[asked.reviewer_id].append(_review_item(asked))
 
     who = Q(pk__in=developer_ids) if developer_ids is not None else Q(pk__in=list(items)) | _team(now)
     developers = Developer.objects.filter(who, is_bot=False).only("login", "name", "avatar_url", "user_id")

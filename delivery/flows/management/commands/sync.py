@@ -89,7 +89,7 @@ class Command(BaseCommand):
         )
         return summary
 
-    def _with_waits(self, call):  # type: ignore[no-untyped-def]
+    def _with_waits(self, call):
         """Run `call`, waiting out rate limits and outages; the sync resumes from its bookmarks."""
         attempt = 0
         while True:
