@@ -20,9 +20,6 @@ class SecondsBetween(Func):
     def __init__(self, end: Any, start: Any, **extra: Any) -> None:
         super().__init__(end, start, **extra)
 
-    def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
-        raise NotImplementedError(f"SecondsBetween is not written for {connection.vendor}")
-
     def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
         template = "EXTRACT(EPOCH FROM (%(expressions)s))::double precision"
         return super().as_sql(compiler, connection, template=template, arg_joiner=" - ", **extra_context)

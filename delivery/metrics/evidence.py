@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from django.db.models import QuerySet
 from django.urls import reverse
 
 from delivery.metrics import sources
@@ -25,7 +26,9 @@ def _seconds(value: float | None) -> float | None:
 
 
 def _lead_time(scope: Scope) -> tuple[int, list[dict[str, Any]]]:
-    rows = sources.changes_delivered(scope).select_related("repository", "pull_request").order_by("-lead_seconds")
+    rows: QuerySet[Any] = (  # Any: annotated rows (lead and stage seconds)
+        sources.changes_delivered(scope).select_related("repository", "pull_request").order_by("-lead_seconds")
+    )
     return rows.count(), [
         {
             "kind": "change",
@@ -58,7 +61,7 @@ def _deployment_frequency(scope: Scope) -> tuple[int, list[dict[str, Any]]]:
 
 
 def _rework_rate(scope: Scope) -> tuple[int, list[dict[str, Any]]]:
-    rows = sources.releases_live(scope).select_related("repository").order_by("-deployed_at")
+    rows: QuerySet[Any] = sources.releases_live(scope).select_related("repository").order_by("-deployed_at")
     return rows.count(), [
         {**_release_row(r), "unplanned": bool(r.unplanned_why), "why": r.unplanned_why} for r in rows[:LIMIT]
     ]
@@ -86,7 +89,9 @@ def _change_failure_rate(scope: Scope) -> tuple[int, list[dict[str, Any]]]:
 
 
 def _recovery_time(scope: Scope) -> tuple[int, list[dict[str, Any]]]:
-    rows = sources.failures_recovered(scope).select_related("repository", "release").order_by("-failure_at")
+    rows: QuerySet[Any] = (
+        sources.failures_recovered(scope).select_related("repository", "release").order_by("-failure_at")
+    )
     return rows.count(), [
         {
             **_attempt_row(d),
@@ -100,7 +105,9 @@ def _recovery_time(scope: Scope) -> tuple[int, list[dict[str, Any]]]:
 
 
 def _process(scope: Scope) -> tuple[int, list[dict[str, Any]]]:
-    rows = sources.changes_merged(scope).select_related("repository", "pull_request").order_by("-merged_at")
+    rows: QuerySet[Any] = (
+        sources.changes_merged(scope).select_related("repository", "pull_request").order_by("-merged_at")
+    )
     return rows.count(), [
         {
             "kind": "change",

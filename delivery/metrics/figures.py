@@ -59,9 +59,7 @@ def lead_time(scope: Scope) -> dict[str, Any]:
 
 
 def change_failure_rate(scope: Scope) -> dict[str, Any]:
-    counts = sources.release_attempts(scope).aggregate(
-        releases=Count("pk"), failed=Count("pk", filter=~Q(failure_why=""))
-    )
+    counts = sources.release_attempts(scope).aggregate(releases=Count("pk"), failed=Count("pk", filter=sources.FAILED))
     rate = _ratio(counts["failed"], counts["releases"])
     return {
         "releases": counts["releases"],

@@ -69,7 +69,7 @@ def days(scope: Scope) -> list[Day]:
             by_day[row["day"]].releases, by_day[row["day"]].rollbacks = row["releases"], row["rollbacks"]
     failed = (
         sources.release_attempts(scope)
-        .exclude(failure_why="")
+        .filter(sources.FAILED)
         .annotate(day=TruncDate("went_live_at", tzinfo=tz))
         .values("day")
         .annotate(n=Count("pk"))

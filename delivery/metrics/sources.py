@@ -39,6 +39,8 @@ STAGES: dict[str, tuple[str, str]] = {
 """The stages of a change's lead time, each from one moment to the next (the last, "verified", shown apart)."""
 
 UNPLANNED_BRANCHES = ("revert-", "hotfix/")
+FAILED = ~Q(failure_why="")
+"""On `release_attempts`: the release failed."""
 SIGNED_OFF_IN_TIME = Q(signed_off_at__isnull=False, owner_alerted_at__isnull=True)
 """On `watches_due`: its owner decided before the overdue reminder went out."""
 
@@ -157,7 +159,7 @@ def failures_recovered(scope: Scope) -> QuerySet[Deployment]:
     """Failed releases whose failure fell in the period, each with its recovery: the first later successful production
     deployment that did not fail (a rollback's, or the next release whose watch did not fail). While that release's
     watch is open, the recovery is provisional."""
-    failed = release_attempts(scope).exclude(failure_why="")
+    failed = release_attempts(scope).filter(FAILED)
     recovery = Release.objects.filter(
         repository_id=OuterRef("repository_id"), deployed_at__gt=OuterRef("failure_at"), failed=False
     ).order_by("deployed_at")

@@ -53,10 +53,9 @@ def _trend(now: dict[str, Any], before: dict[str, Any] | None) -> dict[str, Any]
 
 
 def _filters(request: HttpRequest, scope: Scope | None) -> dict[str, Any]:
-    user = request.user
     people = Developer.objects.filter(user__isnull=False).order_by("login")
-    if role_of(user) != Role.ADMIN:
-        people = people.filter(user=user)
+    if role_of(request.user) != Role.ADMIN:
+        people = people.filter(user__pk=request.user.pk or 0)  # one's own figures only
     return {
         "periods": PERIODS,
         "period": request.GET.get("period") or ("custom" if request.GET.get("from") else "4w"),
