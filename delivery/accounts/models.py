@@ -69,6 +69,8 @@ class AuditEvent(models.Model):
         TOKEN_CREATED = "token_created", "API token created"
         TOKEN_REVOKED = "token_revoked", "API token revoked"
         TOKEN_USED = "token_used", "API token used"
+        RELEASE_FIX_LINKED = "release_fix_linked", "Release named as a fix"
+        RELEASE_FAILURE_DISMISSED = "release_failure_dismissed", "Release failure dismissed"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)

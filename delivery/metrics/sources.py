@@ -142,6 +142,7 @@ def release_attempts(scope: Scope) -> QuerySet[Deployment]:
     return attempts.annotate(
         went_live_at=Coalesce("release__deployed_at", "state_at"),
         failure_why=Case(
+            When(release__failure_dismissed_at__isnull=False, then=Value("")),  # an admin said: not a failure
             When(release__isnull=True, then=Value("the deployment failed")),
             When(release__failed=True, then=F("release__failure_reason")),
             When(Exists(fixes), then=Value("a later release fixes it")),

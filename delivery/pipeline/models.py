@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 
 WATCH_OPENING_MARGIN = timedelta(hours=1)
@@ -141,6 +142,13 @@ class Release(models.Model):
     failed = models.BooleanField(default=False, help_text="Counts as a failed release for the metrics.")
     failure_reason = models.CharField(max_length=300, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
+    failure_dismissed_at = models.DateTimeField(
+        null=True, blank=True, help_text="An admin said its failure was a mistake: the metrics leave it out."
+    )
+    failure_dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    failure_dismissed_reason = models.CharField(max_length=300, blank=True)
     watch_state = models.CharField(
         max_length=10,
         choices=Watch.choices,

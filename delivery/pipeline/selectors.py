@@ -350,3 +350,28 @@ def release_detail(*, release_id: int) -> dict[str, Any]:
         "statuses": list(release.deployment.statuses.select_related("creator").order_by("created_at", "pk")),
         "next_release": Release.objects.filter(previous_release=release).only("pk", "tag_name", "sha").first(),
     }
+
+
+def fix_candidates(*, release: Release, limit: int = 10) -> tuple[Release | None, list[Release]]:
+    """The releases that could carry the fix of `release` (later releases of its repository, not rollbacks, oldest
+    first) and the one proposed: the release that carries the fix already, else its owners' next release, else the
+    next release."""
+    later = list(
+        Release.objects.filter(
+            repository_id=release.repository_id,
+            environment=release.environment,
+            is_rollback=False,
+            deployed_at__gt=release.deployed_at,
+        ).order_by("deployed_at", "pk")[:limit]
+    )
+    linked = next((r for r in later if r.fix_for_id == release.pk), None)
+    if linked is not None:
+        return linked, later
+    owners = set(release.owners.values_list("pk", flat=True))
+    theirs = set(
+        Release.owners.through.objects.filter(release__in=later, developer_id__in=owners).values_list(
+            "release_id", flat=True
+        )
+    )
+    proposal = next((r for r in later if r.pk in theirs), later[0] if later else None)
+    return proposal, later
