@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench bench-webhooks bench-board clean
+.PHONY: run test lint bench bench-webhooks bench-board bench-metrics clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,7 @@ bench: $(VENV)/.runtime
 	done
 	@$(MAKE) --no-print-directory bench-webhooks
 	@$(MAKE) --no-print-directory bench-board
+	@$(MAKE) --no-print-directory bench-metrics
 
 # The webhook endpoint under load: gunicorn, a Celery worker and a load generator, 30 s of signed deliveries,
 # twice: a steady 50 deliveries a second (the acknowledgement latency), then 8 connections sending as fast as
@@ -98,6 +99,24 @@ bench-board: $(VENV)/.runtime
 	fi; \
 	TRUNKLINE_DEMO=1 DATABASE_URL=$$db $(BIN)/python manage.py migrate -v 0 && \
 	TRUNKLINE_DEMO=1 DATABASE_URL=$$db LOG_LEVEL=WARNING $(BIN)/python -m tools bench_board $(BENCH_BOARD_ARGS) --json var/bench-board.json
+
+# The metrics page and API on a quarter of a large simulated organization (50 repositories, 20,000 PRs, about 5,000
+# deployments): p50/p95 server time and queries a request. PostgreSQL when it answers (a database of its own), else
+# SQLite. Figures are printed and written to var/bench-metrics.json; BENCH_METRICS_ARGS adds options.
+BENCH_METRICS_DB ?= trunkline_bench_metrics
+BENCH_METRICS_ARGS ?=
+bench-metrics: $(VENV)/.runtime
+	@mkdir -p var
+	@if pg_isready -h 127.0.0.1 -q 2>/dev/null; then \
+	  dropdb -h 127.0.0.1 -U postgres --if-exists $(BENCH_METRICS_DB) && \
+	  createdb -h 127.0.0.1 -U postgres $(BENCH_METRICS_DB) || exit 1; \
+	  db=postgres://postgres@127.0.0.1:5432/$(BENCH_METRICS_DB); \
+	else \
+	  rm -f var/bench-metrics.sqlite3*; \
+	  db=sqlite:///$(CURDIR)/var/bench-metrics.sqlite3; \
+	fi; \
+	TRUNKLINE_DEMO=1 DATABASE_URL=$$db $(BIN)/python manage.py migrate -v 0 && \
+	TRUNKLINE_DEMO=1 DATABASE_URL=$$db LOG_LEVEL=WARNING $(BIN)/python -m tools bench_metrics $(BENCH_METRICS_ARGS) --json var/bench-metrics.json
 
 clean:
 	rm -rf $(VENV) var staticfiles
