@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from types import SimpleNamespace
 from typing import Any
 
@@ -66,6 +67,13 @@ class QueueItem:
         return KIND_LABELS[self.rank]
 
     @property
+    def badge(self) -> str:
+        """The badge's class: the overdue and the blocking bad, reviews and stale work a warning, the rest news."""
+        if self.overdue or self.rank in (OVERDUE_WATCH, BLOCKED):
+            return "badge-bad"
+        return "badge-warn" if self.rank <= STALE else "badge-info"
+
+    @property
     def sort_key(self) -> tuple[int, float]:
         return (self.rank, self.since.timestamp() if self.since else float("inf"))
 
@@ -99,8 +107,17 @@ class Queue:
         return self.items[:3]
 
     @property
+    def more(self) -> int:
+        """How many items the team page leaves out (it shows the three most urgent)."""
+        return max(0, len(self.items) - 3)
+
+    @cached_property
     def blocked(self) -> bool:
         return any(item.rank in (OVERDUE_WATCH, BLOCKED) for item in self.items)
+
+    @property
+    def url(self) -> str:
+        return page_url("person", self.developer.login)
 
 
 _CHANGE_FIELDS = (
