@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench bench-webhooks bench-board bench-metrics clean
+.PHONY: run test lint bench bench-webhooks bench-board bench-metrics bench-derive clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -117,6 +117,26 @@ bench-metrics: $(VENV)/.runtime
 	fi; \
 	TRUNKLINE_DEMO=1 DATABASE_URL=$$db $(BIN)/python manage.py migrate -v 0 && \
 	TRUNKLINE_DEMO=1 DATABASE_URL=$$db LOG_LEVEL=WARNING $(BIN)/python -m tools bench_metrics $(BENCH_METRICS_ARGS) --json var/bench-metrics.json
+# The derivation per repository, full and per beat tick, at 5,000 and 80,000 PRs, each on a database of its own
+# (PostgreSQL when it answers, else SQLite): a tick must not grow with the history. Figures are printed and written
+# to var/bench-derive-<prs>.json. BENCH_DERIVE_SIZES changes the sizes.
+BENCH_DERIVE_DB ?= trunkline_bench_derive
+BENCH_DERIVE_SIZES ?= 5000 80000
+bench-derive: $(VENV)/.runtime
+	@mkdir -p var
+	@for prs in $(BENCH_DERIVE_SIZES); do \
+	  if pg_isready -h 127.0.0.1 -q 2>/dev/null; then \
+	    dropdb -h 127.0.0.1 -U postgres --if-exists $(BENCH_DERIVE_DB) && \
+	    createdb -h 127.0.0.1 -U postgres $(BENCH_DERIVE_DB) || exit 1; \
+	    db=postgres://postgres@127.0.0.1:5432/$(BENCH_DERIVE_DB); \
+	  else \
+	    rm -f var/bench-derive.sqlite3*; \
+	    db=sqlite:///$(CURDIR)/var/bench-derive.sqlite3; \
+	  fi; \
+	  TRUNKLINE_DEMO=1 DATABASE_URL=$$db $(BIN)/python manage.py migrate -v 0 && \
+	  TRUNKLINE_DEMO=1 DATABASE_URL=$$db LOG_LEVEL=WARNING \
+	    $(BIN)/python -m tools bench_derive --prs $$prs --json var/bench-derive-$$prs.json || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) var staticfiles

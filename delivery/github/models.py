@@ -125,6 +125,7 @@ class Branch(models.Model):
     class Meta:
         ordering = ["repository", "name"]
         constraints = [models.UniqueConstraint(fields=["repository", "name"], name="branch_unique_name")]
+        indexes = [models.Index(fields=["repository", "deleted_at"], name="branch_repo_deleted")]
         verbose_name_plural = "branches"
 
     def __str__(self) -> str:
@@ -218,6 +219,9 @@ class PullRequest(models.Model):
             models.Index(fields=["repository", "state", "-updated_at"], name="pr_repo_state_updated"),
             models.Index(fields=["author", "state"], name="pr_author_state"),
             models.Index(fields=["repository", "merge_commit_sha"], name="pr_merge_commit"),
+            # The derivation finds the pull requests a branch or a preview deployment touched (pipeline.derive_scope).
+            models.Index(fields=["repository", "head_ref"], name="pr_repo_head_ref"),
+            models.Index(fields=["repository", "head_sha"], name="pr_repo_head_sha"),
         ]
 
     def __str__(self) -> str:

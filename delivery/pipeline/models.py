@@ -191,6 +191,19 @@ class ReleaseChange(models.Model):
         return f"{self.release_id}:{self.change_id}"
 
 
+class DeriveMark(models.Model):
+    """How far a repository's derivation has read the mirror (pipeline.derive_scope): the highest row ids of the
+    mirror's tables at the start of each recent derivation, kept a while (a row is numbered when written but seen
+    when its transaction commits), and the settings it derived with (changed settings: derive everything)."""
+
+    repository = models.OneToOneField("gh.Repository", on_delete=models.CASCADE, related_name="+")
+    settings = models.TextField(blank=True)
+    snapshots = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"derived {self.repository_id}"
+
+
 class TaskLink(models.Model):
     """A ClickUp task linked to a change (from a task id in the branch name, PR title or body)."""
 

@@ -18,9 +18,9 @@ from delivery.pipeline.derive import DeriveSummary, repository_pipeline_derive
 from delivery.pipeline.models import Release
 
 
-def repository_derive(*, repository_id: int) -> DeriveSummary:
-    """Derive the repository's changes and releases now."""
-    summary = repository_pipeline_derive(repository_id=repository_id)
+def repository_derive(*, repository_id: int, now: datetime | None = None, full: bool = False) -> DeriveSummary:
+    """Derive the repository's changes and releases now: what changed since the last derivation, or everything."""
+    summary = repository_pipeline_derive(repository_id=repository_id, now=now, full=full)
     Repository.objects.filter(pk=repository_id).update(derived_at=timezone.now())
     return summary
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pipeline', '0003_release_watch_ended_at_release_watch_state'),
+        ('pipeline', '0004_derive_scope'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
