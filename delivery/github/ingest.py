@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Case, DateTimeField, Q, Value, When
 
 from delivery.accounts.models import Developer
 from delivery.github.models import (
@@ -272,6 +272,37 @@ def ingest_pull_request_commits_of(pages: Sequence[tuple[PullRequest, Sequence[d
             PullRequestCommit,
         )
     result.add(upsert_rows(PullRequestCommit, rows, key=["pull_request_id", "sha"]))
+    return result
+
+
+PullRequestWithDetails = tuple[dict[str, Any], Sequence[dict[str, Any]] | None, Sequence[dict[str, Any]] | None]
+"""A pull request with every review and own commit of it (None: not read; what is stored stays)."""
+
+
+def ingest_pull_requests_with_details(repository: Repository, page: Sequence[PullRequestWithDetails]) -> IngestResult:
+    """A page of pull requests, then the reviews and commits of those whose details are not stored for this version
+    yet, then those marked synced for it: a handful of statements whatever the page's size (the caller holds the
+    transaction)."""
+    result = ingest_pull_requests(repository, [item for item, _, _ in page])
+    synced_for = dict(PullRequest.objects.filter(pk__in=result.ids.values()).values_list("pk", "details_synced_for"))
+    reviews, commits, synced = [], [], {}
+    for item, its_reviews, its_commits in page:
+        identity = item.get("id")
+        pk = result.ids.get(identity) if isinstance(identity, int) else None  # a malformed PR has no row
+        updated_at = parse_time(item["updated_at"]) if pk is not None else None
+        if pk is None or its_reviews is None or its_commits is None or synced_for.get(pk) == updated_at:
+            continue
+        pull_request = PullRequest(pk=pk, repository=repository, number=item["number"])
+        reviews.append((pull_request, its_reviews))
+        commits.append((pull_request, its_commits))
+        synced[pk] = updated_at
+    result.add(ingest_reviews_of(reviews))
+    result.add(ingest_pull_request_commits_of(commits))
+    if synced:
+        whens = [When(pk=pk, then=Value(at)) for pk, at in synced.items()]
+        PullRequest.objects.filter(pk__in=list(synced)).update(
+            details_synced_for=Case(*whens, output_field=DateTimeField())
+        )
     return result
 
 

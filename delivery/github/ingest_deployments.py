@@ -77,6 +77,26 @@ def ingest_deployments(repository: Repository, items: Sequence[dict[str, Any]]) 
     return result
 
 
+def ingest_deployments_with_statuses(
+    repository: Repository, page: Sequence[tuple[dict[str, Any], Sequence[dict[str, Any]]]]
+) -> IngestResult:
+    """A page of deployments, each with every status of it: the deployments, then the statuses of them all at
+    once; a handful of statements whatever the page's size (the caller holds the transaction)."""
+    result = ingest_deployments(repository, [item for item, _ in page])
+    statuses_of = []
+    for item, statuses in page:
+        identity = item.get("id")
+        pk = result.ids.get(identity) if isinstance(identity, int) else None
+        if pk is None:
+            continue  # malformed: skipped with its reason
+        if statuses:
+            statuses_of.append((Deployment(pk=pk, github_id=identity, repository=repository), statuses))
+        else:
+            logger.info("%s deployment %s has no statuses yet", repository, identity)
+    result.add(ingest_deployment_statuses_of(statuses_of))
+    return result
+
+
 def ingest_deployment_statuses(deployment: Deployment, items: Sequence[dict[str, Any]]) -> IngestResult:
     return ingest_deployment_statuses_of([(deployment, items)])
 

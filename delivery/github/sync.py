@@ -27,8 +27,9 @@ from delivery.github.client import (
     client_from_settings,
 )
 from delivery.github.ingest import (
+    PullRequestWithDetails,
     ingest_pull_request_commits,
-    ingest_pull_requests,
+    ingest_pull_requests_with_details,
     ingest_repositories,
     ingest_reviews,
     ingest_tags,
@@ -323,26 +324,32 @@ class _RepositorySync:
                 first_etag = page.etag
             items = self._screened(page.items, PULL_REQUEST_NEEDS, "pull request")
             fresh = [pr for pr in items if parse_time(pr["updated_at"]) >= since]
-            with transaction.atomic():
-                result = ingest_pull_requests(self.repository, fresh)
-            self.summary.add(result)
             synced_for = dict(
-                PullRequest.objects.filter(pk__in=result.ids.values()).values_list("pk", "details_synced_for")
+                PullRequest.objects.filter(
+                    repository=self.repository, github_id__in=[pr["id"] for pr in fresh]
+                ).values_list("github_id", "details_synced_for")
             )
+            # The reviews and commits of those not stored for this version: two lists each, read before the page
+            # is written in one transaction with them.
+            with_details: list[PullRequestWithDetails] = [
+                (pr, *self._pull_request_details(pr))
+                if synced_for.get(pr["id"]) != parse_time(pr["updated_at"])
+                else (pr, None, None)
+                for pr in fresh
+            ]
+            with transaction.atomic():
+                self.summary.add(ingest_pull_requests_with_details(self.repository, with_details))
             for item in fresh:
-                pk = result.ids.get(item["id"])
-                updated_at = parse_time(item["updated_at"])
-                if pk is not None and synced_for.get(pk) != updated_at:
-                    self._pull_request_details(pk, item, updated_at)
-                high = max(filter(None, (high, updated_at)))
+                high = max(filter(None, (high, parse_time(item["updated_at"]))))
             self._page_done("pull requests", page.number, page.last_page)
             if len(fresh) < len(items):
                 break
         _cursor_done(cursor, timezone.now(), etag=first_etag, high_water_at=high)
 
-    def _pull_request_details(self, pk: int, item: dict[str, Any], updated_at: datetime | None) -> None:
-        pull_request = PullRequest(pk=pk, repository=self.repository, number=item["number"])
-        self.summary.add(pull_request_details_sync(self.client, pull_request, url=item["url"], updated_at=updated_at))
+    def _pull_request_details(self, item: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        reviews = [review for page in self.client.iter_pages(f"{item['url']}/reviews") for review in page.items]
+        commits = [commit for page in self.client.iter_pages(f"{item['url']}/commits") for commit in page.items]
+        return reviews, commits
 
     # -- commits on the default branch -------------------------------------------------------------------------
     def commits(self, cursor: SyncCursor) -> None:

@@ -8,7 +8,6 @@ transaction through the ingest layer: the deployments, then all their statuses a
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -18,7 +17,7 @@ from delivery.github import graphql_nodes as nodes
 from delivery.github.client import GitHubClient, GitHubNotFound, an_object
 from delivery.github.graphql import graphql_query
 from delivery.github.ingest import ingest_workflow_runs
-from delivery.github.ingest_deployments import ingest_deployment_statuses_of, ingest_deployments
+from delivery.github.ingest_deployments import ingest_deployment_statuses_of, ingest_deployments_with_statuses
 from delivery.github.models import Deployment, SyncCursor, WorkflowRun
 from delivery.github.rows import Need, a_text, a_time, github_id, parse_time
 from delivery.github.sync_graphql import PAGE_MAX, nested_all
@@ -26,7 +25,6 @@ from delivery.github.sync_graphql import PAGE_MAX, nested_all
 if TYPE_CHECKING:
     from delivery.github.sync import _RepositorySync
 
-logger = logging.getLogger(__name__)
 
 # The fields of each kind the sync reads itself, before the ingest layer sees the objects (to filter on a time,
 # compare an id with a bookmark, follow a URL): an object where one is malformed is skipped, counted, with a reason.
@@ -131,18 +129,9 @@ def deployments_with_statuses_write(job: _RepositorySync, items: list[dict[str, 
     if not items:
         return
     with transaction.atomic():
-        result = ingest_deployments(job.repository, items)
-        job.summary.add(result)
-        pages = []
-        for item in items:
-            pk = result.ids.get(item["id"])
-            if pk is None:
-                continue  # malformed: skipped with its reason
-            if statuses[item["id"]]:
-                pages.append((Deployment(pk=pk, github_id=item["id"], repository=job.repository), statuses[item["id"]]))
-            else:
-                logger.info("%s deployment %s has no statuses yet", job.repository, item["id"])
-        job.summary.add(ingest_deployment_statuses_of(pages))
+        job.summary.add(
+            ingest_deployments_with_statuses(job.repository, [(item, statuses[item["id"]]) for item in items])
+        )
 
 
 # -- workflow runs ----------------------------------------------------------------------------------------------

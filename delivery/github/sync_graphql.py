@@ -1,6 +1,6 @@
 """The sync through GitHub's GraphQL API where it pays: pull requests with their reviews, own commits and review
-requests, a page per query (REST needs two requests per pull request for those); the statuses of a page of
-deployments in one query are read in sync_deployments.py. The pull-request pass first asks REST's list with its ETag: a 304
+requests, a page per query (REST needs two requests per pull request for those; the statuses of a page of
+deployments in one query: sync_deployments.py). The pull-request pass first asks REST's list with its ETag: a 304
 costs nothing, a GraphQL query always at least a point, so an unchanged repository is still read for free. Pages
 start at PAGE_START objects, halve on GitHub's timeouts and 502s (large pages time out), and grow back after a
 good page. GITHUB_SYNC_GRAPHQL off: the same pages, with REST's request per pull request and per deployment.
@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import Case, DateTimeField, Value, When
 from django.utils import timezone
 
 from delivery.github import graphql_nodes as nodes
@@ -24,10 +23,8 @@ from delivery.github.client import GitHubClient, GitHubNotFound, GitHubUnavailab
 from delivery.github.graphql import graphql_query
 from delivery.github.ingest import (
     ingest_pull_request_commits,
-    ingest_pull_request_commits_of,
-    ingest_pull_requests,
+    ingest_pull_requests_with_details,
     ingest_reviews,
-    ingest_reviews_of,
     parse_time,
 )
 from delivery.github.models import PullRequest, SyncCursor
@@ -146,37 +143,15 @@ def nested_all(client: GitHubClient, node: dict[str, Any], connection: str, quer
     return found
 
 
-def _details_synced_for_set(synced: dict[int, datetime | None]) -> None:
-    """Each pull request's details are stored for its version: one UPDATE for the page."""
-    if synced:
-        whens = [When(pk=pk, then=Value(at)) for pk, at in synced.items()]
-        PullRequest.objects.filter(pk__in=list(synced)).update(
-            details_synced_for=Case(*whens, output_field=DateTimeField())
-        )
-
-
 def _pull_requests_write(job: _RepositorySync, fresh: list[dict[str, Any]], page: _PullRequestPage) -> None:
     """The page in one transaction: the pull requests, then the reviews and commits of those whose details are
     not stored for this version yet."""
     with transaction.atomic():
-        result = ingest_pull_requests(job.repository, fresh)
-        job.summary.add(result)
-        synced_for = dict(
-            PullRequest.objects.filter(pk__in=result.ids.values()).values_list("pk", "details_synced_for")
+        job.summary.add(
+            ingest_pull_requests_with_details(
+                job.repository, [(item, page.reviews[id(item)], page.commits[id(item)]) for item in fresh]
+            )
         )
-        reviews, commits, synced = [], [], {}
-        for item in fresh:
-            pk = result.ids.get(item["id"])
-            updated_at = parse_time(item["updated_at"])
-            if pk is None or synced_for.get(pk) == updated_at:
-                continue
-            pull_request = PullRequest(pk=pk, repository=job.repository, number=item["number"])
-            reviews.append((pull_request, page.reviews[id(item)]))
-            commits.append((pull_request, page.commits[id(item)]))
-            synced[pk] = updated_at
-        job.summary.add(ingest_reviews_of(reviews))
-        job.summary.add(ingest_pull_request_commits_of(commits))
-        _details_synced_for_set(synced)
 
 
 def pull_request_details_read(
