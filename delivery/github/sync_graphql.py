@@ -42,9 +42,12 @@ PULL_REQUEST_NEEDS: dict[str, Need] = {"id": github_id, "number": github_id, "up
 
 @dataclass
 class _Pages:
-    """A connection read page by page, the page size adapting to GitHub's timeouts."""
+    """A connection read page by page, the page size adapting to GitHub's timeouts: it starts at PAGE_START, doubles
+    after each good page up to PAGE_MAX (fewer queries: a first sync's pages are its cost), and halves on a timeout;
+    after one, it grows back no further than the size that last worked."""
 
     size: int = PAGE_START
+    ceiling: int = PAGE_MAX
     after: str | None = None
     number: int = 0
 
@@ -58,14 +61,14 @@ class _Pages:
             except GitHubUnavailable:
                 if self.size <= PAGE_MIN:
                     raise
-                self.size = max(PAGE_MIN, self.size // 2)  # GitHub times out on large pages: ask for less
+                self.size = self.ceiling = max(PAGE_MIN, self.size // 2)  # GitHub times out on large pages
                 continue
             found = data.get("repository")
             if not isinstance(found, dict):
                 raise GitHubNotFound(f"{repository.full_name}: GitHub's GraphQL knows no such repository", status=404)
             page = found.get(connection)
             self.number += 1
-            self.size = min(PAGE_MAX, self.size * 2) if self.size < PAGE_START else self.size
+            self.size = min(self.ceiling, self.size * 2)
             return nodes.nodes(page), nodes.more(page)
 
 

@@ -77,32 +77,40 @@ def _statements(write: Any) -> tuple[int, Any]:
     return len(captured.captured_queries), result
 
 
-def test_a_page_of_pull_requests_costs_the_same_statements_at_10_and_100_and_its_resync_writes_nothing():
-    small_repository, large_repository = _repository("small", 1), _repository("large", 2)
-    small, large = _pull_request_page(10, 1_000), _pull_request_page(100, 2_000)
+def _pull_requests_written(repository: Repository, size: int, start: int) -> Any:
+    page = _pull_request_page(size, start)
+    return lambda: ingest_pull_requests_with_details(repository, page)
 
-    small_count, _ = _statements(lambda: ingest_pull_requests_with_details(small_repository, small))
-    large_count, result = _statements(lambda: ingest_pull_requests_with_details(large_repository, large))
-    again_count, again = _statements(lambda: ingest_pull_requests_with_details(large_repository, large))
+
+def _deployments_written(repository: Repository, size: int, start: int) -> Any:
+    page = _deployment_page(size, start)
+    return lambda: ingest_deployments_with_statuses(repository, page)
+
+
+@pytest.mark.parametrize(
+    ("written", "objects_each"),
+    [(_pull_requests_written, 1 + 2 + 3), (_deployments_written, 1 + 3)],
+    ids=["pull requests with reviews and commits", "deployments with statuses"],
+)
+def test_a_page_costs_the_same_statements_at_10_and_100_objects_and_its_resync_writes_nothing(written, objects_each):
+    small_repository, large_repository = _repository("small", 1), _repository("large", 2)
+    small, large = written(small_repository, 10, 1_000), written(large_repository, 100, 2_000)
+
+    small_count, _ = _statements(small)
+    large_count, result = _statements(large)
+    again_count, again = _statements(large)
 
     assert small_count == large_count, (small_count, large_count)
-    assert result.created == 100 * (1 + 2 + 3)
+    assert result.created == 100 * objects_each
     assert large_count * 20 <= result.created, f"{large_count} statements for {result.created} objects"
     assert (again.created, again.updated) == (0, 0) and again_count <= large_count
-    assert PullRequest.objects.filter(repository=large_repository, details_synced_for__isnull=False).count() == 100
 
 
-def test_a_page_of_deployments_costs_the_same_statements_at_10_and_100_and_its_resync_writes_nothing():
-    small_repository, large_repository = _repository("small", 1), _repository("large", 2)
-    small, large = _deployment_page(10, 1_000), _deployment_page(100, 2_000)
+def test_a_written_page_marks_its_details_synced_and_its_deployments_states():
+    repository = _repository("api", 1)
+    _pull_requests_written(repository, 10, 1_000)()
+    _deployments_written(repository, 10, 1_000)()
 
-    small_count, _ = _statements(lambda: ingest_deployments_with_statuses(small_repository, small))
-    large_count, result = _statements(lambda: ingest_deployments_with_statuses(large_repository, large))
-    again_count, again = _statements(lambda: ingest_deployments_with_statuses(large_repository, large))
-
-    assert small_count == large_count, (small_count, large_count)
-    assert result.created == 100 * (1 + 3)
-    assert large_count * 20 <= result.created, f"{large_count} statements for {result.created} objects"
-    assert (again.created, again.updated) == (0, 0) and again_count <= large_count
-    assert set(Deployment.objects.filter(repository=large_repository).values_list("state", flat=True)) == {"success"}
-    assert DeploymentStatus.objects.filter(deployment__repository=large_repository).count() == 300
+    assert PullRequest.objects.filter(repository=repository, details_synced_for__isnull=False).count() == 10
+    assert set(Deployment.objects.filter(repository=repository).values_list("state", flat=True)) == {"success"}
+    assert DeploymentStatus.objects.filter(deployment__repository=repository).count() == 30
