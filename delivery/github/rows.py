@@ -171,17 +171,9 @@ def upsert_rows(
             result.unchanged += 1
             continue
         to_write.append(row)
-    if to_write and guard is not None and compare:
-        _upsert_guarded(model, to_write, key=key, update_fields=compare, guard=guard)
-    elif to_write:
-        model._default_manager.bulk_create(
-            [model(**row) for row in to_write],
-            update_conflicts=bool(compare),
-            ignore_conflicts=not compare,
-            unique_fields=list(key),
-            update_fields=compare or None,
-        )
     ids = {k: v["pk"] for k, v in existing.items()}
+    if to_write:
+        ids.update(_upsert(model, to_write, key=key, update_fields=compare, guard=guard))
     missing = [k for k in by_key if k not in ids]
     if missing:
         for v in model._default_manager.filter(_key_filter(key, {k: by_key[k] for k in missing})).values("pk", *key):
@@ -190,32 +182,54 @@ def upsert_rows(
     return result
 
 
-def _upsert_guarded(
-    model: type[models.Model], rows: list[Row], *, key: Sequence[str], update_fields: Sequence[str], guard: Guard
-) -> None:
-    """INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE <the guard> (PostgreSQL and SQLite both speak it): the
-    check and the write are one statement. Fields not in the rows get their model defaults, as with bulk_create."""
+MAX_PARAMETERS = 32_000
+"""Values one statement may carry: under SQLite's limit (32,766 since 3.32; Django assumes 999 and would cut a page
+into many INSERTs) and PostgreSQL's (65,535 with server-side binding). A page of objects is one statement."""
+
+
+def _upsert(
+    model: type[models.Model],
+    rows: list[Row],
+    *,
+    key: Sequence[str],
+    update_fields: Sequence[str],
+    guard: Guard | None,
+) -> dict[Key, int]:
+    """INSERT ... ON CONFLICT (key) DO UPDATE ... [WHERE <the guard>] RETURNING (PostgreSQL and SQLite both speak
+    it; DO NOTHING when there is nothing to update): the check and the write are one statement, and the ids come
+    back with it. Fields not in the rows get their model defaults, as with bulk_create. Returns the ids of the rows
+    written, by key (a row the guard refused, or DO NOTHING skipped, is not among them)."""
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     qn = connection.ops.quote_name
     table = qn(meta.db_table)
-    named = (*key, *update_fields, *guard.fields())
+    named = (*key, *update_fields, *(guard.fields() if guard else []))
     column = {f: qn(cast("models.Field[Any, Any]", meta.get_field(f)).column) for f in named}  # all concrete
-    where, where_params = guard.sql(table, column)
+    where, where_params = guard.sql(table, column) if guard is not None and update_fields else ("", [])
+    if update_fields:
+        conflict = "DO UPDATE SET " + ", ".join(f"{column[f]} = EXCLUDED.{column[f]}" for f in update_fields)
+        conflict += f" WHERE {where}" if where else ""
+    else:
+        conflict = "DO NOTHING"
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    sql = (
-        f"INSERT INTO {table} ({', '.join(qn(f.column) for f in fields)}) VALUES "  # noqa: S608 - names from the model
-        + ", ".join([placeholders] * len(rows))
-        + f" ON CONFLICT ({', '.join(column[f] for f in key)}) DO UPDATE SET "
-        + ", ".join(f"{column[f]} = EXCLUDED.{column[f]}" for f in update_fields)
-        + f" WHERE {where}"
-    )
-    params: list[Any] = []
-    for row in rows:
-        obj = model(**row)
-        params.extend(f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields)
+    ids: dict[Key, int] = {}
+    per_statement = max(1, MAX_PARAMETERS // len(fields))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *where_params])
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            sql = (
+                f"INSERT INTO {table} ({', '.join(qn(f.column) for f in fields)}) VALUES "  # noqa: S608 - the model's names
+                + ", ".join([placeholders] * len(chunk))
+                + f" ON CONFLICT ({', '.join(column[f] for f in key)}) {conflict}"
+                + f" RETURNING {qn(meta.pk.column)}, {', '.join(column[f] for f in key)}"
+            )
+            params: list[Any] = []
+            for row in chunk:
+                obj = model(**row)
+                params.extend(f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields)
+            cursor.execute(sql, [*params, *where_params])
+            ids.update({tuple(found[1:]): found[0] for found in cursor.fetchall()})
+    return ids
 
 
 def _key_filter(key: Sequence[str], by_key: dict[Key, Row]) -> Q:

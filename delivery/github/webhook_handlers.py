@@ -29,14 +29,13 @@ from delivery.github.client import (
 )
 from delivery.github.ingest import (
     IngestResult,
-    ingest_deployment_statuses,
-    ingest_deployments,
     ingest_pull_requests,
     ingest_repositories,
     ingest_reviews,
     ingest_workflow_runs,
     parse_time,
 )
+from delivery.github.ingest_deployments import ingest_deployment_statuses, ingest_deployments
 from delivery.github.ingest_refs import (
     ingest_branch_deleted,
     ingest_branch_seen,
