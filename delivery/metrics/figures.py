@@ -39,8 +39,8 @@ def deployment_frequency(scope: Scope) -> dict[str, Any]:
     }
 
 
-def lead_time(scope: Scope) -> dict[str, Any]:
-    stages = {name: Percentile(f"{name}_seconds", 0.5) for name in sources.STAGES}
+def lead_time(scope: Scope, *, stages_too: bool = True) -> dict[str, Any]:
+    stages = {name: Percentile(f"{name}_seconds", 0.5) for name in sources.STAGES} if stages_too else {}
     found = sources.changes_delivered(scope).aggregate(
         changes=Count("pk"),
         median=Percentile("lead_seconds", 0.5),
@@ -54,7 +54,7 @@ def lead_time(scope: Scope) -> dict[str, Any]:
         "p90_seconds": _seconds(found["p90"]),
         "level": levels.level_below(median, "lead_time_seconds"),
         "score": levels.score_duration(median),
-        "stages": {name: _seconds(found[name]) for name in sources.STAGES},
+        "stages": {name: _seconds(found.get(name)) for name in sources.STAGES},
     }
 
 
@@ -118,6 +118,17 @@ def process(scope: Scope) -> dict[str, Any]:
         "with_preview": _ratio(merged["with_preview"], n),
         "watches_signed_off_in_time": _ratio(watches["in_time"], watches["due"]),
         "pr_size_median": None if size is None else round(size, 1),
+    }
+
+
+def keys(scope: Scope) -> dict[str, Any]:
+    """DORA's five keys alone (what a trend compares): no stages, no process figures."""
+    return {
+        "deployment_frequency": deployment_frequency(scope),
+        "lead_time": lead_time(scope, stages_too=False),
+        "change_failure_rate": change_failure_rate(scope),
+        "recovery_time": recovery_time(scope),
+        "rework_rate": rework_rate(scope),
     }
 
 

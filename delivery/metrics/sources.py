@@ -100,11 +100,12 @@ def _human_owned(releases: QuerySet[Release], scope: Scope) -> QuerySet[Release]
 
 def releases_live(scope: Scope) -> QuerySet[Release]:
     """Successful production deployments in the period (releases and rollbacks), with whether each was unplanned."""
-    unplanned_change = ReleaseChange.objects.filter(release_id=OuterRef("pk")).filter(
+    # Releases that bring a revert or a hotfix: one set, read once (not a subquery per release).
+    unplanned_change = ReleaseChange.objects.filter(
         Q(change__pull_request__head_ref__startswith=UNPLANNED_BRANCHES[0])
         | Q(change__pull_request__head_ref__startswith=UNPLANNED_BRANCHES[1])
         | Q(change__pull_request__title__startswith="Revert")
-    )
+    ).values("release_id")
     releases = Release.objects.filter(
         repository_id__in=scope.repository_ids, deployed_at__gte=scope.start, deployed_at__lt=scope.end
     )
@@ -112,7 +113,7 @@ def releases_live(scope: Scope) -> QuerySet[Release]:
         unplanned_why=Case(
             When(is_rollback=True, then=Value("a rollback")),
             When(fix_for__isnull=False, then=Value("fixes an earlier release")),
-            When(Exists(unplanned_change), then=Value("a revert or hotfix")),
+            When(pk__in=unplanned_change, then=Value("a revert or hotfix")),
             default=Value(""),
             output_field=CharField(),
         )
@@ -123,7 +124,7 @@ def release_attempts(scope: Scope) -> QuerySet[Deployment]:
     """Production releases for the change failure rate, each counted once, as their deployments: every successful
     release that is not a rollback (at the time it went live), and every production deployment that failed (at the
     time it failed), each with whether and when it failed."""
-    fixes = Release.objects.filter(fix_for_id=OuterRef("release")).order_by("deployed_at")
+    fixed = Release.objects.filter(fix_for__isnull=False).values("fix_for_id")  # one set, read once
     succeeded = Q(release__isnull=False, release__is_rollback=False) & Q(
         release__deployed_at__gte=scope.start, release__deployed_at__lt=scope.end
     )
@@ -145,7 +146,7 @@ def release_attempts(scope: Scope) -> QuerySet[Deployment]:
             When(release__failure_dismissed_at__isnull=False, then=Value("")),  # an admin said: not a failure
             When(release__isnull=True, then=Value("the deployment failed")),
             When(release__failed=True, then=F("release__failure_reason")),
-            When(Exists(fixes), then=Value("a later release fixes it")),
+            When(release__in=fixed, then=Value("a later release fixes it")),
             default=Value(""),
             output_field=CharField(),
         ),

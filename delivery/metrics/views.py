@@ -15,7 +15,7 @@ from delivery.github.models import Repository
 from delivery.metrics import charts, series
 from delivery.metrics.api import may_see
 from delivery.metrics.evidence import FIGURES, evidence
-from delivery.metrics.figures import metrics
+from delivery.metrics.figures import keys, metrics
 from delivery.metrics.levels import AVERAGES_2025
 from delivery.metrics.scope import PERIODS, Scope, ScopeError, is_partial, scope_from
 
@@ -79,7 +79,7 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("One person's figures are shown to that person and to admins only.")
     figures = metrics(scope)
     previous = scope.previous()
-    before = None if figures["partial"] or is_partial(previous) else metrics(previous)
+    before = None if figures["partial"] or is_partial(previous) else keys(previous)
     lead = figures["lead_time"]
     context = {
         **_filters(request, scope),
