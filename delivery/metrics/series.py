@@ -127,3 +127,15 @@ def lead_time_buckets(scope: Scope) -> list[tuple[str, int]]:
         low = high or low
     counts = sources.changes_delivered(scope).aggregate(**aggregates)
     return [(label, counts[f"b{i}"]) for i, (label, _) in enumerate(LEAD_BUCKETS)]
+
+
+def reviews_per_reviewer(scope: Scope) -> list[tuple[str, int]]:
+    """(login, reviews given) per reviewer, by login: who carries the reviewing (the page shows it to admins only)."""
+    rows = (
+        sources.reviews_given(scope)
+        .values("author__login")
+        .annotate(n=Count("pk"))
+        .order_by("author__login")
+        .values_list("author__login", "n")
+    )
+    return list(rows)

@@ -20,7 +20,7 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from delivery.core.sql import SecondsBetween
-from delivery.github.models import Deployment
+from delivery.github.models import Deployment, Review
 from delivery.metrics.scope import Scope, bot_q
 from delivery.monitoring.models import MonitoringSession
 from delivery.pipeline.models import Change, Release, ReleaseChange
@@ -188,3 +188,21 @@ def watches_due(scope: Scope) -> QuerySet[MonitoringSession]:
     if scope.team is not None:
         watches = watches.filter(owner__teams=scope.team)
     return watches.annotate(in_time=Case(When(SIGNED_OFF_IN_TIME, then=Value(True)), default=Value(False)))
+
+
+def reviews_given(scope: Scope) -> QuerySet[Review]:
+    """Reviews submitted in the period on the scope's pull requests by someone other than their author (the work of
+    reviewing; comments on one's own pull request are not reviews)."""
+    reviews = Review.objects.filter(
+        pull_request__repository_id__in=scope.repository_ids,
+        submitted_at__gte=scope.start,
+        submitted_at__lt=scope.end,
+        author__isnull=False,
+    ).exclude(author=F("pull_request__author"))
+    if not scope.include_bots:
+        reviews = reviews.exclude(bot_q("author"))
+    if scope.developer is not None:
+        reviews = reviews.filter(author=scope.developer)
+    if scope.team is not None:
+        reviews = reviews.filter(author__teams=scope.team)
+    return reviews.exclude(state=Review.State.PENDING)

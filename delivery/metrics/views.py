@@ -11,6 +11,7 @@ from django.shortcuts import render
 
 from delivery.accounts.models import Developer, Role, Team
 from delivery.accounts.roles import role_of
+from delivery.core.sql import percentile_of
 from delivery.github.models import Repository
 from delivery.metrics import charts, series
 from delivery.metrics.api import may_see
@@ -70,6 +71,20 @@ def _filters(request: HttpRequest, scope: Scope | None) -> dict[str, Any]:
     }
 
 
+def _reviewers(request: HttpRequest, scope: Scope) -> dict[str, Any]:
+    """Reviews per reviewer: each person's count for admins (who balance the load); for everyone else how many
+    people reviewed and the median count (no leaderboard)."""
+    counts = series.reviews_per_reviewer(scope)
+    numbers = sorted(n for _, n in counts)
+    median = percentile_of([float(n) for n in numbers], 0.5)
+    return {
+        "rows": counts if role_of(request.user) == Role.ADMIN else [],
+        "people": len(counts),
+        "total": sum(numbers),
+        "median": median,
+    }
+
+
 def metrics_page(request: HttpRequest) -> HttpResponse:
     try:
         scope = scope_from(request.GET)
@@ -91,6 +106,7 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
         "bands": charts.bands(series.lead_time_buckets(scope)),
         "stages": charts.stages(lead["stages"], STAGE_NAMES),
         "weekly": charts.weekly_lines(series.weeks(scope)),
+        "reviewers": _reviewers(request, scope),
     }
     context["weekly"]["failure_points"] = charts.points(context["weekly"]["failure"])
     context["weekly"]["rework_points"] = charts.points(context["weekly"]["rework"])

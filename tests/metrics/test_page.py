@@ -58,7 +58,7 @@ def test_the_page_takes_the_same_number_of_queries_whatever_the_history(client: 
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/metrics/", PERIOD).status_code == 200
 
-    assert len(queries) == 30
+    assert len(queries) == 31
 
 
 def test_the_evidence_page_lists_what_a_figure_counts_with_links(client: Any) -> None:
@@ -95,3 +95,15 @@ def test_a_person_makes_a_token_sees_it_once_and_revokes_it() -> None:
     token.refresh_from_db()
     assert token.revoked_at is not None
     assert Client(headers={"Authorization": f"Bearer {raw.group(1)}"}).get("/api/v1/metrics/").status_code == 401
+
+
+def test_reviews_per_reviewer_are_listed_for_admins_and_summed_for_everyone(client: Any) -> None:
+    build(4)  # "rev" reviews each of ana's four pull requests
+    admin = Client()
+    admin.force_login(member("boss", role="admin"))
+
+    everyone = client.get("/metrics/", PERIOD).content.decode()
+    admins = admin.get("/metrics/", PERIOD).content.decode()
+
+    assert "Reviews given (1 reviewer, median 4 each)</th><td>4</td>" in everyone
+    assert "rev <strong>4</strong>" in admins and "rev <strong>4</strong>" not in everyone
