@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench bench-webhooks bench-board clean
+.PHONY: run test lint bench bench-sync bench-webhooks bench-board bench-metrics bench-derive clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,21 +32,40 @@ TEST_PROCESSES ?= auto
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest -n $(TEST_PROCESSES) $(PYTEST_ARGS)
 
+# mypy with django-stubs loads the settings: the demo's flag gives them a secret key.
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
+	TRUNKLINE_DEMO=1 $(BIN)/mypy
 
-# The sync benchmark at two sizes, each from an empty database of its own, so the peak memory of
-# 2,000 and 10,000 PRs can be compared. Figures are printed and written to var/bench-sync-*.json.
+# The sync benchmark at two sizes (20 repositories, 2,000 and 10,000 PRs), each from an empty database of its own, so
+# the peak memory of the two can be compared; then the webhook and board benchmarks.
 bench: $(VENV)/.runtime
-	@mkdir -p var
-	@for prs in 2000 10000; do \
-	  rm -f var/bench.sqlite3*; \
-	  TRUNKLINE_DEMO=1 DATABASE_URL=sqlite:///$(CURDIR)/var/bench.sqlite3 $(BIN)/python manage.py migrate -v 0 && \
-	  TRUNKLINE_DEMO=1 DATABASE_URL=sqlite:///$(CURDIR)/var/bench.sqlite3 LOG_LEVEL=WARNING \
-	    $(BIN)/python -m tools bench_sync --repos 20 --prs $$prs --json var/bench-sync-$$prs.json || exit 1; \
-	done
+	@for prs in 2000 10000; do $(MAKE) --no-print-directory bench-sync REPOS=20 PRS=$$prs || exit 1; done
 	@$(MAKE) --no-print-directory bench-webhooks
 	@$(MAKE) --no-print-directory bench-board
+	@$(MAKE) --no-print-directory bench-metrics
+
+# One size of the sync benchmark: REPOS repositories, PRS pull requests, synced from scratch and again unchanged.
+# PostgreSQL with DEBUG off when it answers on 127.0.0.1 (a database of its own, BENCH_SYNC_DB), else a SQLite file.
+# Figures (requests REST + GraphQL and points, per PR, hours of GitHub's budgets, SQL statements per request, wall
+# time, peak RSS, the no-change resync) are printed and written to var/bench-sync-$(PRS).json.
+REPOS ?= 20
+PRS ?= 10000
+BENCH_SYNC_DB ?= trunkline_bench_sync
+BENCH_SYNC_ARGS ?=
+bench-sync: $(VENV)/.runtime
+	@mkdir -p var
+	@if pg_isready -h 127.0.0.1 -q 2>/dev/null; then \
+	  dropdb -h 127.0.0.1 -U postgres --if-exists $(BENCH_SYNC_DB) && \
+	  createdb -h 127.0.0.1 -U postgres $(BENCH_SYNC_DB) || exit 1; \
+	  db=postgres://postgres@127.0.0.1:5432/$(BENCH_SYNC_DB); \
+	else \
+	  rm -f var/bench.sqlite3*; \
+	  db=sqlite:///$(CURDIR)/var/bench.sqlite3; \
+	fi; \
+	TRUNKLINE_DEMO=1 DEBUG= DATABASE_URL=$$db $(BIN)/python manage.py migrate -v 0 && \
+	TRUNKLINE_DEMO=1 DEBUG= DATABASE_URL=$$db LOG_LEVEL=WARNING \
+	  $(BIN)/python -m tools bench_sync --repos $(REPOS) --prs $(PRS) $(BENCH_SYNC_ARGS) --json var/bench-sync-$(PRS).json
 
 # The webhook endpoint under load: gunicorn, a Celery worker and a load generator, 30 s of signed deliveries,
 # twice: a steady 50 deliveries a second (the acknowledgement latency), then 8 connections sending as fast as
@@ -96,6 +115,44 @@ bench-board: $(VENV)/.runtime
 	fi; \
 	TRUNKLINE_DEMO=1 DATABASE_URL=$$db $(BIN)/python manage.py migrate -v 0 && \
 	TRUNKLINE_DEMO=1 DATABASE_URL=$$db LOG_LEVEL=WARNING $(BIN)/python -m tools bench_board $(BENCH_BOARD_ARGS) --json var/bench-board.json
+
+# The metrics page and API on a quarter of a large simulated organization (50 repositories, 20,000 PRs, about 5,000
+# deployments): p50/p95 server time and queries a request. PostgreSQL when it answers (a database of its own), else
+# SQLite. Figures are printed and written to var/bench-metrics.json; BENCH_METRICS_ARGS adds options.
+BENCH_METRICS_DB ?= trunkline_bench_metrics
+BENCH_METRICS_ARGS ?=
+bench-metrics: $(VENV)/.runtime
+	@mkdir -p var
+	@if pg_isready -h 127.0.0.1 -q 2>/dev/null; then \
+	  dropdb -h 127.0.0.1 -U postgres --if-exists $(BENCH_METRICS_DB) && \
+	  createdb -h 127.0.0.1 -U postgres $(BENCH_METRICS_DB) || exit 1; \
+	  db=postgres://postgres@127.0.0.1:5432/$(BENCH_METRICS_DB); \
+	else \
+	  rm -f var/bench-metrics.sqlite3*; \
+	  db=sqlite:///$(CURDIR)/var/bench-metrics.sqlite3; \
+	fi; \
+	TRUNKLINE_DEMO=1 DATABASE_URL=$$db $(BIN)/python manage.py migrate -v 0 && \
+	TRUNKLINE_DEMO=1 DATABASE_URL=$$db LOG_LEVEL=WARNING $(BIN)/python -m tools bench_metrics $(BENCH_METRICS_ARGS) --json var/bench-metrics.json
+# The derivation per repository, full and per beat tick, at 5,000 and 80,000 PRs, each on a database of its own
+# (PostgreSQL when it answers, else SQLite): a tick must not grow with the history. Figures are printed and written
+# to var/bench-derive-<prs>.json. BENCH_DERIVE_SIZES changes the sizes.
+BENCH_DERIVE_DB ?= trunkline_bench_derive
+BENCH_DERIVE_SIZES ?= 5000 80000
+bench-derive: $(VENV)/.runtime
+	@mkdir -p var
+	@for prs in $(BENCH_DERIVE_SIZES); do \
+	  if pg_isready -h 127.0.0.1 -q 2>/dev/null; then \
+	    dropdb -h 127.0.0.1 -U postgres --if-exists $(BENCH_DERIVE_DB) && \
+	    createdb -h 127.0.0.1 -U postgres $(BENCH_DERIVE_DB) || exit 1; \
+	    db=postgres://postgres@127.0.0.1:5432/$(BENCH_DERIVE_DB); \
+	  else \
+	    rm -f var/bench-derive.sqlite3*; \
+	    db=sqlite:///$(CURDIR)/var/bench-derive.sqlite3; \
+	  fi; \
+	  TRUNKLINE_DEMO=1 DATABASE_URL=$$db $(BIN)/python manage.py migrate -v 0 && \
+	  TRUNKLINE_DEMO=1 DATABASE_URL=$$db LOG_LEVEL=WARNING \
+	    $(BIN)/python -m tools bench_derive --prs $$prs --json var/bench-derive-$$prs.json || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "delivery.pipeline",
     "delivery.monitoring",
     "delivery.rollbacks",
+    "delivery.metrics",
     "delivery.reports",
     "delivery.notifications",
     "delivery.simulator",
@@ -118,6 +119,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # PostgreSQL's JIT compiles a query whose estimated cost is high, as the metrics' aggregates over subqueries
+        # are: 20-30 ms of compiling for queries that run in tens of ms. A web app's short queries never gain from it.
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        options["options"] = f"{options.get('options', '')} -c jit=off".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis is the Celery broker and the cache; without it the demo uses kombu's filesystem transport,
@@ -254,6 +260,18 @@ SLACK_RETRY_MAX_SECONDS = env.float("SLACK_RETRY_MAX_SECONDS", default=900.0)
 CLICKUP_TOKEN = env.str("CLICKUP_TOKEN", default="")
 CLICKUP_TEAM_ID = env.str("CLICKUP_TEAM_ID", default="")
 CLICKUP_WEBHOOK_SECRET = env.str("CLICKUP_WEBHOOK_SECRET", default="")
+
+# The delivery figures (delivery/metrics). Bots are left out of them by default: GitHub's Bot accounts and these
+# logins (with or without GitHub's "[bot]" suffix).
+METRICS_BOT_LOGINS = env.list("METRICS_BOT_LOGINS", default=["dependabot", "renovate", "github-actions"])
+# DORA's performance levels: the 2023 report's table, the last one published as cut-offs (docs/design.md, Metrics).
+# A figure at or better than a level's value has that level; worse than medium is low.
+METRICS_LEVELS = {
+    "deployment_days_per_week": {"elite": 5.0, "high": 1.0, "medium": 12 / 52},  # at least, per week
+    "lead_time_seconds": {"elite": 86_400.0, "high": 7 * 86_400.0, "medium": 30 * 86_400.0},  # less than
+    "change_failure_rate": {"elite": 0.05, "high": 0.10, "medium": 0.15},  # at most
+    "recovery_seconds": {"elite": 3_600.0, "high": 86_400.0, "medium": 7 * 86_400.0},  # less than
+}
 
 # Sign-in: GitHub OAuth through allauth (issue: sign-in and roles).
 AUTHENTICATION_BACKENDS = [

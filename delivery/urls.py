@@ -6,9 +6,12 @@ from django.views.generic import RedirectView
 
 from delivery.core import views as core_views
 from delivery.github import views as github_views
+from delivery.metrics import api as metrics_api
+from delivery.metrics import views as metrics_views
 from delivery.pipeline import views as pipeline_views
 from delivery.web import people as people_views
 from delivery.web import rollbacks as rollback_views
+from delivery.web import tokens as token_views
 from delivery.web import watches as watch_views
 
 # The product's own error pages (templates/403.html, 404.html and 405.html through the middleware): 500 is
@@ -35,10 +38,19 @@ urlpatterns = [
     path("settings/team/overrides/<int:pk>/remove/", people_views.override_remove, name="override-remove"),
     path("changes/<int:pk>/", pipeline_views.change_page, name="change"),
     path("releases/<int:pk>/", pipeline_views.release_page, name="release"),
+    path("releases/<int:pk>/fix/", pipeline_views.release_fix, name="release-fix"),
+    path("releases/<int:pk>/dismiss-failure/", pipeline_views.release_dismiss, name="release-dismiss"),
     path("repositories/", github_views.repository_list, name="repositories"),
     path("repositories/<int:pk>/", pipeline_views.repository_page, name="repository"),
     path("repositories/<int:pk>/sync/", github_views.repository_sync, name="repository-sync"),
     path("repositories/<int:pk>/settings/", github_views.repository_settings, name="repository-settings"),
+    path("metrics/", metrics_views.metrics_page, name="metrics"),
+    path("metrics/evidence/", metrics_views.evidence_page, name="metrics-evidence"),
+    path("settings/tokens/", token_views.token_list, name="tokens"),
+    path("settings/tokens/<int:pk>/revoke/", token_views.token_revoke_view, name="token-revoke"),
+    path("api/v1/metrics/", metrics_api.metrics_api, name="api-metrics"),
+    path("api/v1/metrics/evidence/", metrics_api.evidence_api, name="api-metrics-evidence"),
+    path("api/v1/openapi.json", metrics_api.openapi_document, name="api-openapi"),
     path("healthz", core_views.healthz, name="healthz"),
     path(
         "favicon.ico",

@@ -18,7 +18,7 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ["actor_login", "summary", "target_id"]
     date_hierarchy = "created_at"
 
-    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request, obj=None) -> bool:
         return False  # the audit log is append-only
 
 

@@ -13,7 +13,8 @@ from django.shortcuts import resolve_url
 
 
 class SignInRequiredMiddleware(LoginRequiredMiddleware):
-    def handle_no_permission(self, request: HttpRequest, view_func: Any) -> HttpResponse:
+    # django-stubs narrows Django's return to a redirect; an htmx request gets a 204 with HX-Redirect instead.
+    def handle_no_permission(self, request: HttpRequest, view_func: Any) -> HttpResponse:  # type: ignore[override]
         htmx = getattr(request, "htmx", None)
         if not htmx:
             return super().handle_no_permission(request, view_func)

@@ -66,6 +66,11 @@ class AuditEvent(models.Model):
         ON_CALL_CHANGED = "on_call_changed", "On-call changed"
         WEBHOOK_REPLAYED = "webhook_replayed", "Webhook replayed"
         SYNC_STARTED = "sync_started", "Sync started"
+        TOKEN_CREATED = "token_created", "API token created"
+        TOKEN_REVOKED = "token_revoked", "API token revoked"
+        TOKEN_USED = "token_used", "API token used"
+        RELEASE_FIX_LINKED = "release_fix_linked", "Release named as a fix"
+        RELEASE_FAILURE_DISMISSED = "release_failure_dismissed", "Release failure dismissed"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -136,3 +141,39 @@ class OnCallShift(models.Model):
 
     def __str__(self) -> str:
         return f"{self.developer} on call {self.starts_at:%Y-%m-%d %H:%M} → {self.ends_at:%Y-%m-%d %H:%M}"
+
+
+class ApiToken(models.Model):
+    """A personal API token (`Authorization: Bearer <token>`): stored as its SHA-256 only, shown once when made."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, help_text="The token's first characters, to tell tokens apart.")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class Team(models.Model):
+    """A GitHub team of the organization, with its members as GitHub lists them (the periodic sync keeps it)."""
+
+    github_id = models.BigIntegerField(unique=True)
+    slug = models.SlugField(max_length=100, unique=True, help_text="GitHub's slug: the team's name in URLs.")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    members = models.ManyToManyField(Developer, related_name="teams", blank=True)
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -85,7 +85,10 @@ def on_call_duty(developer: Developer, now: datetime | None = None) -> bool:
 def _at_least_on_call(developer: Developer) -> None:
     """Being on call means being able to roll back: a rotation member gets the on-call role if below it."""
     user = developer.user
-    if user is not None and RANK.get(role_of(user), -1) < RANK[Role.ON_CALL]:
+    if user is None:
+        return
+    role = role_of(user)
+    if role is None or RANK[role] < RANK[Role.ON_CALL]:
         role_set(user, Role.ON_CALL)
 
 

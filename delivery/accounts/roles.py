@@ -24,7 +24,7 @@ from django.db import transaction
 from delivery.accounts.models import Role
 
 _APP = "accounts"
-PERMISSIONS: dict[str, tuple[str, ...]] = {
+PERMISSIONS: dict[Role, tuple[str, ...]] = {
     Role.VIEWER: ("view_dashboard",),
     Role.DEVELOPER: ("view_dashboard", "sign_off_own_monitoring", "start_own_rollback", "sync_repository"),
     Role.ON_CALL: (

@@ -1,8 +1,10 @@
 """Identity's writes: a person's Developer record linked to their account, an account switched off, a sign-in
-refused, a role changed."""
+refused, a role changed, the organization's teams."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -12,7 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from delivery.accounts.audit import audit
-from delivery.accounts.models import AuditEvent, Developer, Role
+from delivery.accounts.models import AuditEvent, Developer, Role, Team
 from delivery.accounts.roles import role_of, role_set
 
 
@@ -79,3 +81,31 @@ def role_change(*, user: Any, role: Role, actor: Any, request: HttpRequest | Non
         target_type="user",
         target_id=str(user.pk),
     )
+
+
+@dataclass(frozen=True)
+class TeamRow:
+    github_id: int
+    slug: str
+    name: str
+    description: str
+    member_ids: frozenset[int]  # Developer ids
+
+
+@transaction.atomic
+def teams_replace(teams: list[TeamRow], *, now: datetime) -> tuple[int, int]:
+    """Make the teams and their members what GitHub says now: teams it no longer lists are removed. Only the
+    differences are written. Returns (teams kept or made, teams removed)."""
+    removed, _ = Team.objects.exclude(github_id__in=[row.github_id for row in teams]).delete()  # first: slugs free
+    kept: list[int] = []
+    for row in teams:
+        team, _made = Team.objects.update_or_create(
+            github_id=row.github_id,
+            defaults={"slug": row.slug, "name": row.name, "description": row.description, "synced_at": now},
+        )
+        current = set(team.members.values_list("pk", flat=True))
+        if current != row.member_ids:
+            team.members.remove(*(current - row.member_ids))
+            team.members.add(*(row.member_ids - current))
+        kept.append(team.pk)
+    return len(kept), removed

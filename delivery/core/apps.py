@@ -6,3 +6,6 @@ class CoreConfig(AppConfig):
 
     name = "delivery.core"
     label = "core"
+
+    def ready(self) -> None:
+        from delivery.core import sql  # noqa: F401  (registers the SQLite functions on each new connection)

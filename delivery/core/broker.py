@@ -20,7 +20,8 @@ ALIAS = "trunkline-filesystem"
 
 
 class Channel(filesystem.Channel):
-    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
+    # kombu's filesystem Channel names the argument `payload`, its base `message` (the stubs ignore that too).
+    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]
         name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
         staging = os.path.join(self.transport_options["staging_folder"], name)
         with open(staging, "wb") as message:

@@ -15,7 +15,7 @@ class ExpectedRefusals(logging.Filter):
         refusal = record.exc_info[1] if record.exc_info else None
         if isinstance(refusal, PermissionDenied):
             user = getattr(getattr(record, "request", None), "user", None)
-            who = user.get_username() if getattr(user, "is_authenticated", False) else "anonymous"
+            who = user.get_username() if user is not None and getattr(user, "is_authenticated", False) else "anonymous"
             reason = str(refusal) or "no reason given"
             record.msg = f"{record.getMessage()} ({who}): {reason}".replace("%", "%%")
             record.args = ()

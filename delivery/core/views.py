@@ -29,6 +29,7 @@ def server_error(request: HttpRequest, template_name: str = "500.html") -> HttpR
     """The product's 500 page, rendered without the request's context processors (no session, no database: they
     may be what failed) and without the static files' manifest (it may be missing); a plain answer if even the
     template fails."""
+    body: str
     try:
         body = loader.render_to_string(template_name, {"static_url": settings.STATIC_URL})
     except Exception:  # the page itself broken: the person still gets an answer, the log has the cause

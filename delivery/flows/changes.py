@@ -15,13 +15,14 @@ from delivery.pipeline.derive import DeriveSummary
 from delivery.pipeline.services import repository_derive
 
 
-def repository_changed(*, repository_id: int, now: datetime | None = None) -> DeriveSummary:
+def repository_changed(*, repository_id: int, now: datetime | None = None, full: bool = False) -> DeriveSummary:
     """1. derive the changes and releases; 2. give the owners of new releases their watch (each release marked as
     watched in the same transaction) and tell them; 3. tell on-call of failed production deploys; 4. move the
-    rollbacks in flight along their deployments (what a finished one means: delivery.flows.rollbacks)."""
+    rollbacks in flight along their deployments (what a finished one means: delivery.flows.rollbacks). The derivation
+    reads what changed since the last one; `full` derives the repository's whole history again."""
     now = now or timezone.now()
     repository_change_taken(repository_id=repository_id)
-    summary = repository_derive(repository_id=repository_id)
+    summary = repository_derive(repository_id=repository_id, now=now, full=full)
     watches_open(repository_id=repository_id, now=now)
     notices.deploy_failures(repository=Repository.objects.get(pk=repository_id), now=now)
     rollbacks_followed(repository_id=repository_id, now=now)

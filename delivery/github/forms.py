@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import string
 from fnmatch import fnmatchcase, translate
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -149,7 +149,7 @@ class RepositorySettingsForm(forms.ModelForm):
             lines.append(f"{item.get('text', '')}{mark}")
         self.fields["checklist"].initial = "\n".join(lines)
         for name, (low, high, _unit, _words) in LIMITS.items():
-            field = self.fields[name]
+            field = cast(forms.IntegerField, self.fields[name])
             # The range is checked in clean(), in words; the browser is told it too.
             field.min_value, field.max_value, field.validators = None, None, []
             field.widget.attrs.update(min=low, max=high)
@@ -157,7 +157,8 @@ class RepositorySettingsForm(forms.ModelForm):
 
     def clean_checklist(self) -> list[dict[str, object]]:
         previous = {str(i.get("text")): str(i.get("key")) for i in self.instance.checklist_template or []}
-        items, keys = [], set()
+        items: list[dict[str, object]] = []
+        keys: set[str] = set()
         for raw in self.cleaned_data["checklist"].splitlines():
             text = raw.strip()
             if not text:
@@ -196,7 +197,8 @@ class RepositorySettingsForm(forms.ModelForm):
         return value
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         for name, (low, high, unit, words) in LIMITS.items():
             value = data.get(name)
             if value is not None and value < low:
@@ -258,7 +260,7 @@ class RepositorySettingsForm(forms.ModelForm):
         repository = super().save(commit=False)
         repository.checklist_template = self.cleaned_data["checklist"]
         if commit:
-            repository.save(update_fields=[*self._meta.fields, "checklist_template", "updated_at"])
+            repository.save(update_fields=[*(self._meta.fields or ()), "checklist_template", "updated_at"])
         return repository
 
 

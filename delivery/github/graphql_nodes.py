@@ -162,10 +162,14 @@ def review(node: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def pull_request_commit(node: dict[str, Any]) -> dict[str, Any]:
-    commit = node.get("commit") if isinstance(node.get("commit"), dict) else {}
-    author = commit.get("author") if isinstance(commit.get("author"), dict) else {}
-    committer = commit.get("committer") if isinstance(commit.get("committer"), dict) else {}
+    commit = _object(node.get("commit"))
+    author = _object(commit.get("author"))
+    committer = _object(commit.get("committer"))
     return {
         "sha": commit.get("oid"),
         "commit": {

@@ -3,7 +3,8 @@ response item or the object inside a webhook payload) and upserting it on its Gi
 
 Applying the same objects twice changes nothing, and reports them as unchanged; that is what lets the sync
 resume after an interruption and lets webhooks and the sync feed the same rows. Writes go through
-INSERT ... ON CONFLICT DO UPDATE, so two writers racing on one key cannot create a duplicate."""
+INSERT ... ON CONFLICT DO UPDATE, so two writers racing on one key cannot create a duplicate. A page of objects is
+written with a few statements whatever its size. Deployments and their statuses: ingest_deployments.py."""
 
 from __future__ import annotations
 
@@ -13,13 +14,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Case, DateTimeField, Q, Value, When
 
 from delivery.accounts.models import Developer
 from delivery.github.models import (
     Commit,
-    Deployment,
-    DeploymentStatus,
     PullRequest,
     PullRequestCommit,
     Repository,
@@ -44,12 +43,6 @@ logger = logging.getLogger(__name__)
 
 
 # -- people -------------------------------------------------------------------------------------------------
-def web_url(value: Any) -> str:
-    """A link the pages may show: http(s) only (a deployment status's URL is anyone's text: no javascript:)."""
-    text = str(value or "").strip()
-    return text[:500] if text.lower().startswith(("https://", "http://")) else ""
-
-
 def ingest_users(users: Iterable[dict[str, Any] | None]) -> IngestResult:
     """GitHub user objects (as embedded in every other object; None for a deleted account) → Developers."""
     result = IngestResult()
@@ -282,6 +275,39 @@ def ingest_pull_request_commits_of(pages: Sequence[tuple[PullRequest, Sequence[d
     return result
 
 
+PullRequestWithDetails = tuple[dict[str, Any], Sequence[dict[str, Any]] | None, Sequence[dict[str, Any]] | None]
+"""A pull request with every review and own commit of it (None: not read; what is stored stays)."""
+
+
+def ingest_pull_requests_with_details(repository: Repository, page: Sequence[PullRequestWithDetails]) -> IngestResult:
+    """A page of pull requests, then the reviews and commits of those whose details are not stored for this version
+    yet, then those marked synced for it: a handful of statements whatever the page's size (the caller holds the
+    transaction)."""
+    result = ingest_pull_requests(repository, [item for item, _, _ in page])
+    synced_for = dict(PullRequest.objects.filter(pk__in=result.ids.values()).values_list("pk", "details_synced_for"))
+    reviews: list[Any] = []
+    commits: list[Any] = []
+    synced: dict[int, Any] = {}
+    for item, its_reviews, its_commits in page:
+        identity = item.get("id")
+        pk = result.ids.get(identity) if isinstance(identity, int) else None  # a malformed PR has no row
+        updated_at = parse_time(item["updated_at"]) if pk is not None else None
+        if pk is None or its_reviews is None or its_commits is None or synced_for.get(pk) == updated_at:
+            continue
+        pull_request = PullRequest(pk=pk, repository=repository, number=item["number"])
+        reviews.append((pull_request, its_reviews))
+        commits.append((pull_request, its_commits))
+        synced[pk] = updated_at
+    result.add(ingest_reviews_of(reviews))
+    result.add(ingest_pull_request_commits_of(commits))
+    if synced:
+        whens = [When(pk=pk, then=Value(at)) for pk, at in synced.items()]
+        PullRequest.objects.filter(pk__in=list(synced)).update(
+            details_synced_for=Case(*whens, output_field=DateTimeField())
+        )
+    return result
+
+
 # -- commits on the default branch, tags --------------------------------------------------------------------
 def ingest_commits(repository: Repository, items: Sequence[dict[str, Any]]) -> IngestResult:
     """Commits (REST commit objects). Their first-parent positions are assigned by sync.assign_main_positions."""
@@ -343,131 +369,7 @@ def ingest_tags(
     return result
 
 
-# -- deployments and workflow runs -------------------------------------------------------------------------
-def _is_rollback(d: dict[str, Any]) -> bool:
-    payload = d.get("payload") if isinstance(d.get("payload"), dict) else {}
-    return bool(
-        payload.get("rollback")
-        or payload.get("trunkline_rollback")
-        or "rollback" in (d.get("task") or "")
-        or (d.get("description") or "").lower().startswith("rollback")
-    )
-
-
-DEPLOYMENT_FIELDS_KEPT_WHEN_UNSAID = ("ref", "transient_environment", "production_environment")
-"""A deployment's fields that a source may not know (GraphQL has no flags, and no ref once the branch or tag is
-gone): left out of its row, so what REST or a webhook said stays."""
-
-
-def ingest_deployments(repository: Repository, items: Sequence[dict[str, Any]]) -> IngestResult:
-    users = ingest_users([d.get("creator") for d in items])
-    result = IngestResult()
-    result.add_skips(users)
-    rows = rows_built(
-        items,
-        lambda d: {
-            "github_id": d["id"],
-            "repository_id": repository.pk,
-            "environment": d["environment"],
-            "original_environment": d.get("original_environment") or "",
-            "sha": d["sha"],
-            "task": d.get("task") or "deploy",
-            "description": d.get("description") or "",
-            "payload": d["payload"] if isinstance(d.get("payload"), dict) else {},
-            "creator_id": _user_id(users.ids, d.get("creator")),
-            "created_at": parse_time(d["created_at"]),
-            "updated_at": parse_time(d["updated_at"]),
-            "is_rollback": _is_rollback(d),
-            **({"ref": d.get("ref") or ""} if "ref" in d else {}),
-            **{
-                flag: bool(d[flag])
-                for flag in ("transient_environment", "production_environment")
-                if flag in d and d[flag] is not None
-            },
-        },
-        result,
-        f"{repository} deployment",
-        Deployment,
-    )
-    upserted = upserts_by_shape(Deployment, rows, key=["github_id"], guard=UPDATED)
-    result.add(upserted)
-    result.ids = upserted.ids
-    return result
-
-
-def ingest_deployment_statuses(deployment: Deployment, items: Sequence[dict[str, Any]]) -> IngestResult:
-    """A deployment's statuses, keyed on GitHub's node id (REST's id where there is no node id: an old payload);
-    the deployment's own `state` follows the latest one."""
-    users = ingest_users([s.get("creator") for s in items])
-    result = IngestResult()
-    result.add_skips(users)
-    _status_node_ids_adopt(deployment, items)
-    rows = rows_built(
-        items,
-        lambda s: {
-            **({"node_id": s["node_id"]} if s.get("node_id") else {}),
-            **({"github_id": s["id"]} if s.get("id") is not None else {}),
-            "deployment_id": deployment.pk,
-            "state": s["state"],
-            "description": s.get("description") or "",
-            "environment_url": web_url(s.get("environment_url")),
-            "log_url": web_url(s.get("log_url") or s.get("target_url")),
-            "target_url": s.get("target_url") or "",
-            "creator_id": _user_id(users.ids, s.get("creator")),
-            "created_at": parse_time(s["created_at"]),
-        },
-        result,
-        f"deployment {deployment.github_id} status",
-        DeploymentStatus,
-    )
-    by_node = [r for r in rows if r.get("node_id")]
-    by_id = [r for r in rows if not r.get("node_id") and r.get("github_id") is not None]
-    result.skipped += [f"deployment {deployment.github_id} status without an id: skipped"] * (
-        len(rows) - len(by_node) - len(by_id)
-    )
-    result.add(upserts_by_shape(DeploymentStatus, by_node, key=["node_id"]))
-    result.add(upserts_by_shape(DeploymentStatus, by_id, key=["github_id"]))
-    deployment_refresh_state(deployment)
-    return result
-
-
-def _status_node_ids_adopt(deployment: Deployment, items: Sequence[dict[str, Any]]) -> None:
-    """Statuses stored before node ids were kept take theirs from this answer: by REST's id when it has one, else
-    (GraphQL) by their state and time, which tell a deployment's statuses apart."""
-    legacy = DeploymentStatus.objects.filter(deployment=deployment, node_id__isnull=True)
-    if not legacy.exists():
-        return
-    for s in items:
-        if not isinstance(s, dict) or not s.get("node_id"):
-            continue
-        if DeploymentStatus.objects.filter(node_id=s["node_id"]).exists():
-            continue
-        if s.get("id") is not None:
-            match = legacy.filter(github_id=s["id"])
-        else:
-            match = legacy.filter(state=s.get("state"), created_at=parse_time(s.get("created_at")))
-        pk = match.order_by("pk").values_list("pk", flat=True).first()
-        if pk is not None:
-            DeploymentStatus.objects.filter(pk=pk, node_id__isnull=True).update(node_id=s["node_id"])
-
-
-def deployment_refresh_state(deployment: Deployment) -> None:
-    """Copy the latest status (and the last known environment URL) onto the deployment row."""
-    latest = deployment.statuses.order_by("-created_at", "-pk").first()
-    if latest is None:
-        return
-    url = (
-        deployment.statuses.exclude(environment_url="")
-        .order_by("-created_at", "-pk")
-        .values_list("environment_url", flat=True)
-        .first()
-        or ""
-    )
-    Deployment.objects.filter(pk=deployment.pk).exclude(
-        state=latest.state, state_at=latest.created_at, environment_url=url, log_url=latest.log_url
-    ).update(state=latest.state, state_at=latest.created_at, environment_url=url, log_url=latest.log_url)
-
-
+# -- workflow runs (deployments: ingest_deployments.py) ----------------------------------------------------------
 def ingest_workflow_runs(repository: Repository, items: Sequence[dict[str, Any]]) -> IngestResult:
     users = ingest_users([r.get("actor") or r.get("triggering_actor") for r in items])
     result = IngestResult()

@@ -101,7 +101,7 @@ def assign_main_positions(repository: Repository, head_sha: str, *, anomalies: l
     table = Commit._meta.db_table
     chain = _CHAIN.format(table=table)
     bound = Commit.objects.filter(repository=repository).count()
-    params = [repository.pk, head_sha, repository.pk, bound]
+    params: list[Any] = [repository.pk, head_sha, repository.pk, bound]
     summary_sql = (
         "SELECT MAX(depth), MAX(main_position), MAX(CASE WHEN main_position IS NULL THEN 0 ELSE 1 END), "
         "SUM(CASE WHEN main_position IS NULL THEN 1 ELSE 0 END), (SELECT COUNT(*) FROM chain) - COUNT(*) FROM line"

@@ -5,9 +5,13 @@ name) with a unique constraint, so the ingest layer can apply the same object an
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
 
 from django.db import models
 from django.db.models import Q
+
+if TYPE_CHECKING:
+    from delivery.accounts.models import Developer
 
 
 def default_checklist() -> list[dict[str, object]]:
@@ -121,6 +125,7 @@ class Branch(models.Model):
     class Meta:
         ordering = ["repository", "name"]
         constraints = [models.UniqueConstraint(fields=["repository", "name"], name="branch_unique_name")]
+        indexes = [models.Index(fields=["repository", "deleted_at"], name="branch_repo_deleted")]
         verbose_name_plural = "branches"
 
     def __str__(self) -> str:
@@ -203,7 +208,7 @@ class PullRequest(models.Model):
     # The `updated_at` whose reviews and commits were fully synced; equal to `updated_at` means up to date.
     details_synced_for = models.DateTimeField(null=True, blank=True)
     # Who is asked to review it now (GitHub's `requested_reviewers` of its latest copy; empty once closed).
-    requested_reviewers = models.ManyToManyField(
+    requested_reviewers: models.ManyToManyField[Developer, ReviewRequest] = models.ManyToManyField(
         "accounts.Developer", through="ReviewRequest", related_name="review_requests", blank=True
     )
 
@@ -214,10 +219,17 @@ class PullRequest(models.Model):
             models.Index(fields=["repository", "state", "-updated_at"], name="pr_repo_state_updated"),
             models.Index(fields=["author", "state"], name="pr_author_state"),
             models.Index(fields=["repository", "merge_commit_sha"], name="pr_merge_commit"),
+            # The derivation finds the pull requests a branch or a preview deployment touched (pipeline.derive_scope).
+            models.Index(fields=["repository", "head_ref"], name="pr_repo_head_ref"),
+            models.Index(fields=["repository", "head_sha"], name="pr_repo_head_sha"),
         ]
 
     def __str__(self) -> str:
         return f"{self.repository}#{self.number}"
+
+    @property
+    def merged(self) -> bool:
+        return self.merged_at is not None
 
 
 class ReviewRequest(models.Model):
@@ -232,10 +244,6 @@ class ReviewRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reviewer} asked to review {self.pull_request}"
-
-    @property
-    def merged(self) -> bool:
-        return self.merged_at is not None
 
 
 class PullRequestCommit(models.Model):

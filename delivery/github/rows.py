@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast, overload
 
 from django.db import connection, models
 from django.db.backends.base.operations import BaseDatabaseOperations
@@ -51,12 +51,19 @@ class IngestResult:
         self.skipped.append(reason)
 
 
+# Overloads: a value read from a payload (Any) gives a time the caller has screened for (Any), not an Optional.
+@overload
+def parse_time(value: None) -> None: ...
+@overload
+def parse_time(value: str | float | None) -> datetime | None: ...
 def parse_time(value: str | float | None) -> datetime | None:
     """GitHub's ISO 8601 times; push payloads give some repository times as Unix seconds instead."""
     if value is None or value == "":
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
         return datetime.fromtimestamp(value, tz=UTC)
+    if not isinstance(value, str):
+        raise TypeError(f"not a time: {value!r}")
     parsed = parse_datetime(value)
     if parsed is None:
         raise ValueError(f"not a time: {value!r}")
@@ -145,7 +152,7 @@ def upsert_rows(
     compare = [f for f in next(iter(by_key.values())) if f not in key and f not in insert_only]
     existing = {
         tuple(v[f] for f in key): v
-        for v in model.objects.filter(_key_filter(key, by_key)).values(
+        for v in model._default_manager.filter(_key_filter(key, by_key)).values(
             "pk", *key, *compare, *(guard.fields() if guard else [])
         )
     }
@@ -164,50 +171,65 @@ def upsert_rows(
             result.unchanged += 1
             continue
         to_write.append(row)
-    if to_write and guard is not None and compare:
-        _upsert_guarded(model, to_write, key=key, update_fields=compare, guard=guard)
-    elif to_write:
-        model.objects.bulk_create(
-            [model(**row) for row in to_write],
-            update_conflicts=bool(compare),
-            ignore_conflicts=not compare,
-            unique_fields=list(key),
-            update_fields=compare or None,
-        )
     ids = {k: v["pk"] for k, v in existing.items()}
+    if to_write:
+        ids.update(_upsert(model, to_write, key=key, update_fields=compare, guard=guard))
     missing = [k for k in by_key if k not in ids]
     if missing:
-        for v in model.objects.filter(_key_filter(key, {k: by_key[k] for k in missing})).values("pk", *key):
+        for v in model._default_manager.filter(_key_filter(key, {k: by_key[k] for k in missing})).values("pk", *key):
             ids[tuple(v[f] for f in key)] = v["pk"]
     result.ids = {(k[0] if len(key) == 1 else k): pk for k, pk in ids.items()}
     return result
 
 
-def _upsert_guarded(
-    model: type[models.Model], rows: list[Row], *, key: Sequence[str], update_fields: Sequence[str], guard: Guard
-) -> None:
-    """INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE <the guard> (PostgreSQL and SQLite both speak it): the
-    check and the write are one statement. Fields not in the rows get their model defaults, as with bulk_create."""
+MAX_PARAMETERS = 32_000
+"""Values one statement may carry: under SQLite's limit (32,766 since 3.32; Django assumes 999 and would cut a page
+into many INSERTs) and PostgreSQL's (65,535 with server-side binding). A page of objects is one statement."""
+
+
+def _upsert(
+    model: type[models.Model],
+    rows: list[Row],
+    *,
+    key: Sequence[str],
+    update_fields: Sequence[str],
+    guard: Guard | None,
+) -> dict[Key, int]:
+    """INSERT ... ON CONFLICT (key) DO UPDATE ... [WHERE <the guard>] RETURNING (PostgreSQL and SQLite both speak
+    it; DO NOTHING when there is nothing to update): the check and the write are one statement, and the ids come
+    back with it. Fields not in the rows get their model defaults, as with bulk_create. Returns the ids of the rows
+    written, by key (a row the guard refused, or DO NOTHING skipped, is not among them)."""
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     qn = connection.ops.quote_name
     table = qn(meta.db_table)
-    column = {f: qn(meta.get_field(f).column) for f in (*key, *update_fields, *guard.fields())}
-    where, where_params = guard.sql(table, column)
+    named = (*key, *update_fields, *(guard.fields() if guard else []))
+    column = {f: qn(cast("models.Field[Any, Any]", meta.get_field(f)).column) for f in named}  # all concrete
+    where, where_params = guard.sql(table, column) if guard is not None and update_fields else ("", [])
+    if update_fields:
+        conflict = "DO UPDATE SET " + ", ".join(f"{column[f]} = EXCLUDED.{column[f]}" for f in update_fields)
+        conflict += f" WHERE {where}" if where else ""
+    else:
+        conflict = "DO NOTHING"
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    sql = (
-        f"INSERT INTO {table} ({', '.join(qn(f.column) for f in fields)}) VALUES "  # noqa: S608 - names from the model
-        + ", ".join([placeholders] * len(rows))
-        + f" ON CONFLICT ({', '.join(column[f] for f in key)}) DO UPDATE SET "
-        + ", ".join(f"{column[f]} = EXCLUDED.{column[f]}" for f in update_fields)
-        + f" WHERE {where}"
-    )
-    params: list[Any] = []
-    for row in rows:
-        obj = model(**row)
-        params.extend(f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields)
+    ids: dict[Key, int] = {}
+    per_statement = max(1, MAX_PARAMETERS // len(fields))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *where_params])
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            sql = (
+                f"INSERT INTO {table} ({', '.join(qn(f.column) for f in fields)}) VALUES "  # noqa: S608 - the model's names
+                + ", ".join([placeholders] * len(chunk))
+                + f" ON CONFLICT ({', '.join(column[f] for f in key)}) {conflict}"
+                + f" RETURNING {qn(meta.pk.column)}, {', '.join(column[f] for f in key)}"
+            )
+            params: list[Any] = []
+            for row in chunk:
+                obj = model(**row)
+                params.extend(f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields)
+            cursor.execute(sql, [*params, *where_params])
+            ids.update({tuple(found[1:]): found[0] for found in cursor.fetchall()})
+    return ids
 
 
 def _key_filter(key: Sequence[str], by_key: dict[Key, Row]) -> Q:
@@ -241,8 +263,9 @@ def upserts_by_shape(
     return result
 
 
+# `build` takes the item (typed `...` so a builder may bind a loop's value in a default argument).
 def rows_built(
-    items: Iterable[Any], build: Callable[[Any], Row | None], result: IngestResult, what: str, model: type[models.Model]
+    items: Iterable[Any], build: Callable[..., Row | None], result: IngestResult, what: str, model: type[models.Model]
 ) -> list[Row]:
     """Build rows one item at a time, so one malformed item (a bad date, a null id, an object where a list should
     be, a value the database would refuse) is skipped with its reason, not the whole page."""

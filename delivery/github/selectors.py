@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, F, IntegerField, Manager, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
 from delivery.github.models import Commit, Deployment, PullRequest, Repository, SyncRun, Tag, WebhookDelivery
 from delivery.github.sync_lease import sync_run_alive
 
 
-def _count(queryset: QuerySet, **filters: object) -> Coalesce:
+def _count(queryset: QuerySet | Manager, **filters: object) -> Coalesce:
     """A correlated COUNT per repository, as one subquery of the outer query."""
     sub = (
         queryset.filter(repository=OuterRef("pk"), **filters)

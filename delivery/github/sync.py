@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -24,21 +24,19 @@ from delivery.github.client import (
     GitHubError,
     GitHubNotFound,
     Page,
-    an_object,
     client_from_settings,
 )
 from delivery.github.ingest import (
-    ingest_deployment_statuses,
+    PullRequestWithDetails,
     ingest_pull_request_commits,
-    ingest_pull_requests,
+    ingest_pull_requests_with_details,
     ingest_repositories,
     ingest_reviews,
     ingest_tags,
-    ingest_workflow_runs,
     parse_time,
 )
 from delivery.github.main_line import MainLineWalk, main_line_sync
-from delivery.github.models import Deployment, PullRequest, Repository, SyncCursor, SyncRun, WorkflowRun
+from delivery.github.models import PullRequest, Repository, SyncCursor, SyncRun
 from delivery.github.repository_gone import (
     NOT_FOUND,
     repositories_listing_seen,
@@ -48,12 +46,8 @@ from delivery.github.repository_gone import (
     repository_gone_mark,
 )
 from delivery.github.rows import IngestResult, Need, a_text, a_time, github_id, items_screened
-from delivery.github.sync_graphql import (
-    deployments_with_statuses_write,
-    pull_request_details_read,
-    pull_requests_pass,
-    statuses_read_rest,
-)
+from delivery.github.sync_deployments import deployments_pass, workflow_runs_pass
+from delivery.github.sync_graphql import pull_request_details_read, pull_requests_pass
 from delivery.github.sync_lease import (
     LeaseKeeper,
     SyncAlreadyRunning,
@@ -99,13 +93,6 @@ class SyncSummary:
 # The fields of each kind the sync reads itself, before the ingest layer sees the objects (to filter on a time,
 # compare an id with a bookmark, follow a URL): an object where one is malformed is skipped, counted, with a reason.
 PULL_REQUEST_NEEDS: dict[str, Need] = {"id": github_id, "number": github_id, "updated_at": a_time, "url": a_text}
-DEPLOYMENT_NEEDS: dict[str, Need] = {
-    "id": github_id,
-    "created_at": a_time,
-    "updated_at": a_time,
-    "statuses_url": a_text,
-}
-RUN_NEEDS: dict[str, Need] = {"id": github_id, "created_at": a_time}
 
 
 def _cursor(repository: Repository | None, resource: str) -> SyncCursor:
@@ -147,7 +134,7 @@ def _walk_each_conditional(
             last_full = len(page.items) >= client.per_page
             page_ids = [item.get("id") for item in page.items]
             complete = all(isinstance(i, int) and not isinstance(i, bool) for i in page_ids)
-            ids[str(page.number)] = page_ids if complete else None
+            ids[str(page.number)] = cast(list[int], page_ids) if complete else None
     etags["last_full"] = last_full
     if with_ids:
         etags["ids"] = ids
@@ -290,8 +277,8 @@ class _RepositorySync:
             (SyncCursor.Resource.PULL_REQUESTS, self.pull_requests_graphql if graphql else self.pull_requests),
             (SyncCursor.Resource.COMMITS, self.commits),
             (SyncCursor.Resource.TAGS, self.tags),
-            (SyncCursor.Resource.DEPLOYMENTS, self.deployments),
-            (SyncCursor.Resource.WORKFLOW_RUNS, self.workflow_runs),
+            (SyncCursor.Resource.DEPLOYMENTS, lambda cursor: deployments_pass(self, cursor)),
+            (SyncCursor.Resource.WORKFLOW_RUNS, lambda cursor: workflow_runs_pass(self, cursor)),
         )
         for resource, step in steps:
             cursor = _cursor(self.repository, resource)
@@ -314,13 +301,8 @@ class _RepositorySync:
         self.summary.add(screened)
         return good
 
-    def _read_on(self, items: list[dict[str, Any]], high: int) -> bool:
-        """For lists newest first (deployments, runs): read the next page while this page's oldest item is
-        new (above the bookmark, inside the backfill window) or recent enough to be re-read."""
-        if not items:
-            return False
-        created = parse_time(items[-1]["created_at"])
-        return (items[-1]["id"] > high and created >= self.floor) or created >= self.recent
+    def cursor_done(self, cursor: SyncCursor, **bookmark: Any) -> None:
+        _cursor_done(cursor, timezone.now(), **bookmark)
 
     def _page_done(self, resource: str, number: int, last: int | None) -> None:
         self.progress(self.repository.full_name, resource, number, last)
@@ -342,26 +324,32 @@ class _RepositorySync:
                 first_etag = page.etag
             items = self._screened(page.items, PULL_REQUEST_NEEDS, "pull request")
             fresh = [pr for pr in items if parse_time(pr["updated_at"]) >= since]
-            with transaction.atomic():
-                result = ingest_pull_requests(self.repository, fresh)
-            self.summary.add(result)
             synced_for = dict(
-                PullRequest.objects.filter(pk__in=result.ids.values()).values_list("pk", "details_synced_for")
+                PullRequest.objects.filter(
+                    repository=self.repository, github_id__in=[pr["id"] for pr in fresh]
+                ).values_list("github_id", "details_synced_for")
             )
+            # The reviews and commits of those not stored for this version: two lists each, read before the page
+            # is written in one transaction with them.
+            with_details: list[PullRequestWithDetails] = [
+                (pr, *self._pull_request_details(pr))
+                if synced_for.get(pr["id"]) != parse_time(pr["updated_at"])
+                else (pr, None, None)
+                for pr in fresh
+            ]
+            with transaction.atomic():
+                self.summary.add(ingest_pull_requests_with_details(self.repository, with_details))
             for item in fresh:
-                pk = result.ids.get(item["id"])
-                updated_at = parse_time(item["updated_at"])
-                if pk is not None and synced_for.get(pk) != updated_at:
-                    self._pull_request_details(pk, item, updated_at)
-                high = max(filter(None, (high, updated_at)))
+                high = max(filter(None, (high, parse_time(item["updated_at"]))))
             self._page_done("pull requests", page.number, page.last_page)
             if len(fresh) < len(items):
                 break
         _cursor_done(cursor, timezone.now(), etag=first_etag, high_water_at=high)
 
-    def _pull_request_details(self, pk: int, item: dict[str, Any], updated_at: datetime | None) -> None:
-        pull_request = PullRequest(pk=pk, repository=self.repository, number=item["number"])
-        self.summary.add(pull_request_details_sync(self.client, pull_request, url=item["url"], updated_at=updated_at))
+    def _pull_request_details(self, item: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        reviews = [review for page in self.client.iter_pages(f"{item['url']}/reviews") for review in page.items]
+        commits = [commit for page in self.client.iter_pages(f"{item['url']}/commits") for commit in page.items]
+        return reviews, commits
 
     # -- commits on the default branch -------------------------------------------------------------------------
     def commits(self, cursor: SyncCursor) -> None:
@@ -395,90 +383,6 @@ class _RepositorySync:
             self._page_done("tags", page.number, page.last_page)
 
         _walk_each_conditional(self.client, f"{self.api}/tags", cursor, write)
-
-    # -- deployments --------------------------------------------------------------------------------------------
-    def deployments(self, cursor: SyncCursor) -> None:
-        """New deployments (ids above the bookmark) with their statuses; recent known ones whose `updated_at`
-        moved, re-read; then the known ones still unfinished (their statuses may move without a list change)."""
-        high = int(cursor.high_water_key or 0)
-        new_high, first_etag = high, cursor.etag
-        handled: set[int] = set()
-        for page in self.client.iter_pages(f"{self.api}/deployments", etag=cursor.etag):
-            if page.not_modified:
-                break  # nothing new; the known unfinished ones are still rechecked below
-            if page.number == 1:
-                first_etag = page.etag
-            items = self._screened(page.items, DEPLOYMENT_NEEDS, "deployment")
-            fresh = [d for d in items if d["id"] > high and parse_time(d["created_at"]) >= self.floor]
-            # Known recent deployments whose `updated_at` moved got a status since (e.g. GitHub's automatic
-            # "inactive" once a newer deployment of the environment succeeded).
-            known = [d for d in items if d["id"] <= high and parse_time(d["created_at"]) >= self.recent]
-            stored = dict(
-                Deployment.objects.filter(
-                    repository=self.repository, github_id__in=[d["id"] for d in known]
-                ).values_list("github_id", "updated_at")
-            )
-            moved = [d for d in known if stored.get(d["id"]) != parse_time(d["updated_at"])]
-            self._deployments_write(fresh + moved)
-            new_high = max([new_high, *(d["id"] for d in fresh + moved)])
-            self._page_done("deployments", page.number, page.last_page)
-            handled.update(d["id"] for d in fresh + moved)
-            if not self._read_on(items, high):
-                break
-        unfinished = Deployment.objects.filter(
-            repository=self.repository, github_id__lte=high, created_at__gte=self.recent
-        ).exclude(state__in=Deployment.TERMINAL_STATES)
-        for deployment in unfinished.exclude(github_id__in=handled):
-            try:
-                self._deployment_statuses(deployment, f"{self.api}/deployments/{deployment.github_id}/statuses")
-            except GitHubNotFound:
-                self.summary.skipped.append(f"{self.repository.full_name} deployment {deployment.github_id}: deleted")
-        _cursor_done(cursor, timezone.now(), etag=first_etag, high_water_key=str(new_high))
-
-    def _deployments_write(self, items: list[dict[str, Any]]) -> None:
-        deployments_with_statuses_write(self, items)
-
-    def _deployment_statuses(self, deployment: Deployment, url: str) -> None:
-        """A known deployment's statuses again (one still unfinished that the list did not show)."""
-        with transaction.atomic():
-            self.summary.add(ingest_deployment_statuses(deployment, statuses_read_rest(self.client, url)))
-
-    # -- workflow runs ------------------------------------------------------------------------------------------
-    def workflow_runs(self, cursor: SyncCursor) -> None:
-        """New runs; recent known ones again from the same pages (re-runs keep their id); then known unfinished
-        runs the list did not show (it answered 304, or they are on a page not read)."""
-        high = int(cursor.high_water_key or 0)
-        new_high, first_etag = high, cursor.etag
-        handled: set[int] = set()
-        for page in self.client.iter_pages(f"{self.api}/actions/runs", etag=cursor.etag, items_key="workflow_runs"):
-            if page.not_modified:
-                break  # nothing new; the known unfinished ones are still rechecked below
-            if page.number == 1:
-                first_etag = page.etag
-            items = self._screened(page.items, RUN_NEEDS, "workflow run")
-            fresh = [r for r in items if r["id"] > high and parse_time(r["created_at"]) >= self.floor]
-            # Recent known runs are upserted again: a re-run keeps its id and moves its status and attempt, and
-            # an unchanged one is not written.
-            recent = [r for r in items if r["id"] <= high and parse_time(r["created_at"]) >= self.recent]
-            with transaction.atomic():
-                self.summary.add(ingest_workflow_runs(self.repository, fresh + recent))
-            handled.update(r["id"] for r in fresh + recent)
-            new_high = max([new_high, *(r["id"] for r in fresh)])
-            self._page_done("workflow runs", page.number, page.last_page)
-            if not self._read_on(items, high):
-                break
-        unfinished = WorkflowRun.objects.filter(
-            repository=self.repository, github_id__lte=high, created_at__gte=self.recent
-        ).exclude(status="completed")
-        for run in unfinished.exclude(github_id__in=handled).only("github_id"):
-            try:
-                response = self.client.get(f"{self.api}/actions/runs/{run.github_id}", shape=an_object)
-            except GitHubNotFound:
-                self.summary.skipped.append(f"{self.repository.full_name} workflow run {run.github_id}: deleted")
-                continue
-            with transaction.atomic():
-                self.summary.add(ingest_workflow_runs(self.repository, [response.data]))
-        _cursor_done(cursor, timezone.now(), etag=first_etag, high_water_key=str(new_high))
 
 
 # -- pieces shared with the webhooks ------------------------------------------------------------------------------

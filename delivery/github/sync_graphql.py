@@ -1,6 +1,6 @@
 """The sync through GitHub's GraphQL API where it pays: pull requests with their reviews, own commits and review
-requests, a page per query, and the statuses of a page of deployments in one query (REST needs a request per
-pull request and per deployment for those). The pull-request pass first asks REST's list with its ETag: a 304
+requests, a page per query (REST needs two requests per pull request for those; the statuses of a page of
+deployments in one query: sync_deployments.py). The pull-request pass first asks REST's list with its ETag: a 304
 costs nothing, a GraphQL query always at least a point, so an unchanged repository is still read for free. Pages
 start at PAGE_START objects, halve on GitHub's timeouts and 502s (large pages time out), and grow back after a
 good page. GITHUB_SYNC_GRAPHQL off: the same pages, with REST's request per pull request and per deployment.
@@ -15,25 +15,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, DateTimeField, Value, When
 from django.utils import timezone
 
 from delivery.github import graphql_nodes as nodes
 from delivery.github.client import GitHubClient, GitHubNotFound, GitHubUnavailable, list_of_objects
 from delivery.github.graphql import graphql_query
 from delivery.github.ingest import (
-    ingest_deployment_statuses,
-    ingest_deployments,
     ingest_pull_request_commits,
-    ingest_pull_request_commits_of,
-    ingest_pull_requests,
+    ingest_pull_requests_with_details,
     ingest_reviews,
-    ingest_reviews_of,
     parse_time,
 )
-from delivery.github.models import Deployment, PullRequest, SyncCursor
+from delivery.github.models import PullRequest, SyncCursor
 from delivery.github.rows import IngestResult, Need, a_time, github_id
 
 if TYPE_CHECKING:
@@ -48,9 +42,12 @@ PULL_REQUEST_NEEDS: dict[str, Need] = {"id": github_id, "number": github_id, "up
 
 @dataclass
 class _Pages:
-    """A connection read page by page, the page size adapting to GitHub's timeouts."""
+    """A connection read page by page, the page size adapting to GitHub's timeouts: it starts at PAGE_START, doubles
+    after each good page up to PAGE_MAX (fewer queries: a first sync's pages are its cost), and halves on a timeout;
+    after one, it grows back no further than the size that last worked."""
 
     size: int = PAGE_START
+    ceiling: int = PAGE_MAX
     after: str | None = None
     number: int = 0
 
@@ -64,14 +61,14 @@ class _Pages:
             except GitHubUnavailable:
                 if self.size <= PAGE_MIN:
                     raise
-                self.size = max(PAGE_MIN, self.size // 2)  # GitHub times out on large pages: ask for less
+                self.size = self.ceiling = max(PAGE_MIN, self.size // 2)  # GitHub times out on large pages
                 continue
             found = data.get("repository")
             if not isinstance(found, dict):
                 raise GitHubNotFound(f"{repository.full_name}: GitHub's GraphQL knows no such repository", status=404)
             page = found.get(connection)
             self.number += 1
-            self.size = min(PAGE_MAX, self.size * 2) if self.size < PAGE_START else self.size
+            self.size = min(self.ceiling, self.size * 2)
             return nodes.nodes(page), nodes.more(page)
 
 
@@ -127,17 +124,17 @@ def _pull_request_page(job: _RepositorySync, page_nodes: list[dict[str, Any]]) -
         item = nodes.pull_request(node)
         page.items.append(item)
         page.reviews[id(item)] = [
-            nodes.review(n) for n in _all(job.client, node, "reviews", nodes.PULL_REQUEST_REVIEWS)
+            nodes.review(n) for n in nested_all(job.client, node, "reviews", nodes.PULL_REQUEST_REVIEWS)
         ]
         page.commits[id(item)] = [
-            nodes.pull_request_commit(n) for n in _all(job.client, node, "commits", nodes.PULL_REQUEST_COMMITS)
+            nodes.pull_request_commit(n) for n in nested_all(job.client, node, "commits", nodes.PULL_REQUEST_COMMITS)
         ]
     screened = job._screened(page.items, PULL_REQUEST_NEEDS, "pull request")
     page.items = screened
     return page
 
 
-def _all(client: GitHubClient, node: dict[str, Any], connection: str, query: str) -> list[dict[str, Any]]:
+def nested_all(client: GitHubClient, node: dict[str, Any], connection: str, query: str) -> list[dict[str, Any]]:
     """Every node of a nested connection: the first page came with `node`; the rest by the node's id."""
     found = nodes.nodes(node.get(connection))
     after = nodes.more(node.get(connection))
@@ -149,85 +146,15 @@ def _all(client: GitHubClient, node: dict[str, Any], connection: str, query: str
     return found
 
 
-def _details_synced_for_set(synced: dict[int, datetime | None]) -> None:
-    """Each pull request's details are stored for its version: one UPDATE for the page."""
-    if synced:
-        whens = [When(pk=pk, then=Value(at)) for pk, at in synced.items()]
-        PullRequest.objects.filter(pk__in=list(synced)).update(
-            details_synced_for=Case(*whens, output_field=DateTimeField())
-        )
-
-
 def _pull_requests_write(job: _RepositorySync, fresh: list[dict[str, Any]], page: _PullRequestPage) -> None:
     """The page in one transaction: the pull requests, then the reviews and commits of those whose details are
     not stored for this version yet."""
     with transaction.atomic():
-        result = ingest_pull_requests(job.repository, fresh)
-        job.summary.add(result)
-        synced_for = dict(
-            PullRequest.objects.filter(pk__in=result.ids.values()).values_list("pk", "details_synced_for")
+        job.summary.add(
+            ingest_pull_requests_with_details(
+                job.repository, [(item, page.reviews[id(item)], page.commits[id(item)]) for item in fresh]
+            )
         )
-        reviews, commits, synced = [], [], {}
-        for item in fresh:
-            pk = result.ids.get(item["id"])
-            updated_at = parse_time(item["updated_at"])
-            if pk is None or synced_for.get(pk) == updated_at:
-                continue
-            pull_request = PullRequest(pk=pk, repository=job.repository, number=item["number"])
-            reviews.append((pull_request, page.reviews[id(item)]))
-            commits.append((pull_request, page.commits[id(item)]))
-            synced[pk] = updated_at
-        job.summary.add(ingest_reviews_of(reviews))
-        job.summary.add(ingest_pull_request_commits_of(commits))
-        _details_synced_for_set(synced)
-
-
-# -- deployment statuses ------------------------------------------------------------------------------------------
-def deployment_statuses_read(job: _RepositorySync, node_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """Every status of these deployments (by node id), 100 deployments a query, in REST's shape. The deployments
-    themselves come from REST's list, 100 a request, which keeps what GraphQL lacks (a deleted branch's ref, the
-    environment flags); only their statuses, a request each in REST, come from here."""
-    found: dict[str, list[dict[str, Any]]] = {}
-    for start in range(0, len(node_ids), PAGE_MAX):
-        ids = node_ids[start : start + PAGE_MAX]
-        data = graphql_query(job.client, nodes.DEPLOYMENTS_STATUSES_BY_ID, {"ids": ids})
-        for node in data.get("nodes") or []:
-            if isinstance(node, dict) and isinstance(node.get("id"), str):
-                found[node["id"]] = [
-                    nodes.deployment_status(n) for n in _all(job.client, node, "statuses", nodes.DEPLOYMENT_STATUSES)
-                ]
-    return found
-
-
-def statuses_read_rest(client: GitHubClient, url: str) -> list[dict[str, Any]]:
-    """Every status of one deployment through REST (a request per page of them)."""
-    return [status for page in client.iter_pages(url) for status in page.items]
-
-
-def deployments_with_statuses_write(job: _RepositorySync, items: list[dict[str, Any]]) -> None:
-    """A page of deployments (REST's list) with every status of each, read first, then written in one transaction:
-    the statuses through GraphQL, the page's in one query, or (without GraphQL, or for a deployment without a node
-    id) a REST request per deployment."""
-    by_node: dict[str, list[dict[str, Any]]] = {}
-    if settings.GITHUB_SYNC_GRAPHQL:
-        by_node = deployment_statuses_read(job, [d["node_id"] for d in items if isinstance(d.get("node_id"), str)])
-    statuses: dict[int, list[dict[str, Any]]] = {}
-    for item in items:
-        node_id = item.get("node_id")
-        if isinstance(node_id, str) and node_id in by_node:
-            statuses[item["id"]] = by_node[node_id]
-        else:
-            statuses[item["id"]] = statuses_read_rest(job.client, item["statuses_url"])
-    with transaction.atomic():
-        result = ingest_deployments(job.repository, items)
-        job.summary.add(result)
-        by_pk = {d.pk: d for d in Deployment.objects.filter(pk__in=result.ids.values())}
-        for item in items:
-            deployment = by_pk.get(result.ids.get(item["id"], -1))
-            if deployment is not None and statuses[item["id"]]:
-                job.summary.add(ingest_deployment_statuses(deployment, statuses[item["id"]]))
-            elif deployment is not None:
-                logger.info("%s deployment %s has no statuses yet", job.repository, deployment.github_id)
 
 
 def pull_request_details_read(
@@ -247,8 +174,8 @@ def pull_request_details_read(
             f"{repository.full_name}#{pull_request.number}: GitHub's GraphQL knows no such pull request"
         )
     result = IngestResult()
-    reviews = [nodes.review(n) for n in _all(client, node, "reviews", nodes.PULL_REQUEST_REVIEWS)]
-    commits = [nodes.pull_request_commit(n) for n in _all(client, node, "commits", nodes.PULL_REQUEST_COMMITS)]
+    reviews = [nodes.review(n) for n in nested_all(client, node, "reviews", nodes.PULL_REQUEST_REVIEWS)]
+    commits = [nodes.pull_request_commit(n) for n in nested_all(client, node, "commits", nodes.PULL_REQUEST_COMMITS)]
     with transaction.atomic():
         result.add(ingest_reviews(pull_request, reviews))
         result.add(ingest_pull_request_commits(pull_request, commits))

@@ -4,6 +4,7 @@ countdown (a rate limit or an outage never keeps a worker asleep)."""
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from celery import shared_task
 from django.conf import settings
@@ -12,7 +13,7 @@ from django.db import transaction
 from delivery.core.backoff import backoff_seconds
 from delivery.github.client import GitHubRateLimited, GitHubUnavailable, client_from_settings
 from delivery.github.events import repository_changed_announce
-from delivery.github.members import members_sweep
+from delivery.github.members import members_sweep, teams_sync
 from delivery.github.models import Repository
 from delivery.github.sync import SyncAlreadyRunning, organization_repositories_sync, repository_sync
 from delivery.github.sync_lease import sync_runs_interrupted_close
@@ -24,7 +25,7 @@ MAX_OUTAGE_RETRIES = 8
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
-def sync_repository_task(self, repository_id: int, trigger: str = "schedule", outage_attempt: int = 0) -> None:  # type: ignore[no-untyped-def]
+def sync_repository_task(self, repository_id: int, trigger: str = "schedule", outage_attempt: int = 0) -> None:
     """Sync one repository. Rate limits retry at the reset, as often as needed; outages (5xx, no connection)
     retry with a growing, jittered countdown, MAX_OUTAGE_RETRIES times in a row, counted apart."""
     if not Repository.objects.filter(pk=repository_id, is_active=True).exists():
@@ -54,7 +55,7 @@ def sync_repository_task(self, repository_id: int, trigger: str = "schedule", ou
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
-def sync_organization_task(self, trigger: str = "schedule") -> None:  # type: ignore[no-untyped-def]
+def sync_organization_task(self, trigger: str = "schedule") -> None:
     """The periodic sync: refresh the repository list, then queue one sync per followed repository."""
     sync_runs_interrupted_close()  # runs whose worker died, in repositories no sync has taken over since
     if not settings.GITHUB_ORG:
@@ -74,7 +75,7 @@ def sync_organization_task(self, trigger: str = "schedule") -> None:  # type: ig
     finally:
         client.close()
     for repository_id in repository_ids:
-        transaction.on_commit(lambda pk=repository_id: sync_repository_task.delay(pk, trigger=trigger))
+        transaction.on_commit(partial(sync_repository_task.delay, repository_id, trigger=trigger))
 
 
 # -- webhooks ----------------------------------------------------------------------------------------------------------
@@ -112,5 +113,6 @@ def recover_webhook_deliveries_task() -> int:
 
 @shared_task(name="github.members_sweep", ignore_result=True)
 def members_sweep_task() -> int:
-    """Beat: switch off the accounts of people who left the organization."""
+    """Beat: switch off the accounts of people who left the organization; read its teams and their members."""
+    teams_sync()
     return members_sweep()

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from delivery.accounts.roles import requires
 from delivery.core.filters import filter_misses
+from delivery.core.http import HtmxHttpRequest
 from delivery.github.forms import DeliveryReplayForm, RepositorySettingsForm
 from delivery.github.models import Repository, SyncRun, WebhookDelivery
 from delivery.github.selectors import (
@@ -42,7 +43,7 @@ from delivery.github.webhooks import (
 )
 
 
-def repository_list(request: HttpRequest) -> HttpResponse:
+def repository_list(request: HtmxHttpRequest) -> HttpResponse:
     repositories = list(repository_list_with_sync_status())
     context = {
         "repositories": repositories,
@@ -60,7 +61,7 @@ def repository_list(request: HttpRequest) -> HttpResponse:
 
 @requires("sync_repository")
 @require_POST
-def repository_sync(request: HttpRequest, pk: int) -> HttpResponse:
+def repository_sync(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     repository = get_object_or_404(Repository, pk=pk)
     transaction.on_commit(lambda: sync_repository_task.delay(repository.pk, trigger="manual"))
     if request.htmx:
@@ -112,7 +113,7 @@ def _webhook_answer(code: int, message: str, **extra: object) -> JsonResponse:
 
 # -- the operator's view of deliveries (admin only) ------------------------------------------------------------------
 @requires("operate_webhooks")
-def webhook_delivery_list_page(request: HttpRequest) -> HttpResponse:
+def webhook_delivery_list_page(request: HtmxHttpRequest) -> HttpResponse:
     filters = {name: request.GET.get(name, "") for name in (*DELIVERY_FILTERS, "q")}  # a NUL is refused before
     page = Paginator(webhook_delivery_list(filters=filters), 50).get_page(request.GET.get("page"))
     query = request.GET.copy()

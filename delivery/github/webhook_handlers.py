@@ -29,14 +29,13 @@ from delivery.github.client import (
 )
 from delivery.github.ingest import (
     IngestResult,
-    ingest_deployment_statuses,
-    ingest_deployments,
     ingest_pull_requests,
     ingest_repositories,
     ingest_reviews,
     ingest_workflow_runs,
     parse_time,
 )
+from delivery.github.ingest_deployments import ingest_deployment_statuses, ingest_deployments
 from delivery.github.ingest_refs import (
     ingest_branch_deleted,
     ingest_branch_seen,
@@ -169,7 +168,7 @@ def handle_pull_request(ctx: WebhookContext) -> str:
     # Reviews and commits are read when this action may have changed them and they were not read since this
     # copy (whichever copy arrives last, the newest state is read once).
     synced = pull_request.details_synced_for
-    if ctx.action in PULL_REQUEST_DETAIL_ACTIONS and (synced is None or synced < at):
+    if ctx.action in PULL_REQUEST_DETAIL_ACTIONS and (synced is None or (at is not None and synced < at)):
         url = f"/repos/{repository.full_name}/pulls/{pull_request.number}"
 
         def read_details(client: GitHubClient) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeGuard, cast
 
 from delivery.github.models import WebhookDelivery
 
@@ -24,8 +24,8 @@ MAX_DEPTH = 64
 """GitHub's payloads nest about ten levels deep; far deeper is not a delivery, and would take Python's recursion
 (the JSON parser, the operator's pretty-printed view) to its limit."""
 
-GUID_LENGTH = WebhookDelivery._meta.get_field("guid").max_length
-EVENT_LENGTH = WebhookDelivery._meta.get_field("event").max_length
+GUID_LENGTH = cast(int, WebhookDelivery._meta.get_field("guid").max_length)  # both CharFields: set
+EVENT_LENGTH = cast(int, WebhookDelivery._meta.get_field("event").max_length)
 
 _HEADER_TOKEN = re.compile(r"[\x21-\x7e]+")  # GitHub's GUIDs and event names: printable ASCII, no spaces
 _NOT_STORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -60,7 +60,7 @@ def payload_parse(body: bytes) -> dict[str, Any]:
     return payload
 
 
-def is_github_id(value: Any) -> bool:
+def is_github_id(value: Any) -> TypeGuard[int]:
     """An id a BIGINT column can be compared with, as GitHub's are (not a bool, not a 30-digit number)."""
     return type(value) is int and -(2**63) <= value < 2**63
 

@@ -89,8 +89,8 @@ def delivery_receive(*, guid: str, event: str, body: bytes, hook_id: str = "", c
         if "payload" in form:  # else: a JSON body sent with the wrong content type; read it as JSON
             body = form["payload"][0].encode()
     payload = payload_parse(body)
-    action = payload.get("action") if isinstance(payload.get("action"), str) else ""
-    repo = payload.get("repository") if isinstance(payload.get("repository"), dict) else {}
+    action = given if isinstance(given := payload.get("action"), str) else ""
+    repo = about if isinstance(about := payload.get("repository"), dict) else {}
     repo_id = repo.get("id")
     ignored = "pong" if event == GitHubEvent.PING else why_ignored(event, action)
     now = timezone.now()

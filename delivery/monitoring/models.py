@@ -3,8 +3,13 @@ releases of one repository shipped within one window."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
+
+if TYPE_CHECKING:
+    from delivery.pipeline.models import Release
 
 
 class MonitoringSession(models.Model):
@@ -22,7 +27,7 @@ class MonitoringSession(models.Model):
         related_name="monitoring_sessions",
         help_text="The newest release it covers: the one its dashboard links and rollback point at.",
     )
-    releases = models.ManyToManyField(
+    releases: models.ManyToManyField[Release, WatchedRelease] = models.ManyToManyField(
         "pipeline.Release", through="WatchedRelease", related_name="watches", help_text="Every release it covers."
     )
     owner = models.ForeignKey("accounts.Developer", on_delete=models.CASCADE, related_name="monitoring_sessions")
@@ -35,6 +40,8 @@ class MonitoringSession(models.Model):
     owner_alerted_at = models.DateTimeField(null=True, blank=True)
     on_call_alerted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Not stored: its state at a moment (monitoring.selectors.watch_state), set by the selectors that show it.
+    state: str
 
     class Meta:
         ordering = ["-window_starts_at"]

@@ -38,7 +38,7 @@ def watches_of_release(*, release: Release, now: datetime) -> list[MonitoringSes
     return sessions
 
 
-class _SafeFormat(dict):  # type: ignore[type-arg]
+class _SafeFormat(dict):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
 

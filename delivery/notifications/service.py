@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -361,5 +362,5 @@ def notifications_retry(*, notification_ids: Iterable[int], now: datetime | None
         )
     )
     for pk in ids:
-        transaction.on_commit(lambda pk=pk: notification_enqueue(pk))
+        transaction.on_commit(partial(notification_enqueue, pk))
     return len(ids)

@@ -36,11 +36,14 @@ from delivery.github.models import (
     Tag,
 )
 from delivery.pipeline.checks import ChangeFacts, change_checks
+from delivery.pipeline.derive_releases import releases_append, releases_derive
+from delivery.pipeline.derive_scope import Scope, derive_mark_save, derive_scope, mirror_mark
 from delivery.pipeline.models import Change, Release, ReleaseChange, Stage, watch_history_age
 
 
 @dataclass
 class DeriveSummary:
+    full: bool = True
     changes: int = 0
     changes_written: int = 0
     releases: int = 0
@@ -68,22 +71,73 @@ class _Earliest:
         return self.suffix_min[i] if i < len(self.suffix_min) else None
 
 
-def repository_pipeline_derive(*, repository_id: int, now: datetime | None = None) -> DeriveSummary:
-    """Recompute the changes and releases of one repository from its mirror."""
+def repository_pipeline_derive(*, repository_id: int, now: datetime | None = None, full: bool = False) -> DeriveSummary:
+    """Derive the changes and releases of one repository from its mirror: what changed since its last derivation
+    (pipeline.derive_scope), or everything (`full`, a first derivation, changed settings, a backfill)."""
     now = now or timezone.now()
     repository = Repository.objects.get(pk=repository_id)
-    summary = DeriveSummary()
+    mark = mirror_mark(repository, now)  # before reading: what is written meanwhile is read next time
+    scope = None if full else derive_scope(repository, now)
+    summary = DeriveSummary(full=scope is None)
+    with transaction.atomic():
+        if scope is not None and not _derive_scope(repository, scope, now, summary):
+            summary.full = True
+        if summary.full:
+            _derive_all(repository, now, summary)
+        _unwatched_releases(repository, now)
+        derive_mark_save(repository, mark, now)
+    return summary
+
+
+def _derive_all(repository: Repository, now: datetime, summary: DeriveSummary) -> None:
     positions = _Positions(repository)
     production_successes = _successes(repository, repository.production_environment)
     tags = _release_tags(repository)
     staging = _Earliest(_placed(_successes(repository, repository.staging_environment), positions))
     production = _Earliest(_placed(production_successes, positions))
     tagged = _Earliest(_tag_times(repository, tags, positions))
-    with transaction.atomic():
-        summary.changes, summary.changes_written = _changes(repository, positions, staging, tagged, production, now)
-        summary.releases, summary.releases_written = _releases(repository, positions, production_successes, tags)
-        _unwatched_releases(repository, now)
-    return summary
+    pull_requests = _pull_requests(repository, None)
+    summary.changes, summary.changes_written = _changes(
+        repository, pull_requests, positions, _Reached(staging, tagged, production), now
+    )
+    summary.releases, summary.releases_written = releases_derive(repository, positions, production_successes, tags)
+
+
+def _derive_scope(repository: Repository, scope: Scope, now: datetime, summary: DeriveSummary) -> bool:
+    """The changes of the pull requests in scope, reading only the deployments and tags at or after the lowest
+    position among them (what can contain them); the releases that succeeded since. False: derive everything."""
+    pull_requests = _pull_requests(repository, scope.pull_request_ids)
+    merge_shas = {pr["merge_commit_sha"] for pr in pull_requests if pr["merged_at"] and pr["merge_commit_sha"]}
+    positions = _Positions(repository, shas=merge_shas)
+    lowest = min((p for sha in merge_shas if (p := positions.of(sha)) is not None), default=None)
+    reach = Commit.objects.filter(repository=repository, main_position__gte=lowest if lowest is not None else 1 << 31)
+    positions.read(reach)
+    shas = reach.values("sha")
+    staging = _Earliest(_placed(_successes(repository, repository.staging_environment, shas), positions))
+    production = _Earliest(_placed(_successes(repository, repository.production_environment, shas), positions))
+    tagged = _Earliest(_tag_times(repository, _release_tags(repository, shas), positions))
+    summary.changes, summary.changes_written = _changes(
+        repository, pull_requests, positions, _Reached(staging, tagged, production, shas), now, scope.pull_request_ids
+    )
+    change_ids = set(Change.objects.filter(pull_request_id__in=scope.pull_request_ids).values_list("pk", flat=True))
+    appended = releases_append(
+        repository, deployment_ids=scope.deployment_ids, tag_shas=scope.tag_shas, change_ids=change_ids
+    )
+    if appended is None:
+        return False
+    summary.releases, summary.releases_written = appended
+    return True
+
+
+@dataclass
+class _Reached:
+    """When the deployments and tags first reached each position; `shas`: the commits they were read for (None:
+    all)."""
+
+    staging: _Earliest
+    tagged: _Earliest
+    production: _Earliest
+    shas: Any = None
 
 
 def _unwatched_releases(repository: Repository, now: datetime) -> None:
@@ -97,15 +151,17 @@ def _unwatched_releases(repository: Repository, now: datetime) -> None:
 
 # -- positions --------------------------------------------------------------------------------------------------
 class _Positions:
-    """sha -> (commit id, position on the first-parent line), read once per repository."""
+    """sha -> (commit id, position on the first-parent line), read once per repository (or for these shas)."""
 
-    def __init__(self, repository: Repository) -> None:
-        self.by_sha: dict[str, tuple[int, int | None]] = {
-            sha: (pk, position)
-            for pk, sha, position in Commit.objects.filter(repository=repository).values_list(
-                "pk", "sha", "main_position"
-            )
-        }
+    def __init__(self, repository: Repository, *, shas: set[str] | None = None) -> None:
+        self.by_sha: dict[str, tuple[int, int | None]] = {}
+        commits = Commit.objects.filter(repository=repository)
+        self.read(commits if shas is None else commits.filter(sha__in=shas))
+
+    def read(self, commits: Any) -> None:
+        self.by_sha.update(
+            (sha, (pk, position)) for pk, sha, position in commits.values_list("pk", "sha", "main_position")
+        )
 
     def of(self, sha: str) -> int | None:
         entry = self.by_sha.get(sha)
@@ -116,13 +172,14 @@ class _Positions:
         return entry[0] if entry else None
 
 
-def _successes(repository: Repository, environment: str) -> list[dict[str, Any]]:
+def _successes(repository: Repository, environment: str, shas: Any = None) -> list[dict[str, Any]]:
     """Each successful deployment of `environment` (id, sha, rollback flag, first success time), in the order they
-    succeeded."""
+    succeeded (of these shas only, if given)."""
+    statuses = DeploymentStatus.objects.filter(
+        deployment__repository=repository, deployment__environment=environment, state="success"
+    )
     return list(
-        DeploymentStatus.objects.filter(
-            deployment__repository=repository, deployment__environment=environment, state="success"
-        )
+        (statuses if shas is None else statuses.filter(deployment__sha__in=shas))
         .values("deployment_id", "deployment__sha", "deployment__is_rollback")
         .annotate(at=Min("created_at"))
         .order_by("at", "deployment_id")
@@ -137,11 +194,14 @@ def _placed(successes: list[dict[str, Any]], positions: _Positions) -> Iterable[
             yield position, success["at"]
 
 
-def _release_tags(repository: Repository) -> list[dict[str, Any]]:
-    """The repository's live release tags (matching its tag pattern) whose sha is known."""
+def _release_tags(repository: Repository, shas: Any = None) -> list[dict[str, Any]]:
+    """The repository's live release tags (matching its tag pattern) whose sha is known (one of these, if given)."""
     tags = Tag.objects.alive().filter(repository=repository).exclude(sha="")
+    tags = tags if shas is None else tags.filter(sha__in=shas)
     return [
-        t for t in tags.values("name", "sha", "created_at", "first_seen_at") if repository.is_release_tag(t["name"])
+        dict(t)
+        for t in tags.values("name", "sha", "created_at", "first_seen_at")
+        if repository.is_release_tag(t["name"])
     ]
 
 
@@ -164,16 +224,14 @@ def _tag_times(
 
 
 # -- changes ----------------------------------------------------------------------------------------------------
-def _changes(
-    repository: Repository,
-    positions: _Positions,
-    staging: _Earliest,
-    tagged: _Earliest,
-    production: _Earliest,
-    now: datetime,
-) -> tuple[int, int]:
-    pull_requests = list(
-        PullRequest.objects.filter(repository=repository, base_ref=repository.default_branch).values(
+def _pull_requests(repository: Repository, pull_request_ids: set[int] | None) -> list[dict[str, Any]]:
+    """The pull requests into the default branch (these only, if given)."""
+    pull_requests = PullRequest.objects.filter(repository=repository, base_ref=repository.default_branch)
+    if pull_request_ids is not None:
+        pull_requests = pull_requests.filter(pk__in=pull_request_ids)
+    return [
+        dict(pr)
+        for pr in pull_requests.values(
             "pk",
             "title",
             "author_id",
@@ -186,9 +244,21 @@ def _changes(
             "head_sha",
             "head_ref",
         )
-    )
+    ]
+
+
+def _changes(
+    repository: Repository,
+    pull_requests: list[dict[str, Any]],
+    positions: _Positions,
+    reached: _Reached,
+    now: datetime,
+    scoped: set[int] | None = None,
+) -> tuple[int, int]:
+    """The changes of these pull requests (`scoped`: of only these, else of every pull request)."""
+    of_repository = Q(pull_request__repository=repository) if scoped is None else Q(pull_request_id__in=scoped)
     first_commit = dict(
-        PullRequestCommit.objects.filter(pull_request__repository=repository)
+        PullRequestCommit.objects.filter(of_repository)
         .values("pull_request_id")
         .annotate(at=Min("authored_at"))
         .values_list("pull_request_id", "at")
@@ -197,11 +267,13 @@ def _changes(
     first_review: dict[int, datetime] = {}
     first_approval: dict[int, datetime] = {}
     reviews = (
-        Review.objects.filter(pull_request__repository=repository, submitted_at__isnull=False)
+        Review.objects.filter(of_repository, submitted_at__isnull=False)
         .exclude(state=Review.State.PENDING)
         .values_list("pull_request_id", "author_id", "state", "submitted_at")
     )
     for pr_id, author_id, state, at in reviews:
+        if at is None:
+            continue  # the query leaves out reviews without a time
         if author_id is not None and author_id == authors.get(pr_id):
             continue  # the author's own comments are not a review
         if pr_id not in first_review or at < first_review[pr_id]:
@@ -211,12 +283,12 @@ def _changes(
     # Who is asked to review each open PR: the first of them owns "review it" (lowest id: stable between runs).
     reviewer: dict[int, int] = {}
     for pr_id, reviewer_id in ReviewRequest.objects.filter(
-        pull_request__repository=repository, pull_request__state=PullRequest.State.OPEN
+        of_repository, pull_request__state=PullRequest.State.OPEN
     ).values_list("pull_request_id", "reviewer_id"):
         reviewer[pr_id] = min(reviewer_id, reviewer.get(pr_id, reviewer_id))
-    facts = _CheckFacts(repository, pull_requests, positions)
+    facts = _CheckFacts(repository, pull_requests, positions, of_repository, reached.shas)
     window = timedelta(minutes=repository.monitoring_window_minutes)
-    watches = _Watches(repository, now)
+    watches = _Watches(repository, now, scoped)
     rows = []
     for pr in pull_requests:
         position = positions.of(pr["merge_commit_sha"]) if pr["merged_at"] else None
@@ -227,9 +299,9 @@ def _changes(
             "first_review_at": first_review.get(pr["pk"]),
             "approved_at": first_approval.get(pr["pk"]),
             "merged_at": pr["merged_at"],
-            "staging_at": staging.at_or_after(position),
-            "tagged_at": tagged.at_or_after(position),
-            "production_at": production.at_or_after(position),
+            "staging_at": reached.staging.at_or_after(position),
+            "tagged_at": reached.tagged.at_or_after(position),
+            "production_at": reached.production.at_or_after(position),
         }
         watched, times["signed_off_at"] = watches.of(pr["pk"], times["production_at"])
         rows.append(
@@ -255,11 +327,12 @@ class _Watches:
     release by the monitoring app). A change whose release has no watch yet is being watched while it is young
     enough to get one; older, it is history (a first sync) and done."""
 
-    def __init__(self, repository: Repository, now: datetime) -> None:
+    def __init__(self, repository: Repository, now: datetime, scoped: set[int] | None) -> None:
         self.history_before = now - watch_history_age(repository)
         self.by_pr: dict[int, tuple[str, datetime | None, datetime | None]] = {}
+        links = ReleaseChange.objects.filter(release__repository=repository, change__pull_request__isnull=False)
         for pr_id, state, ended_at, deployed_at in (
-            ReleaseChange.objects.filter(release__repository=repository, change__pull_request__isnull=False)
+            (links if scoped is None else links.filter(change__pull_request_id__in=scoped))
             .order_by("release__deployed_at", "release_id")
             .values_list(
                 "change__pull_request_id", "release__watch_state", "release__watch_ended_at", "release__deployed_at"
@@ -299,16 +372,25 @@ def _stage(pr: dict[str, Any], times: dict[str, datetime | None], watched: bool)
 class _CheckFacts:
     """What the checks need beyond the stage times, read in bulk for the whole repository."""
 
-    def __init__(self, repository: Repository, pull_requests: list[dict[str, Any]], positions: _Positions) -> None:
+    def __init__(
+        self,
+        repository: Repository,
+        pull_requests: list[dict[str, Any]],
+        positions: _Positions,
+        of_repository: Q,
+        shas: Any,
+    ) -> None:
         self.positions = positions
         # Each reviewer's latest review that counts (a later comment does not withdraw an approval).
         latest: dict[tuple[int, int], tuple[datetime, str, str]] = {}
         reviews = (
-            Review.objects.filter(pull_request__repository=repository, submitted_at__isnull=False, author__isnull=False)
+            Review.objects.filter(of_repository, submitted_at__isnull=False, author__isnull=False)
             .exclude(state__in=[Review.State.PENDING, Review.State.COMMENTED])
             .values_list("pull_request_id", "author_id", "submitted_at", "state", "commit_sha")
         )
         for pr_id, author_id, at, state, sha in reviews:
+            if at is None or author_id is None:
+                continue  # the query leaves these out
             key = (pr_id, author_id)
             if key not in latest or at > latest[key][0]:
                 latest[key] = (at, state, sha)
@@ -325,16 +407,23 @@ class _CheckFacts:
                 "sha", "parent_shas"
             )
         }
-        self.branches = {
-            b.name: b.is_deleted
-            for b in Branch.objects.filter(repository=repository).only("name", "deleted_at", "head_updated_at")
-        }
+        branches = Branch.objects.filter(repository=repository).only("name", "deleted_at", "head_updated_at")
+        if shas is not None:  # scoped: these pull requests' branches and previews only
+            branches = branches.filter(name__in={pr["head_ref"] for pr in pull_requests})
+        self.branches = {b.name: b.is_deleted for b in branches}
         self.preview_refs: set[str] = set()
         self.preview_shas: set[str] = set()
         self.preview_urls: dict[str, str] = {}
+        statuses = DeploymentStatus.objects.filter(deployment__repository=repository, state="success")
+        if shas is not None:
+            statuses = statuses.filter(
+                Q(deployment__ref__in={pr["head_ref"] for pr in pull_requests if pr["head_ref"]})
+                | Q(deployment__sha__in={pr["head_sha"] for pr in pull_requests if pr["head_sha"]})
+            )
         previews = (
-            DeploymentStatus.objects.filter(deployment__repository=repository, state="success")
-            .exclude(deployment__environment__in=[repository.staging_environment, repository.production_environment])
+            statuses.exclude(
+                deployment__environment__in=[repository.staging_environment, repository.production_environment]
+            )
             .order_by("created_at")
             .values_list("deployment__environment", "deployment__ref", "deployment__sha", "environment_url")
         )
@@ -344,13 +433,12 @@ class _CheckFacts:
                 self.preview_shas.add(sha)
                 if url:  # the latest one wins (ordered by time)
                     self.preview_urls[ref] = self.preview_urls[sha] = url
+        failures = Deployment.objects.filter(
+            repository=repository, environment=repository.production_environment, state__in=["failure", "error"]
+        )
         self.failed_production = _Earliest(
             (position, at)
-            for sha, at in Deployment.objects.filter(
-                repository=repository,
-                environment=repository.production_environment,
-                state__in=["failure", "error"],
-            ).values_list("sha", "state_at")
+            for sha, at in (failures if shas is None else failures.filter(sha__in=shas)).values_list("sha", "state_at")
             if (position := positions.of(sha)) is not None and at is not None
         )
 
@@ -405,95 +493,3 @@ def _next_step(
         minutes = int(window.total_seconds() // 60)
         return {"next_owner_id": author, "next_action": f"Watch production ({minutes}-minute window)"}
     return {"next_owner_id": None, "next_action": ""}
-
-
-# -- releases ---------------------------------------------------------------------------------------------------
-def _releases(
-    repository: Repository,
-    positions: _Positions,
-    successes: list[dict[str, Any]],
-    tags: list[dict[str, Any]],
-) -> tuple[int, int]:
-    """One release per successful production deployment, in the order they succeeded; each brings the changes
-    after the previous one's position up to its own. A deployment behind the previous one is a rollback and
-    brings none."""
-    tags_by_sha: dict[str, str] = {}
-    for tag in tags:
-        if tag["name"] > tags_by_sha.get(tag["sha"], ""):
-            tags_by_sha[tag["sha"]] = tag["name"]
-    changes_by_position = defaultdict(list)
-    for change_id, sha, author_id in Change.objects.filter(repository=repository, commit__isnull=False).values_list(
-        "pk", "commit__sha", "author_id"
-    ):
-        position = positions.of(sha)
-        if position is not None:
-            changes_by_position[position].append((change_id, author_id))
-    ordered_positions = sorted(changes_by_position)
-
-    rows, brought = [], {}
-    live_position: int | None = None
-    for success in successes:
-        position = positions.of(success["deployment__sha"])
-        rolled_back = success["deployment__is_rollback"] or (
-            position is not None and live_position is not None and position < live_position
-        )
-        changes: list[tuple[int, int | None]] = []
-        if position is not None and not rolled_back:
-            lo = bisect.bisect_right(ordered_positions, live_position if live_position is not None else -1)
-            hi = bisect.bisect_right(ordered_positions, position)
-            changes = [c for p in ordered_positions[lo:hi] for c in changes_by_position[p]]
-        if position is not None:
-            live_position = position
-        brought[success["deployment_id"]] = changes
-        rows.append(
-            {
-                "repository_id": repository.pk,
-                "deployment_id": success["deployment_id"],
-                "environment": repository.production_environment,
-                "sha": success["deployment__sha"],
-                "tag_name": tags_by_sha.get(success["deployment__sha"], ""),
-                "state": Release.State.SUCCEEDED,
-                "deployed_at": success["at"],
-                "is_rollback": bool(rolled_back),
-            }
-        )
-    result = upsert_rows(Release, rows, key=["deployment_id"], insert_only=["state"])
-    release_ids = result.ids
-    # The chain of releases, in the order they went live; only links that changed are written.
-    chain = [release_ids[row["deployment_id"]] for row in rows]
-    wanted_previous = dict(zip(chain, [None, *chain[:-1]][: len(chain)], strict=True))
-    stored_previous = dict(Release.objects.filter(pk__in=chain).values_list("pk", "previous_release_id"))
-    for release_id, previous_id in wanted_previous.items():
-        if stored_previous.get(release_id) != previous_id:
-            Release.objects.filter(pk=release_id).update(previous_release_id=previous_id)
-    _release_links(release_ids, brought)
-    return len(rows), result.created + result.updated
-
-
-def _release_links(release_ids: dict[Any, int], brought: dict[int, list[tuple[int, int | None]]]) -> None:
-    """Make ReleaseChange rows and owners match what each release brought (only the differences are written)."""
-    wanted = {(release_ids[d], change_id) for d, changes in brought.items() for change_id, _ in changes}
-    existing = set(
-        ReleaseChange.objects.filter(release_id__in=release_ids.values()).values_list("release_id", "change_id")
-    )
-    ReleaseChange.objects.bulk_create(
-        [ReleaseChange(release_id=r, change_id=c) for r, c in wanted - existing], ignore_conflicts=True
-    )
-    stale = existing - wanted
-    if stale:
-        q = Q()
-        for release_id, change_id in stale:
-            q |= Q(release_id=release_id, change_id=change_id)
-        ReleaseChange.objects.filter(q).delete()
-    owners = Release.owners.through
-    wanted_owners = {
-        (release_ids[d], author_id) for d, changes in brought.items() for _, author_id in changes if author_id
-    }
-    existing_owners = set(
-        owners.objects.filter(release_id__in=release_ids.values()).values_list("release_id", "developer_id")
-    )
-    owners.objects.bulk_create(
-        [owners(release_id=r, developer_id=d) for r, d in wanted_owners - existing_owners], ignore_conflicts=True
-    )
-    for release_id, developer_id in existing_owners - wanted_owners:
-        owners.objects.filter(release_id=release_id, developer_id=developer_id).delete()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 
 WATCH_OPENING_MARGIN = timedelta(hours=1)
@@ -75,6 +76,16 @@ class Change(models.Model):
     preview_url = models.URLField(max_length=500, blank=True, help_text="Its latest successful preview deployment.")
     failed_checks = models.JSONField(default=list, blank=True, help_text="Names of the process checks it fails.")
     derived_at = models.DateTimeField(null=True, blank=True)
+    # Not stored: what a board card shows, worked out once by pipeline.selectors (the template only prints it).
+    check_labels: list[tuple[str, str]]
+    check_badges: list[tuple[str, str]]
+    url: str
+    author_url: str
+    since: datetime | None
+    since_iso: str
+    since_title: str
+    since_text: str
+    window_ends: datetime | None
 
     class Meta:
         ordering = ["-merged_at", "-pr_opened_at"]
@@ -131,6 +142,13 @@ class Release(models.Model):
     failed = models.BooleanField(default=False, help_text="Counts as a failed release for the metrics.")
     failure_reason = models.CharField(max_length=300, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
+    failure_dismissed_at = models.DateTimeField(
+        null=True, blank=True, help_text="An admin said its failure was a mistake: the metrics leave it out."
+    )
+    failure_dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    failure_dismissed_reason = models.CharField(max_length=300, blank=True)
     watch_state = models.CharField(
         max_length=10,
         choices=Watch.choices,
@@ -140,7 +158,9 @@ class Release(models.Model):
         "board until the watch of its release is done.",
     )
     watch_ended_at = models.DateTimeField(null=True, blank=True)
-    changes = models.ManyToManyField(Change, through="ReleaseChange", related_name="releases")
+    changes: models.ManyToManyField[Change, ReleaseChange] = models.ManyToManyField(
+        Change, through="ReleaseChange", related_name="releases"
+    )
     owners = models.ManyToManyField("accounts.Developer", related_name="releases", blank=True)
 
     class Meta:
@@ -169,6 +189,19 @@ class ReleaseChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.release_id}:{self.change_id}"
+
+
+class DeriveMark(models.Model):
+    """How far a repository's derivation has read the mirror (pipeline.derive_scope): the highest row ids of the
+    mirror's tables at the start of each recent derivation, kept a while (a row is numbered when written but seen
+    when its transaction commits), and the settings it derived with (changed settings: derive everything)."""
+
+    repository = models.OneToOneField("gh.Repository", on_delete=models.CASCADE, related_name="+")
+    settings = models.TextField(blank=True)
+    snapshots = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"derived {self.repository_id}"
 
 
 class TaskLink(models.Model):

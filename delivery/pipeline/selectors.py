@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
@@ -18,6 +18,9 @@ from delivery.github.models import Branch, Commit, Deployment, Repository, Tag
 from delivery.pipeline.check_results import change_check_results
 from delivery.pipeline.checks import CHECKS
 from delivery.pipeline.models import Change, Release, Stage
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 BOARD_COLUMNS: list[tuple[str, str]] = [
     (Stage.IN_PROGRESS, "In progress"),
@@ -201,13 +204,13 @@ def change_detail(*, change_id: int) -> dict[str, Any]:
             previous = step.at
     position = change.commit.main_position if change.commit else None
     containing = _containing_deployments(repository, position)
-    previews = (
+    preview_candidates = (
         Deployment.objects.filter(repository=repository).filter(Q(ref=pr.head_ref) | Q(sha=pr.head_sha))
         if pr is not None
         else Deployment.objects.none()
     )
     environments = [repository.staging_environment, repository.production_environment]
-    previews = [d for d in previews.exclude(environment__in=environments).order_by("-created_at")[:20]]
+    previews = [d for d in preview_candidates.exclude(environment__in=environments).order_by("-created_at")[:20]]
     previews = [d for d in previews if repository.environment_kind(d.environment) == "preview"]
     return {
         "change": change,
@@ -227,7 +230,13 @@ def change_detail(*, change_id: int) -> dict[str, Any]:
     }
 
 
-def _branch_deleted(change: Change) -> bool | None:
+class _BranchFacts(TypedDict):
+    branch_seen: bool
+    branch_deleted_at: datetime | None
+    branch_pushed_at: datetime | None
+
+
+def _branch_deleted(change: WithAnnotations[Change, _BranchFacts]) -> bool | None:
     """Whether the change's branch is deleted (None: no event about it seen), from change_detail's annotations."""
     if not change.branch_seen:
         return None
@@ -312,7 +321,7 @@ def repository_detail(*, repository_id: int, history: int = 15) -> dict[str, Any
             Release.objects.filter(deployment__in=[d.pk for d in recent]).values_list("deployment_id", "pk")
         )
         for deployment in recent:
-            deployment.release_id = releases.get(deployment.pk)
+            deployment.release_id = releases.get(deployment.pk)  # type: ignore[attr-defined]  # for the template
         live_tag = tags_by_sha.get(live.sha, "") if live else ""
         if live and not live_tag:
             live_tag = live.ref if repository.is_release_tag(live.ref) else ""
@@ -341,3 +350,28 @@ def release_detail(*, release_id: int) -> dict[str, Any]:
         "statuses": list(release.deployment.statuses.select_related("creator").order_by("created_at", "pk")),
         "next_release": Release.objects.filter(previous_release=release).only("pk", "tag_name", "sha").first(),
     }
+
+
+def fix_candidates(*, release: Release, limit: int = 10) -> tuple[Release | None, list[Release]]:
+    """The releases that could carry the fix of `release` (later releases of its repository, not rollbacks, oldest
+    first) and the one proposed: the release that carries the fix already, else its owners' next release, else the
+    next release."""
+    later = list(
+        Release.objects.filter(
+            repository_id=release.repository_id,
+            environment=release.environment,
+            is_rollback=False,
+            deployed_at__gt=release.deployed_at,
+        ).order_by("deployed_at", "pk")[:limit]
+    )
+    linked = next((r for r in later if r.fix_for_id == release.pk), None)
+    if linked is not None:
+        return linked, later
+    owners = set(release.owners.values_list("pk", flat=True))
+    theirs = set(
+        Release.owners.through.objects.filter(release__in=later, developer_id__in=owners).values_list(
+            "release_id", flat=True
+        )
+    )
+    proposal = next((r for r in later if r.pk in theirs), later[0] if later else None)
+    return proposal, later

@@ -7,5 +7,5 @@ from delivery.reports.models import WeeklyReport
 class WeeklyReportAdmin(admin.ModelAdmin):
     list_display = ["__str__", "period_start", "period_end", "generated_at", "posted_to_slack_at"]
 
-    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request, obj=None) -> bool:
         return False  # a report never changes after it was generated

@@ -202,6 +202,7 @@ class OnCallRow:
         if not self.failed_deployments:
             return False
         latest_failure = self.failed_deployments[0].state_at
+        assert latest_failure is not None  # failed_deployments are read by state_at
         return self.live is None or self.live.deployed_at is None or latest_failure > self.live.deployed_at
 
     @property
@@ -258,7 +259,7 @@ def on_call_board(*, now: datetime) -> list[OnCallRow]:
         live = row.live
         if row.known_good is not None or live is None or live.deployed_at is None:
             continue
-        if release.sha == live.sha or _order_key(release) >= _order_key(live):
+        if release.sha == live.sha or release.deployed_at is None or _order_key(release) >= _order_key(live):
             continue
         if (release.repository_id, release.sha) in seen:
             continue  # an older release of a version already judged

@@ -28,7 +28,7 @@ from delivery.accounts.audit import audit
 from delivery.accounts.models import AuditEvent
 from delivery.accounts.roles import can_start_rollback
 from delivery.github.client import GitHubError, GitHubRateLimited, client_from_settings
-from delivery.github.ingest import ingest_deployment_statuses, ingest_deployments
+from delivery.github.ingest_deployments import ingest_deployment_statuses, ingest_deployments
 from delivery.github.models import Deployment, Repository
 from delivery.pipeline.models import Release
 from delivery.rollbacks.models import Rollback

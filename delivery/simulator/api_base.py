@@ -169,7 +169,7 @@ class ApiBase:
 
 def _int(value: str | None, default: int, low: int, high: int) -> int:
     try:
-        number = int(value) if value not in (None, "") else default
+        number = int(value) if value else default
     except ValueError:
         number = default
     return max(low, min(high, number))

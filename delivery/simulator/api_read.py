@@ -21,7 +21,7 @@ class ReadApi(ApiBase):
         key = {"updated": lambda r: r.updated_at, "pushed": lambda r: r.pushed_at, "full_name": lambda r: r.name}.get(
             sort or "", lambda r: r.created_at
         )
-        repos = sorted(self.world.repos.values(), key=key, reverse=direction == "desc")  # type: ignore[arg-type]
+        repos = sorted(self.world.repos.values(), key=key, reverse=direction == "desc")
         return self.page_of(req, repos, self.r.repository)
 
     def list_members(self, req: Request) -> Result:

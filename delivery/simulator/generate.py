@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from . import ops
 from .history import Pipeline, Simulation, minutes
@@ -118,7 +119,7 @@ def generate_world(
 def _people(world: World, rng: random.Random, developers: int, start: datetime, quirks: bool) -> list[User]:
     used: set[str] = set()
 
-    def make(role: str | None, **extra: object) -> User:
+    def make(role: str | None, **extra: Any) -> User:
         login, name = person(rng, used)
         user = User(
             id=world.next_id("user"),
@@ -129,7 +130,7 @@ def _people(world: World, rng: random.Random, developers: int, start: datetime, 
             role=role,
             location=rng.choice(LOCATIONS),
             **extra,
-        )  # type: ignore[arg-type]
+        )
         return world.add_user(user)
 
     world.service_account = world.add_user(
@@ -303,9 +304,9 @@ def _play_repository(
         world,
         repo,
         rng,
-        workflows,
+        workflows,  # type: ignore[arg-type]  # every simulated repository has the four workflows
         version,
-        oncall,  # type: ignore[arg-type]
+        oncall,
         failure_window=(start + timedelta(days=2), now - timedelta(hours=4)),
         merges_per_release=cadence[0],
     )

@@ -76,7 +76,7 @@ def github_schema() -> GraphQLSchema:
 def _build_schema() -> GraphQLSchema:
     schema = build_schema(SCHEMA_FILE.read_text(encoding="utf-8"), assume_valid_sdl=True)
     # GitHub's schema breaks two of graphql-core's schema rules (see graphql_schema/README.md); queries still validate.
-    schema._validation_errors = []  # type: ignore[attr-defined]
+    schema._validation_errors = []
     return schema
 
 
@@ -282,7 +282,10 @@ class GraphQLApi:
 
     def _fault(self, fault: Fault, user: User, window: RateWindow, request_id: str) -> Response:
         if fault.kind == "server_error":
-            body = {"data": None, "errors": [{"message": SOMETHING_WENT_WRONG.format(request_id=request_id)}]}
+            body: dict[str, Any] = {
+                "data": None,
+                "errors": [{"message": SOMETHING_WENT_WRONG.format(request_id=request_id)}],
+            }
             return Response(fault.status, dumps(body), headers=window.headers())
         if fault.kind == "primary_rate_limit":
             spent = RateWindow(window.limit, window.limit, int(time.time() + fault.reset_in + 0.999), "graphql")
@@ -323,5 +326,5 @@ def _fail_path(query: _Query) -> tuple[str, ...]:
     return tuple(query.root_fields)[:1]
 
 
-def _iso(epoch: int) -> str | None:
+def _iso(epoch: int) -> str:
     return iso(datetime.fromtimestamp(epoch, UTC))

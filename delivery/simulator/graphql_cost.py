@@ -25,6 +25,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
+    NamedTypeNode,
     OperationDefinitionNode,
     SelectionSetNode,
     get_named_type,
@@ -86,6 +87,7 @@ class _Walk:
         spread: set[str],
     ) -> None:
         for selection in selection_set.selections:
+            condition: NamedTypeNode | None
             if isinstance(selection, FieldNode):
                 self.field(parent, selection, multiplier, path, nested, spread)
                 continue

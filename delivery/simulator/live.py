@@ -24,7 +24,7 @@ from .models import Deployment, PullRequest, Repository, User, WorkflowRun
 from .names import commit_message, file_names, pull_title, slugify
 from .world import World
 
-EventCallback = Callable[[str, str, dict[str, Any]], None]
+EventCallback = Callable[[str, str | None, dict[str, Any]], None]
 RECENT = 60  # only the newest deployments/runs can still be in flight
 RUN_FILES = {"staging": "deploy-staging.yml", "production": "deploy-production.yml"}
 # The staging run checks staging for this many ticks after a successful deploy before it tags the release (a
@@ -92,7 +92,7 @@ class LiveActivity:
         while not self._stop.wait(self.interval):
             self.tick()
 
-    def _listen(self, event: str, action: str, payload: dict[str, Any]) -> None:
+    def _listen(self, event: str, action: str | None, payload: dict[str, Any]) -> None:
         if self._recorded is not None:
             self._recorded.append(
                 {"event": event, "action": action, "repository": payload.get("repository", {}).get("full_name")}
@@ -422,8 +422,8 @@ class _RepoStep:
         ops.submit_review(self.world, self.repo, pr, reviewer, state, self.now, body)
 
     def _merge(self, pr: PullRequest) -> None:
-        merger = pr.user if pr.user in self.devs else self.rng.choice(self.devs or [self.bot])
-        landed = ops.merge_pull(self.world, self.repo, pr, merger, self.now)
+        merger = pr.user if pr.user is not None and pr.user in self.devs else self.rng.choice(self.devs or [self.bot])
+        landed = ops.merge_pull(self.world, self.repo, pr, merger, self.now)  # type: ignore[arg-type]  # a world has its bot
         ops.create_run(
             self.world,
             self.repo,

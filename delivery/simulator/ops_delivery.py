@@ -31,7 +31,7 @@ def create_release(world: World, repo: Repository, tag: Tag, author: User | None
     world.touch(repo)
     # Publishing a (non-draft) release on GitHub sends all three, in this order.
     for action in ("created", "published", "released"):
-        emit(world, "release", action, lambda p, a=action: p.release(a, repo, release, author))
+        emit(world, "release", action, lambda p, a=action: p.release(a, repo, release, author))  # type: ignore[misc]
     return release
 
 

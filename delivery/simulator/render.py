@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 from .models import Hook, PullRequest, Repository, Review, Team, User
 from .world import World
@@ -19,6 +19,10 @@ GHOST_ID = 10137
 REDACTED = "********"
 
 
+@overload
+def iso(t: datetime) -> str: ...
+@overload
+def iso(t: datetime | None) -> str | None: ...
 def iso(t: datetime | None) -> str | None:
     return None if t is None else t.strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -86,7 +86,7 @@ class SimulatorServer:
         self.oauth = OAuthApp(world, oauth_client_id, oauth_client_secret)
         self._live = live
         self._httpd = _HTTPServer((host, port), self)
-        self.host, self.port = self._httpd.server_address[:2]  # type: ignore[misc]
+        self.host, self.port = self._httpd.server_address[:2]
         self.url = f"http://{host}:{self.port}"
         self.api_url = self.url + API_PREFIX
         self.renderer = Renderer(world, self.url)
@@ -252,7 +252,7 @@ class SimulatorServer:
         is_rate_limit = path.rstrip("/") == "/rate_limit"
         if window.remaining <= 0 and not is_rate_limit:
             message = PRIMARY_MESSAGE.format(user_id=user.id) if user else "API rate limit exceeded for 127.0.0.1."
-            body = {"message": message, "documentation_url": RATE_DOCS}
+            body: Any = {"message": message, "documentation_url": RATE_DOCS}
             return Response(403, dumps(body), headers=window.headers())
         try:
             if matched is None:

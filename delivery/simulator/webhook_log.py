@@ -96,7 +96,7 @@ class DeliveryLog:
     def entries(self, hook_id: int | None = None) -> list[DeliveryRecord]:
         """Oldest first; every hook's when ``hook_id`` is None."""
         with self._lock:
-            return list(self._all if hook_id is None else self._by_hook.get(hook_id, ()))
+            return list(self._all if hook_id is None else self._by_hook.get(hook_id) or ())
 
     def newest_first(self, hook_id: int, status: str | None = None) -> list[DeliveryRecord]:
         records = self.entries(hook_id)

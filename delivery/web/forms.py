@@ -89,7 +89,8 @@ class OverrideForm(FormInWords):
         return developer
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         starts_at, ends_at = data.get("starts_at"), data.get("ends_at")
         if starts_at is None or ends_at is None:
             return data  # refused already
@@ -115,3 +116,20 @@ class WatchSignOffForm(FormInWords):
 class WatchItemForm(FormInWords):
     checked = forms.BooleanField(required=False)
     note = forms.CharField(required=False, strip=False)  # the service says how long it may be
+
+
+# -- personal API tokens --------------------------------------------------------------------------------------------
+LIFETIME_WORDS = "Give how many days the token lasts: from 1 to 366."
+
+
+class TokenForm(FormInWords):
+    name = forms.CharField(
+        max_length=100,
+        error_messages={
+            "required": "Name the token (what it is for, e.g. 'Grafana').",
+            "max_length": "A token's name is at most 100 characters.",
+        },
+    )
+    days = forms.IntegerField(
+        min_value=1, max_value=366, error_messages=_same_message(LIFETIME_WORDS, "min_value", "max_value")
+    )

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.db.models import F
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -15,15 +15,16 @@ from django.views.decorators.http import require_POST
 from delivery.accounts import oncall, services
 from delivery.accounts.models import AuditEvent, Developer, OnCallRotation, OnCallShift, Role
 from delivery.accounts.roles import requires
+from delivery.core.http import SignedInRequest
 from delivery.web.forms import OverrideForm, RoleChangeForm, RotationForm
 from delivery.web.queues import Queue, has_work, queue_of, team_queues
 
 
-def _developer(request: HttpRequest) -> Developer | None:
+def _developer(request: SignedInRequest) -> Developer | None:
     return Developer.objects.filter(user=request.user).first()
 
 
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: SignedInRequest) -> HttpResponse:
     """A developer with work lands on their queue; everyone else on the pipeline board."""
     developer = _developer(request)
     if developer is not None and has_work(developer.pk):
@@ -31,7 +32,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("board")
 
 
-def _queue_page(request: HttpRequest, queue: Queue, *, mine: bool) -> HttpResponse:
+def _queue_page(request: SignedInRequest, queue: Queue, *, mine: bool) -> HttpResponse:
     context = {"queue": queue, "mine": mine, "now": timezone.now()}
     template = "accounts/queue.html"
     if request.htmx and not request.htmx.boosted:
@@ -39,14 +40,14 @@ def _queue_page(request: HttpRequest, queue: Queue, *, mine: bool) -> HttpRespon
     return render(request, template, context)
 
 
-def my_queue(request: HttpRequest) -> HttpResponse:
+def my_queue(request: SignedInRequest) -> HttpResponse:
     developer = _developer(request)
     if developer is None:
         return render(request, "accounts/no_developer.html", status=200)
     return _queue_page(request, queue_of(developer, now=timezone.now()), mine=True)
 
 
-def person_queue(request: HttpRequest, login: str) -> HttpResponse:
+def person_queue(request: SignedInRequest, login: str) -> HttpResponse:
     developer = (
         Developer.objects.filter(login=login).order_by(F("user_id").asc(nulls_last=True), "-pk").first()
     )  # logins can be reused
@@ -57,7 +58,7 @@ def person_queue(request: HttpRequest, login: str) -> HttpResponse:
     return _queue_page(request, queue_of(developer, now=timezone.now()), mine=False)
 
 
-def team_page(request: HttpRequest) -> HttpResponse:
+def team_page(request: SignedInRequest) -> HttpResponse:
     now = timezone.now()
     context = {"queues": team_queues(now=now), "now": now}
     template = "accounts/team.html"
@@ -77,7 +78,7 @@ def _team_settings_context() -> dict[str, Any]:
     )
     for user in users:
         names = {g.name for g in user.groups.all()}
-        user.role = (
+        user.role = (  # type: ignore[attr-defined]  # for the template
             Role.ADMIN
             if user.is_superuser
             else next((r for r in (Role.ADMIN, Role.ON_CALL, Role.DEVELOPER, Role.VIEWER) if r.value in names), None)
@@ -106,11 +107,11 @@ def _team_settings_context() -> dict[str, Any]:
 
 
 @requires("manage_team")
-def team_settings(request: HttpRequest) -> HttpResponse:
+def team_settings(request: SignedInRequest) -> HttpResponse:
     return render(request, "accounts/team_settings.html", _team_settings_context())
 
 
-def _back_with_error(request: HttpRequest, message: str) -> HttpResponse:
+def _back_with_error(request: SignedInRequest, message: str) -> HttpResponse:
     """The page again, with the reason and what was typed (nothing is lost to a mistake)."""
     context = _team_settings_context()
     context["error"] = message
@@ -120,7 +121,7 @@ def _back_with_error(request: HttpRequest, message: str) -> HttpResponse:
 
 @requires("manage_team")
 @require_POST
-def role_change(request: HttpRequest) -> HttpResponse:
+def role_change(request: SignedInRequest) -> HttpResponse:
     form = RoleChangeForm(request.POST)
     if not form.is_valid():
         if "user" in form.errors:
@@ -137,7 +138,7 @@ def role_change(request: HttpRequest) -> HttpResponse:
 
 @requires("manage_team")
 @require_POST
-def rotation_change(request: HttpRequest) -> HttpResponse:
+def rotation_change(request: SignedInRequest) -> HttpResponse:
     form = RotationForm(request.POST)
     if not form.is_valid():
         return _back_with_error(request, form.first_error())
@@ -154,7 +155,7 @@ def rotation_change(request: HttpRequest) -> HttpResponse:
 
 @requires("manage_team")
 @require_POST
-def override_add(request: HttpRequest) -> HttpResponse:
+def override_add(request: SignedInRequest) -> HttpResponse:
     form = OverrideForm(request.POST)
     if not form.is_valid():
         return _back_with_error(request, form.first_error())
@@ -172,7 +173,7 @@ def override_add(request: HttpRequest) -> HttpResponse:
 
 @requires("manage_team")
 @require_POST
-def override_remove(request: HttpRequest, pk: int) -> HttpResponse:
+def override_remove(request: SignedInRequest, pk: int) -> HttpResponse:
     shift = OnCallShift.objects.filter(pk=pk).select_related("developer").first()
     if shift is not None:  # already removed (a double click): nothing to do
         oncall.override_remove(shift=shift, actor=request.user, request=request)

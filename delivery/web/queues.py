@@ -7,9 +7,14 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
+from types import SimpleNamespace
+from typing import Any
 
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.urls import reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
 
 from delivery.accounts.models import Developer
 from delivery.core.links import page_url
@@ -33,7 +38,7 @@ OPEN_STAGES = (Stage.IN_PROGRESS, Stage.IN_REVIEW)
 TEAM_RECENT_AUTHORS = timedelta(days=90)  # on the team page with nothing to do: wrote a change this recently
 ON_ITS_WAY_STAGES = (Stage.MERGED, Stage.ON_STAGING, Stage.TAGGED, Stage.IN_PRODUCTION)
 BLOCKING_CHECKS = {"stuck_staging", "stuck_tag", "stuck_production", "production_failed"}
-STAGE_SINCE = {
+STAGE_SINCE: dict[str, str] = {
     Stage.IN_PROGRESS: "first_commit_at",
     Stage.IN_REVIEW: "ready_at",
     Stage.MERGED: "merged_at",
@@ -51,7 +56,7 @@ class QueueItem:
     repository: str
     since: datetime | None
     next_step: str
-    change: Change | None = None
+    change: ChangeRow | None = None
     session: MonitoringSession | None = None
     detail: str = ""
     checks: list[tuple[str, str]] = field(default_factory=list)
@@ -62,6 +67,13 @@ class QueueItem:
     @property
     def kind(self) -> str:
         return KIND_LABELS[self.rank]
+
+    @property
+    def badge(self) -> str:
+        """The badge's class: the overdue and the blocking bad, reviews and stale work a warning, the rest news."""
+        if self.overdue or self.rank in (OVERDUE_WATCH, BLOCKED):
+            return "badge-bad"
+        return "badge-warn" if self.rank <= STALE else "badge-info"
 
     @property
     def sort_key(self) -> tuple[int, float]:
@@ -97,17 +109,38 @@ class Queue:
         return self.items[:3]
 
     @property
+    def urgent_html(self) -> SafeString:
+        """The three most urgent items as the team page lists them, written here once: the page lists everyone's,
+        and the template engine's cost per value (a lookup, a context, localizing) was most of its time."""
+        return format_html_join(
+            "",
+            '<li><span class="badge {}">{}</span> <a href="{}">{}</a><span class="sub">{}</span></li>',
+            ((item.badge, item.kind, item.url, item.title, item.next_step) for item in self.urgent),
+        )
+
+    @property
+    def more(self) -> int:
+        """How many items the team page leaves out (it shows the three most urgent)."""
+        return max(0, len(self.items) - 3)
+
+    @cached_property
     def blocked(self) -> bool:
         return any(item.rank in (OVERDUE_WATCH, BLOCKED) for item in self.items)
 
+    @property
+    def url(self) -> str:
+        return page_url("person", self.developer.login)
+
 
 _CHANGE_FIELDS = (
+    "pk",
+    "repository_id",
+    "pull_request_id",
     "title",
     "stage",
     "failed_checks",
     "preview_url",
     "next_action",
-    "next_owner_id",
     "author_id",
     "first_commit_at",
     "pr_opened_at",
@@ -130,11 +163,85 @@ _CHANGE_FIELDS = (
 )
 
 
-def _labels(change: Change) -> list[tuple[str, str]]:
+class ChangeRow:
+    """A change as the queues read it: one row of values with the attribute names of the model (`repository.name`,
+    `pull_request.number`, …) that the items and templates read. A model instance per change, with its repository,
+    author and pull request, costs four objects a row: most of the team page's time, and its garbage collections."""
+
+    pk: int
+    title: str
+    stage: str
+    failed_checks: list[str]
+    preview_url: str
+    next_action: str
+    author_id: int | None
+    first_commit_at: datetime | None
+    pr_opened_at: datetime | None
+    ready_at: datetime | None
+    first_review_at: datetime | None
+    approved_at: datetime | None
+    merged_at: datetime | None
+    staging_at: datetime | None
+    tagged_at: datetime | None
+    production_at: datetime | None
+    repository: Any
+    author: Any
+    pull_request: Any
+    release_id: int | None
+    watched: bool
+    reviewer_id: int | None
+
+    def __init__(self, row: dict[str, Any], related: _Related) -> None:
+        self.__dict__.update(row)
+        self.repository = related.repository(row)
+        self.author = related.author(row)
+        self.pull_request = related.pull_request(row)
+
+    def get_stage_display(self) -> str:
+        return str(Stage(self.stage).label)
+
+
+class _Related:
+    """The repositories, authors and pull requests of change rows, one object each however many rows share it."""
+
+    def __init__(self) -> None:
+        self.repositories: dict[int, SimpleNamespace] = {}
+        self.authors: dict[int, SimpleNamespace] = {}
+
+    def repository(self, row: dict[str, Any]) -> SimpleNamespace:
+        pk = row.pop("repository_id")
+        fields = {name: row.pop(f"repository__{name}") for name in _REPOSITORY_FIELDS}
+        if pk not in self.repositories:
+            self.repositories[pk] = SimpleNamespace(pk=pk, **fields)
+        return self.repositories[pk]
+
+    def author(self, row: dict[str, Any]) -> SimpleNamespace | None:
+        login = row.pop("author__login")
+        avatar_url = row.pop("author__avatar_url")
+        if row["author_id"] is None:
+            return None
+        if row["author_id"] not in self.authors:
+            self.authors[row["author_id"]] = SimpleNamespace(pk=row["author_id"], login=login, avatar_url=avatar_url)
+        return self.authors[row["author_id"]]
+
+    def pull_request(self, row: dict[str, Any]) -> SimpleNamespace | None:
+        fields = {name: row.pop(f"pull_request__{name}") for name in _PULL_REQUEST_FIELDS}
+        return None if row.pop("pull_request_id") is None else SimpleNamespace(**fields)
+
+
+_REPOSITORY_FIELDS = ("name", "full_name", "branch_age_limit_hours", "monitoring_window_minutes")
+_PULL_REQUEST_FIELDS = ("number", "html_url", "draft")
+
+
+def _rows(changes: Any, related: _Related) -> list[ChangeRow]:
+    return [ChangeRow(row, related) for row in changes]
+
+
+def _labels(change: ChangeRow) -> list[tuple[str, str]]:
     return [(name, CHECKS[name]) for name in change.failed_checks if name in CHECKS]
 
 
-def review_state(change: Change) -> str:
+def review_state(change: ChangeRow) -> str:
     if change.pull_request is not None and change.pull_request.draft:
         return "Draft"
     if change.approved_at is not None:
@@ -144,11 +251,11 @@ def review_state(change: Change) -> str:
     return "Waiting for a first review"
 
 
-def _own_change_item(change: Change, now: datetime) -> QueueItem:
+def _own_change_item(change: ChangeRow, now: datetime) -> QueueItem:
     checks = _labels(change)
     names = {name for name, _ in checks}
     url = page_url("change", change.pk)
-    base = {
+    base: dict[str, Any] = {
         "title": change.title,
         "url": url,
         "repository": change.repository.name,
@@ -183,7 +290,7 @@ def _own_change_item(change: Change, now: datetime) -> QueueItem:
     return QueueItem(rank=rank, since=since, next_step=change.next_action, detail=change.get_stage_display(), **base)
 
 
-def _watch_item(changes: list[Change], release_id: int | None) -> QueueItem:
+def _watch_item(changes: list[ChangeRow], release_id: int | None) -> QueueItem:
     """Changes of mine in production with the watch window open, one item per release (no session yet)."""
     first = changes[0]
     titles = f"{first.title}" + (f" and {len(changes) - 1} more" if len(changes) > 1 else "")
@@ -202,7 +309,7 @@ def _watch_item(changes: list[Change], release_id: int | None) -> QueueItem:
     )
 
 
-def _review_item(change: Change) -> QueueItem:
+def _review_item(change: ChangeRow) -> QueueItem:
     return QueueItem(
         rank=REVIEW,
         title=change.title,
@@ -245,7 +352,7 @@ def _session_item(session: MonitoringSession, now: datetime) -> QueueItem:
 def queues_for(developer_ids: list[int] | None, *, now: datetime) -> dict[int, Queue]:
     """The queues of these developers (None: the team, see _team, and anyone else who owns something). Three
     queries plus one for the developers, whatever the amount of data."""
-    changes = Change.objects.select_related("repository", "author", "pull_request").only(*_CHANGE_FIELDS)
+    changes = Change.objects.order_by()  # no sort: each queue is sorted by urgency
     first_release = Subquery(
         ReleaseChange.objects.filter(change=OuterRef("pk")).order_by("release__deployed_at").values("release_id")[:1]
     )
@@ -273,8 +380,11 @@ def queues_for(developer_ids: list[int] | None, *, now: datetime) -> dict[int, Q
         sessions = sessions.filter(owner_id__in=developer_ids)
 
     items: dict[int, list[QueueItem]] = defaultdict(list)
-    watching: dict[tuple[int, int | None], list[Change]] = defaultdict(list)
-    for change in own:  # in trunk-based delivery the author owns the change until it is watched
+    watching: dict[tuple[int, int | None], list[ChangeRow]] = defaultdict(list)
+    related = _Related()
+    own_rows = _rows(own.values(*_CHANGE_FIELDS, "release_id", "watched"), related)
+    review_rows = _rows(reviews.values(*_CHANGE_FIELDS, "reviewer_id"), related)
+    for change in own_rows:  # in trunk-based delivery the author owns the change until it is watched
         if change.author_id is None:
             continue
         if change.stage == Stage.IN_PRODUCTION:
@@ -284,10 +394,10 @@ def queues_for(developer_ids: list[int] | None, *, now: datetime) -> dict[int, Q
             items[change.author_id].append(_own_change_item(change, now))
     for session in sessions:
         items[session.owner_id].append(_session_item(session, now))
-    for (author_id, release_id), changes in watching.items():
-        items[author_id].append(_watch_item(changes, release_id))
-    for change in reviews:
-        if change.reviewer_id != change.author_id:
+    for (author_id, release_id), released in watching.items():
+        items[author_id].append(_watch_item(released, release_id))
+    for change in review_rows:
+        if change.reviewer_id is not None and change.reviewer_id != change.author_id:
             items[change.reviewer_id].append(_review_item(change))
 
     who = Q(pk__in=developer_ids) if developer_ids is not None else Q(pk__in=list(items)) | _team(now)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from delivery.accounts.roles import can_start_rollback
+from delivery.core.http import HtmxHttpRequest
 from delivery.flows.rollbacks import rollback_requested, rollback_retried
 from delivery.notifications.selectors import notification_list
 from delivery.pipeline.models import Release
@@ -38,7 +39,7 @@ def _param(request: HttpRequest, name: str) -> str:
     return request.POST.get(name) or request.GET.get(name) or ""
 
 
-def _confirmation(request: HttpRequest, release: Release, *, status: int = 200, **extra: object) -> HttpResponse:
+def _confirmation(request: HtmxHttpRequest, release: Release, *, status: int = 200, **extra: object) -> HttpResponse:
     live = live_release(release.repository) or release
     targets = rollback_targets(live)
     default = last_known_good(live, targets)
@@ -84,7 +85,7 @@ def _confirmation(request: HttpRequest, release: Release, *, status: int = 200, 
     return render(request, template, context, status=status)
 
 
-def rollback_new(request: HttpRequest, pk: int) -> HttpResponse:
+def rollback_new(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """GET: the confirmation (what is live, the target, the changes undone, a required reason). POST: start."""
     release = _release(pk)
     live = live_release(release.repository) or release  # what a rollback takes out of production
@@ -120,7 +121,7 @@ def rollback_new(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(url)
 
 
-def rollback_page(request: HttpRequest, pk: int) -> HttpResponse:
+def rollback_page(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     rollback = get_object_or_404(
         Rollback.objects.select_related("repository", "from_release", "target_release", "requested_by", "deployment"),
         pk=pk,
@@ -151,7 +152,7 @@ def rollback_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("rollback", rollback.pk)
 
 
-def on_call_page(request: HttpRequest) -> HttpResponse:
+def on_call_page(request: HtmxHttpRequest) -> HttpResponse:
     rows = on_call_board(now=timezone.now())
     for row in rows:  # the button only where this person may press it (a developer: their own live release)
         row.can_roll_back = (

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from delivery.core.http import HtmxHttpRequest
 from delivery.flows.watches import watch_signed_off
 from delivery.monitoring.models import ChecklistItem, MonitoringSession
 from delivery.monitoring.selectors import watch_dashboard_links, watch_state
@@ -81,7 +82,7 @@ def _sign_off(request: HttpRequest, session: MonitoringSession) -> HttpResponse:
     return redirect("watch", session.pk)
 
 
-def watch_item_page(request: HttpRequest, pk: int) -> HttpResponse:
+def watch_item_page(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(
         ChecklistItem.objects.select_related("session__owner", "session__release__repository"), pk=pk
     )

@@ -177,7 +177,8 @@ def test_the_login_page_offers_github_and_names_the_org(anonymous_client: Any, t
     assert "password" not in body.lower()  # no local passwords for people
 
 
-SIGNED_OUT_OK = {"github-webhook", "healthz"}
+SIGNED_OUT_OK = {"github-webhook", "healthz", "api-openapi"}
+API = {"api-metrics", "api-metrics-evidence"}  # a program's client: 401 in JSON (a token or a session), no redirect
 
 
 def _page_urls() -> list[str]:
@@ -186,7 +187,7 @@ def _page_urls() -> list[str]:
     names = []
     for pattern in urls.urlpatterns:
         name = getattr(pattern, "name", None)
-        if name and name not in SIGNED_OUT_OK and "<" not in str(pattern.pattern) and name != "favicon":
+        if name and name not in SIGNED_OUT_OK | API and "<" not in str(pattern.pattern) and name != "favicon":
             names.append(reverse(name))
     return names
 
@@ -198,6 +199,9 @@ def test_every_page_needs_sign_in_except_the_webhook_the_health_check_and_sign_i
         response = anonymous_client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next="), url
     assert anonymous_client.get(reverse("account_login")).status_code == 200
+    for name in API:
+        assert anonymous_client.get(reverse(name)).status_code == 401, name
+    assert anonymous_client.get(reverse("api-openapi")).status_code == 200  # the API's description is public
     assert anonymous_client.get(reverse("healthz")).status_code in (200, 503)
     assert anonymous_client.post(reverse("github-webhook"), b"{}", content_type="application/json").status_code == 401
 

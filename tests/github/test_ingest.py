@@ -9,14 +9,13 @@ from pathlib import Path
 import pytest
 
 from delivery.github.ingest import (
-    ingest_deployment_statuses,
-    ingest_deployments,
     ingest_pull_requests,
     ingest_repositories,
     ingest_reviews,
     ingest_tags,
     ingest_workflow_runs,
 )
+from delivery.github.ingest_deployments import ingest_deployment_statuses, ingest_deployments
 from delivery.github.models import Deployment, PullRequest, Repository, Review, Tag, WorkflowRun
 from tests.conftest import GITHUB_FIXTURES
 
@@ -202,7 +201,7 @@ def test_of_two_equally_new_copies_of_a_workflow_run_the_more_advanced_wins_in_a
 
 
 def test_only_web_links_are_kept_from_deployment_statuses() -> None:
-    from delivery.github.ingest import web_url
+    from delivery.github.ingest_deployments import web_url
 
     assert web_url("https://preview.example/pr-1") == "https://preview.example/pr-1"
     assert web_url("javascript:alert(document.cookie)") == ""

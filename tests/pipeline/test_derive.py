@@ -41,6 +41,7 @@ class History:
             created_at=at(opened),
             merged_at=at(merged),
             closed_at=at(merged),
+            updated_at=at(merged),
             merge_commit_sha=commit.sha,
         )
         if first_commit is not None:
@@ -193,18 +194,34 @@ def test_deriving_again_writes_nothing() -> None:
     assert (again.changes_written, again.releases_written) == (0, 0)
 
 
-@pytest.mark.parametrize("merged_prs", [5, 60])
-def test_derivation_query_count_does_not_grow_with_the_history(merged_prs: int) -> None:
+def _derivation_queries(merged_prs: int) -> tuple[int, int, int]:
+    """Queries of a full derivation, of an incremental one with nothing new, and with a change merged and deployed."""
     h = History()
+    h._ids = iter(range(1_000 * merged_prs, 1_000 * merged_prs + 999))  # two histories in one test
     dev = DeveloperFactory()
     for i in range(merged_prs):
         h.merge(dev, opened=i, merged=i + 1)
         if i % 5 == 4:
             h.deploy("production", len(h.commits) - 1, i + 2)
     h.derive()
+    counts = []
     with CaptureQueriesContext(connection) as queries:
-        h.derive(now=20_000)
-    assert len(queries) == 24, [q["sql"][:120] for q in queries]
+        repository_pipeline_derive(repository_id=h.repo.pk, now=at(20_000), full=True)
+    counts.append(len(queries))
+    with CaptureQueriesContext(connection) as queries:
+        assert not h.derive(now=30_000).full
+    counts.append(len(queries))
+    h.merge(dev, opened=29_000, merged=30_001)
+    h.deploy("production", len(h.commits) - 1, 30_002)
+    with CaptureQueriesContext(connection) as queries:
+        summary = h.derive(now=40_000)
+    assert not summary.full and (summary.changes, summary.releases) == (1, 1)
+    counts.append(len(queries))
+    return counts[0], counts[1], counts[2]
+
+
+def test_derivation_query_count_does_not_grow_with_the_history() -> None:
+    assert _derivation_queries(5) == _derivation_queries(60)
 
 
 def test_on_the_simulated_organization_every_change_in_production_came_with_exactly_one_release(

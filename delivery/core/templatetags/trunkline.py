@@ -34,6 +34,21 @@ def duration(value: timedelta | None) -> str:
 
 
 @register.filter
+def seconds(value: float | None) -> str:
+    """A number of seconds as `duration` writes it ("—" for None: nothing measured)."""
+    return "—" if value is None else duration(timedelta(seconds=float(value)))
+
+
+@register.filter
+def percent(value: float | None) -> str:
+    """A share from 0 to 1 as a percentage ("12.5 %", "—" for None: nothing measured)."""
+    if value is None:
+        return "—"
+    shown = f"{100 * float(value):.1f}".removesuffix(".0")
+    return f"{shown} %"
+
+
+@register.filter
 def since(later: datetime | None, earlier: datetime | None) -> timedelta | None:
     """`later|since:earlier` → the time between them (None if either is missing)."""
     if later is None or earlier is None:

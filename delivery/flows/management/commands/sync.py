@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from delivery.flows.changes import repository_changed
 from delivery.github.client import GitHubClient, GitHubError, GitHubRateLimited, client_from_settings
+from delivery.github.members import teams_sync
 from delivery.github.models import Repository
 from delivery.github.sync import SyncAlreadyRunning, SyncSummary, organization_repositories_sync, repository_sync
 
@@ -58,6 +59,9 @@ class Command(BaseCommand):
                 self.stdout.write(f"{options['org']}: {len(ids)} repositories to sync")
             for pk in ids:
                 total.merge(self._sync_one(client, pk))
+            if not options["repo"]:
+                teams = self._with_waits(lambda: teams_sync(client))
+                self.stdout.write(f"{options['org']}: {teams} team{'s' if teams != 1 else ''} and their members")
         finally:
             client.close()
         total.seconds = time.monotonic() - started
@@ -85,7 +89,7 @@ class Command(BaseCommand):
         )
         return summary
 
-    def _with_waits(self, call):  # type: ignore[no-untyped-def]
+    def _with_waits(self, call):
         """Run `call`, waiting out rate limits and outages; the sync resumes from its bookmarks."""
         attempt = 0
         while True:

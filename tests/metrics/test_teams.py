@@ -1,0 +1,68 @@
+"""The organization's GitHub teams and their members, read from GitHub (the simulator, through the real client) with
+the membership sweep and the first sync; team figures count the work of the team's members."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from delivery.accounts.models import Team
+from delivery.github.members import teams_sync
+from delivery.metrics.figures import metrics
+from delivery.metrics.scope import scope_from
+from tests.conftest import member
+from tests.factories import DeveloperFactory
+from tests.metrics.history import WEEK, History
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_teams_and_their_members_are_read_from_github_and_follow_it(github: Any, gh_client: Any) -> None:
+    world = github.world
+
+    assert teams_sync(gh_client) == len(world.teams)
+
+    for team in world.teams:
+        stored = Team.objects.get(slug=team.slug)
+        assert stored.github_id == team.id and stored.name == team.name
+        assert set(stored.members.values_list("login", flat=True)) == {u.login for u in team.members}
+    gone, changed = world.teams[0], world.teams[1]
+    world.teams.remove(gone)
+    left = changed.members.pop()
+
+    teams_sync(gh_client)
+
+    assert not Team.objects.filter(slug=gone.slug).exists()
+    assert left.login not in set(Team.objects.get(slug=changed.slug).members.values_list("login", flat=True))
+
+
+def test_a_persons_page_names_their_teams() -> None:
+    tess = member("tess").developer
+    team = Team.objects.create(github_id=1, slug="payments", name="Payments", synced_at="2026-11-01T00:00Z")
+    team.members.add(tess)
+    otto = Client()
+    otto.force_login(member("otto"))
+
+    page = otto.get("/people/tess/").content.decode()
+
+    assert "Payments" in page and "?team=payments" in page
+    assert "Their figures" not in page  # one person's figures are theirs and the admins'
+
+
+def test_team_figures_count_the_work_of_its_members() -> None:
+    h = History()
+    ana, ben = DeveloperFactory(login="ana"), DeveloperFactory(login="ben")
+    team = Team.objects.create(github_id=2, slug="web", name="Web", synced_at="2026-11-01T00:00Z")
+    team.members.add(ana)
+    h.merge(ana, opened=0, merged=30, first_commit=-30)
+    h.merge(ben, opened=0, merged=60, first_commit=-90)
+    h.deploy("production", 1, 40)
+    h.deploy("production", 2, 70)
+    h.derive()
+
+    figures = metrics(scope_from({"from": WEEK[0].isoformat(), "to": WEEK[1].isoformat(), "team": "web"}))
+
+    assert figures["lead_time"]["changes"] == 1 and figures["lead_time"]["median_seconds"] == 70 * 60
+    assert figures["deployment_frequency"]["deployments"] == 1

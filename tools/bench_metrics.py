@@ -1,0 +1,152 @@
+"""`python -m tools bench_metrics`: the metrics page and API on a quarter of a large simulated organization.
+
+The organization is the GitHub simulator's (default: 50 repositories, 20,000 PRs and about 5,000 deployments over
+13 weeks), written straight into the mirror (`tools/world_mirror.py`) and derived, as `bench_board` does. Then the
+metrics page (with its previous-period comparison and charts), the API, one repository's figures and an evidence
+list are requested in-process through the whole Django stack, with DEBUG off. Printed: p50/p95/max server time and
+queries per request. Aims: the page's p95 under 300 ms, the API's under 200 ms. `make bench-metrics` runs it on
+PostgreSQL when it answers."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+import time
+import warnings
+from typing import Any
+
+import django
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+from django.test import Client
+from django.test.utils import override_settings
+
+from delivery.github.models import Deployment, PullRequest, Repository
+from delivery.pipeline.models import Change, Release
+from delivery.pipeline.services import repository_derive
+from delivery.simulator.generate import generate_world
+from tools.figures import database_label, percentile
+from tools.world_mirror import mirror_from_world
+
+AIMS_P95_MS = {"metrics page": 300.0, "metrics API": 200.0}
+
+
+class Command(BaseCommand):
+    help = "Benchmark the metrics page and API on a quarter of a simulated organization."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--repos", type=int, default=50)
+        parser.add_argument("--prs", type=int, default=20_000)
+        parser.add_argument("--deployments", type=int, default=5_000, help="about this many")
+        parser.add_argument("--weeks", type=int, default=13, help="of history (a quarter)")
+        parser.add_argument("--requests", type=int, default=50, help="timed requests per page")
+        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--json", dest="json_path", help="also write the figures to this file")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if Repository.objects.exists() or Change.objects.exists():
+            raise CommandError("bench_metrics needs an empty database (make bench-metrics uses a database of its own).")
+        warnings.filterwarnings("ignore", "No directory at", UserWarning)
+        started = time.monotonic()
+        world = generate_world(
+            seed=options["seed"],
+            repos=options["repos"],
+            developers=max(6, 3 * options["repos"]),
+            weeks=options["weeks"],
+            prs=options["prs"],
+            deployments=options["deployments"],
+            quirks=False,
+        )
+        mirror_from_world(world)
+        del world
+        for pk in Repository.objects.order_by("pk").values_list("pk", flat=True):
+            repository_derive(repository_id=pk)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        build_seconds = time.monotonic() - started
+        self.stderr.write(f"built and derived in {build_seconds:.1f}s; timing the metrics")
+        load_before = os.getloadavg()[0]
+        pages = self._time(random.Random(options["seed"]), options["requests"])  # noqa: S311 - reproducible
+        figures = {
+            "repositories": Repository.objects.count(),
+            "pull_requests": PullRequest.objects.count(),
+            "deployments": Deployment.objects.count(),
+            "changes": Change.objects.count(),
+            "releases": Release.objects.count(),
+            "build_seconds": round(build_seconds, 1),
+            "requests_per_page": options["requests"],
+            "pages": pages,
+            "aims_p95_ms": AIMS_P95_MS,
+            "over_aim": [n for n, aim in AIMS_P95_MS.items() if pages[n]["p95_ms"] > aim],
+            "database": database_label(),
+            "python": sys.version.split()[0],
+            "django": django.get_version(),
+            "cpus": os.cpu_count(),
+            "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        }
+        self._print(figures)
+        if options["json_path"]:
+            with open(options["json_path"], "w") as out:
+                json.dump(figures, out, indent=2)
+
+    def _time(self, rng: random.Random, requests: int) -> dict[str, dict[str, Any]]:
+        user = get_user_model().objects.create_superuser(username="bench-metrics", email="bench@example.com")
+        names = list(Repository.objects.values_list("full_name", flat=True))
+        pages = {
+            "metrics page": lambda: "/metrics/?period=quarter",
+            "metrics page, one repository": lambda: f"/metrics/?period=quarter&repository={rng.choice(names)}",
+            "metrics API": lambda: "/api/v1/metrics/?period=quarter",
+            "evidence: lead time (API)": lambda: "/api/v1/metrics/evidence/?period=quarter&figure=lead_time",
+        }
+        figures: dict[str, dict[str, Any]] = {}
+        hosts = [*settings.ALLOWED_HOSTS, "testserver"]
+        with override_settings(DEBUG=False, ALLOWED_HOSTS=hosts, SECURE_SSL_REDIRECT=False):
+            client = Client()
+            client.force_login(user)
+            for name, path in pages.items():
+                for _ in range(3):
+                    self._get(client, path())
+                executed: list[str] = []
+
+                def count(execute: Any, sql: str, *rest: Any, seen: list[str] = executed) -> Any:
+                    seen.append(sql)
+                    return execute(sql, *rest)
+
+                with connection.execute_wrapper(count):  # survives the connection's closing at the request's end
+                    self._get(client, path())
+                ms = []
+                for _ in range(requests):
+                    begun = time.perf_counter()
+                    self._get(client, path())
+                    ms.append((time.perf_counter() - begun) * 1000)
+                ms.sort()
+                figures[name] = {
+                    "p50_ms": round(percentile(ms, 0.5), 1),
+                    "p95_ms": round(percentile(ms, 0.95), 1),
+                    "max_ms": round(ms[-1], 1),
+                    "queries": len(executed),
+                }
+        return figures
+
+    def _get(self, client: Client, path: str) -> None:
+        response = client.get(path)
+        if response.status_code != 200:
+            raise CommandError(f"GET {path} answered {response.status_code}")
+
+    def _print(self, f: dict[str, Any]) -> None:
+        self.stdout.write(
+            f"bench_metrics: {f['repositories']} repositories, {f['pull_requests']:,} PRs, {f['deployments']:,} "
+            f"deployments ({f['changes']:,} changes, {f['releases']:,} releases) on {f['database']}; "
+            f"{f['requests_per_page']} timed requests a page; load {f['load_average_1min']}"
+        )
+        for name, page in f["pages"].items():
+            aim = f["aims_p95_ms"].get(name)
+            verdict = (
+                "" if aim is None else (" (aim met)" if page["p95_ms"] <= aim else f" (OVER the {aim:.0f} ms aim)")
+            )
+            times = f"p50 {page['p50_ms']:>7.1f} ms  p95 {page['p95_ms']:>7.1f} ms  max {page['max_ms']:>7.1f} ms"
+            self.stdout.write(f"  {name:<30} {times}  {page['queries']} queries{verdict}")
