@@ -51,7 +51,7 @@ def _confirmation(request: HtmxHttpRequest, release: Release, *, status: int = 2
     if moved and chosen:
         # The form was computed for an earlier live release: on submit, its default target (that release's last
         # known good) moves to the new one; a target the person chose stays while it is still a target.
-        shown = Release.objects.filter(pk=shown_live if shown_live.isdigit() else None).first()
+        shown = Release.objects.filter(pk=int(shown_live)).first() if shown_live.isdigit() else None
         shown_default = last_known_good(shown) if shown is not None and shown.deployed_at else None
         label = next((t.tag_name for t in targets if str(t.pk) == chosen), "")
         kept_default = request.method == "POST" and shown_default is not None and str(shown_default.pk) == chosen
