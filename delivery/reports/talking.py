@@ -43,7 +43,9 @@ def part_of_day(moment: datetime) -> str:
 
 
 def _change_label(row: dict[str, Any]) -> str:
-    return f"#{row['number']}" if row.get("number") else row["title"][:40]
+    """`billing#42` (numbers repeat across repositories), else the title."""
+    name = row["repository"].rsplit("/", 1)[-1]
+    return f"{name}#{row['number']}" if row.get("number") else row["title"][:40]
 
 
 def _evidence(rows: list[dict[str, Any]], label: Any, most: int = 5) -> list[dict[str, str]]:
@@ -95,8 +97,9 @@ def failures(document: dict[str, Any]) -> dict[str, Any] | None:
     if not rows and not _moved(rate, before, ratio=0.0):
         return None
     figures = document["figures"]["change_failure_rate"]
+    failed = "None" if figures["failed"] == 0 else number(figures["failed"])
     text = (
-        f"{number(figures['failed'])} of {figures['releases']} {plural(figures['releases'], 'release')} failed "
+        f"{failed} of {figures['releases']} {plural(figures['releases'], 'release')} failed "
         f"(change failure rate {percent(rate)}"
     )
     text += f", {percent(before)} the week before)" if before is not None else ")"
