@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench bench-sync bench-webhooks bench-board bench-metrics bench-derive clean
+.PHONY: run test lint bench bench-sync bench-webhooks bench-board bench-metrics bench-derive bench-report clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -133,6 +133,23 @@ bench-metrics: $(VENV)/.runtime
 	fi; \
 	TRUNKLINE_DEMO=1 DATABASE_URL=$$db $(BIN)/python manage.py migrate -v 0 && \
 	TRUNKLINE_DEMO=1 DATABASE_URL=$$db LOG_LEVEL=WARNING $(BIN)/python -m tools bench_metrics $(BENCH_METRICS_ARGS) --json var/bench-metrics.json
+# One week's report (every section, the keys over five weeks) built over 50 repositories / 20,000 PRs, built again
+# unchanged, and its page: time and SQL statements. PostgreSQL when it answers (a database of its own), else SQLite.
+# Figures are printed and written to var/bench-report.json; BENCH_REPORT_ARGS adds options.
+BENCH_REPORT_DB ?= trunkline_bench_report
+BENCH_REPORT_ARGS ?=
+bench-report: $(VENV)/.runtime
+	@mkdir -p var
+	@if pg_isready -h 127.0.0.1 -q 2>/dev/null; then \
+	  dropdb -h 127.0.0.1 -U postgres --if-exists $(BENCH_REPORT_DB) && \
+	  createdb -h 127.0.0.1 -U postgres $(BENCH_REPORT_DB) || exit 1; \
+	  db=postgres://postgres@127.0.0.1:5432/$(BENCH_REPORT_DB); \
+	else \
+	  rm -f var/bench-report.sqlite3*; \
+	  db=sqlite:///$(CURDIR)/var/bench-report.sqlite3; \
+	fi; \
+	TRUNKLINE_DEMO=1 DATABASE_URL=$$db $(BIN)/python manage.py migrate -v 0 && \
+	TRUNKLINE_DEMO=1 DATABASE_URL=$$db LOG_LEVEL=WARNING $(BIN)/python -m tools bench_report $(BENCH_REPORT_ARGS) --json var/bench-report.json
 # The derivation per repository, full and per beat tick, at 5,000 and 80,000 PRs, each on a database of its own
 # (PostgreSQL when it answers, else SQLite): a tick must not grow with the history. Figures are printed and written
 # to var/bench-derive-<prs>.json. BENCH_DERIVE_SIZES changes the sizes.

@@ -203,6 +203,9 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Watches past their window and grace alert the owner, then on-call.
     "watches-overdue": {"task": "flows.watches_overdue", "schedule": timedelta(minutes=1)},
+    # The weekly report: beat asks often, the flow builds (and posts) the week just ended once it is due, so a beat
+    # that was down on Monday morning catches up when it is back.
+    "weekly-reports": {"task": "flows.weekly_reports", "schedule": timedelta(minutes=15)},
     # Rollbacks follow GitHub by webhooks; this reads GitHub for those that hear nothing, and times them out.
     "poll-rollbacks": {"task": "flows.poll_rollbacks", "schedule": timedelta(minutes=1)},
     # People who left the organization lose their access (sign-in checks membership; this catches the rest).
@@ -257,6 +260,14 @@ SLACK_TIMEOUT_SECONDS = env.float("SLACK_TIMEOUT_SECONDS", default=10.0)
 SLACK_MAX_ATTEMPTS = env.int("SLACK_MAX_ATTEMPTS", default=8)
 SLACK_RETRY_BACKOFF_SECONDS = env.float("SLACK_RETRY_BACKOFF_SECONDS", default=30.0)
 SLACK_RETRY_MAX_SECONDS = env.float("SLACK_RETRY_MAX_SECONDS", default=900.0)
+# The weekly report (delivery/reports): built for the week just ended once it is REPORT_WEEKDAY (0 Monday … 6
+# Sunday) at REPORT_HOUR or later in TIME_ZONE, for the organization and each team; its summary goes to
+# SLACK_REPORT_CHANNEL (else SLACK_DEFAULT_CHANNEL), a team's to its channel in SLACK_TEAM_REPORT_CHANNELS
+# ("payments=#payments-retro,web=#web"; a team not listed gets no Slack summary).
+REPORT_WEEKDAY = env.int("REPORT_WEEKDAY", default=0)
+REPORT_HOUR = env.int("REPORT_HOUR", default=7)
+SLACK_REPORT_CHANNEL = env.str("SLACK_REPORT_CHANNEL", default="")
+SLACK_TEAM_REPORT_CHANNELS = env.dict("SLACK_TEAM_REPORT_CHANNELS", default={})
 CLICKUP_TOKEN = env.str("CLICKUP_TOKEN", default="")
 CLICKUP_TEAM_ID = env.str("CLICKUP_TEAM_ID", default="")
 CLICKUP_WEBHOOK_SECRET = env.str("CLICKUP_WEBHOOK_SECRET", default="")

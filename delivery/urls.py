@@ -9,6 +9,7 @@ from delivery.github import views as github_views
 from delivery.metrics import api as metrics_api
 from delivery.metrics import views as metrics_views
 from delivery.pipeline import views as pipeline_views
+from delivery.reports import views as report_views
 from delivery.web import people as people_views
 from delivery.web import rollbacks as rollback_views
 from delivery.web import tokens as token_views
@@ -46,6 +47,13 @@ urlpatterns = [
     path("repositories/<int:pk>/settings/", github_views.repository_settings, name="repository-settings"),
     path("metrics/", metrics_views.metrics_page, name="metrics"),
     path("metrics/evidence/", metrics_views.evidence_page, name="metrics-evidence"),
+    path("reports/", report_views.report_list, name="reports"),
+    path("reports/<str:week>/", report_views.report_page, name="report"),
+    path("reports/<str:week>/report.md", report_views.report_markdown, name="report-markdown"),
+    path("reports/<str:week>/<slug:section>.csv", report_views.report_csv, name="report-csv"),
+    path("reports/<str:week>/teams/<slug:slug>/", report_views.report_page, name="team-report"),
+    path("reports/<str:week>/teams/<slug:slug>/report.md", report_views.report_markdown, name="team-report-markdown"),
+    path("reports/<str:week>/teams/<slug:slug>/<slug:section>.csv", report_views.report_csv, name="team-report-csv"),
     path("settings/tokens/", token_views.token_list, name="tokens"),
     path("settings/tokens/<int:pk>/revoke/", token_views.token_revoke_view, name="token-revoke"),
     path("api/v1/metrics/", metrics_api.metrics_api, name="api-metrics"),

@@ -14,6 +14,7 @@ COMMANDS = {
     "bench_board": "the pipeline pages' server time on a large simulated organization",
     "bench_derive": "the derivation per repository, full and per beat tick, at a history size",
     "bench_metrics": "the metrics page and API on a quarter of a simulated organization",
+    "bench_report": "building one week's report over a simulated organization",
     "bench_sync": "a sync of a simulated organization from scratch",
     "bench_webhooks": "the webhook endpoint under load: gunicorn, a Celery worker and the load generator",
 }

@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Model
+from django.urls import reverse
 from django.utils import timezone
 
 from delivery.accounts.models import Developer
-from delivery.core.links import page_absolute_url
+from delivery.core.links import absolute_url, page_absolute_url
 from delivery.github.models import Deployment, Repository
 from delivery.monitoring.models import MonitoringSession
 from delivery.notifications.models import Notification
@@ -22,11 +24,14 @@ from delivery.notifications.service import (
     DEPLOY_SUCCEEDED,
     MONITORING_OVERDUE_ON_CALL,
     MONITORING_OVERDUE_OWNER,
+    WEEKLY_REPORT,
     mention_text,
     notify,
     slack_escape,
 )
 from delivery.pipeline.models import Release, release_tags
+from delivery.reports.exports import key_value
+from delivery.reports.models import WeeklyReport
 from delivery.rollbacks.models import Rollback
 
 FAILED_DEPLOY_NEWS = timedelta(hours=1)
@@ -203,4 +208,52 @@ def rollback(rollback: Rollback, kind: str) -> None:
         repository=rollback.repository,
         mention=list(Developer.objects.filter(releases__undone_by=rollback).distinct()),
         link=url,
+    )
+
+
+TALKING_POINTS_IN_SLACK = 3
+SHORT_KEYS = {
+    "deployment_frequency": "deployments",
+    "lead_time": "lead time",
+    "change_failure_rate": "change failure",
+    "recovery_time": "recovery",
+    "rework_rate": "rework",
+}
+
+
+def weekly_report_text(report: WeeklyReport, url: str | None) -> str:
+    """`:bar_chart: *Weekly report 2026-W47* (the organization): deployments 4.0 a week (high) · …`, then the top
+    talking points and the link."""
+    document = report.figures
+    team = document.get("team")
+    who = f"team {team['name']}" if team else "the organization"
+    keys = " · ".join(
+        f"{SHORT_KEYS[k['key']]} {key_value(k)}" + (f" ({k['level']})" if k["level"] else "") for k in document["keys"]
+    )
+    lines = [f":bar_chart: *Weekly report {report.week_label}* ({slack_escape(who)}): {slack_escape(keys)}"]
+    lines += [f"• {slack_escape(p['text'])}" for p in document["talking_points"][:TALKING_POINTS_IN_SLACK]]
+    text = "\n".join(lines)
+    return f"{text}\n{link(url, 'The report')}".rstrip()
+
+
+def weekly_report(report: WeeklyReport) -> Notification | None:
+    """A week's summary, once per week and team (whatever the version), to the report channel (a team's to its
+    own); None when it was told already."""
+    path = (
+        reverse("team-report", args=[report.week_label, report.team_slug])
+        if report.team_slug
+        else reverse("report", args=[report.week_label])
+    )
+    url = absolute_url(path)
+    if report.team_slug:
+        channel = settings.SLACK_TEAM_REPORT_CHANNELS.get(report.team_slug, "")
+    else:
+        channel = settings.SLACK_REPORT_CHANNEL
+    return notify(
+        WEEKLY_REPORT,
+        dedupe_key=f"{WEEKLY_REPORT}:{report.week_label}:{report.team_slug or 'organization'}",
+        text=weekly_report_text(report, url),
+        channel=channel or None,
+        link=url,
+        event_at=report.period_end,
     )

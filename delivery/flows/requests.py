@@ -13,6 +13,7 @@ DERIVE_ALL = "flows.derive_all"
 EXECUTE_ROLLBACK = "flows.execute_rollback"
 POLL_ROLLBACKS = "flows.poll_rollbacks"
 WATCHES_OVERDUE = "flows.watches_overdue"
+WEEKLY_REPORTS = "flows.weekly_reports"
 
 
 def rollback_execute_request(*, rollback_id: int) -> None:

@@ -7,6 +7,7 @@ from celery import shared_task
 
 from delivery.flows import requests
 from delivery.flows.changes import repositories_changed, repository_changed
+from delivery.flows.reports import weekly_reports_due
 from delivery.flows.rollbacks import rollback_executed, rollbacks_polled
 from delivery.flows.watches import watches_overdue
 from delivery.github.events import REPOSITORY_CHANGED
@@ -44,3 +45,9 @@ def poll_rollbacks_task() -> int:
 def watches_overdue_task() -> tuple[int, int]:
     """Beat, every minute: alert owners of overdue watches, then on-call."""
     return watches_overdue()
+
+
+@shared_task(name=requests.WEEKLY_REPORTS, ignore_result=True)
+def weekly_reports_task() -> int:
+    """Beat, every 15 minutes: the week just ended's reports once they are due, and their Slack summaries (once)."""
+    return len(weekly_reports_due())

@@ -39,6 +39,7 @@ MONITORING_OVERDUE_ON_CALL = "monitoring_overdue_on_call"
 ROLLBACK_STARTED = "rollback_started"
 ROLLBACK_SUCCEEDED = "rollback_succeeded"
 ROLLBACK_FAILED = "rollback_failed"
+WEEKLY_REPORT = "weekly_report"
 KINDS = frozenset(
     {
         DEPLOY_SUCCEEDED,
@@ -48,6 +49,7 @@ KINDS = frozenset(
         ROLLBACK_STARTED,
         ROLLBACK_SUCCEEDED,
         ROLLBACK_FAILED,
+        WEEKLY_REPORT,
     }
 )
 

@@ -17,10 +17,12 @@ from django.utils import timezone
 from playwright.sync_api import Browser, Page
 
 from delivery.flows.changes import repository_changed
+from delivery.flows.reports import weekly_reports_built
 from delivery.flows.watches import watches_open
 from delivery.github.models import Repository, WebhookDelivery
 from delivery.monitoring.models import MonitoringSession
 from delivery.pipeline.models import Change, Stage
+from delivery.reports.weeks import week_just_ended
 from delivery.rollbacks.models import Rollback
 from delivery.rollbacks.selectors import live_release, rollback_targets
 from delivery.simulator.server import SimulatorServer
@@ -99,7 +101,11 @@ def organization(github: SimulatorServer) -> dict[str, Any]:
         ).encode(),
     )
     other = Change.objects.exclude(author=None).exclude(author__login=admin.username).order_by("-pk").first()
+    week = week_just_ended(timezone.now())
+    reports = [b.report for b in weekly_reports_built(week=week, post=False)]
     return {
+        "week": week.label,
+        "team_slug": next((r.team_slug for r in reports if r.team_slug), ""),
         "admin": admin,
         "developer": developer,
         "session": session,
@@ -135,6 +141,9 @@ def visits(data: dict[str, Any]) -> list[Visit]:
         Visit("metrics", "/metrics/?period=quarter"),
         Visit("metrics-evidence", "/metrics/evidence/?period=quarter&figure=recovery_time"),
         Visit("metrics-bad-filter", "/metrics/?from=2026-01-01&to=never", status=400),
+        Visit("reports", "/reports/"),
+        Visit("report", f"/reports/{data['week']}/"),
+        *([Visit("team-report", f"/reports/{data['week']}/teams/{data['team_slug']}/")] if data["team_slug"] else []),
         Visit("tokens", "/settings/tokens/"),
         Visit("webhook-deliveries", "/operations/webhooks/"),
         Visit("webhook-delivery", f"/operations/webhooks/{data['delivery'].pk}/"),

@@ -23,10 +23,13 @@ from django.utils import timezone
 from delivery.accounts.models import Developer, OnCallRotation
 from delivery.accounts.oncall import rotation_set
 from delivery.core.processes import Children, port_open, wait_for_port
+from delivery.flows.reports import weekly_reports_built
 from delivery.flows.watches import watches_kept_unattended
 from delivery.github.client import github_credentials_configured
 from delivery.github.models import Repository
 from delivery.monitoring.models import MonitoringSession
+from delivery.reports.models import WeeklyReport
+from delivery.reports.weeks import week_just_ended
 
 SIMULATOR_PORT = 8765
 SIMULATOR_ORG = "acme"
@@ -34,6 +37,7 @@ DEMO_WATCH_MINUTES = 5
 """The demo repositories' watch window and grace (the simulated team ships every two minutes or so)."""
 WATCH_WINDOW_DEFAULT = Repository._meta.get_field("monitoring_window_minutes").get_default()
 WATCH_GRACE_DEFAULT = Repository._meta.get_field("monitoring_grace_minutes").get_default()
+DEMO_REPORT_WEEKS = 4
 
 
 class Command(BaseCommand):
@@ -114,6 +118,7 @@ class Command(BaseCommand):
                     if demo:
                         self._demo_rotation()
                         self._demo_watch_window()
+                        self._past_reports()
                     self.stdout.write(self.style.SUCCESS(f"Ready: open {url}"))
                     if demo:
                         self._sign_in_help()
@@ -206,6 +211,16 @@ class Command(BaseCommand):
             handover_hour=9,
             actor=None,
         )
+
+    def _past_reports(self) -> None:
+        """The last few weeks' reports (the organization's and each team's), built from the simulated history so a
+        newcomer sees the report at once; not told on Slack (the Monday run tells the next one)."""
+        if WeeklyReport.objects.exists():
+            return
+        week = week_just_ended(timezone.now())
+        for n in range(DEMO_REPORT_WEEKS - 1, -1, -1):
+            weekly_reports_built(week=week.before(n), post=False)
+        self.stdout.write(f"Weekly reports of the last {DEMO_REPORT_WEEKS} weeks built: /reports/")
 
     def _simulated_team_signs_off(self) -> None:
         """The simulated developers do their post-deploy watch: once a window has ended they sign off "keep",

@@ -1,0 +1,338 @@
+"""A week's report as one JSON document: everything its page, its exports and its Slack summary show, each row with
+the address of its evidence. Computed from the metrics' sources (the same rows the figures count), never defined
+again here; once stored it is never recomputed (delivery.reports.services)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.urls import reverse
+
+from delivery.accounts.models import Developer, Team
+from delivery.core.links import page_url
+from delivery.core.sql import SecondsBetween
+from delivery.metrics import sources
+from delivery.metrics.figures import keys, lead_time, metrics
+from delivery.metrics.scope import Scope, org_zone
+from delivery.monitoring.models import MonitoringSession
+from delivery.pipeline.models import Change, Release
+from delivery.reports.talking import talking_points
+from delivery.reports.weeks import IsoWeek
+from delivery.rollbacks.models import Rollback
+
+SCHEMA = 1
+TREND_WEEKS = 4
+LIMIT = 200
+"""Rows kept at most per list (the counts say how many there were)."""
+OUTLIERS = 5
+
+KEYS: dict[str, tuple[str, str, str]] = {
+    # figure: (label, the value shown and compared, its unit)
+    "deployment_frequency": ("Deployment frequency", "per_week", "per_week"),
+    "lead_time": ("Lead time for changes", "median_seconds", "seconds"),
+    "change_failure_rate": ("Change failure rate", "rate", "rate"),
+    "recovery_time": ("Failed deployment recovery time", "median_seconds", "seconds"),
+    "rework_rate": ("Deployment rework rate", "rate", "rate"),
+}
+HIGHER_IS_BETTER = {"deployment_frequency"}
+BREACHES: dict[str, str] = {
+    "stale": "Branch older than its age limit",
+    "review_breach": "Merged without the required approvals",
+    "merge_breach": "Merged other than by squash",
+    "no_preview": "No preview deployment",
+}
+WAITS: dict[str, str] = {
+    "merge_to_staging": "Merge → staging",
+    "staging_to_tag": "Staging → tag",
+    "tag_to_production": "Tag → production",
+}
+
+
+def when(moment: datetime | None) -> str | None:
+    """A time as the report keeps it: ISO 8601 in the organization's time zone."""
+    return None if moment is None else moment.astimezone(org_zone()).isoformat()
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value)
+
+
+def evidence_url(scope: Scope, figure: str) -> str:
+    params = {"figure": figure, "from": scope.date_from.isoformat(), "to": scope.date_to.isoformat()}
+    if scope.team is not None:
+        params["team"] = scope.team.slug
+    return f"{reverse('metrics-evidence')}?{urlencode(params)}"
+
+
+def _change_row(change: Any) -> dict[str, Any]:
+    pr = change.pull_request
+    return {
+        "title": change.title,
+        "number": pr.number if pr else None,
+        "repository": change.repository.full_name,
+        "author": change.author.login if change.author else None,
+        "url": page_url("change", change.pk),
+    }
+
+
+def _release_label(release: Release) -> str:
+    return release.tag_name or release.sha[:7]
+
+
+def _keys(scope: Scope, week: IsoWeek) -> dict[str, Any]:
+    """The five keys this week, and the same keys over each of the four weeks before (oldest first)."""
+    now = metrics(scope)
+    before = []
+    for n in range(TREND_WEEKS, 0, -1):
+        earlier = week.before(n)
+        before.append((earlier, keys(replace(scope, date_from=earlier.monday, date_to=earlier.sunday))))
+    previous_week = week.before(1)
+    previous_lead = lead_time(replace(scope, date_from=previous_week.monday, date_to=previous_week.sunday))
+    rows = []
+    for figure, (label, value_key, unit) in KEYS.items():
+        rows.append(
+            {
+                "key": figure,
+                "label": label,
+                "unit": unit,
+                "value": now[figure][value_key],
+                "level": now[figure].get("level"),
+                "score": now[figure].get("score"),
+                "higher_is_better": figure in HIGHER_IS_BETTER,
+                "trend": [{"week": w.label, "value": k[figure][value_key]} for w, k in before]
+                + [{"week": week.label, "value": now[figure][value_key]}],
+                "evidence": evidence_url(scope, figure),
+            }
+        )
+    return {"keys": rows, "figures": now, "previous_stages": previous_lead["stages"]}
+
+
+def _shipped(scope: Scope) -> dict[str, Any]:
+    releases = (
+        sources.releases_live(scope)
+        .filter(is_rollback=False)
+        .select_related("repository")
+        .prefetch_related(
+            Prefetch(
+                "changes",
+                queryset=Change.objects.select_related("repository", "pull_request", "author").order_by(
+                    "merged_at", "pk"
+                ),
+            ),
+            Prefetch("owners", queryset=Developer.objects.order_by("login")),
+        )
+        .order_by("repository__full_name", "deployed_at", "pk")
+    )
+    by_repository: dict[str, dict[str, Any]] = {}
+    total_changes = 0
+    for release in releases:
+        repository = by_repository.setdefault(
+            release.repository.full_name,
+            {
+                "name": release.repository.full_name,
+                "url": page_url("repository", release.repository_id),
+                "releases": [],
+            },
+        )
+        changes = [_change_row(c) for c in release.changes.all()]
+        total_changes += len(changes)
+        repository["releases"].append(
+            {
+                "tag": _release_label(release),
+                "url": page_url("release", release.pk),
+                "deployed_at": when(release.deployed_at),
+                "owners": [o.login for o in release.owners.all()],
+                "unplanned": getattr(release, "unplanned_why", ""),
+                "failed": release.failed and release.failure_dismissed_at is None,
+                "changes": changes,
+            }
+        )
+    return {
+        "releases": sum(len(r["releases"]) for r in by_repository.values()),
+        "changes": total_changes,
+        "repositories": list(by_repository.values()),
+        "evidence": evidence_url(scope, "deployment_frequency"),
+    }
+
+
+def _failed(scope: Scope) -> dict[str, Any]:
+    failures: QuerySet[Any] = (
+        sources.failures_recovered(scope).select_related("repository", "release").order_by("failure_at", "pk")
+    )
+    rows = list(failures[:LIMIT])
+    release_of = {d.pk: getattr(d, "release", None) for d in rows}  # None: a deployment that failed
+    release_ids = [r.pk for r in release_of.values() if r is not None]
+    notes: dict[int, list[str]] = {}
+    signed = MonitoringSession.objects.filter(
+        releases__in=release_ids,
+        decision__in=[MonitoringSession.Decision.FIX_FORWARD, MonitoringSession.Decision.ROLL_BACK],
+    ).values_list("releases", "notes", "owner__login")
+    for release_id, note, login in signed:
+        if note.strip():
+            notes.setdefault(release_id, []).append(f"{login}: {note.strip()}")
+    failed = [
+        {
+            "tag": _release_label(release) if release else d.sha[:7],
+            "repository": d.repository.full_name,
+            "url": page_url("release", release.pk) if release else page_url("repository", d.repository_id),
+            "why": d.failure_why,
+            "notes": notes.get(release.pk, []) if release else [],
+            "failed_at": when(d.failure_at),
+            "recovered_at": when(d.recovered_at),
+            "recovery_seconds": _round(d.recovery_seconds),
+            "recovered_by": page_url("release", d.recovery_release_id) if d.recovery_release_id else None,
+            "provisional": d.recovery_watch == "open",
+        }
+        for d in rows
+        for release in [release_of[d.pk]]
+    ]
+    rollbacks = Rollback.objects.filter(
+        repository_id__in=scope.repository_ids, requested_at__gte=scope.start, requested_at__lt=scope.end
+    )
+    if scope.team is not None:
+        rollbacks = rollbacks.filter(
+            Q(releases_undone__owners__teams=scope.team) | Q(requested_by__developer__teams=scope.team)
+        ).distinct()
+    rollback_rows = [
+        {
+            "repository": r.repository.full_name,
+            "url": page_url("rollback", r.pk),
+            "target": r.target_tag,
+            "undone": [_release_label(u) for u in r.releases_undone.all()],
+            "state": r.state,
+            "reason": r.reason,
+            "by": r.requested_by.get_username() if r.requested_by else None,
+            "requested_at": when(r.requested_at),
+        }
+        for r in rollbacks.select_related("repository", "requested_by")
+        .prefetch_related(Prefetch("releases_undone", queryset=Release.objects.order_by("deployed_at")))
+        .order_by("requested_at", "pk")[:LIMIT]
+    ]
+    fixes = [
+        {
+            "tag": _release_label(r),
+            "repository": r.repository.full_name,
+            "url": page_url("release", r.pk),
+            "fixes": _release_label(r.fix_for) if r.fix_for else None,
+            "fixes_url": page_url("release", r.fix_for_id) if r.fix_for_id else None,
+            "deployed_at": when(r.deployed_at),
+        }
+        for r in sources.releases_live(scope)
+        .filter(fix_for__isnull=False)
+        .select_related("repository", "fix_for")
+        .order_by("deployed_at", "pk")[:LIMIT]
+    ]
+    return {
+        "failures": failed,
+        "failures_count": failures.count() if len(rows) == LIMIT else len(rows),
+        "rollbacks": rollback_rows,
+        "fixes": fixes,
+        "evidence": evidence_url(scope, "recovery_time"),
+    }
+
+
+def _watch(scope: Scope) -> dict[str, Any]:
+    watches: QuerySet[Any] = sources.watches_due(scope).select_related("owner", "release", "release__repository")
+    rows = list(watches.order_by("window_ends_at", "pk"))
+    overdue = [
+        {
+            "repository": w.release.repository.full_name,
+            "tag": _release_label(w.release),
+            "owner": w.owner.login,
+            "url": page_url("watch", w.pk),
+            "window_ends_at": when(w.window_ends_at),
+            "signed_off_at": when(w.signed_off_at),
+            "decision": w.decision,
+        }
+        for w in rows
+        if not w.in_time
+    ]
+    return {
+        "due": len(rows),
+        "in_time": sum(1 for w in rows if w.in_time),
+        "overdue": overdue[:LIMIT],
+        "evidence": evidence_url(scope, "process"),
+    }
+
+
+def _breaches(scope: Scope) -> dict[str, Any]:
+    failing = Q()
+    for name in BREACHES:
+        failing |= ~sources.check_passed(name)
+    changes: QuerySet[Any] = (
+        sources.changes_merged(scope)
+        .filter(failing)
+        .select_related("repository", "pull_request", "author")
+        .order_by("merged_at", "pk")
+    )
+    lists: dict[str, list[dict[str, Any]]] = {name: [] for name in BREACHES}
+    for change in changes:
+        for name in BREACHES:
+            if name in (change.failed_checks or []):
+                lists[name].append({**_change_row(change), "merged_at": when(change.merged_at)})
+    return {
+        "checks": [
+            {"check": name, "label": label, "count": len(lists[name]), "rows": lists[name][:LIMIT]}
+            for name, label in BREACHES.items()
+        ],
+        "evidence": evidence_url(scope, "process"),
+    }
+
+
+def _outliers(scope: Scope) -> dict[str, Any]:
+    delivered: QuerySet[Any] = sources.changes_delivered(scope).select_related("repository", "pull_request", "author")
+
+    def top(field: str, queryset: QuerySet[Any] = delivered) -> list[dict[str, Any]]:
+        found = queryset.filter(**{f"{field}__isnull": False}).order_by(f"-{field}", "pk")[:OUTLIERS]
+        return [{**_change_row(c), "seconds": _round(getattr(c, field))} for c in found]
+
+    lived: QuerySet[Any] = (
+        sources.changes_merged(scope)
+        .filter(first_commit_at__isnull=False)
+        .annotate(lived_seconds=SecondsBetween("merged_at", "first_commit_at"))
+        .select_related("repository", "pull_request", "author")
+    )
+    waits = []
+    for stage, label in WAITS.items():
+        for row in top(f"{stage}_seconds"):
+            waits.append({**row, "stage": label})
+    waits.sort(key=lambda r: -(r["seconds"] or 0))
+    return {
+        "longest_lived": top("lived_seconds", lived),
+        "slowest_pickups": top("pickup_seconds"),
+        "slowest_reviews": top("review_seconds"),
+        "longest_waits": waits[:OUTLIERS],
+        "longest_lead": top("lead_seconds"),
+        "evidence": evidence_url(scope, "lead_time"),
+        "pickups_over_a_day": delivered.filter(pickup_seconds__gt=86_400).count(),
+    }
+
+
+def snapshot(week: IsoWeek, *, team: Team | None = None) -> dict[str, Any]:
+    """The report of a week (the organization's, or one team's work) as it stands now."""
+    scope = week.scope(team=team)
+    found = _keys(scope, week)
+    document: dict[str, Any] = {
+        "schema": SCHEMA,
+        "week": week.label,
+        "from": scope.date_from.isoformat(),
+        "to": scope.date_to.isoformat(),
+        "time_zone": str(org_zone()),
+        "team": None if team is None else {"slug": team.slug, "name": team.name},
+        "repositories": [r.full_name for r in scope.repositories],
+        "partial": found["figures"]["partial"],
+        "keys": found["keys"],
+        "figures": found["figures"],
+        "previous_stages": found["previous_stages"],
+        "shipped": _shipped(scope),
+        "failed": _failed(scope),
+        "watch": _watch(scope),
+        "breaches": _breaches(scope),
+        "outliers": _outliers(scope),
+    }
+    document["talking_points"] = talking_points(document)
+    return document

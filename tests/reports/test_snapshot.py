@@ -1,0 +1,188 @@
+"""A week's report, section by section, on weeks built by hand; stored once and never changed by later data."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from django.test import override_settings
+
+from delivery.pipeline.models import Release
+from delivery.reports.models import WeeklyReport
+from delivery.reports.services import report_build
+from delivery.reports.snapshot import snapshot
+from delivery.reports.weeks import IsoWeek, WeekError, week_just_ended
+from tests.factories import DeveloperFactory
+from tests.metrics.history import DAY, HOUR, History
+from tests.reports.helpers import rollback, team
+
+pytestmark = pytest.mark.django_db
+W45 = IsoWeek(2026, 45)  # Monday 2 to Sunday 8 November 2026: the History's week
+
+
+def _key(document: dict, name: str) -> dict:
+    return next(k for k in document["keys"] if k["key"] == name)
+
+
+def test_an_empty_week_has_every_section_and_says_nothing_shipped() -> None:
+    document = snapshot(W45)
+
+    assert document["week"] == "2026-W45" and (document["from"], document["to"]) == ("2026-11-02", "2026-11-08")
+    assert [k["key"] for k in document["keys"]] == [
+        "deployment_frequency",
+        "lead_time",
+        "change_failure_rate",
+        "recovery_time",
+        "rework_rate",
+    ]
+    frequency = _key(document, "deployment_frequency")
+    assert frequency["value"] == 0 and [t["week"] for t in frequency["trend"]] == [
+        "2026-W41",
+        "2026-W42",
+        "2026-W43",
+        "2026-W44",
+        "2026-W45",
+    ]
+    assert _key(document, "lead_time")["value"] is None and _key(document, "change_failure_rate")["level"] is None
+    assert document["shipped"] == {**document["shipped"], "releases": 0, "changes": 0, "repositories": []}
+    assert document["failed"]["failures"] == [] and document["failed"]["rollbacks"] == []
+    assert document["watch"]["due"] == 0 and document["watch"]["overdue"] == []
+    assert all(c["count"] == 0 for c in document["breaches"]["checks"])
+    assert document["outliers"]["longest_lived"] == []
+    assert [p["text"] for p in document["talking_points"]] == ["Nothing reached production this week."]
+
+
+def test_a_week_with_a_rollback_lists_what_shipped_what_failed_and_why() -> None:
+    h = History(owner="acme", name="billing", full_name="acme/billing")
+    ana, ben = DeveloperFactory(login="ana"), DeveloperFactory(login="ben")
+    h.merge(ana, opened=0, merged=60, first_commit=-120, reviews=((ben, 20),))
+    h.merge(ben, opened=70, merged=4 * 24 * HOUR, first_commit=60, reviews=((ana, 26 * HOUR),), merge_commit=True)
+    good = h.deploy("production", 1, 90)
+    h.tag("v1.0.0", 1, 85)
+    h.tag("v1.1.0", 2, 4 * DAY + 100)
+    bad = h.deploy("production", 2, 4 * DAY + 6 * HOUR)  # Friday 6 November, 15:00 UTC
+    h.derive()
+    rollback(h, h.release(bad), h.release(good), reason="Checkout errors", minutes=4 * DAY + 7 * HOUR)
+    h.deploy("production", 1, 4 * DAY + 7 * HOUR + 10)  # the rollback goes live ten minutes later
+    h.derive()
+
+    document = snapshot(W45)
+
+    shipped = document["shipped"]
+    assert shipped["releases"] == 2 and shipped["changes"] == 2
+    [billing] = shipped["repositories"]
+    assert billing["name"] == "acme/billing"
+    assert [(r["tag"], r["owners"], r["failed"]) for r in billing["releases"]] == [
+        ("v1.0.0", ["ana"], False),
+        ("v1.1.0", ["ben"], True),
+    ]
+    assert billing["releases"][1]["changes"][0]["author"] == "ben"
+    assert billing["releases"][1]["url"] == f"/releases/{h.release(bad).pk}/"
+    [failure] = document["failed"]["failures"]
+    assert failure["tag"] == "v1.1.0" and failure["why"] == "Rolled back: Checkout errors"
+    assert failure["recovery_seconds"] == 10 * 60 and failure["recovered_by"] is not None
+    [undo] = document["failed"]["rollbacks"]
+    assert undo | {"url": None, "requested_at": None} == {
+        "repository": "acme/billing",
+        "url": None,
+        "target": "v1.0.0",
+        "undone": ["v1.1.0"],
+        "state": "succeeded",
+        "reason": "Checkout errors",
+        "by": "ana",
+        "requested_at": None,
+    }
+    merge = next(c for c in document["breaches"]["checks"] if c["check"] == "merge_breach")
+    assert merge["count"] == 1 and merge["rows"][0]["author"] == "ben"
+    assert document["outliers"]["longest_lived"][0]["author"] == "ben"
+    assert document["outliers"]["slowest_pickups"][0]["seconds"] == 26 * 3600 - 70 * 60
+    assert document["outliers"]["pickups_over_a_day"] == 1
+    texts = [p["text"] for p in document["talking_points"]]
+    assert texts[0] == "One rollback in billing, on Friday afternoon: “Checkout errors”."
+    assert texts[1].startswith("One of 2 releases failed (change failure rate 50 %")
+    assert any(t.startswith("One PR waited more than a day for a first review") for t in texts)
+    assert 3 <= len(texts) <= 6
+    assert all(p["evidence"] for p in document["talking_points"])
+
+
+def test_a_team_report_counts_its_members_work_only() -> None:
+    h = History()
+    ana, ben = DeveloperFactory(login="ana"), DeveloperFactory(login="ben")
+    payments = team("payments", ana)
+    h.merge(ana, opened=0, merged=30, first_commit=-10)
+    first = h.deploy("production", 1, 40)
+    h.merge(ben, opened=50, merged=80, first_commit=45)
+    h.deploy("production", 2, 100)
+    h.derive()
+
+    document = snapshot(W45, team=payments)
+
+    assert document["team"] == {"slug": "payments", "name": "Payments"}
+    assert [r["url"] for r in document["shipped"]["repositories"][0]["releases"]] == [
+        f"/releases/{h.release(first).pk}/"
+    ]
+    assert "team=payments" in _key(document, "lead_time")["evidence"]
+
+
+def test_iso_week_53_runs_into_the_next_year() -> None:
+    week = IsoWeek.parse("2026-W53")
+    assert (week.monday, week.sunday) == (date(2026, 12, 28), date(2027, 1, 3))
+    assert week.before(1).label == "2026-W52" and IsoWeek(2027, 1).before(1) == week
+    with pytest.raises(WeekError, match="2025 has no ISO week 53"):
+        IsoWeek.parse("2025-W53")
+    h = History()
+    dev = DeveloperFactory()
+    h.merge(dev, opened=0, merged=30, first_commit=-10)
+    h.deploy("production", 1, (date(2027, 1, 2) - date(2026, 11, 2)).days * DAY)  # Saturday 2 January 2027
+    h.derive(now=70 * DAY)
+
+    built = report_build(week=week)
+
+    assert (built.report.iso_year, built.report.iso_week, built.report.version) == (2026, 53, 1)
+    assert built.report.figures["shipped"]["releases"] == 1
+    assert built.report.figures["to"] == "2027-01-03"
+
+
+@override_settings(TIME_ZONE="Asia/Tokyo")
+def test_the_week_is_monday_to_sunday_in_the_organizations_time_zone() -> None:
+    # Monday 9 November, 07:00 in Tokyo is still Sunday 22:00 in UTC: the week just ended is W45 all the same.
+    assert week_just_ended(datetime(2026, 11, 8, 22, 0, tzinfo=UTC)) == W45
+    assert week_just_ended(datetime(2026, 11, 8, 14, 0, tzinfo=UTC)) == IsoWeek(2026, 44)  # Sunday 23:00 in Tokyo
+    h = History()
+    dev = DeveloperFactory()
+    h.merge(dev, opened=-10 * HOUR, merged=-9 * HOUR, first_commit=-11 * HOUR)
+    h.merge(dev, opened=-8 * HOUR, merged=-8.5 * HOUR + 20, first_commit=-9 * HOUR)
+    inside = h.deploy("production", 1, -8 * HOUR)  # Monday 2 November 10:00 in Tokyo (Monday 01:00 UTC)
+    h.deploy("production", 2, 6 * DAY + 11 * HOUR)  # Sunday 8 November 20:00 UTC: Monday 9 November in Tokyo
+    h.derive()
+
+    document = snapshot(W45)
+
+    releases = document["shipped"]["repositories"][0]["releases"]
+    assert [r["url"] for r in releases] == [f"/releases/{h.release(inside).pk}/"]
+    assert releases[0]["deployed_at"] == "2026-11-02T10:00:00+09:00"
+
+
+def test_a_stored_report_never_changes_and_a_rebuild_that_differs_is_a_new_version() -> None:
+    h = History()
+    dev = DeveloperFactory()
+    h.merge(dev, opened=0, merged=30, first_commit=-10)
+    deployment = h.deploy("production", 1, 40)
+    h.derive()
+    first = report_build(week=W45)
+    frozen = WeeklyReport.objects.get(pk=first.report.pk).figures
+
+    h.fail(deployment, "Signed off: roll back (ana)", 100)  # later data: the release failed after all
+    h.merge(dev, opened=200, merged=230, first_commit=190)
+    h.deploy("production", 2, 240)
+    h.derive()
+
+    assert WeeklyReport.objects.get(pk=first.report.pk).figures == frozen
+    assert frozen["figures"]["change_failure_rate"]["failed"] == 0
+    second = report_build(week=W45)
+    assert second.created and second.report.version == 2
+    assert second.report.figures["figures"]["change_failure_rate"]["failed"] == 1
+    assert WeeklyReport.objects.get(pk=first.report.pk).figures == frozen  # the old version is kept as it was
+    again = report_build(week=W45)
+    assert not again.created and again.report.pk == second.report.pk
+    assert Release.objects.filter(failed=True).count() == 1
