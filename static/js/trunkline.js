@@ -94,3 +94,10 @@
   window.addEventListener("resize", mark);
   document.body.addEventListener("htmx:afterSettle", mark);
 })();
+
+// A weekly report prints whole: every repository's releases, however they were folded on the screen.
+(function () {
+  window.addEventListener("beforeprint", function () {
+    document.querySelectorAll("details.report-repo-details").forEach(function (d) { d.open = true; });
+  });
+})();
