@@ -39,8 +39,33 @@ def deployment_frequency(scope: Scope) -> dict[str, Any]:
     }
 
 
-def lead_time(scope: Scope, *, stages_too: bool = True) -> dict[str, Any]:
+LEAD_BUCKETS: list[tuple[str, float | None]] = [
+    ("under an hour", 3_600.0),
+    ("1 hour to 1 day", 86_400.0),
+    ("1 day to 1 week", 7 * 86_400.0),
+    ("1 week to 1 month", 30 * 86_400.0),
+    ("over a month", None),
+]
+
+
+def _band_counts() -> dict[str, Any]:
+    """How many changes fall in each band of lead time, as aggregates over `changes_delivered`."""
+    counts, low = {}, 0.0
+    for i, (_, high) in enumerate(LEAD_BUCKETS):
+        band = Q(lead_seconds__gte=low) if high is None else Q(lead_seconds__gte=low, lead_seconds__lt=high)
+        if i == 0:
+            band = Q(lead_seconds__lt=high)  # the first band takes what is under its top (clock skew included)
+        counts[f"band{i}"] = Count("pk", filter=band)
+        low = high or low
+    return counts
+
+
+def lead_time(scope: Scope, *, stages_too: bool = True, bands: bool = False) -> dict[str, Any]:
+    """The lead time's figures; with `bands`, also how many changes fell in each band (the page's distribution,
+    read in the same pass over the rows)."""
     stages = {name: Percentile(f"{name}_seconds", 0.5) for name in sources.STAGES} if stages_too else {}
+    if bands:
+        stages |= _band_counts()
     found = sources.changes_delivered(scope).aggregate(
         changes=Count("pk"),
         median=Percentile("lead_seconds", 0.5),
@@ -55,6 +80,7 @@ def lead_time(scope: Scope, *, stages_too: bool = True) -> dict[str, Any]:
         "level": levels.level_below(median, "lead_time_seconds"),
         "score": levels.score_duration(median),
         "stages": {name: _seconds(found.get(name)) for name in sources.STAGES},
+        **({"bands": [(label, found[f"band{i}"]) for i, (label, _) in enumerate(LEAD_BUCKETS)]} if bands else {}),
     }
 
 
@@ -132,15 +158,16 @@ def keys(scope: Scope) -> dict[str, Any]:
     }
 
 
-def metrics(scope: Scope) -> dict[str, Any]:
-    """Every figure of a scope: the API's answer, the command's output and the page's numbers."""
+def metrics(scope: Scope, *, bands: bool = False) -> dict[str, Any]:
+    """Every figure of a scope: the API's answer, the command's output and the page's numbers (the page asks for the
+    lead time's `bands` too)."""
     return {
         "from": scope.date_from.isoformat(),
         "to": scope.date_to.isoformat(),
         "repositories": [r.full_name for r in scope.repositories],
         "partial": is_partial(scope),
         "deployment_frequency": deployment_frequency(scope),
-        "lead_time": lead_time(scope),
+        "lead_time": lead_time(scope, bands=bands),
         "change_failure_rate": change_failure_rate(scope),
         "recovery_time": recovery_time(scope),
         "rework_rate": rework_rate(scope),

@@ -14,14 +14,6 @@ from delivery.core.sql import Percentile
 from delivery.metrics import sources
 from delivery.metrics.scope import Scope, org_zone
 
-LEAD_BUCKETS: list[tuple[str, float | None]] = [
-    ("under an hour", 3_600.0),
-    ("1 hour to 1 day", 86_400.0),
-    ("1 day to 1 week", 7 * 86_400.0),
-    ("1 week to 1 month", 30 * 86_400.0),
-    ("over a month", None),
-]
-
 
 @dataclass
 class Day:
@@ -114,19 +106,6 @@ def weeks(scope: Scope) -> list[Week]:
         if week:
             week.changes, week.lead_median = row["n"], row["median"]
     return list(by_week.values())
-
-
-def lead_time_buckets(scope: Scope) -> list[tuple[str, int]]:
-    """How many changes reached production within each band of lead time."""
-    aggregates, low = {}, 0.0
-    for i, (_, high) in enumerate(LEAD_BUCKETS):
-        band = Q(lead_seconds__gte=low) if high is None else Q(lead_seconds__gte=low, lead_seconds__lt=high)
-        if i == 0:
-            band = Q(lead_seconds__lt=high)
-        aggregates[f"b{i}"] = Count("pk", filter=band)
-        low = high or low
-    counts = sources.changes_delivered(scope).aggregate(**aggregates)
-    return [(label, counts[f"b{i}"]) for i, (label, _) in enumerate(LEAD_BUCKETS)]
 
 
 def reviews_per_reviewer(scope: Scope) -> list[tuple[str, int]]:

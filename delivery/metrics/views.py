@@ -92,7 +92,8 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
         return render(request, "metrics/page.html", {**_filters(request, None), "error": str(error)}, status=400)
     if not may_see(request.user, scope):
         raise PermissionDenied("One person's figures are shown to that person and to admins only.")
-    figures = metrics(scope)
+    figures = metrics(scope, bands=True)
+    bands = figures["lead_time"].pop("bands")
     previous = scope.previous()
     before = None if figures["partial"] or is_partial(previous) else keys(previous)
     lead = figures["lead_time"]
@@ -103,7 +104,7 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
         "trends": _trend(figures, before),
         "averages": AVERAGES_2025,
         "per_day": charts.deployments_per_day(series.days(scope)),
-        "bands": charts.bands(series.lead_time_buckets(scope)),
+        "bands": charts.bands(bands),
         "stages": charts.stages(lead["stages"], STAGE_NAMES),
         "weekly": charts.weekly_lines(series.weeks(scope)),
         "reviewers": _reviewers(request, scope),
