@@ -144,6 +144,8 @@ def test_a_rollback_ends_the_watches_of_what_it_undid_when_it_succeeds(team: dic
     assert "Rolled back" in page and 'class="countdown"' not in page
     watch_page = _as(team["olga"]).get(reverse("watch", args=[MonitoringSession.objects.get(owner__login="olga").pk]))
     assert "Ended by a rollback" in watch_page.content.decode() and "ona" in watch_page.content.decode()
+    # What a rollback took out of production is not offered for rolling back again, nor said to be live.
+    assert "Roll back…" not in watch_page.content.decode() and "since rolled back" in watch_page.content.decode()
 
 
 def test_a_failed_rollback_leaves_the_watches_of_what_stays_live_open(team: dict[str, Any]) -> None:

@@ -235,9 +235,11 @@ class Command(BaseCommand):
         members = getattr(self, "members", [])
         if members:
             admin = os.environ.get("TRUNKLINE_ADMIN_LOGINS", members[0]).split(",")[0]
+            on_call = ", ".join(login for login in members[:4] if login != admin)
             self.stdout.write(
-                f"Sign in with GitHub (the simulator's page): {admin} is admin, any other member a developer; "
-                "the last account listed is not a member and is turned away."
+                f"Sign in with GitHub (the simulator's page): {admin} is admin; {on_call} are the on-call rotation "
+                "(the on-call role); any other member a developer; the last account listed is not a member and is "
+                "turned away."
             )
 
 
