@@ -10,9 +10,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from delivery.github.models import PullRequest, Review
-from delivery.pipeline.models import Change
+from delivery.pipeline.models import Change, Release
+from delivery.pipeline.services import release_mark_failed, releases_rolled_back
 from tests.conftest import SIGNED_IN_PAGE_QUERIES
 from tests.factories import DeveloperFactory, PullRequestFactory, TagFactory
+from tests.metrics.history import History as MetricsHistory
 from tests.pipeline.test_derive import History, at
 
 pytestmark = pytest.mark.django_db
@@ -71,3 +73,17 @@ def test_change_page_query_count_does_not_grow_with_the_history(client: Any, lat
     with CaptureQueriesContext(connection) as queries:
         assert client.get(reverse("change", args=[change.pk])).status_code == 200
     assert len(queries) == 8 + SIGNED_IN_PAGE_QUERIES, [q["sql"][:100] for q in queries]
+
+
+def test_a_change_whose_release_was_rolled_back_says_so(client: Any) -> None:
+    h = MetricsHistory()
+    pr = h.merge(DeveloperFactory(), opened=0, merged=30, first_commit=-10)
+    deployment = h.deploy("production", 1, 40)
+    h.derive()
+    release = Release.objects.get(deployment=deployment)
+    release_mark_failed(release, reason="Rolled back: checkout 500s", now=release.deployed_at)
+    releases_rolled_back(release_ids=[release.pk])
+
+    page = client.get(f"/changes/{Change.objects.get(pull_request=pr).pk}/").content.decode()
+
+    assert '<span class="badge badge-bad">rolled back</span>' in page and "Rolled back: checkout 500s" in page
