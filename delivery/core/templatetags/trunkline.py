@@ -49,6 +49,12 @@ def percent(value: float | None) -> str:
 
 
 @register.filter
+def iso(value: str | None) -> datetime | None:
+    """A time written in ISO 8601 (as JSON keeps it: reports, evidence rows) as a datetime for `|date`."""
+    return None if not value else datetime.fromisoformat(value)
+
+
+@register.filter
 def since(later: datetime | None, earlier: datetime | None) -> timedelta | None:
     """`later|since:earlier` → the time between them (None if either is missing)."""
     if later is None or earlier is None:

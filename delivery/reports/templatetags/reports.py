@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django import template
@@ -11,11 +10,6 @@ from delivery.reports.exports import key_value as _key_value
 from delivery.reports.talking import duration
 
 register = template.Library()
-
-
-@register.filter
-def iso(value: str | None) -> datetime | None:
-    return None if not value else datetime.fromisoformat(value)
 
 
 @register.filter
