@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Model
@@ -221,6 +222,13 @@ SHORT_KEYS = {
 }
 
 
+def _how_broken(agreement: dict[str, Any]) -> str:
+    """ "3 times" for an agreement each row can break; the week's figure for one on a figure ("14 %")."""
+    if agreement["per_row"]:
+        return f"{agreement['breaks_count']} time{'s' if agreement['breaks_count'] != 1 else ''}"
+    return f"was {agreement['value']:g} {agreement['unit']}"
+
+
 def weekly_report_text(report: WeeklyReport, url: str | None) -> str:
     """`:bar_chart: *Weekly report 2026-W47* (the organization): deployments 4.0 a week (high) · …`, then the top
     talking points and the link."""
@@ -231,6 +239,12 @@ def weekly_report_text(report: WeeklyReport, url: str | None) -> str:
         f"{SHORT_KEYS[k['key']]} {key_value(k)}" + (f" ({k['level']})" if k["level"] else "") for k in document["keys"]
     )
     lines = [f":bar_chart: *Weekly report {report.week_label}* ({slack_escape(who)}): {slack_escape(keys)}"]
+    broken = [a for a in (document.get("agreements") or {}).get("agreements", []) if a["status"] == "broken"]
+    if broken:
+        lines.append(
+            f"Agreements broken ({len(broken)}): "
+            + "; ".join(f"{slack_escape(a['words'])} ({_how_broken(a)})" for a in broken)
+        )
     lines += [f"• {slack_escape(p['text'])}" for p in document["talking_points"][:TALKING_POINTS_IN_SLACK]]
     text = "\n".join(lines)
     return f"{text}\n{link(url, 'The report')}".rstrip()
