@@ -206,6 +206,8 @@ CELERY_BEAT_SCHEDULE = {
     # The weekly report: beat asks often, the flow builds (and posts) the week just ended once it is due, so a beat
     # that was down on Monday morning catches up when it is back.
     "weekly-reports": {"task": "flows.weekly_reports", "schedule": timedelta(minutes=15)},
+    # A change 75 % and 90 % of the way to a working agreement's limit: its owner hears it once on Slack.
+    "agreement-nudges": {"task": "flows.agreement_nudges", "schedule": timedelta(minutes=5)},
     # Rollbacks follow GitHub by webhooks; this reads GitHub for those that hear nothing, and times them out.
     "poll-rollbacks": {"task": "flows.poll_rollbacks", "schedule": timedelta(minutes=1)},
     # People who left the organization lose their access (sign-in checks membership; this catches the rest).

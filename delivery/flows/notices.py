@@ -21,6 +21,7 @@ from delivery.github.models import Deployment, Repository
 from delivery.monitoring.models import MonitoringSession
 from delivery.notifications.models import Notification
 from delivery.notifications.service import (
+    AGREEMENT_NUDGE,
     DEPLOY_FAILED,
     DEPLOY_SUCCEEDED,
     MONITORING_OVERDUE_ON_CALL,
@@ -30,7 +31,8 @@ from delivery.notifications.service import (
     notify,
     slack_escape,
 )
-from delivery.pipeline.models import Release, release_tags
+from delivery.pipeline.models import Change, Release, release_tags
+from delivery.reports.agreements import Nudge
 from delivery.reports.exports import key_value
 from delivery.reports.models import WeeklyReport
 from delivery.rollbacks.models import Rollback
@@ -270,4 +272,30 @@ def weekly_report(report: WeeklyReport) -> Notification | None:
         channel=channel or None,
         link=url,
         event_at=report.period_end,
+    )
+
+
+def agreement_nudge_text(change: Change, nudge: Nudge, url: str) -> str:
+    """`:hourglass_flowing_sand: <@U…>, *acme/api#42 Title* is 90 % of the way to an agreement: …` (a nudge)."""
+    number = f"#{change.pull_request.number}" if change.pull_request else ""
+    name = slack_escape(f"{change.repository.full_name}{number} {change.title}")
+    who = mention_text(change.author) if change.author else "Heads up"
+    return (
+        f":hourglass_flowing_sand: {who}, *{name}* is {nudge.level} % of the way to a working "
+        f"agreement: {slack_escape(nudge.words)} ({slack_escape(nudge.text)}). {link(url, 'The change')}"
+    )
+
+
+def agreement_nudge(change: Change, nudge: Nudge) -> Notification | None:
+    """Once per change, agreement and level (75 %, 90 %), to its owner directly (their Slack member id), else to the
+    repository's channel; None when told already."""
+    url = absolute_url(reverse("change", args=[change.pk]))
+    return notify(
+        AGREEMENT_NUDGE,
+        dedupe_key=f"{AGREEMENT_NUDGE}:{nudge.agreement_id}:{change.pk}:{nudge.level}",
+        text=agreement_nudge_text(change, nudge, url),
+        repository=change.repository,
+        mention=[change.author] if change.author else [],
+        channel=(change.author.slack_member_id if change.author else "") or None,
+        link=url,
     )

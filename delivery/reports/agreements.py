@@ -11,17 +11,18 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Min, QuerySet
+from django.db.models import Min, Prefetch, QuerySet
 
 from delivery.accounts.models import Team
-from delivery.core.calendar import working_calendar, working_seconds
+from delivery.core.calendar import WorkingCalendar, working_calendar, working_seconds
 from delivery.core.links import page_url
 from delivery.github.models import Repository
 from delivery.metrics import sources
 from delivery.metrics.scope import Scope, today
+from delivery.pipeline.models import Stage
 from delivery.reports.models import Agreement
 from delivery.reports.weeks import IsoWeek
 
@@ -306,3 +307,90 @@ def suggestion(
         f"the last four weeks' {'share' if RULES[kind].higher_is_better else 'figure'} "
         f"({number(round(value, 1))} {RULES[kind].unit}), 10 % better, rounded",
     )
+
+
+# -- nudges: a change about to break an agreement -------------------------------------------------------------------
+NUDGE_LEVELS = (75, 90)
+"""A change is nudged (on its owner's queue, and once on Slack at each level) at 75 % and 90 % of the way to an
+agreement's limit; past 100 % the queue says it broke it."""
+OPEN_STAGES = (Stage.IN_PROGRESS, Stage.IN_REVIEW)
+
+
+@dataclass(frozen=True)
+class InForce:
+    """An agreement a change in flight can be nudged about (a first review within N working hours, a branch age)."""
+
+    pk: int
+    kind: str
+    threshold: float
+    words: str
+    repository_ids: frozenset[int]  # empty: every repository
+    member_ids: frozenset[int] | None  # None: the organization's
+
+
+@dataclass(frozen=True)
+class Nudge:
+    agreement_id: int
+    words: str
+    level: int  # 75, 90, or 100 once past the limit
+    text: str
+
+
+def agreements_in_force() -> list[InForce]:
+    """The agreements changes in flight are nudged about (two queries whatever their number)."""
+    agreements = Agreement.objects.filter(kind__in=[Kind.PICKUP, Kind.BRANCH_AGE]).prefetch_related(
+        Prefetch("repositories", queryset=Repository.objects.only("pk"))
+    )
+    teams = {a.team_id for a in agreements if a.team_id is not None}
+    members: dict[int, set[int]] = {}
+    for team_id, developer_id in Team.members.through.objects.filter(team_id__in=teams).values_list(
+        "team_id", "developer_id"
+    ):
+        members.setdefault(team_id, set()).add(developer_id)
+    return [
+        InForce(
+            a.pk,
+            a.kind,
+            a.threshold,
+            words(a.kind, a.threshold),
+            frozenset(r.pk for r in a.repositories.all()),
+            None if a.team_id is None else frozenset(members.get(a.team_id, ())),
+        )
+        for a in agreements
+    ]
+
+
+def _level(share: float) -> int | None:
+    if share >= 1:
+        return 100
+    reached = [level for level in NUDGE_LEVELS if share * 100 >= level]
+    return max(reached) if reached else None
+
+
+def nudges_of(change: Any, agreements: list[InForce], *, now: datetime, calendar: WorkingCalendar) -> list[Nudge]:
+    """What a change in flight is close to breaking: a pull request waiting for its first review (in working hours),
+    a branch getting old (from its first commit). `change` has the fields of a Change (a row of values will do)."""
+    if change.stage not in OPEN_STAGES or change.author_id is None:
+        return []
+    found = []
+    for agreement in agreements:
+        if agreement.repository_ids and change.repository_id not in agreement.repository_ids:
+            continue
+        if agreement.member_ids is not None and change.author_id not in agreement.member_ids:
+            continue
+        if agreement.kind == Kind.PICKUP:
+            if change.stage != Stage.IN_REVIEW or change.ready_at is None or change.first_review_at is not None:
+                continue
+            hours = working_seconds(change.ready_at, now, calendar) / 3600
+            share = hours / agreement.threshold
+            text = f"{hours:.1f} of {number(agreement.threshold)} working hours waiting for a first review"
+        else:
+            if change.first_commit_at is None:
+                continue
+            days = (now - change.first_commit_at).total_seconds() / 86_400
+            share = days / agreement.threshold
+            text = f"{days:.1f} of {number(agreement.threshold)} days since the first commit"
+        level = _level(share)
+        if level is not None:
+            found.append(Nudge(agreement.pk, agreement.words, level, text))
+    return found
