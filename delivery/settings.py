@@ -206,6 +206,8 @@ CELERY_BEAT_SCHEDULE = {
     # The weekly report: beat asks often, the flow builds (and posts) the week just ended once it is due, so a beat
     # that was down on Monday morning catches up when it is back.
     "weekly-reports": {"task": "flows.weekly_reports", "schedule": timedelta(minutes=15)},
+    # A change 75 % and 90 % of the way to a working agreement's limit: its owner hears it once on Slack.
+    "agreement-nudges": {"task": "flows.agreement_nudges", "schedule": timedelta(minutes=5)},
     # Rollbacks follow GitHub by webhooks; this reads GitHub for those that hear nothing, and times them out.
     "poll-rollbacks": {"task": "flows.poll_rollbacks", "schedule": timedelta(minutes=1)},
     # People who left the organization lose their access (sign-in checks membership; this catches the rest).
@@ -268,6 +270,10 @@ REPORT_WEEKDAY = env.int("REPORT_WEEKDAY", default=0)
 REPORT_HOUR = env.int("REPORT_HOUR", default=7)
 SLACK_REPORT_CHANNEL = env.str("SLACK_REPORT_CHANNEL", default="")
 SLACK_TEAM_REPORT_CHANNELS = env.dict("SLACK_TEAM_REPORT_CHANNELS", default={})
+# The working calendar (delivery/core/calendar.py): the working days (ISO weekdays, 1 Monday … 7 Sunday: "1-5",
+# "1,2,3,4,5") and hours ("9-17": 09:00 to 17:00) in TIME_ZONE that the working agreements' "working hours" count.
+WORK_DAYS = env.str("WORK_DAYS", default="1-5")
+WORK_HOURS = env.str("WORK_HOURS", default="9-17")
 CLICKUP_TOKEN = env.str("CLICKUP_TOKEN", default="")
 CLICKUP_TEAM_ID = env.str("CLICKUP_TEAM_ID", default="")
 CLICKUP_WEBHOOK_SECRET = env.str("CLICKUP_WEBHOOK_SECRET", default="")

@@ -71,6 +71,8 @@ class AuditEvent(models.Model):
         TOKEN_USED = "token_used", "API token used"
         RELEASE_FIX_LINKED = "release_fix_linked", "Release named as a fix"
         RELEASE_FAILURE_DISMISSED = "release_failure_dismissed", "Release failure dismissed"
+        AGREEMENT_SET = "agreement_set", "Working agreement set"
+        AGREEMENT_REMOVED = "agreement_removed", "Working agreement removed"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)

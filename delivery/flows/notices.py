@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Model
@@ -20,6 +21,7 @@ from delivery.github.models import Deployment, Repository
 from delivery.monitoring.models import MonitoringSession
 from delivery.notifications.models import Notification
 from delivery.notifications.service import (
+    AGREEMENT_NUDGE,
     DEPLOY_FAILED,
     DEPLOY_SUCCEEDED,
     MONITORING_OVERDUE_ON_CALL,
@@ -29,7 +31,8 @@ from delivery.notifications.service import (
     notify,
     slack_escape,
 )
-from delivery.pipeline.models import Release, release_tags
+from delivery.pipeline.models import Change, Release, release_tags
+from delivery.reports.agreements import Nudge
 from delivery.reports.exports import key_value
 from delivery.reports.models import WeeklyReport
 from delivery.rollbacks.models import Rollback
@@ -221,6 +224,13 @@ SHORT_KEYS = {
 }
 
 
+def _how_broken(agreement: dict[str, Any]) -> str:
+    """ "3 times" for an agreement each row can break; the week's figure for one on a figure ("14 %")."""
+    if agreement["per_row"]:
+        return f"{agreement['breaks_count']} time{'s' if agreement['breaks_count'] != 1 else ''}"
+    return f"was {agreement['value']:g} {agreement['unit']}"
+
+
 def weekly_report_text(report: WeeklyReport, url: str | None) -> str:
     """`:bar_chart: *Weekly report 2026-W47* (the organization): deployments 4.0 a week (high) · …`, then the top
     talking points and the link."""
@@ -231,6 +241,12 @@ def weekly_report_text(report: WeeklyReport, url: str | None) -> str:
         f"{SHORT_KEYS[k['key']]} {key_value(k)}" + (f" ({k['level']})" if k["level"] else "") for k in document["keys"]
     )
     lines = [f":bar_chart: *Weekly report {report.week_label}* ({slack_escape(who)}): {slack_escape(keys)}"]
+    broken = [a for a in (document.get("agreements") or {}).get("agreements", []) if a["status"] == "broken"]
+    if broken:
+        lines.append(
+            f"Agreements broken ({len(broken)}): "
+            + "; ".join(f"{slack_escape(a['words'])} ({_how_broken(a)})" for a in broken)
+        )
     lines += [f"• {slack_escape(p['text'])}" for p in document["talking_points"][:TALKING_POINTS_IN_SLACK]]
     text = "\n".join(lines)
     return f"{text}\n{link(url, 'The report')}".rstrip()
@@ -256,4 +272,30 @@ def weekly_report(report: WeeklyReport) -> Notification | None:
         channel=channel or None,
         link=url,
         event_at=report.period_end,
+    )
+
+
+def agreement_nudge_text(change: Change, nudge: Nudge, url: str) -> str:
+    """`:hourglass_flowing_sand: <@U…>, *acme/api#42 Title* is 90 % of the way to an agreement: …` (a nudge)."""
+    number = f"#{change.pull_request.number}" if change.pull_request else ""
+    name = slack_escape(f"{change.repository.full_name}{number} {change.title}")
+    who = mention_text(change.author) if change.author else "Heads up"
+    return (
+        f":hourglass_flowing_sand: {who}, *{name}* is {nudge.level} % of the way to a working "
+        f"agreement: {slack_escape(nudge.words)} ({slack_escape(nudge.text)}). {link(url, 'The change')}"
+    )
+
+
+def agreement_nudge(change: Change, nudge: Nudge) -> Notification | None:
+    """Once per change, agreement and level (75 %, 90 %), to its owner directly (their Slack member id), else to the
+    repository's channel; None when told already."""
+    url = absolute_url(reverse("change", args=[change.pk]))
+    return notify(
+        AGREEMENT_NUDGE,
+        dedupe_key=f"{AGREEMENT_NUDGE}:{nudge.agreement_id}:{change.pk}:{nudge.level}",
+        text=agreement_nudge_text(change, nudge, url),
+        repository=change.repository,
+        mention=[change.author] if change.author else [],
+        channel=(change.author.slack_member_id if change.author else "") or None,
+        link=url,
     )

@@ -14,6 +14,7 @@ EXECUTE_ROLLBACK = "flows.execute_rollback"
 POLL_ROLLBACKS = "flows.poll_rollbacks"
 WATCHES_OVERDUE = "flows.watches_overdue"
 WEEKLY_REPORTS = "flows.weekly_reports"
+AGREEMENT_NUDGES = "flows.agreement_nudges"
 
 
 def rollback_execute_request(*, rollback_id: int) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from delivery.flows import requests
+from delivery.flows.agreements import agreement_nudges_told
 from delivery.flows.changes import repositories_changed, repository_changed
 from delivery.flows.reports import weekly_reports_due
 from delivery.flows.rollbacks import rollback_executed, rollbacks_polled
@@ -51,3 +52,9 @@ def watches_overdue_task() -> tuple[int, int]:
 def weekly_reports_task() -> int:
     """Beat, every 15 minutes: the week just ended's reports once they are due, and their Slack summaries (once)."""
     return len(weekly_reports_due())
+
+
+@shared_task(name=requests.AGREEMENT_NUDGES, ignore_result=True)
+def agreement_nudges_task() -> int:
+    """Beat, every 5 minutes: changes close to breaking a working agreement, told once to their owner at each level."""
+    return agreement_nudges_told()

@@ -40,6 +40,7 @@ ROLLBACK_STARTED = "rollback_started"
 ROLLBACK_SUCCEEDED = "rollback_succeeded"
 ROLLBACK_FAILED = "rollback_failed"
 WEEKLY_REPORT = "weekly_report"
+AGREEMENT_NUDGE = "agreement_nudge"
 KINDS = frozenset(
     {
         DEPLOY_SUCCEEDED,
@@ -50,6 +51,7 @@ KINDS = frozenset(
         ROLLBACK_SUCCEEDED,
         ROLLBACK_FAILED,
         WEEKLY_REPORT,
+        AGREEMENT_NUDGE,
     }
 )
 

@@ -55,6 +55,7 @@ def markdown(document: dict[str, Any], *, title: str) -> str:
         lines.append(
             f"| {_link(key['label'], key['evidence'])} | {key_value(key)} | {key['level'] or ''} | {score} | {before} |"
         )
+    lines += agreements_markdown(document)
     shipped = document["shipped"]
     lines += ["", "## What shipped", "", f"{shipped['releases']} releases, {shipped['changes']} changes.", ""]
     for repository in shipped["repositories"]:
@@ -117,6 +118,24 @@ def markdown(document: dict[str, Any], *, title: str) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def agreements_markdown(document: dict[str, Any]) -> list[str]:
+    """Section 2: each agreement kept or broken, with the rows that broke it (nothing for a report stored before
+    the agreements were judged)."""
+    found = document.get("agreements")
+    if found is None:
+        return []
+    lines = ["", "## Working agreements", ""]
+    if not found["agreements"]:
+        return [*lines, f"No working agreements yet ({_link('set them', found['url'])})."]
+    lines += [f"{found['kept']} kept, {found['broken']} broken.", ""]
+    for a in found["agreements"]:
+        lines.append(f"- **{a['status']}**: {_md(a['words'])} ({_md(a['scope'])})")
+        lines.extend(f"  - {_change(row)}: {_md(row['value_text'])}" for row in a["breaks"][:20])
+        if a["breaks_count"] > 20:
+            lines.append(f"  - and {a['breaks_count'] - 20} more (CSV)")
+    return lines
+
+
 OUTLIER_LISTS = {
     "longest_lived": "Longest-lived PRs (first commit → merge)",
     "slowest_pickups": "Slowest pickups (ready → first review)",
@@ -137,6 +156,24 @@ def _rows_keys(document: dict[str, Any]) -> Iterator[list[Any]]:
                 key["level"] if current else "",
                 key["score"] if current else "",
                 absolute_url(key["evidence"]) if current else "",
+            ]
+
+
+def _rows_agreements(document: dict[str, Any]) -> Iterator[list[Any]]:
+    yield ["agreement", "scope", "status", "value", "repository", "pull_request", "title", "author", "why", "url"]
+    for a in (document.get("agreements") or {}).get("agreements", []):
+        base = [a["words"], a["scope"], a["status"], a["value"]]
+        if not a["breaks"]:
+            yield [*base, "", "", "", "", "", ""]
+        for r in a["breaks"]:
+            yield [
+                *base,
+                r["repository"],
+                r["number"],
+                r["title"],
+                r["author"],
+                r["value_text"],
+                absolute_url(r["url"]),
             ]
 
 
@@ -261,6 +298,7 @@ def _rows_talking_points(document: dict[str, Any]) -> Iterator[list[Any]]:
 
 CSV_ROWS: dict[str, Callable[[dict[str, Any]], Iterator[list[Any]]]] = {
     "keys": _rows_keys,
+    "agreements": _rows_agreements,
     "shipped": _rows_shipped,
     "failed": _rows_failed,
     "rollbacks": _rows_rollbacks,

@@ -4,12 +4,15 @@ are read (never the figures again), so a past report shows what it said when it 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import reduce
+from operator import or_
 from typing import Any
 
-from django.db.models import Count, Max
+from django.db.models import Count, F, Max, Prefetch, Q, QuerySet
 
+from delivery.github.models import Repository
 from delivery.reports.exports import key_value
-from delivery.reports.models import WeeklyReport
+from delivery.reports.models import Agreement, WeeklyReport
 from delivery.reports.weeks import IsoWeek
 
 
@@ -69,6 +72,8 @@ def report_at(versions: list[WeeklyReport], version: int | None) -> WeeklyReport
 def _summary(document: dict[str, Any]) -> dict[str, Any]:
     """What a reader compares between two versions: each key's value and each section's count."""
     found: dict[str, Any] = {k["label"]: key_value(k) for k in document["keys"]}
+    if "agreements" in document:
+        found["Agreements broken"] = document["agreements"]["broken"]
     found["Releases shipped"] = document["shipped"]["releases"]
     found["Changes shipped"] = document["shipped"]["changes"]
     found["Failed releases"] = len(document["failed"]["failures"])
@@ -96,3 +101,30 @@ def versions_with_differences(versions: list[WeeklyReport]) -> list[dict[str, An
         differences = version_differences(versions[i - 1].figures, report.figures) if i else []
         listed.append({"report": report, "differences": differences})
     return listed
+
+
+def agreements_listed() -> QuerySet[Agreement]:
+    return (
+        Agreement.objects.select_related("team", "created_by")
+        .prefetch_related(Prefetch("repositories", queryset=Repository.objects.order_by("full_name")))
+        .order_by(F("team__name").asc(nulls_first=True), "kind", "pk")
+    )
+
+
+def agreements_judged(weeks: list[IsoWeek]) -> dict[int, list[dict[str, Any] | None]]:
+    """Each agreement's verdict in each of `weeks`, as the organization's stored reports (their latest versions) said
+    it: None where no report judged it (one query whatever the history)."""
+    reports = WeeklyReport.objects.filter(team_slug="").filter(
+        reduce(or_, (Q(iso_year=w.year, iso_week=w.week) for w in weeks), Q(pk__in=[]))
+    )
+    latest: dict[tuple[int, int], WeeklyReport] = {}
+    for stored in reports.order_by("version"):
+        latest[(stored.iso_year, stored.iso_week)] = stored
+    judged: dict[int, list[dict[str, Any] | None]] = {}
+    for i, week in enumerate(weeks):
+        found = latest.get((week.year, week.week))
+        if found is None:
+            continue
+        for row in (found.figures.get("agreements") or {}).get("agreements", []):
+            judged.setdefault(row["id"], [None] * len(weeks))[i] = {**row, "report": found.week_label}
+    return judged

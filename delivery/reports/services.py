@@ -5,14 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.http import HttpRequest
 from django.utils import timezone
 
-from delivery.accounts.models import Team
+from delivery.accounts.audit import audit
+from delivery.accounts.models import AuditEvent, Team
+from delivery.github.models import Repository
 from delivery.metrics.scope import org_zone
-from delivery.reports.models import WeeklyReport
+from delivery.reports.agreements import scope_words, words
+from delivery.reports.models import Agreement, WeeklyReport
 from delivery.reports.snapshot import snapshot
 from delivery.reports.weeks import IsoWeek
 
@@ -61,3 +66,44 @@ def report_mark_posted(*, report: WeeklyReport, now: datetime | None = None) -> 
     return bool(
         WeeklyReport.objects.filter(pk=report.pk, posted_to_slack_at__isnull=True).update(posted_to_slack_at=now)
     )
+
+
+def agreement_set(
+    *,
+    kind: str,
+    threshold: float,
+    team: Team | None,
+    repositories: list[Repository],
+    actor: Any,
+    request: HttpRequest | None = None,
+) -> Agreement:
+    """A new working agreement, audited."""
+    with transaction.atomic():
+        agreement = Agreement.objects.create(kind=kind, threshold=threshold, team=team, created_by=actor)
+        agreement.repositories.set(repositories)
+        audit(
+            request,
+            AuditEvent.Verb.AGREEMENT_SET,
+            actor=actor,
+            target_type="agreement",
+            target_id=str(agreement.pk),
+            summary=f"{words(kind, threshold)} ({scope_words(team, repositories)})",
+            data={"kind": kind, "threshold": threshold, "team": team.slug if team else None},
+        )
+    return agreement
+
+
+def agreement_remove(*, agreement: Agreement, actor: Any, request: HttpRequest | None = None) -> None:
+    """An agreement no longer kept (past reports keep what they said of it), audited."""
+    with transaction.atomic():
+        whose = scope_words(agreement.team, agreement.repositories.all())
+        summary = f"{words(agreement.kind, agreement.threshold)} ({whose})"
+        audit(
+            request,
+            AuditEvent.Verb.AGREEMENT_REMOVED,
+            actor=actor,
+            target_type="agreement",
+            target_id=str(agreement.pk),
+            summary=summary,
+        )
+        agreement.delete()

@@ -9,22 +9,26 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.urls import reverse
 
 from delivery.accounts.models import Developer, Team
 from delivery.core.links import page_url
 from delivery.core.sql import SecondsBetween
+from delivery.github.models import Repository
 from delivery.metrics import sources
 from delivery.metrics.figures import keys, lead_time, metrics
 from delivery.metrics.scope import Scope, org_zone
 from delivery.monitoring.models import MonitoringSession
 from delivery.pipeline.models import Change, Release
+from delivery.reports.agreements import RULES, agreement_scope, judge, scope_words, words
+from delivery.reports.models import Agreement
 from delivery.reports.talking import talking_points
 from delivery.reports.weeks import IsoWeek
 from delivery.rollbacks.models import Rollback
 
-SCHEMA = 1
+SCHEMA = 2
+"""2: with the working agreements (section 2); a report stored before has none and is shown without."""
 TREND_WEEKS = 4
 LIMIT = 200
 """Rows kept at most per list (the counts say how many there were)."""
@@ -312,6 +316,40 @@ def _outliers(scope: Scope) -> dict[str, Any]:
     }
 
 
+def _agreements(week: IsoWeek, team: Team | None) -> dict[str, Any]:
+    """Each working agreement judged over the week: the team's own in a team's report, every one in the
+    organization's (each in its own scope)."""
+    agreements = Agreement.objects.select_related("team").prefetch_related(
+        Prefetch("repositories", queryset=Repository.objects.order_by("full_name"))
+    )
+    if team is not None:
+        agreements = agreements.filter(team=team)
+    rows = []
+    for agreement in agreements.order_by(F("team__slug").asc(nulls_first=True), "kind", "pk"):
+        repositories = list(agreement.repositories.all())
+        scope = agreement_scope(week.monday, week.sunday, team=agreement.team, repositories=repositories)
+        verdict = judge(agreement.kind, agreement.threshold, scope).as_dict()
+        del verdict["week"]
+        rows.append(
+            {
+                "id": agreement.pk,
+                "kind": agreement.kind,
+                "threshold": agreement.threshold,
+                "unit": RULES[agreement.kind].unit,
+                "per_row": RULES[agreement.kind].per_row,
+                "words": words(agreement.kind, agreement.threshold),
+                "scope": scope_words(agreement.team, repositories),
+                **verdict,
+            }
+        )
+    return {
+        "agreements": rows,
+        "kept": sum(1 for r in rows if r["status"] == "kept"),
+        "broken": sum(1 for r in rows if r["status"] == "broken"),
+        "url": reverse("agreements"),
+    }
+
+
 def snapshot(week: IsoWeek, *, team: Team | None = None) -> dict[str, Any]:
     """The report of a week (the organization's, or one team's work) as it stands now."""
     scope = week.scope(team=team)
@@ -327,6 +365,7 @@ def snapshot(week: IsoWeek, *, team: Team | None = None) -> dict[str, Any]:
         "partial": found["figures"]["partial"],
         "keys": found["keys"],
         "figures": found["figures"],
+        "agreements": _agreements(week, team),
         "previous_stages": found["previous_stages"],
         "shipped": _shipped(scope),
         "failed": _failed(scope),

@@ -6,19 +6,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
+from delivery.accounts.roles import requires
+from delivery.core.calendar import working_calendar
+from delivery.core.http import SignedInRequest
 from delivery.reports import charts
+from delivery.reports.agreements import RULES, SUGGESTION_WEEKS, preview, scope_words, suggestion, weeks_before, words
 from delivery.reports.exports import CSV_ROWS, OUTLIER_LISTS, csv_text, markdown
-from delivery.reports.models import WeeklyReport
+from delivery.reports.forms import AgreementForm
+from delivery.reports.models import Agreement, WeeklyReport
 from delivery.reports.selectors import (
     ReportMissing,
+    agreements_judged,
+    agreements_listed,
     report_at,
     report_versions,
     report_weeks,
     versions_with_differences,
 )
+from delivery.reports.services import agreement_remove, agreement_set
 from delivery.reports.weeks import IsoWeek, WeekError
 
 
@@ -82,3 +92,93 @@ def report_csv(request: HttpRequest, week: str, section: str, slug: str = "") ->
     name = f"trunkline-{report.week_label}{'-' + slug if slug else ''}-v{report.version}-{section}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+# -- working agreements ---------------------------------------------------------------------------------------------
+def _listed(judged: dict[int, list[dict[str, Any] | None]] | None = None) -> list[dict[str, Any]]:
+    return [
+        {
+            "pk": a.pk,
+            "words": words(a.kind, a.threshold),
+            "scope": scope_words(a.team, a.repositories.all()),
+            "created_at": a.created_at,
+            "created_by": a.created_by,
+            "verdicts": (judged or {}).get(a.pk) or [None] * SUGGESTION_WEEKS,
+        }
+        for a in agreements_listed()
+    ]
+
+
+def agreement_list(request: HttpRequest) -> HttpResponse:
+    """Everyone's page: the agreements, and how the last four stored reports judged each."""
+    weeks = weeks_before()
+    return render(
+        request,
+        "reports/agreements.html",
+        {"agreements": _listed(agreements_judged(weeks)), "weeks": weeks, "calendar": working_calendar()},
+    )
+
+
+def _settings_page(request: SignedInRequest, form: AgreementForm, *, status: int = 200) -> HttpResponse:
+    context: dict[str, Any] = {
+        "form": form,
+        "agreements": _listed(),
+        "chosen": set(),
+        "kinds": Agreement.Kind.choices,
+        "calendar": working_calendar(),
+        "weeks": weeks_before(),
+    }
+    if form.is_bound and form.is_valid():
+        kind, team = form.cleaned_data["kind"], form.cleaned_data["team"]
+        repositories = list(form.cleaned_data["repositories"])
+        suggested = suggestion(kind, team=team, repositories=repositories)
+        threshold = form.cleaned_data["threshold"] or suggested.value
+        context.update(
+            {
+                "suggested": suggested,
+                "threshold": threshold,
+                "unit": RULES[kind].unit,
+                "words": words(kind, threshold),
+                "scope": scope_words(team, repositories),
+                "preview": preview(kind, threshold, team=team, repositories=repositories),
+                "chosen": {r.pk for r in repositories},
+            }
+        )
+    elif form.is_bound:
+        context["error"] = form.first_error()
+        status = 400
+    return render(request, "reports/agreement_settings.html", context, status=status)
+
+
+@requires("manage_team", "setting working agreements")
+def agreement_settings(request: SignedInRequest) -> HttpResponse:
+    """GET: the agreements and the form; with a kind chosen, the suggested N and the preview of the last four weeks.
+    POST: the agreement saved (N as typed)."""
+    if request.method == "POST":
+        form = AgreementForm(request.POST)
+        if not form.is_valid() or form.cleaned_data["threshold"] is None:
+            if form.is_valid():
+                form.add_error("threshold", "Give N before saving (the suggestion is a start).")
+            return _settings_page(request, form)
+        data = form.cleaned_data
+        agreement = agreement_set(
+            kind=data["kind"],
+            threshold=data["threshold"],
+            team=data["team"],
+            repositories=list(data["repositories"]),
+            actor=request.user,
+            request=request,
+        )
+        messages.success(request, f"Agreed: {words(agreement.kind, agreement.threshold)}.")
+        return redirect("agreement-settings")
+    bound = "kind" in request.GET
+    return _settings_page(request, AgreementForm(request.GET if bound else None))
+
+
+@requires("manage_team", "removing working agreements")
+@require_POST
+def agreement_remove_view(request: SignedInRequest, pk: int) -> HttpResponse:
+    agreement = get_object_or_404(Agreement, pk=pk)
+    agreement_remove(agreement=agreement, actor=request.user, request=request)
+    messages.success(request, "The agreement is removed; past reports keep what they said of it.")
+    return redirect("agreement-settings")

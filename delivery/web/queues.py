@@ -17,10 +17,12 @@ from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
 from delivery.accounts.models import Developer
+from delivery.core.calendar import working_calendar
 from delivery.core.links import page_url
 from delivery.monitoring.models import MonitoringSession
 from delivery.pipeline.checks import CHECKS
 from delivery.pipeline.models import Change, ReleaseChange, Stage
+from delivery.reports.agreements import Nudge, agreements_in_force, nudges_of
 
 # Urgency ranks, most urgent first: what blocks production or other people comes before one's own work.
 OVERDUE_WATCH, WATCH, BLOCKED, REVIEW, STALE, FEEDBACK, ON_ITS_WAY, OWN_WORK = range(8)
@@ -63,6 +65,7 @@ class QueueItem:
     age_limit_hours: int | None = None  # for my open PRs: the repository's branch age limit
     overdue: bool = False
     window_ends: datetime | None = None  # for a production watch: when its window ends (a live countdown)
+    nudges: list[Nudge] = field(default_factory=list)  # working agreements it is close to breaking (or broke)
 
     @property
     def kind(self) -> str:
@@ -384,6 +387,7 @@ def queues_for(developer_ids: list[int] | None, *, now: datetime) -> dict[int, Q
     related = _Related()
     own_rows = _rows(own.values(*_CHANGE_FIELDS, "release_id", "watched"), related)
     review_rows = _rows(reviews.values(*_CHANGE_FIELDS, "reviewer_id"), related)
+    agreements, calendar = agreements_in_force(), working_calendar()
     for change in own_rows:  # in trunk-based delivery the author owns the change until it is watched
         if change.author_id is None:
             continue
@@ -391,14 +395,18 @@ def queues_for(developer_ids: list[int] | None, *, now: datetime) -> dict[int, Q
             if not change.watched:
                 watching[(change.author_id, change.release_id)].append(change)
         else:
-            items[change.author_id].append(_own_change_item(change, now))
+            item = _own_change_item(change, now)
+            item.nudges = nudges_of(change, agreements, now=now, calendar=calendar)
+            items[change.author_id].append(item)
     for session in sessions:
         items[session.owner_id].append(_session_item(session, now))
     for (author_id, release_id), released in watching.items():
         items[author_id].append(_watch_item(released, release_id))
     for change in review_rows:
         if change.reviewer_id is not None and change.reviewer_id != change.author_id:
-            items[change.reviewer_id].append(_review_item(change))
+            item = _review_item(change)
+            item.nudges = [n for n in nudges_of(change, agreements, now=now, calendar=calendar) if n.level < 100]
+            items[change.reviewer_id].append(item)
 
     who = Q(pk__in=developer_ids) if developer_ids is not None else Q(pk__in=list(items)) | _team(now)
     developers = Developer.objects.filter(who, is_bot=False).only("login", "name", "avatar_url", "user_id")

@@ -28,5 +28,5 @@ def test_the_readme_s_first_paragraph_promises_only_what_exists() -> None:
 def test_the_design_document_describes_the_watch_and_says_what_is_not_built() -> None:
     design = (ROOT / "docs" / "design.md").read_text()
     assert '- **MonitoringSession** ("watch" on the pages)' in design
-    assert "## Not built yet" in design and "weekly retrospective report" in design
+    assert "## Not built yet" in design and "## Weekly report" in design
     assert "/work/shared" not in design and "this folder" not in design  # the project's own document

@@ -22,6 +22,7 @@ from delivery.flows.watches import watches_open
 from delivery.github.models import Repository, WebhookDelivery
 from delivery.monitoring.models import MonitoringSession
 from delivery.pipeline.models import Change, Stage
+from delivery.reports.models import Agreement
 from delivery.reports.weeks import week_just_ended
 from delivery.rollbacks.models import Rollback
 from delivery.rollbacks.selectors import live_release, rollback_targets
@@ -101,6 +102,8 @@ def organization(github: SimulatorServer) -> dict[str, Any]:
         ).encode(),
     )
     other = Change.objects.exclude(author=None).exclude(author__login=admin.username).order_by("-pk").first()
+    Agreement.objects.create(kind=Agreement.Kind.PICKUP, threshold=0.5)  # the reports' section 2 lists its breaks
+    Agreement.objects.create(kind=Agreement.Kind.PR_SIZE, threshold=300)
     week = week_just_ended(timezone.now())
     reports = [b.report for b in weekly_reports_built(week=week, post=False)]
     return {
@@ -144,6 +147,10 @@ def visits(data: dict[str, Any]) -> list[Visit]:
         Visit("reports", "/reports/"),
         Visit("report", f"/reports/{data['week']}/"),
         *([Visit("team-report", f"/reports/{data['week']}/teams/{data['team_slug']}/")] if data["team_slug"] else []),
+        Visit("agreements", "/agreements/"),
+        Visit("agreement-settings", "/settings/agreements/"),
+        Visit("agreement-preview", "/settings/agreements/?kind=pickup&team="),
+        Visit("agreement-forbidden", "/settings/agreements/", who="developer", status=403),
         Visit("tokens", "/settings/tokens/"),
         Visit("webhook-deliveries", "/operations/webhooks/"),
         Visit("webhook-delivery", f"/operations/webhooks/{data['delivery'].pk}/"),
