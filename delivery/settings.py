@@ -202,6 +202,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "delivery.github.tasks.recover_webhook_deliveries_task",
         "schedule": timedelta(minutes=WEBHOOK_RECOVERY_MINUTES),
     },
+    # ClickUp's tasks linked to changes are read again (names, statuses, assignees move in ClickUp too).
+    "clickup-task-links": {"task": "flows.task_links_refresh", "schedule": timedelta(minutes=5)},
     # Watches past their window and grace alert the owner, then on-call.
     "watches-overdue": {"task": "flows.watches_overdue", "schedule": timedelta(minutes=1)},
     # The weekly report: beat asks often, the flow builds (and posts) the week just ended once it is due, so a beat

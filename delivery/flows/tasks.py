@@ -3,12 +3,16 @@ delivery.flows.requests (the flows queue them by name)."""
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
+from django.conf import settings
 
+from delivery.clickup.client import ClickUpUnavailable, RateLimited
+from delivery.core.backoff import backoff_seconds
 from delivery.flows import requests
 from delivery.flows.changes import repositories_changed, repository_changed
 from delivery.flows.reports import weekly_reports_due
 from delivery.flows.rollbacks import rollback_executed, rollbacks_polled
+from delivery.flows.task_links import REFRESH_TASK_LINKS, task_links_refreshed
 from delivery.flows.watches import watches_overdue
 from delivery.github.events import REPOSITORY_CHANGED
 from delivery.github.models import Repository
@@ -51,3 +55,18 @@ def watches_overdue_task() -> tuple[int, int]:
 def weekly_reports_task() -> int:
     """Beat, every 15 minutes: the week just ended's reports once they are due, and their Slack summaries (once)."""
     return len(weekly_reports_due())
+
+
+@shared_task(name=REFRESH_TASK_LINKS, bind=True, ignore_result=True, max_retries=8)
+def task_links_refresh_task(self: Task) -> int:
+    """After a derivation linked new tasks, and beat every few minutes: read the tasks due from ClickUp. A rate limit
+    waits for its reset and an outage backs off, as a countdown (the worker takes other tasks meanwhile)."""
+    try:
+        return len(task_links_refreshed().found)
+    except RateLimited as limited:
+        raise self.retry(countdown=limited.wait_seconds(), exc=limited) from limited
+    except ClickUpUnavailable as outage:
+        wait = backoff_seconds(
+            self.request.retries, base=settings.CLICKUP_RETRY_BACKOFF_SECONDS, cap=settings.CLICKUP_RETRY_MAX_SECONDS
+        )
+        raise self.retry(countdown=wait, exc=outage) from outage

@@ -205,18 +205,35 @@ class DeriveMark(models.Model):
 
 
 class TaskLink(models.Model):
-    """A ClickUp task linked to a change (from a task id in the branch name, PR title or body)."""
+    """A ClickUp task a change names (its branch name, PR title or body: delivery.clickup.references), with what
+    ClickUp last said of it (pipeline.task_links refreshes it). `clickup_task_id` is the id as named: ClickUp's own
+    or, `custom`, a custom id such as PRJ-123."""
+
+    class Fetch(models.TextChoices):
+        PENDING = "pending", "not read from ClickUp yet"
+        FOUND = "found", "found"
+        NOT_FOUND = "not_found", "not found in ClickUp"
+        UNREACHABLE = "unreachable", "ClickUp not reachable"
 
     change = models.ForeignKey(Change, on_delete=models.CASCADE, related_name="task_links")
     clickup_task_id = models.CharField(max_length=50)
+    custom = models.BooleanField(default=False)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Its place among the change's tasks, as named.")
     name = models.CharField(max_length=300, blank=True)
     status = models.CharField(max_length=100, blank=True)
     url = models.URLField(max_length=500, blank=True)
     assignee = models.ForeignKey("accounts.Developer", null=True, blank=True, on_delete=models.SET_NULL)
+    assignee_names = models.CharField(
+        max_length=300, blank=True, help_text="ClickUp's assignees, as ClickUp names them."
+    )
+    fetch_state = models.CharField(max_length=20, choices=Fetch.choices, default=Fetch.PENDING)
+    fetched_at = models.DateTimeField(null=True, blank=True, help_text="When ClickUp last answered for it.")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        ordering = ["change", "position"]
         constraints = [models.UniqueConstraint(fields=["change", "clickup_task_id"], name="task_link_unique")]
+        indexes = [models.Index(fields=["clickup_task_id"], name="task_link_task")]
 
     def __str__(self) -> str:
         return self.clickup_task_id
