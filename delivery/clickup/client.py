@@ -145,8 +145,10 @@ def _reset_at(response: requests.Response) -> float:
 
 
 def _task(data: dict[str, Any]) -> Task:
-    status = data.get("status") if isinstance(data.get("status"), dict) else {}
-    assignees = data.get("assignees") if isinstance(data.get("assignees"), list) else []
+    status = data.get("status")
+    status = status if isinstance(status, dict) else {}
+    assignees = data.get("assignees")
+    assignees = assignees if isinstance(assignees, list) else []
     if not data.get("id"):
         raise ClickUpUnavailable("ClickUp answered a task without an id")
     return Task(

@@ -86,6 +86,7 @@ class Change(models.Model):
     since_title: str
     since_text: str
     window_ends: datetime | None
+    tasks: list[TaskLink]
 
     class Meta:
         ordering = ["-merged_at", "-pr_opened_at"]
@@ -229,6 +230,8 @@ class TaskLink(models.Model):
     fetch_state = models.CharField(max_length=20, choices=Fetch.choices, default=Fetch.PENDING)
     fetched_at = models.DateTimeField(null=True, blank=True, help_text="When ClickUp last answered for it.")
     updated_at = models.DateTimeField(auto_now=True)
+    # Not stored: what the page says beside it (pipeline.selectors.task_links_prepare).
+    note: str
 
     class Meta:
         ordering = ["change", "position"]
@@ -237,3 +240,25 @@ class TaskLink(models.Model):
 
     def __str__(self) -> str:
         return self.clickup_task_id
+
+    @property
+    def label(self) -> str:
+        """How people write it: a custom id as it is, ClickUp's own id as CU-…"""
+        return self.clickup_task_id if self.custom else f"CU-{self.clickup_task_id}"
+
+    def note_for(self, *, configured: bool, now: datetime) -> str:
+        """What the page says of the task beside what was read, in words: why its name may be missing or old."""
+        if not configured:
+            return "ClickUp not configured"
+        if self.fetch_state == self.Fetch.UNREACHABLE and self.fetched_at is not None:
+            return f"ClickUp not reachable; as read {_ago(self.fetched_at, now)}"
+        if self.fetch_state == self.Fetch.FOUND:
+            return ""
+        return self.get_fetch_state_display()
+
+
+def _ago(when: datetime, now: datetime) -> str:
+    minutes = max(0, int((now - when).total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} min ago"
+    return f"{minutes // 60} h ago" if minutes < 48 * 60 else f"{minutes // 1440} days ago"
