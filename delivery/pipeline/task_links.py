@@ -18,6 +18,9 @@ from delivery.pipeline.models import Change, Stage, TaskLink
 
 REFRESH_BATCH = 50
 """Tasks read from ClickUp per run: half of ClickUp's 100 requests a minute, so the comments have room."""
+KEPT_FRESH_FOR = timedelta(days=7)
+"""A task linked only to changes done longer ago than this is not read again (its first read is kept): the board
+and the change pages of recent work are what need its status."""
 
 
 def task_links_write(*, repository_id: int, pull_request_ids: Iterable[int] | None, team_id: str = "") -> list[str]:
@@ -74,11 +77,12 @@ class RefreshResult:
 
 
 def task_links_due(*, now: datetime, limit: int = REFRESH_BATCH) -> list[TaskReference]:
-    """The tasks to read from ClickUp: those never read first, then those read longest ago (of changes that are not
-    closed unmerged), each once."""
+    """The tasks to read from ClickUp: those never read first, then those read longest ago of changes in flight or
+    done in the last week (not of changes closed unmerged), each once."""
     stale = now - timedelta(minutes=settings.CLICKUP_REFRESH_MINUTES)
+    recent = ~Q(change__stage=Stage.DONE) | Q(change__production_at__gte=now - KEPT_FRESH_FOR)
     rows = (
-        TaskLink.objects.filter(Q(fetched_at__isnull=True) | Q(fetched_at__lt=stale))
+        TaskLink.objects.filter(Q(fetched_at__isnull=True) | (Q(fetched_at__lt=stale) & recent))
         .exclude(change__stage=Stage.CLOSED)
         .order_by("fetched_at", "pk")
         .values_list("clickup_task_id", "custom")

@@ -10,10 +10,13 @@ import pytest
 from django.utils import timezone
 
 from delivery.clickup.client import ClickUpClient, ClickUpUnavailable, RateLimited
+from delivery.flows.changes import repository_changed
 from delivery.flows.task_links import task_links_refreshed, task_links_written
 from delivery.flows.tasks import task_links_refresh_task
+from delivery.github.models import PullRequest
 from delivery.pipeline.models import Change, Stage, TaskLink
-from tests.factories import PullRequestFactory, RepositoryFactory
+from tests.factories import DeveloperFactory, PullRequestFactory, RepositoryFactory
+from tests.pipeline.test_derive import History, at
 from tools.clickup_server import ClickUpServer
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +48,7 @@ def test_a_retitled_pull_request_keeps_its_named_tasks_and_drops_the_others(sett
     change = _change(repository, title="PRJ-1 and PRJ-2")
     task_links_written(repository_id=repository.pk, pull_request_ids=None)
     kept = change.task_links.get(clickup_task_id="PRJ-2")
-    PullRequestFactory._meta.model.objects.filter(pk=change.pull_request_id).update(title="PRJ-2 and PRJ-3")
+    PullRequest.objects.filter(pk=change.pull_request_id).update(title="PRJ-2 and PRJ-3")
 
     assert task_links_written(repository_id=repository.pk, pull_request_ids=[change.pull_request_id]) == ["PRJ-3"]
     assert [link.clickup_task_id for link in change.task_links.all()] == ["PRJ-2", "PRJ-3"]
@@ -155,3 +158,27 @@ def test_without_clickup_settings_links_are_written_and_nothing_is_asked(clickup
 
 def test_the_client_is_the_one_the_settings_name(clickup: ClickUpServer) -> None:
     assert ClickUpClient.from_settings().api_url == clickup.url + "/api/v2"
+
+
+def test_tasks_of_changes_done_long_ago_are_not_read_again(clickup: ClickUpServer) -> None:
+    repository = RepositoryFactory()
+    old = _change(repository, title="PRJ-1 old", stage=Stage.DONE)
+    Change.objects.filter(pk=old.pk).update(production_at=timezone.now() - timedelta(days=30))
+    _change(repository, title="PRJ-2 recent", stage=Stage.IN_REVIEW)
+    closed = _change(repository, title="PRJ-3 abandoned", stage=Stage.CLOSED)
+    task_links_written(repository_id=repository.pk, pull_request_ids=None)
+    assert sorted(task_links_refreshed().found) == ["PRJ-1", "PRJ-2"]  # a first read for every open link
+    assert closed.task_links.get().fetch_state == "pending"
+    TaskLink.objects.update(fetched_at=timezone.now() - timedelta(hours=1))
+
+    assert task_links_refreshed().found == ["PRJ-2"]
+
+
+def test_a_derivation_links_the_changes_it_derived(clickup: ClickUpServer, settings: Any) -> None:
+    h = History()
+    ana = DeveloperFactory(login="ana")
+    pr = h.merge(ana, opened=0, merged=60, first_commit=-30)
+    PullRequest.objects.filter(pk=pr.pk).update(title="Export the invoices PRJ-2", head_ref="ana/CU-86b0x1y2z-sso")
+    repository_changed(repository_id=h.repo.pk, now=at(200))
+    change = Change.objects.get(pull_request=pr)
+    assert _links(change) == [("86b0x1y2z", False, "pending"), ("PRJ-2", True, "pending")]
