@@ -12,7 +12,9 @@ Every call needs `Authorization: <token>` (ClickUp's personal tokens carry no "B
 Switches inject ClickUp's bad days: `fail_next(n, status=502)` (5xx), `rate_limit_next(n, reset_in=2)` (429 with
 `X-RateLimit-Reset`, a Unix time, as ClickUp sends it), `remove_task(id)` (404 from then on).
 
-Run it alone with `python -m tools.clickup_server --port 8766` (the demo's tasks: `DEMO_TASKS`).
+Run it alone with `python -m tools.clickup_server --port 8766`: it serves the GitHub simulator's team's tasks
+(`simulator_tasks`, PRJ-1 onwards, as the simulator's branches name them); the tests use `DEMO_TASKS` unless they
+give their own.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from delivery.simulator.names import TASK_PREFIX, THINGS
 
 DEFAULT_TOKEN = "pk_trunkline_stand_in"  # noqa: S105 - the stand-in's own, not a secret
 DEFAULT_TEAM_ID = "9012345"
@@ -71,13 +75,31 @@ class Task:
         }
 
 
-# A small workspace for the demo: ClickUp ids and custom ids of the Space "PRJ".
+# A small workspace for the tests: ClickUp ids and custom ids of the Space "PRJ".
 DEMO_TASKS = [
     Task("86b0x1y2z", "Sign-in with the company account", "in progress", "PRJ-1", ["Ada Lovelace"]),
     Task("86b0x1y30", "Export the invoices as CSV", "review", "PRJ-2", ["Grace Hopper"], checklist=["CSV opens"]),
     Task("86b0x1y31", "Rate limit the public API", "to do", "PRJ-3", []),
     Task("86b0x1y32", "Faster search on the orders page", "complete", "PRJ-4", ["Alan Turing", "Ada Lovelace"]),
 ]
+
+
+def simulator_tasks() -> list[Task]:
+    """The GitHub simulator's team's tasks: one per thing its pull requests work on, PRJ-1 onwards as their branches
+    name them (delivery.simulator.names.task_branch); a few product people assign them."""
+    owners = ["Maya Lopez", "Sam Okafor", "Lena Fischer", "Ravi Menon"]
+    statuses = ["in progress", "review", "to do", "in progress", "complete"]
+    return [
+        Task(
+            id=f"86c{i:05d}x",
+            name=thing[:1].upper() + thing[1:],
+            status=statuses[i % len(statuses)],
+            custom_id=f"{TASK_PREFIX}-{i + 1}",
+            assignees=[owners[i % len(owners)]],
+            checklist=[f"{thing[:1].upper() + thing[1:]} works in production", "No new errors in the logs"],
+        )
+        for i, thing in enumerate(THINGS)
+    ]
 
 
 @dataclass(frozen=True)
@@ -279,7 +301,7 @@ def main() -> None:
     parser.add_argument("--token", default=DEFAULT_TOKEN)
     parser.add_argument("--team-id", default=DEFAULT_TEAM_ID)
     args = parser.parse_args()
-    server = ClickUpServer(port=args.port, token=args.token, team_id=args.team_id)
+    server = ClickUpServer(port=args.port, token=args.token, team_id=args.team_id, tasks=simulator_tasks())
     print(f"ClickUp stand-in on {server.url} (team {server.team_id})", flush=True)
     server._httpd.serve_forever()
 
