@@ -10,9 +10,18 @@ from django.utils import timezone
 
 from delivery.clickup.client import ClickUpClient, configured
 from delivery.core.queue import task_queue
-from delivery.pipeline.task_links import RefreshResult, task_links_due, task_links_refresh, task_links_write
+from delivery.pipeline.task_links import (
+    REFRESH_BATCH,
+    RefreshResult,
+    task_links_due,
+    task_links_refresh,
+    task_links_write,
+)
 
 REFRESH_TASK_LINKS = "flows.task_links_refresh"
+NEXT_BATCH_SECONDS = 60
+"""A full batch (a first sync linked many tasks) asks for the next one a minute later: ClickUp's 100 requests a minute
+leave room for the rest."""
 
 
 def task_links_written(*, repository_id: int, pull_request_ids: list[int] | None) -> list[str]:
@@ -25,9 +34,13 @@ def task_links_written(*, repository_id: int, pull_request_ids: list[int] | None
 
 
 def task_links_refreshed(*, now: datetime | None = None) -> RefreshResult:
-    """The tasks due (never read, or read a while ago) read from ClickUp; nothing without ClickUp settings.
-    ClickUp's errors come through for the task to retry (a rate limit: once it resets)."""
+    """The tasks due (never read, or read a while ago) read from ClickUp, and a full batch asks for the next; nothing
+    without ClickUp settings. ClickUp's errors come through for the task to retry (a rate limit: once it resets)."""
     if not configured():
         return RefreshResult()
     now = now or timezone.now()
-    return task_links_refresh(client=ClickUpClient.from_settings(), references=task_links_due(now=now), now=now)
+    due = task_links_due(now=now, limit=REFRESH_BATCH)
+    result = task_links_refresh(client=ClickUpClient.from_settings(), references=due, now=now)
+    if len(due) >= REFRESH_BATCH:
+        task_queue(REFRESH_TASK_LINKS, countdown=NEXT_BATCH_SECONDS)
+    return result

@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from delivery.clickup.client import ClickUpClient, ClickUpUnavailable, RateLimited
+from delivery.flows import task_links as task_links_flow
 from delivery.flows.changes import repository_changed
 from delivery.flows.task_links import task_links_refreshed, task_links_written
 from delivery.flows.tasks import task_links_refresh_task
@@ -182,3 +183,16 @@ def test_a_derivation_links_the_changes_it_derived(clickup: ClickUpServer, setti
     repository_changed(repository_id=h.repo.pk, now=at(200))
     change = Change.objects.get(pull_request=pr)
     assert _links(change) == [("86b0x1y2z", False, "pending"), ("PRJ-2", True, "pending")]
+
+
+def test_a_full_batch_asks_for_the_next_a_minute_later(clickup: ClickUpServer, monkeypatch: Any) -> None:
+    queued: list[tuple[str, float | None]] = []
+    monkeypatch.setattr(task_links_flow, "task_queue", lambda name, countdown=None: queued.append((name, countdown)))
+    monkeypatch.setattr(task_links_flow, "REFRESH_BATCH", 2)
+    repository = RepositoryFactory()
+    _change(repository, title="PRJ-1, PRJ-2 and PRJ-3")
+    task_links_written(repository_id=repository.pk, pull_request_ids=None)
+
+    assert len(task_links_refreshed().found) == 2
+    assert queued == [("flows.task_links_refresh", 60)]
+    assert len(task_links_refreshed().found) == 1 and len(queued) == 1  # the last one: nothing more to ask
