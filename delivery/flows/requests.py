@@ -14,6 +14,7 @@ EXECUTE_ROLLBACK = "flows.execute_rollback"
 POLL_ROLLBACKS = "flows.poll_rollbacks"
 WATCHES_OVERDUE = "flows.watches_overdue"
 WEEKLY_REPORTS = "flows.weekly_reports"
+REFRESH_TASK_LINKS = "flows.task_links_refresh"
 
 
 def rollback_execute_request(*, rollback_id: int) -> None:

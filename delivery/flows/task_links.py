@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from delivery.clickup.client import ClickUpClient, configured
 from delivery.core.queue import task_queue
+from delivery.flows.requests import REFRESH_TASK_LINKS
 from delivery.pipeline.task_links import (
     REFRESH_BATCH,
     RefreshResult,
@@ -18,7 +19,6 @@ from delivery.pipeline.task_links import (
     task_links_write,
 )
 
-REFRESH_TASK_LINKS = "flows.task_links_refresh"
 NEXT_BATCH_SECONDS = 60
 """A full batch (a first sync linked many tasks) asks for the next one a minute later: ClickUp's 100 requests a minute
 leave room for the rest."""

@@ -12,7 +12,7 @@ from delivery.flows import requests
 from delivery.flows.changes import repositories_changed, repository_changed
 from delivery.flows.reports import weekly_reports_due
 from delivery.flows.rollbacks import rollback_executed, rollbacks_polled
-from delivery.flows.task_links import REFRESH_TASK_LINKS, task_links_refreshed
+from delivery.flows.task_links import task_links_refreshed
 from delivery.flows.watches import watches_overdue
 from delivery.github.events import REPOSITORY_CHANGED
 from delivery.github.models import Repository
@@ -57,7 +57,7 @@ def weekly_reports_task() -> int:
     return len(weekly_reports_due())
 
 
-@shared_task(name=REFRESH_TASK_LINKS, bind=True, ignore_result=True, max_retries=8)
+@shared_task(name=requests.REFRESH_TASK_LINKS, bind=True, ignore_result=True, max_retries=8)
 def task_links_refresh_task(self: Task) -> int:
     """After a derivation linked new tasks, and beat every few minutes: read the tasks due from ClickUp. A rate limit
     waits for its reset and an outage backs off, as a countdown (the worker takes other tasks meanwhile)."""
