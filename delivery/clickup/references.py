@@ -6,7 +6,8 @@ is pinned by a test (tests/clickup/test_references.py). The forms:
 - `CU-abc123`: ClickUp's own id (lowercase letters and digits, at least one digit), as ClickUp's GitHub integration
   writes it; `cu-abc123` in a branch name too.
 - `#abc123`: only when the workspace says so (`CLICKUP_HASH_IDS`), because `#123` is how GitHub names a pull request
-  or an issue: an id of digits alone after `#` is never a task, and an id needs a letter and a digit.
+  or an issue: an id of digits alone after `#` is never a task, and an id needs a letter and a digit. Even so a
+  colour such as `#fff000` in a body reads as a task: that is why the form is the workspace's choice.
 - `PRJ-123`: a custom task id, for the prefixes the workspace configured (`CLICKUP_CUSTOM_ID_PREFIXES`; ClickUp sets
   one per Space). `prj-123` in a branch name too. An unconfigured prefix is not a task: `UTF-8`, `ISO-8601`, `SHA-256`
   and `RFC-7231` are words, not tasks.
