@@ -93,3 +93,11 @@ def test_the_board_s_queries_do_not_grow_with_the_linked_changes(
 
 
 QUERIES = {"board": 5 + SIGNED_IN_PAGE_QUERIES, "change": 7 + SIGNED_IN_PAGE_QUERIES}
+
+
+def test_the_admin_lists_the_links_with_how_their_read_went(admin_client: Any) -> None:
+    repository = RepositoryFactory()
+    _change(repository, "Export CU-86b0x1y30")
+    task_links_written(repository_id=repository.pk, pull_request_ids=None)
+    listing = admin_client.get(reverse("admin:pipeline_tasklink_changelist"), {"fetch_state": "pending", "q": "86b"})
+    assert listing.status_code == 200 and "86b0x1y30" in listing.content.decode()
