@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.github",
     "delivery.core",
+    "delivery.clickup",
     "delivery.accounts",
     "delivery.github",
     "delivery.pipeline",
@@ -201,6 +202,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "delivery.github.tasks.recover_webhook_deliveries_task",
         "schedule": timedelta(minutes=WEBHOOK_RECOVERY_MINUTES),
     },
+    # ClickUp's tasks linked to changes are read again (names, statuses, assignees move in ClickUp too).
+    "clickup-task-links": {"task": "flows.task_links_refresh", "schedule": timedelta(minutes=5)},
     # Watches past their window and grace alert the owner, then on-call.
     "watches-overdue": {"task": "flows.watches_overdue", "schedule": timedelta(minutes=1)},
     # The weekly report: beat asks often, the flow builds (and posts) the week just ended once it is due, so a beat
@@ -277,6 +280,17 @@ WORK_HOURS = env.str("WORK_HOURS", default="9-17")
 CLICKUP_TOKEN = env.str("CLICKUP_TOKEN", default="")
 CLICKUP_TEAM_ID = env.str("CLICKUP_TEAM_ID", default="")
 CLICKUP_WEBHOOK_SECRET = env.str("CLICKUP_WEBHOOK_SECRET", default="")
+# ClickUp (delivery/clickup): task references in branch names, PR titles and bodies link a change to its tasks.
+# CLICKUP_CUSTOM_ID_PREFIXES ("PRJ,OPS") are the Spaces' custom id prefixes; CLICKUP_HASH_IDS reads `#abc123` as a
+# task too (never `#123`: that is a pull request). Task data is read with the token from CLICKUP_API_URL and kept
+# CLICKUP_REFRESH_MINUTES before it is read again.
+CLICKUP_API_URL = env.str("CLICKUP_API_URL", default="https://api.clickup.com")
+CLICKUP_CUSTOM_ID_PREFIXES = env.list("CLICKUP_CUSTOM_ID_PREFIXES", default=[])
+CLICKUP_HASH_IDS = env.bool("CLICKUP_HASH_IDS", default=False)
+CLICKUP_TIMEOUT_SECONDS = env.float("CLICKUP_TIMEOUT_SECONDS", default=10.0)
+CLICKUP_REFRESH_MINUTES = env.int("CLICKUP_REFRESH_MINUTES", default=15)
+CLICKUP_RETRY_BACKOFF_SECONDS = env.float("CLICKUP_RETRY_BACKOFF_SECONDS", default=30.0)
+CLICKUP_RETRY_MAX_SECONDS = env.float("CLICKUP_RETRY_MAX_SECONDS", default=900.0)
 
 # The delivery figures (delivery/metrics). Bots are left out of them by default: GitHub's Bot accounts and these
 # logins (with or without GitHub's "[bot]" suffix).

@@ -15,6 +15,7 @@ POLL_ROLLBACKS = "flows.poll_rollbacks"
 WATCHES_OVERDUE = "flows.watches_overdue"
 WEEKLY_REPORTS = "flows.weekly_reports"
 AGREEMENT_NUDGES = "flows.agreement_nudges"
+REFRESH_TASK_LINKS = "flows.task_links_refresh"
 
 
 def rollback_execute_request(*, rollback_id: int) -> None:

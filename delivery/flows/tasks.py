@@ -3,13 +3,17 @@ delivery.flows.requests (the flows queue them by name)."""
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
+from django.conf import settings
 
+from delivery.clickup.client import ClickUpUnavailable, RateLimited
+from delivery.core.backoff import backoff_seconds
 from delivery.flows import requests
 from delivery.flows.agreements import agreement_nudges_told
 from delivery.flows.changes import repositories_changed, repository_changed
 from delivery.flows.reports import weekly_reports_due
 from delivery.flows.rollbacks import rollback_executed, rollbacks_polled
+from delivery.flows.task_links import task_links_refreshed
 from delivery.flows.watches import watches_overdue
 from delivery.github.events import REPOSITORY_CHANGED
 from delivery.github.models import Repository
@@ -58,3 +62,18 @@ def weekly_reports_task() -> int:
 def agreement_nudges_task() -> int:
     """Beat, every 5 minutes: changes close to breaking a working agreement, told once to their owner at each level."""
     return agreement_nudges_told()
+
+
+@shared_task(name=requests.REFRESH_TASK_LINKS, bind=True, ignore_result=True, max_retries=8)
+def task_links_refresh_task(self: Task) -> int:
+    """After a derivation linked new tasks, and beat every few minutes: read the tasks due from ClickUp. A rate limit
+    waits for its reset and an outage backs off, as a countdown (the worker takes other tasks meanwhile)."""
+    try:
+        return len(task_links_refreshed().found)
+    except RateLimited as limited:
+        raise self.retry(countdown=limited.wait_seconds(), exc=limited) from limited
+    except ClickUpUnavailable as outage:
+        wait = backoff_seconds(
+            self.request.retries, base=settings.CLICKUP_RETRY_BACKOFF_SECONDS, cap=settings.CLICKUP_RETRY_MAX_SECONDS
+        )
+        raise self.retry(countdown=wait, exc=outage) from outage

@@ -22,5 +22,7 @@ class ReleaseAdmin(admin.ModelAdmin):
 
 @admin.register(TaskLink)
 class TaskLinkAdmin(admin.ModelAdmin):
-    list_display = ["clickup_task_id", "name", "status", "change"]
+    list_display = ["clickup_task_id", "name", "status", "assignee_names", "fetch_state", "fetched_at", "change"]
+    list_filter = ["fetch_state"]
+    search_fields = ["clickup_task_id", "name"]
     raw_id_fields = ["change", "assignee"]

@@ -48,6 +48,9 @@ class DeriveSummary:
     changes_written: int = 0
     releases: int = 0
     releases_written: int = 0
+    # The pull requests whose changes were derived (None: all of them, a full derivation): what the flows read again
+    # for task references (delivery.flows.task_links).
+    pull_request_ids: list[int] | None = None
 
 
 class _Earliest:
@@ -83,6 +86,7 @@ def repository_pipeline_derive(*, repository_id: int, now: datetime | None = Non
         if scope is not None and not _derive_scope(repository, scope, now, summary):
             summary.full = True
         if summary.full:
+            summary.pull_request_ids = None
             _derive_all(repository, now, summary)
         _unwatched_releases(repository, now)
         derive_mark_save(repository, mark, now)
@@ -107,6 +111,7 @@ def _derive_scope(repository: Repository, scope: Scope, now: datetime, summary: 
     """The changes of the pull requests in scope, reading only the deployments and tags at or after the lowest
     position among them (what can contain them); the releases that succeeded since. False: derive everything."""
     pull_requests = _pull_requests(repository, scope.pull_request_ids)
+    summary.pull_request_ids = sorted(scope.pull_request_ids)
     merge_shas = {pr["merge_commit_sha"] for pr in pull_requests if pr["merged_at"] and pr["merge_commit_sha"]}
     positions = _Positions(repository, shas=merge_shas)
     lowest = min((p for sha in merge_shas if (p := positions.of(sha)) is not None), default=None)

@@ -86,6 +86,7 @@ class Change(models.Model):
     since_title: str
     since_text: str
     window_ends: datetime | None
+    tasks: list[TaskLink]
 
     class Meta:
         ordering = ["-merged_at", "-pr_opened_at"]
@@ -205,18 +206,59 @@ class DeriveMark(models.Model):
 
 
 class TaskLink(models.Model):
-    """A ClickUp task linked to a change (from a task id in the branch name, PR title or body)."""
+    """A ClickUp task a change names (its branch name, PR title or body: delivery.clickup.references), with what
+    ClickUp last said of it (pipeline.task_links refreshes it). `clickup_task_id` is the id as named: ClickUp's own
+    or, `custom`, a custom id such as PRJ-123."""
+
+    class Fetch(models.TextChoices):
+        PENDING = "pending", "not read from ClickUp yet"
+        FOUND = "found", "found"
+        NOT_FOUND = "not_found", "not found in ClickUp"
+        UNREACHABLE = "unreachable", "ClickUp not reachable"
 
     change = models.ForeignKey(Change, on_delete=models.CASCADE, related_name="task_links")
     clickup_task_id = models.CharField(max_length=50)
+    custom = models.BooleanField(default=False)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Its place among the change's tasks, as named.")
     name = models.CharField(max_length=300, blank=True)
     status = models.CharField(max_length=100, blank=True)
     url = models.URLField(max_length=500, blank=True)
     assignee = models.ForeignKey("accounts.Developer", null=True, blank=True, on_delete=models.SET_NULL)
+    assignee_names = models.CharField(
+        max_length=300, blank=True, help_text="ClickUp's assignees, as ClickUp names them."
+    )
+    fetch_state = models.CharField(max_length=20, choices=Fetch.choices, default=Fetch.PENDING)
+    fetched_at = models.DateTimeField(null=True, blank=True, help_text="When ClickUp last answered for it.")
     updated_at = models.DateTimeField(auto_now=True)
+    # Not stored: what the page says beside it (pipeline.selectors.task_links_prepare).
+    note: str
 
     class Meta:
+        ordering = ["change", "position"]
         constraints = [models.UniqueConstraint(fields=["change", "clickup_task_id"], name="task_link_unique")]
+        indexes = [models.Index(fields=["clickup_task_id"], name="task_link_task")]
 
     def __str__(self) -> str:
         return self.clickup_task_id
+
+    @property
+    def label(self) -> str:
+        """How people write it: a custom id as it is, ClickUp's own id as CU-…"""
+        return self.clickup_task_id if self.custom else f"CU-{self.clickup_task_id}"
+
+    def note_for(self, *, configured: bool, now: datetime) -> str:
+        """What the page says of the task beside what was read, in words: why its name may be missing or old."""
+        if not configured:
+            return "ClickUp not configured"
+        if self.fetch_state == self.Fetch.UNREACHABLE and self.fetched_at is not None:
+            return f"ClickUp not reachable; as read {_ago(self.fetched_at, now)}"
+        if self.fetch_state == self.Fetch.FOUND:
+            return ""
+        return self.get_fetch_state_display()
+
+
+def _ago(when: datetime, now: datetime) -> str:
+    minutes = max(0, int((now - when).total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} min ago"
+    return f"{minutes // 60} h ago" if minutes < 48 * 60 else f"{minutes // 1440} days ago"

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from delivery.accounts.models import Developer
+from delivery.clickup.client import configured as clickup_configured
 from delivery.core.filters import filter_misses
 from delivery.core.links import page_url
 from delivery.core.templatetags.trunkline import ago_text
 from delivery.github.models import Branch, Commit, Deployment, Repository, Tag
 from delivery.pipeline.check_results import change_check_results
 from delivery.pipeline.checks import CHECKS
-from delivery.pipeline.models import Change, Release, Stage
+from delivery.pipeline.models import Change, Release, Stage, TaskLink
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -95,16 +97,43 @@ def board_columns(*, now: datetime, repository: str = "", person: str = "") -> l
         )
         .filter(column_rank__lte=CARDS_PER_COLUMN)
         .order_by(*newest_first)
+        .prefetch_related(task_links_prefetch())
     )
+    configured = clickup_configured()
     for change in cards:
         column = columns[change.stage]
         column.total = change.column_total
         _card_prepare(change, now)
+        change.tasks = task_links_prepare(change.task_links.all(), configured=configured, now=now)
         column.changes.append(change)
     return list(columns.values())
 
 
 BAD_CHECKS = {"production_failed", "review_breach"}
+
+
+def task_links_prefetch() -> Prefetch[Any]:
+    """The ClickUp tasks of a page of changes: one query whatever their number."""
+    fields = [
+        "change_id",
+        "clickup_task_id",
+        "custom",
+        "position",
+        "name",
+        "status",
+        "url",
+        "assignee_names",
+        "fetch_state",
+    ]
+    return Prefetch("task_links", queryset=TaskLink.objects.only(*fields, "fetched_at").order_by("position"))
+
+
+def task_links_prepare(links: Iterable[TaskLink], *, configured: bool, now: datetime) -> list[TaskLink]:
+    """The links as a page shows them, each with what to say beside it (not found, not reachable, not configured)."""
+    prepared = list(links)
+    for link in prepared:
+        link.note = link.note_for(configured=configured, now=now)
+    return prepared
 
 
 def _card_prepare(change: Change, now: datetime) -> None:
@@ -227,6 +256,10 @@ def change_detail(*, change_id: int) -> dict[str, Any]:
         "deployments": containing,
         "tag": _first_tag(repository, position),
         "releases": list(change.releases.select_related("deployment").order_by("deployed_at")),
+        "task_links": task_links_prepare(
+            change.task_links.order_by("position"), configured=clickup_configured(), now=timezone.now()
+        ),
+        "clickup_configured": clickup_configured(),
     }
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from . import ops
 from .history import Pipeline, Simulation, minutes
 from .models import Organization, Repository, Team, User, Workflow
-from .names import ARCHIVED_REPO, GONE_REPO, REPO_CATALOG, person, pull_title, slugify
+from .names import ARCHIVED_REPO, GONE_REPO, REPO_CATALOG, person, pull_title, task_branch
 from .plans import PullPlan, PullPlayer, TimeMode, plan_closed, plan_merged, plan_open
 from .timeline import WorkCalendar
 from .world import World, utcnow
@@ -390,7 +390,7 @@ def _people_for(
 ) -> tuple[User, list[User], str, str]:
     author = rng.choices(devs, weights=weights)[0]
     title = pull_title(rng)
-    branch = f"{author.login}/{slugify(title)[:40]}"
+    branch = task_branch(author.login, title)
     candidate, n = branch, 1
     while candidate in branches:
         n += 1

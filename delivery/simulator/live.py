@@ -21,7 +21,7 @@ from . import ops
 from .generate import generate_world
 from .history import environment_url, run_log_path
 from .models import Deployment, PullRequest, Repository, User, WorkflowRun
-from .names import commit_message, file_names, pull_title, slugify
+from .names import commit_message, file_names, pull_title, task_branch
 from .world import World
 
 EventCallback = Callable[[str, str | None, dict[str, Any]], None]
@@ -348,7 +348,7 @@ class _RepoStep:
     def _new_branch(self) -> None:
         author = self.rng.choice(self.devs)
         title = pull_title(self.rng)
-        name = f"{author.login}/{slugify(title)[:40]}"
+        name = task_branch(author.login, title)
         while name in self.repo.branches:
             name += "-2"
         ops.create_branch(self.world, self.repo, name, self.repo.main_sha, self.now, author)

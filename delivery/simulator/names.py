@@ -246,6 +246,19 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+TASK_PREFIX = "PRJ"
+"""The custom id prefix of the simulated team's ClickUp Space: its branches name their task (tools/clickup_server.py
+serves the tasks, one per thing in THINGS)."""
+
+
+def task_branch(login: str, title: str) -> str:
+    """A branch named after its ClickUp task, as the team does: the task is the thing the title works on (every pull
+    request on one thing belongs to that task), e.g. ana/prj-7-add-order-export-to-csv."""
+    slug = slugify(title)[:40]
+    thing = next((i for i, t in enumerate(THINGS) if title.endswith(t)), None)
+    return f"{login}/{slug}" if thing is None else f"{login}/{TASK_PREFIX.lower()}-{thing + 1}-{slug}"
+
+
 def pull_title(rng: random.Random) -> str:
     return f"{rng.choice(VERBS)} {rng.choice(THINGS)}"
 

@@ -22,7 +22,7 @@ def test_the_readme_s_first_paragraph_promises_only_what_exists() -> None:
     assert first.startswith("**Delivery visibility")
     for missing in ("retrospective", "weekly report", "ClickUp", "metrics", "DORA"):
         assert missing.lower() not in first.lower(), missing
-    assert "CLICKUP_" not in README  # no setting for what does not exist
+    assert "CLICKUP_WEBHOOK_SECRET" not in README  # no setting for what does not exist (ClickUp's webhooks)
 
 
 def test_the_design_document_describes_the_watch_and_says_what_is_not_built() -> None:

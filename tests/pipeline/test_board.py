@@ -131,5 +131,5 @@ def test_board_query_count_does_not_grow_with_the_changes(client: Any, changes: 
     with CaptureQueriesContext(connection) as queries:
         response = client.get(reverse("board"))
     assert response.status_code == 200
-    # the columns, the repositories, the people, the rollbacks
-    assert len(queries) == 4 + SIGNED_IN_PAGE_QUERIES, [q["sql"][:100] for q in queries]
+    # the columns, their ClickUp tasks, the repositories, the people, the rollbacks
+    assert len(queries) == 5 + SIGNED_IN_PAGE_QUERIES, [q["sql"][:100] for q in queries]

@@ -4,7 +4,9 @@ Done (the simulated team ships every two minutes or so and signs off each watch 
 from __future__ import annotations
 
 import pytest
+import requests
 
+from delivery.core.processes import Children, free_port
 from delivery.github.models import Repository
 from delivery.web.management.commands.demo import DEMO_WATCH_MINUTES, Command
 from tests.factories import RepositoryFactory
@@ -20,3 +22,21 @@ def test_the_demo_repositories_watch_for_a_few_minutes_unless_an_admin_set_their
     assert (synced.monitoring_window_minutes, synced.monitoring_grace_minutes) == (DEMO_WATCH_MINUTES,) * 2
     assert DEMO_WATCH_MINUTES <= 5
     assert Repository.objects.get(pk=tuned.pk).monitoring_window_minutes == 45
+
+
+def test_the_demo_starts_the_clickup_stand_in_and_points_trunkline_at_it() -> None:
+    env: dict[str, str] = {}
+    children = Children()
+    port = free_port()
+    try:
+        Command()._start_clickup(children, env, port)
+        answer = requests.get(
+            f"{env['CLICKUP_API_URL']}/api/v2/task/PRJ-7",
+            params={"custom_task_ids": "true", "team_id": env["CLICKUP_TEAM_ID"]},
+            headers={"Authorization": env["CLICKUP_TOKEN"]},
+            timeout=5,
+        )
+    finally:
+        children.stop()
+    assert answer.status_code == 200 and answer.json()["name"] == "Order export to CSV"
+    assert env["CLICKUP_CUSTOM_ID_PREFIXES"] == "PRJ"

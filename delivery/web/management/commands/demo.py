@@ -32,6 +32,9 @@ from delivery.reports.models import WeeklyReport
 from delivery.reports.weeks import week_just_ended
 
 SIMULATOR_PORT = 8765
+CLICKUP_PORT = 8766
+CLICKUP_DEMO_TOKEN = "pk_trunkline_stand_in"  # noqa: S105 - the stand-in's own, not a secret
+CLICKUP_DEMO_TEAM = "9012345"
 SIMULATOR_ORG = "acme"
 DEMO_WATCH_MINUTES = 5
 """The demo repositories' watch window and grace (the simulated team ships every two minutes or so)."""
@@ -46,6 +49,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--simulator-port", type=int, default=int(os.environ.get("SIMULATOR_PORT", SIMULATOR_PORT)))
+        parser.add_argument("--clickup-port", type=int, default=int(os.environ.get("CLICKUP_PORT", CLICKUP_PORT)))
         parser.add_argument("--seed", type=int, default=42)
         parser.add_argument("--tick-seconds", type=float, default=20.0, help="simulator live activity pace")
         parser.add_argument("--no-sync", action="store_true", help="skip the first foreground sync")
@@ -67,6 +71,8 @@ class Command(BaseCommand):
         try:
             if demo:
                 self._start_simulator(children, env, options)
+                if not settings.CLICKUP_TOKEN:
+                    self._start_clickup(children, env, options["clickup_port"])
             elif not settings.GITHUB_ORG:
                 raise CommandError(
                     "GITHUB_TOKEN is set but GITHUB_ORG is not: which organization should Trunkline follow?"
@@ -176,6 +182,22 @@ class Command(BaseCommand):
         self.members = self._simulator_members(f"http://127.0.0.1:{sim_port}")
         if self.members:
             env.setdefault("TRUNKLINE_ADMIN_LOGINS", self.members[0])
+
+    def _start_clickup(self, children: Children, env: dict[str, str], port: int) -> None:
+        """The ClickUp stand-in (tools/clickup_server.py, run as a process: the product imports nothing of it) with
+        the simulated team's tasks, which the simulator's branches name (PRJ-1 …)."""
+        if port_open(port):
+            raise CommandError(f"Port {port} (ClickUp stand-in) is in use; set CLICKUP_PORT to another port.")
+        args = ["-m", "tools.clickup_server", "--port", str(port), "--token", CLICKUP_DEMO_TOKEN]
+        clickup = children.python("clickup", [*args, "--team-id", CLICKUP_DEMO_TEAM], env=env)
+        wait_for_port(port, process=clickup, timeout=60)
+        env.update(
+            CLICKUP_API_URL=f"http://127.0.0.1:{port}",
+            CLICKUP_TOKEN=CLICKUP_DEMO_TOKEN,
+            CLICKUP_TEAM_ID=CLICKUP_DEMO_TEAM,
+            CLICKUP_CUSTOM_ID_PREFIXES="PRJ",
+        )
+        self.stdout.write(f"ClickUp stand-in (the team's tasks, PRJ-1 …) on http://127.0.0.1:{port}")
 
     def _simulator_members(self, sim_url: str) -> list[str]:
         try:
