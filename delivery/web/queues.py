@@ -49,7 +49,7 @@ STAGE_SINCE: dict[str, str] = {
 }
 
 
-@dataclass
+@dataclass(slots=True)  # no dictionary per item: a team page holds hundreds
 class QueueItem:
     rank: int
     title: str
