@@ -5,12 +5,12 @@ queries for one person or for the whole team."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
 from html import escape
-from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import BooleanField, Case, Count, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, When
 from django.db.models.functions import Coalesce
@@ -60,7 +60,7 @@ class QueueItem:
     change: ChangeRow | None = None
     session: MonitoringSession | None = None
     detail: str = ""
-    checks: list[tuple[str, str]] = field(default_factory=list)
+    checks: Sequence[tuple[str, str]] = ()
     age_limit_hours: int | None = None  # for my open PRs: the repository's branch age limit
     overdue: bool = False
     window_ends: datetime | None = None  # for a production watch: when its window ends (a live countdown)
@@ -195,7 +195,7 @@ class ChangeRow:
     pk: int
     title: str
     stage: str
-    failed_checks: list[str]
+    failed_checks: Sequence[str]
     preview_url: str
     next_action: str
     author_id: int | None
@@ -210,52 +210,75 @@ class ChangeRow:
     reviewer_id: int | None
 
     def __init__(self, row: dict[str, Any], related: _Related) -> None:
-        self.__dict__.update(row)
         self.repository = related.repository(row)
         self.author = related.author(row)
         self.pull_request = related.pull_request(row)
+        if not row["failed_checks"]:
+            row["failed_checks"] = ()  # most have none: no list kept per row
+        for name, value in row.items():  # attributes, not a dictionary per row (Python keeps them inline)
+            setattr(self, name, value)
 
     def get_stage_display(self) -> str:
         return str(Stage(self.stage).label)
 
 
+class _Repository(NamedTuple):
+    pk: int
+    name: str
+    full_name: str
+    branch_age_limit_hours: int
+    monitoring_window_minutes: int
+
+
+class _Author(NamedTuple):
+    pk: int
+    login: str
+    avatar_url: str
+
+
+class _PullRequest(NamedTuple):
+    number: int
+    html_url: str
+    draft: bool
+
+
 class _Related:
-    """The repositories, authors and pull requests of change rows, one object each however many rows share it."""
+    """The repositories, authors and pull requests of change rows, one object each however many rows share it. Named
+    tuples of plain values: the garbage collector stops tracking them once it has seen them (fewer objects for its
+    full collections, which a page's hundreds of rows set off)."""
 
     def __init__(self) -> None:
-        self.repositories: dict[int, SimpleNamespace] = {}
-        self.authors: dict[int, SimpleNamespace] = {}
+        self.repositories: dict[int, _Repository] = {}
+        self.authors: dict[int, _Author] = {}
 
-    def repository(self, row: dict[str, Any]) -> SimpleNamespace:
+    def repository(self, row: dict[str, Any]) -> _Repository:
         pk = row.pop("repository_id")
-        fields = {name: row.pop(f"repository__{name}") for name in _REPOSITORY_FIELDS}
+        fields = [row.pop(f"repository__{name}") for name in _Repository._fields[1:]]
         if pk not in self.repositories:
-            self.repositories[pk] = SimpleNamespace(pk=pk, **fields)
+            self.repositories[pk] = _Repository(pk, *fields)
         return self.repositories[pk]
 
-    def author(self, row: dict[str, Any]) -> SimpleNamespace | None:
+    def author(self, row: dict[str, Any]) -> _Author | None:
         login = row.pop("author__login")
         avatar_url = row.pop("author__avatar_url")
         if row["author_id"] is None:
             return None
         if row["author_id"] not in self.authors:
-            self.authors[row["author_id"]] = SimpleNamespace(pk=row["author_id"], login=login, avatar_url=avatar_url)
+            self.authors[row["author_id"]] = _Author(row["author_id"], login, avatar_url)
         return self.authors[row["author_id"]]
 
-    def pull_request(self, row: dict[str, Any]) -> SimpleNamespace | None:
-        fields = {name: row.pop(f"pull_request__{name}") for name in _PULL_REQUEST_FIELDS}
-        return None if row.pop("pull_request_id") is None else SimpleNamespace(**fields)
-
-
-_REPOSITORY_FIELDS = ("name", "full_name", "branch_age_limit_hours", "monitoring_window_minutes")
-_PULL_REQUEST_FIELDS = ("number", "html_url", "draft")
+    def pull_request(self, row: dict[str, Any]) -> _PullRequest | None:
+        fields = [row.pop(f"pull_request__{name}") for name in _PullRequest._fields]
+        return None if row.pop("pull_request_id") is None else _PullRequest(*fields)
 
 
 def _rows(changes: Any, related: _Related) -> list[ChangeRow]:
     return [ChangeRow(row, related) for row in changes]
 
 
-def _labels(change: ChangeRow) -> list[tuple[str, str]]:
+def _labels(change: ChangeRow) -> Sequence[tuple[str, str]]:
+    if not change.failed_checks:
+        return ()
     return [(name, CHECKS[name]) for name in change.failed_checks if name in CHECKS]
 
 
