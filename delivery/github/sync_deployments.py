@@ -91,22 +91,11 @@ def deployments_pass_graphql(job: _RepositorySync, cursor: SyncCursor) -> None:
     pages = Pages(size=PAGE_MAX)  # small nodes: a full page does not time out, and halves if it does
     while not unchanged:
         page_nodes, after = pages.read(job, nodes.DEPLOYMENTS, "deployments")
-        by_item = {id(item): (item, node) for node in page_nodes for item in [nodes.deployment(node)]}
-        items = job._screened([item for item, _ in by_item.values()], GRAPHQL_DEPLOYMENT_NEEDS, "deployment")
+        mapped = [(nodes.deployment(node), node) for node in page_nodes]
+        node_of = {id(item): node for item, node in mapped}
+        items = job._screened([item for item, _ in mapped], GRAPHQL_DEPLOYMENT_NEEDS, "deployment")
         chosen = _new_or_moved(job, items, high)
-        _deployments_write(
-            job,
-            [
-                (
-                    item,
-                    [
-                        nodes.deployment_status(n)
-                        for n in nested_all(job.client, by_item[id(item)][1], "statuses", nodes.DEPLOYMENT_STATUSES)
-                    ],
-                )
-                for item in chosen
-            ],
-        )
+        _deployments_write(job, [(item, _statuses_graphql(job, node_of[id(item)])) for item in chosen])
         new_high = max([new_high, *(d["id"] for d in chosen)])
         job._page_done("deployments", pages.number, None)
         handled.update(d["id"] for d in chosen)
@@ -147,6 +136,12 @@ def _unfinished_recheck(job: _RepositorySync, high: int, handled: set[int]) -> N
             continue
         with transaction.atomic():
             job.summary.add(ingest_deployment_statuses_of([(deployment, statuses)]))
+
+
+def _statuses_graphql(job: _RepositorySync, node: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every status of a deployment's node in REST's shape: those nested in the page, then (past a hundred) the
+    rest by the deployment's node id."""
+    return [nodes.deployment_status(n) for n in nested_all(job.client, node, "statuses", nodes.DEPLOYMENT_STATUSES)]
 
 
 def statuses_read_rest(client: GitHubClient, url: str) -> list[dict[str, Any]]:
