@@ -5,14 +5,14 @@ queries for one person or for the whole team."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
 from html import escape
 from typing import Any, NamedTuple
 
-from django.db.models import BooleanField, Case, Count, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, When
+from django.db.models import BooleanField, Case, Count, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
@@ -81,9 +81,19 @@ class QueueItem:
         return (self.rank, self.since.timestamp() if self.since else float("inf"))
 
 
+class Person(NamedTuple):
+    """A developer as the team page shows them: a model instance each (and its state) is three objects more a
+    person for the garbage collector."""
+
+    pk: int
+    login: str
+    name: str
+    avatar_url: str
+
+
 @dataclass
 class Queue:
-    developer: Developer
+    developer: Developer | Person
     items: list[QueueItem] = field(default_factory=list)
 
     def count(self, *ranks: int) -> int:
@@ -411,12 +421,20 @@ def queues_for(developer_ids: list[int] | None, *, now: datetime) -> dict[int, Q
     first_release = Subquery(
         ReleaseChange.objects.filter(change=OuterRef("pk")).order_by("release__deployed_at").values("release_id")[:1]
     )
+    in_production = Q(stage=Stage.IN_PRODUCTION)  # the release and the watch are read for these only
     own = changes.filter(stage__in=[*OPEN_STAGES, *ON_ITS_WAY_STAGES]).annotate(
         shown_since=_OWN_SINCE,
-        release_id=first_release,
+        release_id=Case(When(in_production, then=first_release)),
         # A session (open or signed off) says it better than the change's stage: the watch is that session.
-        watched=Exists(
-            MonitoringSession.objects.filter(owner_id=OuterRef("author_id"), releases__changes=OuterRef("pk"))
+        watched=Case(
+            When(
+                in_production,
+                then=Exists(
+                    MonitoringSession.objects.filter(owner_id=OuterRef("author_id"), releases__changes=OuterRef("pk"))
+                ),
+            ),
+            default=Value(False),
+            output_field=BooleanField(),
         ),
     )
     reviews = changes.filter(
@@ -464,7 +482,12 @@ def queues_for(developer_ids: list[int] | None, *, now: datetime) -> dict[int, Q
             items[change.reviewer_id].append(_review_item(change))
 
     who = Q(pk__in=developer_ids) if developer_ids is not None else Q(pk__in=list(items)) | _team(now)
-    developers = Developer.objects.filter(who, is_bot=False).only("login", "name", "avatar_url", "user_id")
+    people = Developer.objects.filter(who, is_bot=False)
+    developers: Iterable[Developer | Person] = (
+        people.only("login", "name", "avatar_url", "user_id")
+        if developer_ids is not None
+        else (Person(*values) for values in people.values_list(*Person._fields))  # the team: plain values
+    )
     return {d.pk: Queue(d, sorted(items.get(d.pk, []), key=lambda i: i.sort_key)) for d in developers}
 
 
