@@ -3,6 +3,7 @@ so that webhooks, REST and GraphQL write through the same functions."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 RATE_LIMIT = "rateLimit { cost remaining resetAt }"
@@ -72,13 +73,19 @@ query DeploymentStatuses($id: ID!, $after: String) {{
 }}
 """
 
-DEPLOYMENTS_STATUSES_BY_ID = f"""
-query DeploymentsStatuses($ids: [ID!]!) {{
+DEPLOYMENTS = f"""
+query Deployments($owner: String!, $name: String!, $first: Int!, $after: String) {{
   {RATE_LIMIT}
-  nodes(ids: $ids) {{ ... on Deployment {{
-    id
-    statuses(first: 100) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {STATUS_FIELDS} }} }}
-  }} }}
+  repository(owner: $owner, name: $name) {{
+    deployments(first: $first, after: $after, orderBy: {{field: CREATED_AT, direction: DESC}}) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{
+        id databaseId environment originalEnvironment commitOid ref {{ name }} task payload description
+        createdAt updatedAt creator {{ {ACTOR} }}
+        statuses(first: 100) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {STATUS_FIELDS} }} }}
+      }}
+    }}
+  }}
 }}
 """
 
@@ -196,3 +203,36 @@ def deployment_status(node: dict[str, Any]) -> dict[str, Any]:
         "log_url": node.get("logUrl"),
         "creator": actor(node.get("creator")),
     }
+
+
+def _payload(text: Any) -> Any:
+    """GraphQL gives a deployment's payload as JSON text; REST as the object."""
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text) if text else {}
+    except ValueError:
+        return {}
+
+
+def deployment(node: dict[str, Any]) -> dict[str, Any]:
+    """A deployment without what GraphQL does not say: no transient/production flags (environments are classified
+    by the repository's settings), and no `ref` when GraphQL's is null (the branch or tag is gone), so the row keeps
+    what REST or a webhook said (ingest_deployments leaves out a field the item lacks)."""
+    ref = node.get("ref")
+    item = {
+        "id": node.get("databaseId"),
+        "node_id": node.get("id"),
+        "sha": node.get("commitOid"),
+        "task": node.get("task"),
+        "payload": _payload(node.get("payload")),
+        "environment": node.get("environment"),
+        "original_environment": node.get("originalEnvironment"),
+        "description": node.get("description"),
+        "creator": actor(node.get("creator")),
+        "created_at": node.get("createdAt"),
+        "updated_at": node.get("updatedAt"),
+    }
+    if isinstance(ref, dict) and isinstance(ref.get("name"), str) and ref["name"]:
+        item["ref"] = ref["name"]
+    return item

@@ -42,7 +42,8 @@ def repository_list_with_sync_status() -> QuerySet[Repository]:
         pull_requests_total=_count(PullRequest.objects),
         main_commits=_count(Commit.objects, main_position__isnull=False),
         tag_count=_count(Tag.objects),
-        production_deploys=_count(Deployment.objects.filter(Q(state="success")), production_environment=True),
+        # Production by the repository's settings, not GitHub's flag (GraphQL's deployments have none).
+        production_deploys=_count(Deployment.objects, state="success", environment=OuterRef("production_environment")),
         deployment_count=_count(Deployment.objects),
         last_run_status=Subquery(latest_run.values("shown_status")[:1]),
         last_run_error=Subquery(latest_run.values("error")[:1]),

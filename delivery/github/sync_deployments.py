@@ -2,8 +2,8 @@
 New objects are those above the bookmark (inside the backfill window); known ones this recent are read again when
 they may have moved, and known unfinished ones the list did not show are asked for one by one.
 
-A page of deployments is read in full with every status of each (through GraphQL, the page's statuses in one
-query; without it, or for a deployment without a node id, a REST request per deployment), then written in one
+A page of deployments is read in full with every status of each (through GraphQL, a page of deployments with
+their statuses nested is one query; without it, REST's list and a request per deployment), then written in one
 transaction through the ingest layer: the deployments, then all their statuses at once."""
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ from django.db import transaction
 
 from delivery.github import graphql_nodes as nodes
 from delivery.github.client import GitHubClient, GitHubNotFound, an_object
-from delivery.github.graphql import graphql_query
 from delivery.github.ingest import ingest_workflow_runs
 from delivery.github.ingest_deployments import ingest_deployment_statuses_of, ingest_deployments_with_statuses
 from delivery.github.models import Deployment, SyncCursor, WorkflowRun
 from delivery.github.rows import Need, a_text, a_time, github_id, parse_time
-from delivery.github.sync_graphql import PAGE_MAX, nested_all
+from delivery.github.sync_graphql import PAGE_MAX, Pages, nested_all, unchanged_since_last_pass
 
 if TYPE_CHECKING:
     from delivery.github.sync import _RepositorySync
@@ -34,6 +33,7 @@ DEPLOYMENT_NEEDS: dict[str, Need] = {
     "updated_at": a_time,
     "statuses_url": a_text,
 }
+GRAPHQL_DEPLOYMENT_NEEDS: dict[str, Need] = {"id": github_id, "created_at": a_time, "updated_at": a_time}
 RUN_NEEDS: dict[str, Need] = {"id": github_id, "created_at": a_time}
 
 
@@ -49,7 +49,11 @@ def _read_on(job: _RepositorySync, items: list[dict[str, Any]], high: int) -> bo
 # -- deployments ------------------------------------------------------------------------------------------------
 def deployments_pass(job: _RepositorySync, cursor: SyncCursor) -> None:
     """New deployments (ids above the bookmark) with their statuses; recent known ones whose `updated_at` moved,
-    re-read; then the known ones still unfinished (their statuses may move without a list change)."""
+    re-read; then the known ones still unfinished (their statuses may move without a list change). Through
+    GraphQL when GITHUB_SYNC_GRAPHQL is on (deployments_pass_graphql), else REST's list."""
+    if settings.GITHUB_SYNC_GRAPHQL:
+        deployments_pass_graphql(job, cursor)
+        return
     high = int(cursor.high_water_key or 0)
     new_high, first_etag = high, cursor.etag
     handled: set[int] = set()
@@ -59,24 +63,68 @@ def deployments_pass(job: _RepositorySync, cursor: SyncCursor) -> None:
         if page.number == 1:
             first_etag = page.etag
         items = job._screened(page.items, DEPLOYMENT_NEEDS, "deployment")
-        fresh = [d for d in items if d["id"] > high and parse_time(d["created_at"]) >= job.floor]
-        # Known recent deployments whose `updated_at` moved got a status since (e.g. GitHub's automatic "inactive"
-        # once a newer deployment of the environment succeeded).
-        known = [d for d in items if d["id"] <= high and parse_time(d["created_at"]) >= job.recent]
-        stored = dict(
-            Deployment.objects.filter(repository=job.repository, github_id__in=[d["id"] for d in known]).values_list(
-                "github_id", "updated_at"
-            )
-            if known
-            else ()
-        )
-        moved = [d for d in known if stored.get(d["id"]) != parse_time(d["updated_at"])]
-        deployments_with_statuses_write(job, fresh + moved)
-        new_high = max([new_high, *(d["id"] for d in fresh + moved)])
+        chosen = _new_or_moved(job, items, high)
+        _deployments_write(job, [(item, statuses_read_rest(job.client, item["statuses_url"])) for item in chosen])
+        new_high = max([new_high, *(d["id"] for d in chosen)])
         job._page_done("deployments", page.number, page.last_page)
-        handled.update(d["id"] for d in fresh + moved)
+        handled.update(d["id"] for d in chosen)
         if not _read_on(job, items, high):
             break
+    _unfinished_recheck(job, high, handled)
+    job.cursor_done(cursor, etag=first_etag, high_water_key=str(new_high))
+
+
+def deployments_pass_graphql(job: _RepositorySync, cursor: SyncCursor) -> None:
+    """The same pass through GraphQL's `repository.deployments`, newest first: a page of up to 100 deployments
+    with their statuses nested is one query (REST: a list request plus a statuses request per deployment).
+    GraphQL has no transient/production flags and no `ref` once the branch or tag is gone: those are left out
+    of the rows (graphql_nodes.deployment), so what REST or a webhook said stays; environments are classified by
+    the repository's settings. REST's first list page is asked first with its ETag: a 304 costs nothing, a query
+    at least a point, so an unchanged repository is read for free (the whole first page, not one item: the
+    list is by id, so a status on the second newest deployment changes only its `updated_at`)."""
+    unchanged, etag = unchanged_since_last_pass(
+        job, cursor, f"{job.api}/deployments", {"per_page": job.client.per_page}
+    )
+    high = int(cursor.high_water_key or 0)
+    new_high = high
+    handled: set[int] = set()
+    pages = Pages(size=PAGE_MAX)  # small nodes: a full page does not time out, and halves if it does
+    while not unchanged:
+        page_nodes, after = pages.read(job, nodes.DEPLOYMENTS, "deployments")
+        mapped = [(nodes.deployment(node), node) for node in page_nodes]
+        node_of = {id(item): node for item, node in mapped}
+        items = job._screened([item for item, _ in mapped], GRAPHQL_DEPLOYMENT_NEEDS, "deployment")
+        chosen = _new_or_moved(job, items, high)
+        _deployments_write(job, [(item, _statuses_graphql(job, node_of[id(item)])) for item in chosen])
+        new_high = max([new_high, *(d["id"] for d in chosen)])
+        job._page_done("deployments", pages.number, None)
+        handled.update(d["id"] for d in chosen)
+        if after is None or not _read_on(job, items, high):
+            break
+        pages.after = after
+    _unfinished_recheck(job, high, handled)
+    job.cursor_done(cursor, etag=etag, high_water_key=str(new_high))
+
+
+def _new_or_moved(job: _RepositorySync, items: list[dict[str, Any]], high: int) -> list[dict[str, Any]]:
+    """A page's new deployments (above the bookmark, inside the backfill window) and its known recent ones whose
+    `updated_at` moved: they got a status since (e.g. GitHub's automatic "inactive" once a newer deployment of
+    the environment succeeded)."""
+    fresh = [d for d in items if d["id"] > high and parse_time(d["created_at"]) >= job.floor]
+    known = [d for d in items if d["id"] <= high and parse_time(d["created_at"]) >= job.recent]
+    stored = dict(
+        Deployment.objects.filter(repository=job.repository, github_id__in=[d["id"] for d in known]).values_list(
+            "github_id", "updated_at"
+        )
+        if known
+        else ()
+    )
+    return fresh + [d for d in known if stored.get(d["id"]) != parse_time(d["updated_at"])]
+
+
+def _unfinished_recheck(job: _RepositorySync, high: int, handled: set[int]) -> None:
+    """Known recent deployments still unfinished that the pages did not show: their statuses, a REST request
+    each (there are few: the deployments in flight)."""
     unfinished = Deployment.objects.filter(
         repository=job.repository, github_id__lte=high, created_at__gte=job.recent
     ).exclude(state__in=Deployment.TERMINAL_STATES)
@@ -88,24 +136,12 @@ def deployments_pass(job: _RepositorySync, cursor: SyncCursor) -> None:
             continue
         with transaction.atomic():
             job.summary.add(ingest_deployment_statuses_of([(deployment, statuses)]))
-    job.cursor_done(cursor, etag=first_etag, high_water_key=str(new_high))
 
 
-def deployment_statuses_read(job: _RepositorySync, node_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """Every status of these deployments (by node id), 100 deployments a query, in REST's shape. The deployments
-    themselves come from REST's list, 100 a request, which keeps what GraphQL lacks (a deleted branch's ref, the
-    environment flags); only their statuses, a request each in REST, come from here."""
-    found: dict[str, list[dict[str, Any]]] = {}
-    for start in range(0, len(node_ids), PAGE_MAX):
-        ids = node_ids[start : start + PAGE_MAX]
-        data = graphql_query(job.client, nodes.DEPLOYMENTS_STATUSES_BY_ID, {"ids": ids})
-        for node in data.get("nodes") or []:
-            if isinstance(node, dict) and isinstance(node.get("id"), str):
-                found[node["id"]] = [
-                    nodes.deployment_status(n)
-                    for n in nested_all(job.client, node, "statuses", nodes.DEPLOYMENT_STATUSES)
-                ]
-    return found
+def _statuses_graphql(job: _RepositorySync, node: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every status of a deployment's node in REST's shape: those nested in the page, then (past a hundred) the
+    rest by the deployment's node id."""
+    return [nodes.deployment_status(n) for n in nested_all(job.client, node, "statuses", nodes.DEPLOYMENT_STATUSES)]
 
 
 def statuses_read_rest(client: GitHubClient, url: str) -> list[dict[str, Any]]:
@@ -113,25 +149,13 @@ def statuses_read_rest(client: GitHubClient, url: str) -> list[dict[str, Any]]:
     return [status for page in client.iter_pages(url) for status in page.items]
 
 
-def deployments_with_statuses_write(job: _RepositorySync, items: list[dict[str, Any]]) -> None:
-    """A page of deployments (REST's list) with every status of each, read first, then written in one transaction:
-    the deployments, then the statuses of them all at once."""
-    by_node: dict[str, list[dict[str, Any]]] = {}
-    if settings.GITHUB_SYNC_GRAPHQL:
-        by_node = deployment_statuses_read(job, [d["node_id"] for d in items if isinstance(d.get("node_id"), str)])
-    statuses: dict[int, list[dict[str, Any]]] = {}
-    for item in items:
-        node_id = item.get("node_id")
-        if isinstance(node_id, str) and node_id in by_node:
-            statuses[item["id"]] = by_node[node_id]
-        else:
-            statuses[item["id"]] = statuses_read_rest(job.client, item["statuses_url"])
-    if not items:
+def _deployments_write(job: _RepositorySync, page: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
+    """A page of deployments, each with every status of it (read first), written in one transaction: the
+    deployments, then the statuses of them all at once."""
+    if not page:
         return
     with transaction.atomic():
-        job.summary.add(
-            ingest_deployments_with_statuses(job.repository, [(item, statuses[item["id"]]) for item in items])
-        )
+        job.summary.add(ingest_deployments_with_statuses(job.repository, page))
 
 
 # -- workflow runs ----------------------------------------------------------------------------------------------

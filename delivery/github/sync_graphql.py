@@ -41,7 +41,7 @@ PULL_REQUEST_NEEDS: dict[str, Need] = {"id": github_id, "number": github_id, "up
 
 
 @dataclass
-class _Pages:
+class Pages:
     """A connection read page by page, the page size adapting to GitHub's timeouts: it starts at PAGE_START, doubles
     after each good page up to PAGE_MAX (fewer queries: a first sync's pages are its cost), and halves on a timeout;
     after one, it grows back no further than the size that last worked."""
@@ -72,7 +72,7 @@ class _Pages:
             return nodes.nodes(page), nodes.more(page)
 
 
-def _unchanged_since_last_pass(
+def unchanged_since_last_pass(
     job: _RepositorySync, cursor: SyncCursor, url: str, params: dict[str, Any]
 ) -> tuple[bool, str]:
     """Ask REST's list with the ETag of the last complete pass (free when nothing changed): (unchanged, ETag)."""
@@ -92,13 +92,13 @@ def pull_requests_pass(job: _RepositorySync, cursor: SyncCursor) -> None:
     """Newest changes first, down to the bookmark (the last pass's newest `updated_at`, or the backfill floor)."""
     # The most recently updated pull request comes first: any change to any of them changes this one-item page.
     probe = {"state": "all", "sort": "updated", "direction": "desc", "per_page": 1}
-    unchanged, etag = _unchanged_since_last_pass(job, cursor, f"{job.api}/pulls", probe)
+    unchanged, etag = unchanged_since_last_pass(job, cursor, f"{job.api}/pulls", probe)
     if unchanged:
         SyncCursor.objects.filter(pk=cursor.pk).update(last_attempt_at=timezone.now(), last_success_at=timezone.now())
         return
     since = cursor.high_water_at or job.floor
     high = cursor.high_water_at
-    pages = _Pages()
+    pages = Pages()
     while True:
         page_nodes, after = pages.read(job, nodes.PULL_REQUESTS, "pullRequests")
         page = _pull_request_page(job, page_nodes)

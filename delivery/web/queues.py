@@ -5,16 +5,17 @@ queries for one person or for the whole team."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
-from types import SimpleNamespace
-from typing import Any
+from html import escape
+from typing import Any, NamedTuple
 
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models import BooleanField, Case, Count, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.urls import reverse
-from django.utils.html import format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from delivery.accounts.models import Developer
 from delivery.core.calendar import working_calendar
@@ -50,7 +51,7 @@ STAGE_SINCE: dict[str, str] = {
 }
 
 
-@dataclass
+@dataclass(slots=True)  # no dictionary per item: a team page holds hundreds
 class QueueItem:
     rank: int
     title: str
@@ -61,7 +62,7 @@ class QueueItem:
     change: ChangeRow | None = None
     session: MonitoringSession | None = None
     detail: str = ""
-    checks: list[tuple[str, str]] = field(default_factory=list)
+    checks: Sequence[tuple[str, str]] = ()
     age_limit_hours: int | None = None  # for my open PRs: the repository's branch age limit
     overdue: bool = False
     window_ends: datetime | None = None  # for a production watch: when its window ends (a live countdown)
@@ -83,9 +84,19 @@ class QueueItem:
         return (self.rank, self.since.timestamp() if self.since else float("inf"))
 
 
+class Person(NamedTuple):
+    """A developer as the team page shows them: a model instance each (and its state) is three objects more a
+    person for the garbage collector."""
+
+    pk: int
+    login: str
+    name: str
+    avatar_url: str
+
+
 @dataclass
 class Queue:
-    developer: Developer
+    developer: Developer | Person
     items: list[QueueItem] = field(default_factory=list)
 
     def count(self, *ranks: int) -> int:
@@ -112,14 +123,44 @@ class Queue:
         return self.items[:3]
 
     @property
-    def urgent_html(self) -> SafeString:
-        """The three most urgent items as the team page lists them, written here once: the page lists everyone's,
-        and the template engine's cost per value (a lookup, a context, localizing) was most of its time."""
-        return format_html_join(
-            "",
-            '<li><span class="badge {}">{}</span> <a href="{}">{}</a><span class="sub">{}</span></li>',
-            ((item.badge, item.kind, item.url, item.title, item.next_step) for item in self.urgent),
+    def card_html(self) -> SafeString:
+        """The person's card on the team page, written here in one piece with the standard library's escape (the
+        page shows everyone's card: the template engine's cost per value and tag, some thirty a card, and Django's
+        escaping through its lazy-string wrappers were most of the page's time and objects). What people wrote
+        (titles, logins, the next step, which names people) is escaped; the rest is ours: labels, classes, numbers
+        and page addresses (page_url quotes its argument)."""
+        developer = self.developer
+        url = self.url
+        blocked = self.blocked
+        parts = [
+            f'<section class="card team-card{" is-blocked" if blocked else ""}" aria-labelledby="team-{developer.pk}">'
+            '<header class="team-card-head">'
+        ]
+        if developer.avatar_url:
+            parts.append(f'<img class="avatar" src="{escape(developer.avatar_url)}" alt="" width="28" height="28">')
+        parts.append(f'<h2 id="team-{developer.pk}"><a href="{url}">{escape(developer.login)}</a></h2>')
+        if blocked:
+            parts.append('<span class="badge badge-bad">Blocked</span>')
+        parts.append(
+            f'<span class="count" title="Items in the queue">{len(self.items)}</span></header>'
+            f'<dl class="team-counts"><div><dt>Watch</dt><dd>{self.watching}</dd></div>'
+            f"<div><dt>Reviews</dt><dd>{self.reviews}</dd></div><div><dt>Open PRs</dt><dd>{self.open_prs}</dd></div>"
+            f"<div><dt>On the way</dt><dd>{self.on_its_way}</dd></div></dl>"
         )
+        if self.items:
+            parts.append('<ol class="team-urgent">')
+            parts += [
+                f'<li><span class="badge {item.badge}">{item.kind}</span> <a href="{item.url}">{escape(item.title)}</a>'
+                f'<span class="sub">{escape(item.next_step)}</span></li>'
+                for item in self.urgent
+            ]
+            parts.append("</ol>")
+            if self.more:
+                parts.append(f'<p class="sub"><a href="{url}">and {self.more} more</a></p>')
+        else:
+            parts.append('<p class="sub">Nothing waiting.</p>')
+        parts.append("</section>")
+        return mark_safe("".join(parts))  # noqa: S308 - every value people wrote is escaped above
 
     @property
     def more(self) -> int:
@@ -145,15 +186,6 @@ _CHANGE_FIELDS = (
     "preview_url",
     "next_action",
     "author_id",
-    "first_commit_at",
-    "pr_opened_at",
-    "ready_at",
-    "first_review_at",
-    "approved_at",
-    "merged_at",
-    "staging_at",
-    "tagged_at",
-    "production_at",
     "repository__name",
     "repository__full_name",
     "repository__branch_age_limit_hours",
@@ -163,30 +195,32 @@ _CHANGE_FIELDS = (
     "pull_request__number",
     "pull_request__html_url",
     "pull_request__draft",
+    "first_commit_at",  # the working agreements' nudges: branch age
+    "ready_at",  # and time waiting for a first review
+    "first_review_at",
 )
 
 
 class ChangeRow:
     """A change as the queues read it: one row of values with the attribute names of the model (`repository.name`,
     `pull_request.number`, …) that the items and templates read. A model instance per change, with its repository,
-    author and pull request, costs four objects a row: most of the team page's time, and its garbage collections."""
+    author and pull request, costs four objects a row: most of the team page's time, and its garbage collections.
+    Of its times only the one the queue shows is read (`shown_since`, worked out by the database: reading every stage's
+    time, ten a row, was most of the rows' cost), and whether it was reviewed and approved."""
 
     pk: int
     title: str
     stage: str
-    failed_checks: list[str]
+    failed_checks: Sequence[str]
     preview_url: str
     next_action: str
     author_id: int | None
+    shown_since: datetime | None
     first_commit_at: datetime | None
-    pr_opened_at: datetime | None
     ready_at: datetime | None
     first_review_at: datetime | None
-    approved_at: datetime | None
-    merged_at: datetime | None
-    staging_at: datetime | None
-    tagged_at: datetime | None
-    production_at: datetime | None
+    reviewed: bool
+    approved: bool
     repository: Any
     author: Any
     pull_request: Any
@@ -195,61 +229,84 @@ class ChangeRow:
     reviewer_id: int | None
 
     def __init__(self, row: dict[str, Any], related: _Related) -> None:
-        self.__dict__.update(row)
         self.repository = related.repository(row)
         self.author = related.author(row)
         self.pull_request = related.pull_request(row)
+        if not row["failed_checks"]:
+            row["failed_checks"] = ()  # most have none: no list kept per row
+        for name, value in row.items():  # attributes, not a dictionary per row (Python keeps them inline)
+            setattr(self, name, value)
 
     def get_stage_display(self) -> str:
         return str(Stage(self.stage).label)
 
 
+class _Repository(NamedTuple):
+    pk: int
+    name: str
+    full_name: str
+    branch_age_limit_hours: int
+    monitoring_window_minutes: int
+
+
+class _Author(NamedTuple):
+    pk: int
+    login: str
+    avatar_url: str
+
+
+class _PullRequest(NamedTuple):
+    number: int
+    html_url: str
+    draft: bool
+
+
 class _Related:
-    """The repositories, authors and pull requests of change rows, one object each however many rows share it."""
+    """The repositories, authors and pull requests of change rows, one object each however many rows share it. Named
+    tuples of plain values: the garbage collector stops tracking them once it has seen them (fewer objects for its
+    full collections, which a page's hundreds of rows set off)."""
 
     def __init__(self) -> None:
-        self.repositories: dict[int, SimpleNamespace] = {}
-        self.authors: dict[int, SimpleNamespace] = {}
+        self.repositories: dict[int, _Repository] = {}
+        self.authors: dict[int, _Author] = {}
 
-    def repository(self, row: dict[str, Any]) -> SimpleNamespace:
+    def repository(self, row: dict[str, Any]) -> _Repository:
         pk = row.pop("repository_id")
-        fields = {name: row.pop(f"repository__{name}") for name in _REPOSITORY_FIELDS}
+        fields = [row.pop(f"repository__{name}") for name in _Repository._fields[1:]]
         if pk not in self.repositories:
-            self.repositories[pk] = SimpleNamespace(pk=pk, **fields)
+            self.repositories[pk] = _Repository(pk, *fields)
         return self.repositories[pk]
 
-    def author(self, row: dict[str, Any]) -> SimpleNamespace | None:
+    def author(self, row: dict[str, Any]) -> _Author | None:
         login = row.pop("author__login")
         avatar_url = row.pop("author__avatar_url")
         if row["author_id"] is None:
             return None
         if row["author_id"] not in self.authors:
-            self.authors[row["author_id"]] = SimpleNamespace(pk=row["author_id"], login=login, avatar_url=avatar_url)
+            self.authors[row["author_id"]] = _Author(row["author_id"], login, avatar_url)
         return self.authors[row["author_id"]]
 
-    def pull_request(self, row: dict[str, Any]) -> SimpleNamespace | None:
-        fields = {name: row.pop(f"pull_request__{name}") for name in _PULL_REQUEST_FIELDS}
-        return None if row.pop("pull_request_id") is None else SimpleNamespace(**fields)
-
-
-_REPOSITORY_FIELDS = ("name", "full_name", "branch_age_limit_hours", "monitoring_window_minutes")
-_PULL_REQUEST_FIELDS = ("number", "html_url", "draft")
+    def pull_request(self, row: dict[str, Any]) -> _PullRequest | None:
+        fields = [row.pop(f"pull_request__{name}") for name in _PullRequest._fields]
+        return None if row.pop("pull_request_id") is None else _PullRequest(*fields)
 
 
 def _rows(changes: Any, related: _Related) -> list[ChangeRow]:
     return [ChangeRow(row, related) for row in changes]
 
 
-def _labels(change: ChangeRow) -> list[tuple[str, str]]:
+def _labels(change: ChangeRow) -> Sequence[tuple[str, str]]:
+    if not change.failed_checks:
+        return ()
     return [(name, CHECKS[name]) for name in change.failed_checks if name in CHECKS]
 
 
 def review_state(change: ChangeRow) -> str:
     if change.pull_request is not None and change.pull_request.draft:
         return "Draft"
-    if change.approved_at is not None:
+    if change.approved:
         return "Approved"
-    if change.first_review_at is not None:
+    if change.reviewed:
         return "Reviewed, not approved yet"
     return "Waiting for a first review"
 
@@ -268,29 +325,30 @@ def _own_change_item(change: ChangeRow, now: datetime) -> QueueItem:
     if change.stage in OPEN_STAGES:
         limit = change.repository.branch_age_limit_hours
         stale = "stale" in names
-        reviewed = change.first_review_at is not None
+        reviewed = change.reviewed
         if stale:
             rank, step = STALE, "Merge it or split it: it is older than the branch age limit"
-        elif change.stage == Stage.IN_REVIEW and reviewed and change.approved_at is None:
+        elif change.stage == Stage.IN_REVIEW and reviewed and not change.approved:
             rank, step = FEEDBACK, "Address the review"
         elif change.stage == Stage.IN_REVIEW:
             rank, step = OWN_WORK, "Get a review: ask a teammate" if not reviewed else "Squash merge it"
         else:
             rank, step = OWN_WORK, change.next_action or "Finish it"
-        if change.stage == Stage.IN_REVIEW and change.approved_at is not None:
+        if change.stage == Stage.IN_REVIEW and change.approved:
             step = "Approved: squash merge it"
         return QueueItem(
             rank=rank,
-            since=change.first_commit_at or change.pr_opened_at,
+            since=change.shown_since,
             next_step=step,
             detail=review_state(change),
             age_limit_hours=limit,
             overdue=stale,
             **base,
         )
-    since = getattr(change, STAGE_SINCE.get(change.stage, "merged_at"))
     rank = BLOCKED if names & BLOCKING_CHECKS else ON_ITS_WAY
-    return QueueItem(rank=rank, since=since, next_step=change.next_action, detail=change.get_stage_display(), **base)
+    return QueueItem(
+        rank=rank, since=change.shown_since, next_step=change.next_action, detail=change.get_stage_display(), **base
+    )
 
 
 def _watch_item(changes: list[ChangeRow], release_id: int | None) -> QueueItem:
@@ -302,12 +360,12 @@ def _watch_item(changes: list[ChangeRow], release_id: int | None) -> QueueItem:
         title=titles,
         url=reverse("release", args=[release_id]) if release_id else page_url("change", first.pk),
         repository=first.repository.name,
-        since=first.production_at,
+        since=first.shown_since,  # in production: since it went there
         next_step=first.next_action or "Watch production: errors, logs, metrics",
         change=first if len(changes) == 1 else None,
         detail="In production",
-        window_ends=first.production_at + timedelta(minutes=first.repository.monitoring_window_minutes)
-        if first.production_at
+        window_ends=first.shown_since + timedelta(minutes=first.repository.monitoring_window_minutes)
+        if first.shown_since
         else None,
     )
 
@@ -318,7 +376,7 @@ def _review_item(change: ChangeRow) -> QueueItem:
         title=change.title,
         url=page_url("change", change.pk),
         repository=change.repository.name,
-        since=change.ready_at or change.pr_opened_at,
+        since=change.shown_since,
         next_step=f"Review {change.author.login if change.author else 'it'}'s pull request",
         change=change,
         detail=review_state(change),
@@ -352,6 +410,19 @@ def _session_item(session: MonitoringSession, now: datetime) -> QueueItem:
     )
 
 
+# The time each item shows, by the change's stage: an open change since its first commit (or its opening), a change on
+# its way since it reached its stage, a review request since the change was ready.
+_OWN_SINCE = Case(
+    When(stage__in=OPEN_STAGES, then=Coalesce("first_commit_at", "pr_opened_at")),
+    *(When(stage=stage, then=F(STAGE_SINCE[stage])) for stage in ON_ITS_WAY_STAGES),
+    default=F("merged_at"),
+)
+_REVIEWED = {
+    "reviewed": ExpressionWrapper(Q(first_review_at__isnull=False), output_field=BooleanField()),
+    "approved": ExpressionWrapper(Q(approved_at__isnull=False), output_field=BooleanField()),
+}
+
+
 def queues_for(developer_ids: list[int] | None, *, now: datetime) -> dict[int, Queue]:
     """The queues of these developers (None: the team, see _team, and anyone else who owns something). Three
     queries plus one for the developers, whatever the amount of data."""
@@ -359,11 +430,20 @@ def queues_for(developer_ids: list[int] | None, *, now: datetime) -> dict[int, Q
     first_release = Subquery(
         ReleaseChange.objects.filter(change=OuterRef("pk")).order_by("release__deployed_at").values("release_id")[:1]
     )
+    in_production = Q(stage=Stage.IN_PRODUCTION)  # the release and the watch are read for these only
     own = changes.filter(stage__in=[*OPEN_STAGES, *ON_ITS_WAY_STAGES]).annotate(
-        release_id=first_release,
+        shown_since=_OWN_SINCE,
+        release_id=Case(When(in_production, then=first_release)),
         # A session (open or signed off) says it better than the change's stage: the watch is that session.
-        watched=Exists(
-            MonitoringSession.objects.filter(owner_id=OuterRef("author_id"), releases__changes=OuterRef("pk"))
+        watched=Case(
+            When(
+                in_production,
+                then=Exists(
+                    MonitoringSession.objects.filter(owner_id=OuterRef("author_id"), releases__changes=OuterRef("pk"))
+                ),
+            ),
+            default=Value(False),
+            output_field=BooleanField(),
         ),
     )
     reviews = changes.filter(
@@ -371,7 +451,10 @@ def queues_for(developer_ids: list[int] | None, *, now: datetime) -> dict[int, Q
         pull_request__state="open",
         pull_request__draft=False,
         pull_request__review_request_rows__isnull=False,
-    ).annotate(reviewer_id=F("pull_request__review_request_rows__reviewer_id"))
+    ).annotate(
+        shown_since=Coalesce("ready_at", "pr_opened_at"),
+        reviewer_id=F("pull_request__review_request_rows__reviewer_id"),
+    )
     sessions = (
         MonitoringSession.objects.filter(signed_off_at__isnull=True)
         .select_related("release", "release__repository")
@@ -385,8 +468,12 @@ def queues_for(developer_ids: list[int] | None, *, now: datetime) -> dict[int, Q
     items: dict[int, list[QueueItem]] = defaultdict(list)
     watching: dict[tuple[int, int | None], list[ChangeRow]] = defaultdict(list)
     related = _Related()
-    own_rows = _rows(own.values(*_CHANGE_FIELDS, "release_id", "watched"), related)
-    review_rows = _rows(reviews.values(*_CHANGE_FIELDS, "reviewer_id"), related)
+    own_rows = _rows(
+        own.annotate(**_REVIEWED).values(*_CHANGE_FIELDS, *_REVIEWED, "shown_since", "release_id", "watched"), related
+    )
+    review_rows = _rows(
+        reviews.annotate(**_REVIEWED).values(*_CHANGE_FIELDS, *_REVIEWED, "shown_since", "reviewer_id"), related
+    )
     agreements, calendar = agreements_in_force(), working_calendar()
     for change in own_rows:  # in trunk-based delivery the author owns the change until it is watched
         if change.author_id is None:
@@ -409,7 +496,12 @@ def queues_for(developer_ids: list[int] | None, *, now: datetime) -> dict[int, Q
             items[change.reviewer_id].append(item)
 
     who = Q(pk__in=developer_ids) if developer_ids is not None else Q(pk__in=list(items)) | _team(now)
-    developers = Developer.objects.filter(who, is_bot=False).only("login", "name", "avatar_url", "user_id")
+    people = Developer.objects.filter(who, is_bot=False)
+    developers: Iterable[Developer | Person] = (
+        people.only("login", "name", "avatar_url", "user_id")
+        if developer_ids is not None
+        else (Person(*values) for values in people.values_list(*Person._fields))  # the team: plain values
+    )
     return {d.pk: Queue(d, sorted(items.get(d.pk, []), key=lambda i: i.sort_key)) for d in developers}
 
 

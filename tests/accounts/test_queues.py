@@ -248,3 +248,18 @@ def test_the_team_page_lists_everyone_including_people_with_nothing_waiting(clie
     assert sorted(logins) == ["quiet", "shipped-it", "tess"]  # tess: the signed-in developer, nothing either
     body = response.content.decode()
     assert body.count("Nothing waiting.") == 3 and "Nothing in the queue" not in body
+
+
+def test_a_team_card_escapes_what_people_wrote(client: Any) -> None:
+    """The cards are written in Python (queues.Queue.card_html), not by the template engine: titles and logins are
+    still escaped, and the card says what the template said."""
+    api = RepositoryFactory()
+    odd = DeveloperFactory(login='o"dd<b>', avatar_url='https://example.com/a.png?x="1"')
+    for n in range(4):
+        _change(api, odd, Stage.IN_PROGRESS, f"<script>alert({n})</script> & more", first_commit_at=timezone.now())
+
+    body = client.get(reverse("team")).content.decode()
+    assert "<script>" not in body and "&lt;script&gt;alert(0)&lt;/script&gt; &amp; more" in body
+    assert ">o&quot;dd&lt;b&gt;</a></h2>" in body and 'src="https://example.com/a.png?x=&quot;1&quot;"' in body
+    assert "<dt>Open PRs</dt><dd>4</dd>" in body and "and 1 more</a>" in body
+    assert body.count('<span class="badge badge-info">My pull request</span>') == 3
