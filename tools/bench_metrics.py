@@ -21,16 +21,13 @@ import django
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
 from django.test import Client
 from django.test.utils import override_settings
 
 from delivery.github.models import Deployment, PullRequest, Repository
 from delivery.pipeline.models import Change, Release
-from delivery.pipeline.services import repository_derive
-from delivery.simulator.generate import generate_world
-from tools.figures import database_label, percentile
-from tools.world_mirror import mirror_from_world
+from tools.figures import database_label, measured, percentile
+from tools.world_mirror import organization_derived
 
 AIMS_P95_MS = {"metrics page": 300.0, "metrics API": 200.0}
 
@@ -51,23 +48,13 @@ class Command(BaseCommand):
         if Repository.objects.exists() or Change.objects.exists():
             raise CommandError("bench_metrics needs an empty database (make bench-metrics uses a database of its own).")
         warnings.filterwarnings("ignore", "No directory at", UserWarning)
-        started = time.monotonic()
-        world = generate_world(
-            seed=options["seed"],
+        build_seconds = organization_derived(
             repos=options["repos"],
-            developers=max(6, 3 * options["repos"]),
-            weeks=options["weeks"],
             prs=options["prs"],
             deployments=options["deployments"],
-            quirks=False,
+            weeks=options["weeks"],
+            seed=options["seed"],
         )
-        mirror_from_world(world)
-        del world
-        for pk in Repository.objects.order_by("pk").values_list("pk", flat=True):
-            repository_derive(repository_id=pk)
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
-        build_seconds = time.monotonic() - started
         self.stderr.write(f"built and derived in {build_seconds:.1f}s; timing the metrics")
         load_before = os.getloadavg()[0]
         pages = self._time(random.Random(options["seed"]), options["requests"])  # noqa: S311 - reproducible
@@ -110,14 +97,8 @@ class Command(BaseCommand):
             for name, path in pages.items():
                 for _ in range(3):
                     self._get(client, path())
-                executed: list[str] = []
-
-                def count(execute: Any, sql: str, *rest: Any, seen: list[str] = executed) -> Any:
-                    seen.append(sql)
-                    return execute(sql, *rest)
-
-                with connection.execute_wrapper(count):  # survives the connection's closing at the request's end
-                    self._get(client, path())
+                at = path()
+                _, _, queries = measured(lambda: self._get(client, at))  # noqa: B023 - called at once
                 ms = []
                 for _ in range(requests):
                     begun = time.perf_counter()
@@ -128,7 +109,7 @@ class Command(BaseCommand):
                     "p50_ms": round(percentile(ms, 0.5), 1),
                     "p95_ms": round(percentile(ms, 0.95), 1),
                     "max_ms": round(ms[-1], 1),
-                    "queries": len(executed),
+                    "queries": queries,
                 }
         return figures
 

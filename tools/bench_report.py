@@ -10,43 +10,23 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 import django
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
 from django.test import Client
 from django.test.utils import override_settings
 from django.utils import timezone
 
 from delivery.github.models import PullRequest, Repository
 from delivery.pipeline.models import Change, Release
-from delivery.pipeline.services import repository_derive
 from delivery.reports.services import report_build
 from delivery.reports.weeks import week_just_ended
-from delivery.simulator.generate import generate_world
-from tools.figures import database_label
-from tools.world_mirror import mirror_from_world
-
-
-def measured(run: Callable[[], Any]) -> tuple[Any, float, int]:
-    """What `run` returns, its wall time in ms and the SQL statements it executed."""
-    executed: list[str] = []
-
-    def count(execute: Any, sql: str, *rest: Any) -> Any:
-        executed.append(sql)
-        return execute(sql, *rest)
-
-    with connection.execute_wrapper(count):
-        begun = time.perf_counter()
-        result = run()
-        ms = (time.perf_counter() - begun) * 1000
-    return result, round(ms, 1), len(executed)
+from tools.figures import database_label, measured
+from tools.world_mirror import organization_derived
 
 
 class Command(BaseCommand):
@@ -64,23 +44,13 @@ class Command(BaseCommand):
         if Repository.objects.exists() or Change.objects.exists():
             raise CommandError("bench_report needs an empty database (make bench-report uses a database of its own).")
         warnings.filterwarnings("ignore", "No directory at", UserWarning)
-        started = time.monotonic()
-        world = generate_world(
-            seed=options["seed"],
+        build_seconds = organization_derived(
             repos=options["repos"],
-            developers=max(6, 3 * options["repos"]),
-            weeks=options["weeks"],
             prs=options["prs"],
             deployments=options["deployments"],
-            quirks=False,
+            weeks=options["weeks"],
+            seed=options["seed"],
         )
-        mirror_from_world(world)
-        del world
-        for pk in Repository.objects.order_by("pk").values_list("pk", flat=True):
-            repository_derive(repository_id=pk)
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
-        build_seconds = time.monotonic() - started
         week = week_just_ended(timezone.now())
         self.stderr.write(f"built and derived in {build_seconds:.1f}s; building the report of {week.label}")
         first, first_ms, first_queries = measured(lambda: report_build(week=week))

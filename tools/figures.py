@@ -1,9 +1,11 @@
-"""What the benchmarks' figures share: percentiles and the name of the database they ran on. The load generator
-uses it too, in a process without Django, so Django is imported only where a database is named."""
+"""What the benchmarks' figures share: percentiles, the name of the database they ran on, a call measured. The load
+generator uses it too, in a process without Django, so Django is imported only where a database is used."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def percentile(ordered: list[float], fraction: float) -> float:
@@ -23,3 +25,23 @@ def database_label() -> str:
     if connection.vendor == "sqlite":
         return f"SQLite {Path(str(name)).name}"
     return f"{connection.vendor.replace('postgresql', 'PostgreSQL')} {name}"
+
+
+def measured(run: Callable[[], Any]) -> tuple[Any, float, int]:
+    """What `run` returns, its wall time in ms and the SQL statements it executed (counted by an execute wrapper,
+    which outlives the connection closing at each request's end)."""
+    import time
+
+    from django.db import connection
+
+    executed: list[str] = []
+
+    def count(execute: Any, sql: str, *rest: Any) -> Any:
+        executed.append(sql)
+        return execute(sql, *rest)
+
+    with connection.execute_wrapper(count):
+        begun = time.perf_counter()
+        result = run()
+        ms = (time.perf_counter() - begun) * 1000
+    return result, round(ms, 1), len(executed)

@@ -8,6 +8,7 @@ Workflow runs are left out: no page or derivation reads them."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,12 +21,38 @@ from psycopg.types.json import Jsonb
 from delivery.accounts.models import Developer
 from delivery.github import models as mirror
 from delivery.github.main_line import assign_main_positions
+from delivery.pipeline.services import repository_derive
 from delivery.simulator import models as sim
+from delivery.simulator.generate import generate_world
 from delivery.simulator.render import Renderer, node
 from delivery.simulator.world import World
 
 GITHUB = "https://github.com"
 BATCH = 2000
+
+
+def organization_derived(*, repos: int, prs: int, deployments: int, weeks: int, seed: int) -> float:
+    """The simulator's organization (the demo's generator scaled up) written into an empty database and derived, as
+    the periodic task would, with fresh planner statistics (as autovacuum would have after a bulk load). Returns the
+    seconds it took."""
+    started = time.monotonic()
+    world = generate_world(
+        seed=seed,
+        repos=repos,
+        developers=max(6, 3 * repos),
+        weeks=weeks,
+        prs=prs,
+        deployments=deployments,
+        quirks=False,
+    )
+    mirror_from_world(world)
+    del world
+    for pk in mirror.Repository.objects.order_by("pk").values_list("pk", flat=True):
+        repository_derive(repository_id=pk)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    return time.monotonic() - started
 
 
 def mirror_from_world(world: World, *, base_url: str = GITHUB) -> None:
@@ -251,7 +278,8 @@ class _RepositoryRows:
             environment=deployment.environment,
             original_environment=deployment.original_environment,
             sha=deployment.sha,
-            ref=deployment.ref,
+            # As the GraphQL sync stores it: a ref that no longer exists (a merged branch GitHub deleted) is blank.
+            ref=deployment.ref if deployment.ref in self.repo.branches or deployment.ref in self.repo.tags else "",
             task=deployment.task,
             description=deployment.description,
             payload=deployment.payload,
