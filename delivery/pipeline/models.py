@@ -86,7 +86,7 @@ class Change(models.Model):
     since_title: str
     since_text: str
     window_ends: datetime | None
-    tasks: list[TaskLink]
+    tasks_html: str  # its ClickUp tasks, written once (pipeline.selectors.task_links_compact_html)
 
     class Meta:
         ordering = ["-merged_at", "-pr_opened_at"]
