@@ -29,11 +29,12 @@ import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from delivery.simulator.names import TASK_PREFIX, THINGS
+from tools.stand_in import StandIn
 
 DEFAULT_TOKEN = "pk_trunkline_stand_in"  # noqa: S105 - the stand-in's own, not a secret
 DEFAULT_TEAM_ID = "9012345"
@@ -110,7 +111,9 @@ class ReceivedRequest:
     received_at: float  # time.time()
 
 
-class ClickUpServer:
+class ClickUpServer(StandIn):
+    thread_name = "clickup-stand-in"
+
     def __init__(
         self,
         host: str = "127.0.0.1",
@@ -130,34 +133,7 @@ class ClickUpServer:
         self.webhooks: list[dict[str, Any]] = []
         self._requests: list[ReceivedRequest] = []
         self._faults: list[tuple[int, float]] = []  # (status, reset in seconds) for the next requests, in order
-        self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
-        self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> ClickUpServer:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="clickup-stand-in", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> ClickUpServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self._listen(host, port, self._handler_class())
 
     # -- its world ---------------------------------------------------------------------------------------------
     def add_task(self, task: Task) -> Task:

@@ -25,9 +25,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
+
+from tools.stand_in import StandIn
 
 WEBHOOK_PATH = "/services/T000/B000/XXXX"
 DEFAULT_TOKEN = "xoxb-trunkline-stand-in"  # noqa: S105 - the stand-in's own, not a secret
@@ -64,7 +66,9 @@ def _channel_id(name: str) -> str:
     return "C" + hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:10].upper()
 
 
-class SlackServer:
+class SlackServer(StandIn):
+    thread_name = "slack-stand-in"
+
     def __init__(
         self,
         host: str = "127.0.0.1",
@@ -85,15 +89,7 @@ class SlackServer:
         self._archived: set[str] = set()
         self._deleted: set[str] = set()
         self._ts_counter = 0
-        self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
-        self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        self._listen(host, port, self._handler_class())
 
     @property
     def api_url(self) -> str:
@@ -103,25 +99,6 @@ class SlackServer:
     @property
     def webhook_url(self) -> str:
         return f"{self.url}{WEBHOOK_PATH}"
-
-    def start(self) -> SlackServer:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="slack-stand-in", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> SlackServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- what it received --------------------------------------------------------------------------------------
     @property
