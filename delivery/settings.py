@@ -295,6 +295,11 @@ CLICKUP_RETRY_MAX_SECONDS = env.float("CLICKUP_RETRY_MAX_SECONDS", default=900.0
 # The delivery figures (delivery/metrics). Bots are left out of them by default: GitHub's Bot accounts and these
 # logins (with or without GitHub's "[bot]" suffix).
 METRICS_BOT_LOGINS = env.list("METRICS_BOT_LOGINS", default=["dependabot", "renovate", "github-actions"])
+# The metrics page and API keep what they computed for a scope this long, under the figures' stamp
+# (delivery/core/stamps.py): a sync, a webhook, a sign-off, a rollback or a corrected record moves the stamp, so a
+# cached answer is never read after a write; the time limit bounds what time alone moves (a watch window ending).
+# 0: compute every time.
+METRICS_CACHE_SECONDS = env.int("METRICS_CACHE_SECONDS", default=300)
 # DORA's performance levels: the 2023 report's table, the last one published as cut-offs (docs/design.md, Metrics).
 # A figure at or better than a level's value has that level; worse than medium is low.
 METRICS_LEVELS = {

@@ -95,3 +95,7 @@ SOCIALACCOUNT_PROVIDERS = {
         "GITHUB_URL": OAUTH_SIMULATOR_URL,
     },
 }
+
+# The figures' definitions are what the tests pin: computed every time, unless a test turns the cache on
+# (tests/metrics/test_cached.py).
+METRICS_CACHE_SECONDS = 0

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from delivery.core.stamps import FIGURES, stamp_move
 from delivery.flows import notices
 from delivery.flows.rollbacks import rollbacks_followed
 from delivery.flows.task_links import task_links_written
@@ -16,19 +17,24 @@ from delivery.pipeline.derive import DeriveSummary
 from delivery.pipeline.services import repository_derive
 
 
-def repository_changed(*, repository_id: int, now: datetime | None = None, full: bool = False) -> DeriveSummary:
+def repository_changed(
+    *, repository_id: int, now: datetime | None = None, full: bool = False, by_time: bool = False
+) -> DeriveSummary:
     """1. derive the changes and releases, and link the derived changes to the ClickUp tasks they name; 2. give the
     owners of new releases their watch (each release marked as watched in the same transaction) and tell them; 3. tell
     on-call of failed production deploys; 4. move the rollbacks in flight along their deployments (what a finished one
-    means: delivery.flows.rollbacks). The derivation reads what changed since the last one; `full` derives the
-    repository's whole history again."""
+    means: delivery.flows.rollbacks); 5. the figures' stamp moves (cached figures are computed again), unless only
+    time passed (`by_time`) and nothing was written. The derivation reads what changed since the last one; `full`
+    derives the repository's whole history again."""
     now = now or timezone.now()
     repository_change_taken(repository_id=repository_id)
     summary = repository_derive(repository_id=repository_id, now=now, full=full)
     task_links_written(repository_id=repository_id, pull_request_ids=summary.pull_request_ids)
-    watches_open(repository_id=repository_id, now=now)
+    opened = watches_open(repository_id=repository_id, now=now)
     notices.deploy_failures(repository=Repository.objects.get(pk=repository_id), now=now)
-    rollbacks_followed(repository_id=repository_id, now=now)
+    followed = rollbacks_followed(repository_id=repository_id, now=now)
+    if not by_time or summary.changes_written or summary.releases_written or opened or followed:
+        stamp_move(FIGURES)
     return summary
 
 
@@ -36,5 +42,5 @@ def repositories_changed(*, now: datetime | None = None) -> int:
     """Every followed repository, as time alone moves changes (a watch window ends, a change becomes stuck)."""
     written = 0
     for repository_id in Repository.objects.filter(is_active=True, unavailable_reason="").values_list("pk", flat=True):
-        written += repository_changed(repository_id=repository_id, now=now).changes_written
+        written += repository_changed(repository_id=repository_id, now=now, by_time=True).changes_written
     return written

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from delivery.core.stamps import FIGURES, stamp_move
 from delivery.flows import notices
 from delivery.flows.requests import repository_change_request, rollback_execute_request
 from delivery.monitoring.services import watches_end_by_rollback
@@ -55,6 +56,7 @@ def rollback_requested(
             for undone in rollback.releases_undone.all():
                 release_mark_failed(undone, reason=f"Rolled back: {rollback.reason}", now=now)
             notices.rollback(rollback, "rollback_started")
+            stamp_move(FIGURES)
             rollback_execute_request(rollback_id=rollback.pk)
     return requested
 
@@ -98,5 +100,6 @@ def rollback_finished(rollback: Rollback) -> None:
         for repository_id in releases_watch_done(release_ids=unwatched, now=rollback.finished_at or timezone.now()):
             repository_change_request(repository_id=repository_id)
         notices.rollback(rollback, "rollback_succeeded")
+        stamp_move(FIGURES)
     else:
         notices.rollback(rollback, "rollback_failed")

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from delivery.accounts.models import Developer
+from delivery.core.stamps import FIGURES, stamp_move
 from delivery.flows import notices
 from delivery.flows.requests import repository_change_request
 from delivery.monitoring.alerts import watches_overdue_alert
@@ -46,6 +47,7 @@ def watch_signed_off(
         for release in done.failed:
             release_mark_failed(release, reason=done.reason, now=now)
         _watched(done.watch_ended, now=now)
+        stamp_move(FIGURES)
     return done
 
 
@@ -54,6 +56,7 @@ def watches_kept_unattended(*, session_ids: list[int], notes: str, now: datetime
     now = now or timezone.now()
     with transaction.atomic():
         _watched(watches_keep_unattended(session_ids=session_ids, notes=notes, now=now), now=now)
+        stamp_move(FIGURES)
 
 
 def watches_overdue(*, now: datetime | None = None) -> tuple[int, int]:
@@ -63,6 +66,7 @@ def watches_overdue(*, now: datetime | None = None) -> tuple[int, int]:
 
 def _tell_overdue(session: MonitoringSession, *, to_owner: bool, on_call: Developer | None) -> None:
     notices.watch_overdue(session, to_owner=to_owner, on_call=on_call)
+    stamp_move(FIGURES)  # an alerted watch is no longer signed off in time
 
 
 def _watched(release_ids: list[int], *, now: datetime) -> None:

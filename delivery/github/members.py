@@ -14,6 +14,7 @@ from github import Auth
 
 from delivery.accounts.models import Developer
 from delivery.accounts.services import TeamRow, account_deactivate, allowed_logins, teams_replace
+from delivery.core.stamps import FIGURES, stamp_move
 from delivery.github.client import GitHubClient, GitHubNotFound, client_from_settings, github_credentials_configured
 from delivery.github.ingest import ingest_users
 
@@ -102,6 +103,7 @@ def teams_sync(client: Any = None) -> int:
         for team in good
     ]
     kept, removed = teams_replace(rows, now=timezone.now())
+    stamp_move(FIGURES)  # team figures count their members' work
     if removed:
         logger.info("%s team(s) of %s are gone from GitHub: removed", removed, org)
     return kept

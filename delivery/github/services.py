@@ -9,6 +9,7 @@ from django.http import HttpRequest
 
 from delivery.accounts.audit import audit
 from delivery.accounts.models import AuditEvent
+from delivery.core.stamps import FIGURES, stamp_move
 from delivery.github.forms import RepositorySettingsForm
 
 
@@ -22,6 +23,7 @@ def repository_settings_save(
     changed = form.changed_settings
     form.save()
     if changed:
+        stamp_move(FIGURES)  # the production environment, the repositories followed
         audit(
             request,
             AuditEvent.Verb.SETTINGS_CHANGED,

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 from delivery.accounts.models import Role
 from delivery.accounts.roles import role_of
 from delivery.accounts.tokens import token_user
+from delivery.metrics.cached import remembered
 from delivery.metrics.evidence import evidence
 from delivery.metrics.figures import metrics
 from delivery.metrics.openapi import document
@@ -69,7 +70,7 @@ def _answer(request: HttpRequest, build: Any) -> JsonResponse:
 @never_cache
 @require_GET
 def metrics_api(request: HttpRequest) -> JsonResponse:
-    return _answer(request, metrics)
+    return _answer(request, lambda scope: remembered("api", scope, lambda: metrics(scope)))
 
 
 @login_not_required

@@ -21,6 +21,8 @@ class Day:
     releases: int = 0
     rollbacks: int = 0
     failed: int = 0
+    unplanned: int = 0  # deployments that were rollbacks, fixes or reverts (the rework rate's)
+    attempts: int = 0  # production releases counted by the change failure rate (succeeded or failed)
 
 
 @dataclass
@@ -47,64 +49,60 @@ def _as_date(value: Any) -> date:
 
 
 def days(scope: Scope) -> list[Day]:
-    """Every day of the period: its production deployments, rollbacks and failed releases."""
+    """Every day of the period: its production deployments, rollbacks and unplanned deployments; its releases as the
+    change failure rate counts them, and how many of those failed."""
     by_day = {scope.date_from + timedelta(days=i): Day(scope.date_from + timedelta(days=i)) for i in range(scope.days)}
     tz = org_zone()
     live = (
         sources.releases_live(scope)
         .annotate(day=TruncDate("deployed_at", tzinfo=tz))
         .values("day")
-        .annotate(releases=Count("pk", filter=Q(is_rollback=False)), rollbacks=Count("pk", filter=Q(is_rollback=True)))
+        .annotate(
+            releases=Count("pk", filter=Q(is_rollback=False)),
+            rollbacks=Count("pk", filter=Q(is_rollback=True)),
+            unplanned=Count("pk", filter=~Q(unplanned_why="")),
+        )
     )
     for row in live:
-        if row["day"] in by_day:
-            by_day[row["day"]].releases, by_day[row["day"]].rollbacks = row["releases"], row["rollbacks"]
-    failed = (
+        if found := by_day.get(row["day"]):
+            found.releases, found.rollbacks, found.unplanned = row["releases"], row["rollbacks"], row["unplanned"]
+    attempts = (
         sources.release_attempts(scope)
-        .filter(sources.FAILED)
         .annotate(day=TruncDate("went_live_at", tzinfo=tz))
         .values("day")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("pk"), failed=Count("pk", filter=sources.FAILED))
     )
-    for row in failed:
-        if row["day"] in by_day:
-            by_day[row["day"]].failed = row["n"]
+    for row in attempts:
+        if found := by_day.get(row["day"]):
+            found.attempts, found.failed = row["n"], row["failed"]
     return list(by_day.values())
 
 
-def weeks(scope: Scope) -> list[Week]:
-    """Every week the period touches: change failure rate, rework rate and the median lead time."""
-    tz = org_zone()
+def weeks(scope: Scope, of_days: list[Day] | None = None) -> list[Week]:
+    """Every week the period touches (from Monday): change failure rate and rework rate (summed from the period's
+    `days`, read again when not given) and the median lead time."""
     first = scope.date_from - timedelta(days=scope.date_from.weekday())
     by_week: dict[date, Week] = {}
     monday = first
     while monday <= scope.date_to:
         by_week[monday] = Week(monday)
         monday += timedelta(days=7)
-
-    def rows(queryset: Any, moment: str, **aggregates: Any) -> Any:
-        return (
-            queryset.annotate(week=TruncWeek(moment, tzinfo=tz)).values("week").annotate(**aggregates).order_by("week")
-        )
-
-    for row in rows(
-        sources.releases_live(scope), "deployed_at", n=Count("pk"), unplanned=Count("pk", filter=~Q(unplanned_why=""))
-    ):
-        week = by_week.get(_as_date(row["week"]))
-        if week:
-            week.deployments, week.unplanned = row["n"], row["unplanned"]
-    for row in rows(
-        sources.release_attempts(scope), "went_live_at", n=Count("pk"), failed=Count("pk", filter=~Q(failure_why=""))
-    ):
-        week = by_week.get(_as_date(row["week"]))
-        if week:
-            week.releases, week.failed = row["n"], row["failed"]
-    for row in rows(
-        sources.changes_delivered(scope), "production_at", n=Count("pk"), median=Percentile("lead_seconds", 0.5)
-    ):
-        week = by_week.get(_as_date(row["week"]))
-        if week:
-            week.changes, week.lead_median = row["n"], row["median"]
+    for day in days(scope) if of_days is None else of_days:
+        week = by_week[day.day - timedelta(days=day.day.weekday())]
+        week.deployments += day.releases + day.rollbacks
+        week.unplanned += day.unplanned
+        week.releases += day.attempts
+        week.failed += day.failed
+    lead = (
+        sources.changes_delivered(scope)
+        .annotate(week=TruncWeek("production_at", tzinfo=org_zone()))
+        .values("week")
+        .annotate(n=Count("pk"), median=Percentile("lead_seconds", 0.5))
+        .order_by("week")
+    )
+    for row in lead:
+        if found := by_week.get(_as_date(row["week"])):
+            found.changes, found.lead_median = row["n"], row["median"]
     return list(by_week.values())
 
 

@@ -15,6 +15,7 @@ from delivery.core.sql import percentile_of
 from delivery.github.models import Repository
 from delivery.metrics import charts, series
 from delivery.metrics.api import may_see
+from delivery.metrics.cached import remembered
 from delivery.metrics.evidence import FIGURES, evidence
 from delivery.metrics.figures import keys, metrics
 from delivery.metrics.levels import AVERAGES_2025
@@ -71,10 +72,9 @@ def _filters(request: HttpRequest, scope: Scope | None) -> dict[str, Any]:
     }
 
 
-def _reviewers(request: HttpRequest, scope: Scope) -> dict[str, Any]:
+def _reviewers(request: HttpRequest, counts: list[tuple[str, int]]) -> dict[str, Any]:
     """Reviews per reviewer: each person's count for admins (who balance the load); for everyone else how many
     people reviewed and the median count (no leaderboard)."""
-    counts = series.reviews_per_reviewer(scope)
     numbers = sorted(n for _, n in counts)
     median = percentile_of([float(n) for n in numbers], 0.5)
     return {
@@ -85,6 +85,23 @@ def _reviewers(request: HttpRequest, scope: Scope) -> dict[str, Any]:
     }
 
 
+def _page_figures(scope: Scope) -> dict[str, Any]:
+    """Everything the page shows of a scope, computed by the database: the figures (with the lead time's bands),
+    the previous period's keys (None when either period is partial), the days, the weeks, the reviews per reviewer."""
+    figures = metrics(scope, bands=True)
+    bands = figures["lead_time"].pop("bands")
+    previous = scope.previous()
+    days = series.days(scope)
+    return {
+        "figures": figures,
+        "bands": bands,
+        "before": None if figures["partial"] or is_partial(previous) else keys(previous),
+        "days": days,
+        "weeks": series.weeks(scope, days),
+        "reviews": series.reviews_per_reviewer(scope),
+    }
+
+
 def metrics_page(request: HttpRequest) -> HttpResponse:
     try:
         scope = scope_from(request.GET)
@@ -92,22 +109,19 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
         return render(request, "metrics/page.html", {**_filters(request, None), "error": str(error)}, status=400)
     if not may_see(request.user, scope):
         raise PermissionDenied("One person's figures are shown to that person and to admins only.")
-    figures = metrics(scope, bands=True)
-    bands = figures["lead_time"].pop("bands")
-    previous = scope.previous()
-    before = None if figures["partial"] or is_partial(previous) else keys(previous)
-    lead = figures["lead_time"]
+    found = remembered("page", scope, lambda: _page_figures(scope))
+    figures = found["figures"]
     context = {
         **_filters(request, scope),
         "figures": figures,
-        "previous": previous,
-        "trends": _trend(figures, before),
+        "previous": scope.previous(),
+        "trends": _trend(figures, found["before"]),
         "averages": AVERAGES_2025,
-        "per_day": charts.deployments_per_day(series.days(scope)),
-        "bands": charts.bands(bands),
-        "stages": charts.stages(lead["stages"], STAGE_NAMES),
-        "weekly": charts.weekly_lines(series.weeks(scope)),
-        "reviewers": _reviewers(request, scope),
+        "per_day": charts.deployments_per_day(found["days"]),
+        "bands": charts.bands(found["bands"]),
+        "stages": charts.stages(figures["lead_time"]["stages"], STAGE_NAMES),
+        "weekly": charts.weekly_lines(found["weeks"]),
+        "reviewers": _reviewers(request, found["reviews"]),
     }
     context["weekly"]["failure_points"] = charts.points(context["weekly"]["failure"])
     context["weekly"]["rework_points"] = charts.points(context["weekly"]["rework"])

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from delivery.accounts.audit import audit
 from delivery.accounts.models import AuditEvent
+from delivery.core.stamps import FIGURES, stamp_move
 from delivery.github.models import Repository
 from delivery.pipeline.derive import DeriveSummary, repository_pipeline_derive
 from delivery.pipeline.models import Release
@@ -69,6 +70,7 @@ def release_fix_link(*, release: Release, fix: Release, user: Any, request: Http
     Release.objects.filter(pk=fix.pk).update(fix_for=release)
     label = fix.tag_name or fix.sha[:7]
     release_mark_failed(release, reason=f"fixed forward by {label}", now=release.deployed_at)
+    stamp_move(FIGURES)
     audit(
         request,
         AuditEvent.Verb.RELEASE_FIX_LINKED,
@@ -88,6 +90,7 @@ def release_failure_dismiss(*, release: Release, user: Any, reason: str, request
         failure_dismissed_at=timezone.now(), failure_dismissed_by=user, failure_dismissed_reason=reason[:300]
     )
     if done:
+        stamp_move(FIGURES)
         audit(
             request,
             AuditEvent.Verb.RELEASE_FAILURE_DISMISSED,

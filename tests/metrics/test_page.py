@@ -61,7 +61,7 @@ def test_the_page_takes_the_same_number_of_queries_whatever_the_history(client: 
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/metrics/", PERIOD).status_code == 200
 
-    assert len(queries) == 30
+    assert len(queries) == 28
 
 
 def test_the_evidence_page_lists_what_a_figure_counts_with_links(client: Any) -> None:
