@@ -400,12 +400,19 @@ def _people_for(
 
 
 def _schedule_pipeline_breaches(rng: random.Random, pipeline: Pipeline, merged: list[PullPlan], first: bool) -> None:
-    """The first active repository gets a failed staging deploy and a failed, rolled-back production deploy."""
+    """The first active repository gets a failed staging deploy, a failed production deploy fixed forward (the next
+    pull request merged two hours or more after it is a `hotfix/` branch) and a failed, rolled-back production
+    deploy."""
     if not first or len(merged) < 6:
         return
     ordered = sorted(merged, key=lambda p: p.end_at)  # type: ignore[arg-type, return-value]
     third = len(ordered) // 3
     pipeline.fail_staging_after.append(ordered[third].end_at)  # type: ignore[arg-type]
+    broken = ordered[third + third // 2].end_at
+    fix = next((p for p in ordered if p.end_at >= broken + timedelta(hours=2)), None)  # type: ignore[operator]
+    if fix is not None and fix.end_at < ordered[2 * third].end_at:  # type: ignore[operator]
+        pipeline.fail_prod_after.append(broken)  # type: ignore[arg-type]
+        fix.branch = "hotfix/" + fix.branch.partition("/")[2]
     pipeline.rollback_prod_after.append(ordered[2 * third].end_at)  # type: ignore[arg-type]
 
 

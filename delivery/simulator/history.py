@@ -124,6 +124,7 @@ class Pipeline:
         self.overrides: dict[str, Overrides] = {}
         self.fail_staging_after: list[datetime] = []
         self.rollback_prod_after: list[datetime] = []
+        self.fail_prod_after: list[datetime] = []  # failed production deploys fixed forward, not rolled back
 
     # -- helpers ---------------------------------------------------------------------------------
     def _u(self, low: float, high: float) -> timedelta:
@@ -313,7 +314,8 @@ class Pipeline:
             managed=True,
         )
         forced = self._forced(self.rollback_prod_after, t)
-        fail = forced or self._random_failure(t, 0.015)
+        fixed_forward = not forced and self._forced(self.fail_prod_after, t)
+        fail = forced or fixed_forward or self._random_failure(t, 0.015)
         done = t + self._u(5, 12)
         add_statuses(
             self.sim,
@@ -328,7 +330,7 @@ class Pipeline:
             self.bot,
             run,
         )
-        rollback = forced or (fail and self.rng.random() < 0.5)
+        rollback = forced or (fail and not fixed_forward and self.rng.random() < 0.5)
         self.sim.at(done, self._production_done, tag, run, fail, rollback)
 
     def _production_done(self, t: datetime, tag: Tag, run: WorkflowRun, fail: bool, rollback: bool) -> None:

@@ -132,6 +132,20 @@ def test_failed_staging_and_rolled_back_production(world: World) -> None:
     )
 
 
+def test_a_failed_production_deploy_is_fixed_forward_by_a_hotfix_branch(world: World) -> None:
+    hotfixes = [(r, p) for r in world.served_repos for p in r.pulls.values() if p.head_ref.startswith("hotfix/")]
+    assert len(hotfixes) == 1
+    repo, hotfix = hotfixes[0]
+    assert hotfix.merged_at is not None
+    production = [d for d in repo.deployments.values() if d.environment == "production"]
+    before = [d for d in production if d.statuses[-1].created_at < hotfix.merged_at]
+    after = [d for d in production if d.created_at > hotfix.merged_at]
+    # The last deploy before the hotfix failed and was not rolled back; the hotfix's own deploy succeeded.
+    assert before[-1].latest_state == "failure" and not before[-1].payload.get("rollback")
+    assert not any(d.payload.get("rollback") for d in production if before[-1].id < d.id < after[0].id)
+    assert after[0].latest_state == "success" and repo.commits[after[0].sha] is not None
+
+
 SUNDAY_NIGHT, MONDAY_MORNING = datetime(2025, 11, 23, 3, 10, tzinfo=UTC), datetime(2025, 11, 24, 8, 5, tzinfo=UTC)
 
 
