@@ -3,18 +3,20 @@ A personal API token (`Authorization: Bearer <token>`) or the browser's session;
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
 
 from delivery.accounts.models import Role
 from delivery.accounts.roles import role_of
 from delivery.accounts.tokens import token_user
 from delivery.metrics.cached import remembered
-from delivery.metrics.evidence import evidence
+from delivery.metrics.evidence import evidence, page_number
 from delivery.metrics.figures import metrics
 from delivery.metrics.openapi import document
 from delivery.metrics.scope import Scope, ScopeError, scope_from
@@ -66,21 +68,40 @@ def _answer(request: HttpRequest, build: Any) -> JsonResponse:
         return JsonResponse({"error": str(error)}, status=400)
 
 
+def _read_only(view: Callable[[HttpRequest], JsonResponse]) -> Callable[[HttpRequest], JsonResponse]:
+    """GET (and HEAD) only, answered in JSON otherwise (405 with Allow), whoever calls: the API writes nothing, so
+    no CSRF check stands in front of that answer."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest) -> JsonResponse:
+        if request.method not in ("GET", "HEAD"):
+            response = JsonResponse(
+                {"error": f"{request.method} is not answered here: the API is read with GET."}, status=405
+            )
+            response["Allow"] = "GET, HEAD"
+            return response
+        return view(request)
+
+    return csrf_exempt(guarded)
+
+
 @login_not_required
 @never_cache
-@require_GET
+@_read_only
 def metrics_api(request: HttpRequest) -> JsonResponse:
     return _answer(request, lambda scope: remembered("api", scope, lambda: metrics(scope)))
 
 
 @login_not_required
 @never_cache
-@require_GET
+@_read_only
 def evidence_api(request: HttpRequest) -> JsonResponse:
-    return _answer(request, lambda scope: evidence(scope, request.GET.get("figure", "")))
+    return _answer(
+        request, lambda scope: evidence(scope, request.GET.get("figure", ""), page_number(request.GET.get("page")))
+    )
 
 
 @login_not_required
-@require_GET
+@_read_only
 def openapi_document(request: HttpRequest) -> JsonResponse:
     return JsonResponse(document())

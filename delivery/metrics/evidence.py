@@ -7,14 +7,20 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.urls import reverse
 
 from delivery.metrics import sources
 from delivery.metrics.scope import Scope, ScopeError
+from delivery.pipeline.checks import CHECKS
 
 LIMIT = 500
-"""Rows listed at most per figure (the count says how many there are)."""
+"""Rows listed at most per page of a figure's evidence (the count says how many there are)."""
+
+
+def _first(condition: Q) -> Case:
+    """An ordering that puts the rows meeting `condition` first (what the figure counts against)."""
+    return Case(When(condition, then=Value(0)), default=Value(1), output_field=IntegerField())
 
 
 def _when(moment: datetime | None) -> str | None:
@@ -25,7 +31,7 @@ def _seconds(value: float | None) -> float | None:
     return None if value is None else round(value)
 
 
-def _lead_time(scope: Scope) -> tuple[int, list[dict[str, Any]]]:
+def _lead_time(scope: Scope, window: slice) -> tuple[int, list[dict[str, Any]]]:
     rows: QuerySet[Any] = (  # Any: annotated rows (lead and stage seconds)
         sources.changes_delivered(scope).select_related("repository", "pull_request").order_by("-lead_seconds")
     )
@@ -41,7 +47,7 @@ def _lead_time(scope: Scope) -> tuple[int, list[dict[str, Any]]]:
             "lead_seconds": _seconds(c.lead_seconds),
             "stages": {name: _seconds(getattr(c, f"{name}_seconds")) for name in sources.STAGES},
         }
-        for c in rows[:LIMIT]
+        for c in rows[window]
     ]
 
 
@@ -55,15 +61,19 @@ def _release_row(release: Any) -> dict[str, Any]:
     }
 
 
-def _deployment_frequency(scope: Scope) -> tuple[int, list[dict[str, Any]]]:
+def _deployment_frequency(scope: Scope, window: slice) -> tuple[int, list[dict[str, Any]]]:
     rows = sources.releases_live(scope).select_related("repository").order_by("-deployed_at")
-    return rows.count(), [_release_row(r) for r in rows[:LIMIT]]
+    return rows.count(), [_release_row(r) for r in rows[window]]
 
 
-def _rework_rate(scope: Scope) -> tuple[int, list[dict[str, Any]]]:
-    rows: QuerySet[Any] = sources.releases_live(scope).select_related("repository").order_by("-deployed_at")
+def _rework_rate(scope: Scope, window: slice) -> tuple[int, list[dict[str, Any]]]:
+    rows: QuerySet[Any] = (
+        sources.releases_live(scope)
+        .select_related("repository")
+        .order_by(_first(~Q(unplanned_why="")), "-deployed_at")
+    )
     return rows.count(), [
-        {**_release_row(r), "unplanned": bool(r.unplanned_why), "why": r.unplanned_why} for r in rows[:LIMIT]
+        {**_release_row(r), "unplanned": bool(r.unplanned_why), "why": r.unplanned_why} for r in rows[window]
     ]
 
 
@@ -83,12 +93,16 @@ def _attempt_row(deployment: Any) -> dict[str, Any]:
     }
 
 
-def _change_failure_rate(scope: Scope) -> tuple[int, list[dict[str, Any]]]:
-    rows = sources.release_attempts(scope).select_related("repository", "release").order_by("-went_live_at")
-    return rows.count(), [_attempt_row(d) for d in rows[:LIMIT]]
+def _change_failure_rate(scope: Scope, window: slice) -> tuple[int, list[dict[str, Any]]]:
+    rows = (
+        sources.release_attempts(scope)
+        .select_related("repository", "release")
+        .order_by(_first(sources.FAILED), "-went_live_at")
+    )
+    return rows.count(), [_attempt_row(d) for d in rows[window]]
 
 
-def _recovery_time(scope: Scope) -> tuple[int, list[dict[str, Any]]]:
+def _recovery_time(scope: Scope, window: slice) -> tuple[int, list[dict[str, Any]]]:
     rows: QuerySet[Any] = (
         sources.failures_recovered(scope).select_related("repository", "release").order_by("-failure_at")
     )
@@ -100,11 +114,11 @@ def _recovery_time(scope: Scope) -> tuple[int, list[dict[str, Any]]]:
             "recovered_by": reverse("release", args=[d.recovery_release_id]) if d.recovery_release_id else None,
             "provisional": d.recovery_watch == "open",
         }
-        for d in rows[:LIMIT]
+        for d in rows[window]
     ]
 
 
-def _process(scope: Scope) -> tuple[int, list[dict[str, Any]]]:
+def _process(scope: Scope, window: slice) -> tuple[int, list[dict[str, Any]]]:
     rows: QuerySet[Any] = (
         sources.changes_merged(scope).select_related("repository", "pull_request").order_by("-merged_at")
     )
@@ -117,34 +131,46 @@ def _process(scope: Scope) -> tuple[int, list[dict[str, Any]]]:
             "url": reverse("change", args=[c.pk]),
             "merged_at": _when(c.merged_at),
             "failed_checks": c.failed_checks,
+            "checks_failed": [CHECKS.get(name, name) for name in c.failed_checks],
             "size": c.size,
         }
-        for c in rows[:LIMIT]
+        for c in rows[window]
     ]
 
 
-FIGURES: dict[str, tuple[str, Callable[[Scope], tuple[int, list[dict[str, Any]]]]]] = {
+FIGURES: dict[str, tuple[str, Callable[[Scope, slice], tuple[int, list[dict[str, Any]]]]]] = {
     "deployment_frequency": ("Production deployments (releases and rollbacks)", _deployment_frequency),
     "lead_time": ("Changes that reached production, longest lead time first", _lead_time),
-    "change_failure_rate": ("Production releases, and whether each failed", _change_failure_rate),
+    "change_failure_rate": ("Production releases, the failed ones first", _change_failure_rate),
     "recovery_time": ("Failed releases and what recovered them", _recovery_time),
-    "rework_rate": ("Production deployments, and whether each was unplanned", _rework_rate),
+    "rework_rate": ("Production deployments, the unplanned ones first", _rework_rate),
     "process": ("Pull requests merged, with the process checks they failed", _process),
 }
 
 
-def evidence(scope: Scope, figure: str) -> dict[str, Any]:
-    """The rows behind one figure of a scope."""
+def page_number(value: str | None) -> int:
+    """A page number from a query parameter (1 when absent), refused in words when it is not one."""
+    if not value:
+        return 1
+    if not value.isdigit() or not 1 <= int(value) <= 100_000:
+        raise ScopeError(f"page must be a whole number from 1, not {value[:20]!r}.")
+    return int(value)
+
+
+def evidence(scope: Scope, figure: str, page: int = 1) -> dict[str, Any]:
+    """The rows behind one figure of a scope, LIMIT a page (`page` from 1)."""
     if figure not in FIGURES:
         raise ScopeError(f"There is no figure {figure[:50]!r}: use one of {', '.join(FIGURES)}.")
     title, rows_of = FIGURES[figure]
-    count, rows = rows_of(scope)
+    count, rows = rows_of(scope, slice((page - 1) * LIMIT, page * LIMIT))
     return {
         "figure": figure,
         "title": title,
         "from": scope.date_from.isoformat(),
         "to": scope.date_to.isoformat(),
         "count": count,
+        "page": page,
+        "pages": max(1, -(-count // LIMIT)),
         "truncated": count > len(rows),
         "rows": rows,
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from delivery.metrics.evidence import FIGURES
+from delivery.metrics.evidence import FIGURES, LIMIT
 from delivery.metrics.sources import STAGES
 
 NUMBER = {"type": ["number", "null"]}
@@ -78,6 +78,8 @@ EVIDENCE = _object(
         "from": {"type": "string", "format": "date"},
         "to": {"type": "string", "format": "date"},
         "count": COUNT,
+        "page": {"type": "integer", "minimum": 1},
+        "pages": {"type": "integer", "minimum": 1},
         "truncated": {"type": "boolean"},
         "rows": {
             "type": "array",
@@ -99,7 +101,8 @@ PARAMETERS = [
         "name": "period",
         "in": "query",
         "schema": {"enum": ["week", "4w", "quarter"]},
-        "description": "Without from/to: this week, the last 4 weeks (the default) or the last 13 weeks.",
+        "description": "This week, the last 4 weeks (the default without from/to) or the last 13 weeks; a named "
+        "period wins over from/to.",
     },
     {"name": "repository", "in": "query", "schema": {"type": "string"}, "description": "owner/name"},
     {"name": "team", "in": "query", "schema": {"type": "string"}, "description": "A GitHub team's slug."},
@@ -147,6 +150,12 @@ def document() -> dict[str, Any]:
                     "parameters": [
                         *PARAMETERS,
                         {"name": "figure", "in": "query", "required": True, "schema": {"enum": list(FIGURES)}},
+                        {
+                            "name": "page",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1},
+                            "description": f"The rows come {LIMIT} a page, from 1 (the default).",
+                        },
                     ],
                     "responses": {
                         "200": _json({"$ref": "#/components/schemas/Evidence"}, "The rows behind one figure."),

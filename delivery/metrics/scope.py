@@ -100,8 +100,10 @@ def bot_logins() -> list[str]:
 
 
 def bot_q(prefix: str) -> Q:
-    """People who are bots: GitHub says so, or their login is in METRICS_BOT_LOGINS."""
-    return Q(**{f"{prefix}__is_bot": True}) | Q(**{f"{prefix}__login__iregex": _logins_regex()})
+    """People who are bots: GitHub says so, or their login is in METRICS_BOT_LOGINS (`prefix`: the path to the
+    person; "" on Developer itself)."""
+    path = f"{prefix}__" if prefix else ""
+    return Q(**{f"{path}is_bot": True}) | Q(**{f"{path}login__iregex": _logins_regex()})
 
 
 def _logins_regex() -> str:
@@ -110,13 +112,18 @@ def _logins_regex() -> str:
 
 
 def scope_from(params: Mapping[str, str], *, default_preset: str = "4w") -> Scope:
-    """A scope from query parameters: `from`/`to` dates (or `period`), `repository` (owner/name), `login`, `bots`."""
-    if params.get("from") or params.get("to"):
+    """A scope from query parameters: a named `period`, or `from`/`to` dates (`period` empty or "custom"; a named
+    period wins over dates left in the URL by an earlier custom choice), `repository` (owner/name), `team`, `login`,
+    `bots`."""
+    period = params.get("period") or ""
+    if period in PERIODS:
+        date_from, date_to = preset_dates(period)
+    elif params.get("from") or params.get("to"):
         if not (params.get("from") and params.get("to")):
             raise ScopeError("Give both from and to (YYYY-MM-DD), or neither.")
         date_from, date_to = _day(params["from"], "from"), _day(params["to"], "to")
     else:
-        date_from, date_to = preset_dates(params.get("period") or default_preset)
+        date_from, date_to = preset_dates(default_preset if period in ("", "custom") else period)
     if date_to < date_from:
         raise ScopeError("The period ends before it starts: to must be on or after from.")
     if (date_to - date_from).days + 1 > MAX_DAYS:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -16,10 +17,11 @@ from delivery.github.models import Repository
 from delivery.metrics import charts, series
 from delivery.metrics.api import may_see
 from delivery.metrics.cached import remembered
-from delivery.metrics.evidence import FIGURES, evidence
+from delivery.metrics.evidence import FIGURES, evidence, page_number
 from delivery.metrics.figures import keys, metrics
 from delivery.metrics.levels import AVERAGES_2025
-from delivery.metrics.scope import PERIODS, Scope, ScopeError, is_partial, scope_from
+from delivery.metrics.scope import PERIODS, Scope, ScopeError, bot_q, is_partial, scope_from
+from delivery.pipeline.models import Change
 
 STAGE_NAMES = {
     "coding": "Coding",
@@ -55,9 +57,11 @@ def _trend(now: dict[str, Any], before: dict[str, Any] | None) -> dict[str, Any]
 
 
 def _filters(request: HttpRequest, scope: Scope | None) -> dict[str, Any]:
-    people = Developer.objects.filter(user__isnull=False).order_by("login")
-    if role_of(request.user) != Role.ADMIN:
-        people = people.filter(user__pk=request.user.pk or 0)  # one's own figures only
+    if role_of(request.user) == Role.ADMIN:  # everyone who authored a change, signed in or not; no bots
+        people = Developer.objects.filter(Exists(Change.objects.filter(author=OuterRef("pk")))).exclude(bot_q(""))
+    else:
+        people = Developer.objects.filter(user__pk=request.user.pk or 0)  # one's own figures only
+    people = people.order_by("login")
     return {
         "periods": PERIODS,
         "period": request.GET.get("period") or ("custom" if request.GET.get("from") else "4w"),
@@ -116,6 +120,7 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
         "figures": figures,
         "previous": scope.previous(),
         "trends": _trend(figures, found["before"]),
+        "compared": found["before"] is not None,
         "averages": AVERAGES_2025,
         "per_day": charts.deployments_per_day(found["days"]),
         "bands": charts.bands(found["bands"]),
@@ -133,7 +138,7 @@ def evidence_page(request: HttpRequest) -> HttpResponse:
     figure = request.GET.get("figure", "")
     try:
         scope = scope_from(request.GET)
-        rows = evidence(scope, figure)
+        rows = evidence(scope, figure, page_number(request.GET.get("page")))
     except ScopeError as error:
         context = {**_filters(request, None), "error": str(error), "figures": FIGURES}
         return render(request, "metrics/evidence.html", context, status=400)
@@ -141,5 +146,14 @@ def evidence_page(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("One person's figures are shown to that person and to admins only.")
     back = request.GET.copy()
     back.pop("figure", None)
-    context = {**_filters(request, scope), "evidence": rows, "figure": figure, "back": back.urlencode()}
+    back.pop("page", None)
+    here = request.GET.copy()
+    here.pop("page", None)
+    context = {
+        **_filters(request, scope),
+        "evidence": rows,
+        "figure": figure,
+        "back": back.urlencode(),
+        "here": here.urlencode(),
+    }
     return render(request, "metrics/evidence.html", context)

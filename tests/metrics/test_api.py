@@ -159,3 +159,38 @@ def test_the_openapi_document_is_served_and_describes_both_operations() -> None:
     assert body["openapi"].startswith("3.1")
     assert set(body["paths"]) == {"/api/v1/metrics/", "/api/v1/metrics/evidence/"}
     jsonschema.Draft202012Validator.check_schema(body["components"]["schemas"]["Metrics"])
+
+
+def test_evidence_comes_a_page_at_a_time_what_counts_against_the_figure_first(
+    client: Any, history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("delivery.metrics.evidence.LIMIT", 2)
+    params = {**PERIOD, "figure": "change_failure_rate"}
+
+    first = client.get("/api/v1/metrics/evidence/", params).json()
+    second = client.get("/api/v1/metrics/evidence/", {**params, "page": "2"}).json()
+    wrong = [client.get("/api/v1/metrics/evidence/", {**params, "page": p}) for p in ("0", "two", "-1")]
+
+    jsonschema.validate(first, schema("Evidence"))
+    assert (first["count"], first["page"], first["pages"], first["truncated"]) == (3, 1, 2, True)
+    assert [r["failed"] for r in first["rows"]] == [True, False]  # the failed release first
+    assert (second["page"], len(second["rows"])) == (2, 1)
+    assert len({r["went_live_at"] for r in first["rows"] + second["rows"]}) == 3  # each row once
+    assert all(answer.status_code == 400 and "page" in answer.json()["error"] for answer in wrong)
+
+
+def test_a_named_period_wins_over_dates_left_in_the_url(client: Any) -> None:
+    answer = client.get("/api/v1/metrics/", {"period": "week", **PERIOD}).json()
+    custom = client.get("/api/v1/metrics/", {"period": "custom", **PERIOD}).json()
+
+    assert answer["from"] != PERIOD["from"] and answer["to"] == timezone.now().date().isoformat()
+    assert (custom["from"], custom["to"]) == (PERIOD["from"], PERIOD["to"])
+
+
+@pytest.mark.parametrize("path", ["/api/v1/metrics/", "/api/v1/metrics/evidence/", "/api/v1/openapi.json"])
+def test_the_api_answers_a_write_with_405_in_json(client: Any, path: str) -> None:
+    answer = client.post(path, {"figure": "lead_time"})
+
+    assert answer.status_code == 405
+    assert answer["Allow"] == "GET, HEAD"
+    assert "read with GET" in answer.json()["error"]

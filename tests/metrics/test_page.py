@@ -4,16 +4,18 @@ constant number of queries; the API tokens page."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from delivery.accounts.models import ApiToken
 from tests.conftest import member
-from tests.factories import DeveloperFactory
+from tests.factories import DeveloperFactory, SyncRunFactory
 from tests.metrics.history import WEEK, History
 
 pytestmark = pytest.mark.django_db
@@ -110,3 +112,36 @@ def test_reviews_per_reviewer_are_listed_for_admins_and_summed_for_everyone(clie
 
     assert "Reviews given (1 reviewer, median 4 each)</th><td>4</td>" in everyone
     assert "rev <strong>4</strong>" in admins and "rev <strong>4</strong>" not in everyone
+
+
+def test_an_admin_can_pick_anyone_who_authored_a_change_a_developer_only_themselves() -> None:
+    build(2)  # ana authored them; she never signed in
+    DeveloperFactory(login="renovate", is_bot=False)  # a bot by the METRICS_BOT_LOGINS list
+    admin, developer = Client(), Client()
+    admin.force_login(member("boss", role="admin"))
+    developer.force_login(member("tess"))
+
+    for_admin = admin.get("/metrics/", PERIOD).content.decode()
+    for_developer = developer.get("/metrics/", PERIOD).content.decode()
+
+    assert '<option value="ana"' in for_admin and '<option value="renovate"' not in for_admin
+    assert '<option value="ana"' not in for_developer and '<option value="tess"' in for_developer
+
+
+def test_a_previous_period_before_the_synced_history_is_said_not_compared(client: Any, settings: Any) -> None:
+    h = build(2)
+    SyncRunFactory(repository=h.repo)  # the first sync, now: it read SYNC_BACKFILL_DAYS back, to 30 Oct
+    settings.SYNC_BACKFILL_DAYS = (timezone.now() - datetime(2026, 10, 30, tzinfo=UTC)).days
+
+    html = client.get("/metrics/", PERIOD).content.decode()
+
+    assert "No trends: the previous period (26 Oct \u2013 1 Nov) starts before the synced history" in html
+    assert "Trends compare with" not in html
+
+
+def test_the_process_evidence_names_the_checks_in_words_and_pages_its_rows(client: Any) -> None:
+    build(3)
+    html = client.get("/metrics/evidence/", {**PERIOD, "figure": "process"}).content.decode()
+
+    assert "no_preview" not in html and "No successful preview deployment" in html
+    assert 'rel="next"' not in html  # one page
