@@ -23,12 +23,13 @@ class Bar:
 
 
 def ticks(dates: list[date], most: int = 5) -> list[str]:
-    """Up to `most` evenly spaced dates under a chart, first and last included (HTML spreads them across its width:
-    text inside a stretched SVG would stretch too)."""
-    if len(dates) <= most:
-        return [d.strftime("%-d %b") for d in dates]
-    picks = sorted({round(i * (len(dates) - 1) / (most - 1)) for i in range(most)})
-    return [dates[i].strftime("%-d %b") for i in picks]
+    """A label for each slot under a chart (a day's bar, a week's point), of which up to `most` evenly spaced ones,
+    first and last included, are written and the others left blank. HTML lays the slots out with the chart's own
+    step, so each label sits under its bar or point (text inside a stretched SVG would stretch too)."""
+    picks = (
+        {round(i * (len(dates) - 1) / (most - 1)) for i in range(most)} if len(dates) > most else set(range(len(dates)))
+    )
+    return [d.strftime("%-d %b") if i in picks else "" for i, d in enumerate(dates)]
 
 
 def _scale(peak: float) -> float:

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from delivery.metrics import series
+from delivery.metrics.charts import ticks
 from delivery.metrics.figures import metrics
 from delivery.metrics.scope import Scope
 from delivery.pipeline.models import Release
@@ -65,3 +66,19 @@ def test_weeks_add_up_the_days_failures_rework_and_lead_time_across_two_weeks() 
     assert sum(w.unplanned for w in weeks) == figures["rework_rate"]["unplanned"]
     # Given the days already read, the weeks are the same.
     assert series.weeks(scope, days) == weeks
+
+
+def test_chart_labels_have_one_slot_per_bar_so_each_sits_under_its_own() -> None:
+    days = [date(2026, 11, 2) + timedelta(days=i) for i in range(28)]
+
+    labels = ticks(days)
+
+    assert len(labels) == 28
+    assert [(i, label) for i, label in enumerate(labels) if label] == [
+        (0, "2 Nov"),
+        (7, "9 Nov"),
+        (14, "16 Nov"),
+        (20, "22 Nov"),
+        (27, "29 Nov"),
+    ]
+    assert ticks(days[:3]) == ["2 Nov", "3 Nov", "4 Nov"]
