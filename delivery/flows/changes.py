@@ -13,7 +13,9 @@ from delivery.flows.task_links import task_links_written
 from delivery.flows.watches import watches_open
 from delivery.github.events import repository_change_taken
 from delivery.github.models import Repository
+from delivery.monitoring.history import history_watches_replay
 from delivery.pipeline.derive import DeriveSummary
+from delivery.pipeline.models import Release
 from delivery.pipeline.services import repository_derive
 
 
@@ -44,3 +46,14 @@ def repositories_changed(*, now: datetime | None = None) -> int:
     for repository_id in Repository.objects.filter(is_active=True, unavailable_reason="").values_list("pk", flat=True):
         written += repository_changed(repository_id=repository_id, now=now, by_time=True).changes_written
     return written
+
+
+def history_watched(*, since: datetime, now: datetime | None = None) -> int:
+    """The demo: the simulated history's releases get the watches their owners would have kept, then their
+    repositories are derived again (the changes' verified lead time). Returns how many releases were watched."""
+    now = now or timezone.now()
+    release_ids = history_watches_replay(since=since, now=now)
+    repositories = Release.objects.filter(pk__in=release_ids).values_list("repository_id", flat=True).distinct()
+    for repository_id in sorted(repositories):
+        repository_changed(repository_id=repository_id, now=now, full=True)
+    return len(release_ids)

@@ -23,6 +23,7 @@ from django.utils import timezone
 from delivery.accounts.models import Developer, OnCallRotation
 from delivery.accounts.oncall import rotation_set
 from delivery.core.processes import Children, port_open, wait_for_port
+from delivery.flows.changes import history_watched
 from delivery.flows.reports import weekly_reports_built
 from delivery.flows.watches import watches_kept_unattended
 from delivery.github.client import github_credentials_configured
@@ -124,6 +125,7 @@ class Command(BaseCommand):
                     if demo:
                         self._demo_rotation()
                         self._demo_watch_window()
+                        self._past_watches()
                         self._past_reports()
                     self.stdout.write(self.style.SUCCESS(f"Ready: open {url}"))
                     if demo:
@@ -233,6 +235,14 @@ class Command(BaseCommand):
             handover_hour=9,
             actor=None,
         )
+
+    def _past_watches(self) -> None:
+        """The simulated history's releases, too old to watch when first synced, get the watches their owners would
+        have kept (the metrics' watch figures and the reports' watch section start filled), once."""
+        since = timezone.now() - timedelta(weeks=DEMO_REPORT_WEEKS + 1)
+        watched = history_watched(since=since)
+        if watched:
+            self.stdout.write(f"The simulated team's past watches: {watched} releases watched and signed off")
 
     def _past_reports(self) -> None:
         """The last few weeks' reports (the organization's and each team's), built from the simulated history so a
