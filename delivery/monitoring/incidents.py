@@ -104,7 +104,8 @@ def alerts_record(*, message: Message, delivery_id: int) -> Recorded:
     }
     owners = _owners()
     new: list[Alert] = []
-    for alert in message.alerts:
+    alerts = sorted(message.alerts, key=lambda a: (a.fingerprint, a.starts_at))  # rows written in one order
+    for alert in alerts:
         key = (alert.fingerprint, alert.starts_at)
         if key not in known:
             known[key] = alert_owner(alert.labels, owners)
@@ -114,10 +115,14 @@ def alerts_record(*, message: Message, delivery_id: int) -> Recorded:
             recorded.unmatched += 1
         elif production:
             recorded.repository_ids.add(repository_id)
+    # The repositories' rows are locked before any alert row is written, as incidents_follow locks them before it
+    # links alerts: whoever writes a repository's alerts holds its lock first, so two deliveries (or a delivery and a
+    # derivation) wait for each other instead of deadlocking.
+    list(Repository.objects.select_for_update().filter(pk__in=recorded.repository_ids).order_by("pk").values("pk"))
     Alert.objects.bulk_create(new, ignore_conflicts=True)  # a copy processed meanwhile inserted it first: the same row
     recorded.new = len(new)
     fresh = {(a.fingerprint, a.starts_at) for a in new}
-    for alert in message.alerts:
+    for alert in alerts:
         if alert.status == RESOLVED:
             recorded.resolved += _resolve(alert, delivery_id)
         elif (alert.fingerprint, alert.starts_at) not in fresh:

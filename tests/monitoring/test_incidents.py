@@ -201,3 +201,25 @@ def test_copies_of_one_delivery_processed_at_once_apply_it_once(settings: Any) -
     assert sorted(outcomes) == ["processed", "skipped", "skipped", "skipped"]
     assert Alert.objects.count() == Incident.objects.count() == 1
     assert Notification.objects.filter(kind="alert_firing").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_deliveries_of_one_alert_processed_at_once_make_one_alert_and_one_incident() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serializes writers")
+    made = history(member("olga").developer, member("pete").developer)
+    made["repo"].alert_matchers = 'service="api"'
+    made["repo"].save()
+    started = made["now"] - timedelta(minutes=1)
+    ids = [
+        post(message(alert(api_alert(), starts_at=started, summary=f"copy {i}"), receiver=f"am-{i}")).json()["delivery"]
+        for i in range(4)
+    ]
+    pending = list(ids)
+
+    def process() -> str:
+        return alerts_received(delivery_id=pending.pop())
+
+    assert at_once(process, threads=4) == ["processed"] * 4
+    assert Alert.objects.count() == Incident.objects.count() == 1
+    assert Notification.objects.filter(kind="alert_firing").count() == 1
