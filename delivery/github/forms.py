@@ -137,8 +137,8 @@ class RepositorySettingsForm(forms.ModelForm):
             "production_stuck_minutes": "Stuck before production (minutes)",
             "monitoring_window_minutes": "Watch window (minutes)",
             "monitoring_grace_minutes": "Sign-off grace (minutes)",
-            "alert_matchers": "Its alerts (label matchers)",
-            "alert_production_matchers": "Its production alerts (label matchers)",
+            "alert_matchers": "Alert matchers",
+            "alert_production_matchers": "Production alert matchers",
         }
         error_messages = {
             "production_environment": {"required": "Name the production environment (e.g. production)."},

@@ -112,6 +112,11 @@ class Alert(models.Model):
         return f"{self.name or self.fingerprint} {self.status} since {self.starts_at:%Y-%m-%d %H:%M}"
 
     @property
+    def labels_text(self) -> str:
+        """Its labels as Alertmanager prints them, its name left out: `env="production", service="billing"`."""
+        return ", ".join(f'{k}="{v}"' for k, v in sorted(self.labels.items()) if k != "alertname")
+
+    @property
     def summary(self) -> str:
         """What the alert says in words: its summary or description annotation, else its name."""
         for key in ("summary", "description", "message"):

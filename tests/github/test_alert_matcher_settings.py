@@ -27,7 +27,7 @@ def admin() -> Client:
 def test_an_admin_sets_the_alert_matchers_and_they_are_kept_as_alertmanager_writes_them(admin: Client) -> None:
     repo = RepositoryFactory()
     url = reverse("repository-settings", args=[repo.pk])
-    assert "Its alerts (label matchers)" in admin.get(url).content.decode()
+    assert "Alert matchers" in admin.get(url).content.decode()
 
     answer = admin.post(
         url,
@@ -41,7 +41,7 @@ def test_an_admin_sets_the_alert_matchers_and_they_are_kept_as_alertmanager_writ
     assert repo.alert_matchers == 'service="billing", team=~"pay.*"'
     assert repo.alert_production_matchers == 'env="production"'
     event = AuditEvent.objects.get(verb=AuditEvent.Verb.SETTINGS_CHANGED)
-    assert "Its alerts (label matchers)" in event.summary and "Its production alerts" in event.summary
+    assert "Alert matchers" in event.summary and "Production alert matchers" in event.summary
 
 
 @pytest.mark.parametrize(
