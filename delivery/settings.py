@@ -202,6 +202,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "delivery.github.tasks.recover_webhook_deliveries_task",
         "schedule": timedelta(minutes=WEBHOOK_RECOVERY_MINUTES),
     },
+    # Stored Alertmanager deliveries the broker could not take, or whose worker died, are queued again.
+    "sweep-alert-deliveries": {
+        "task": "flows.alert_deliveries_sweep",
+        "schedule": timedelta(seconds=WEBHOOK_SWEEP_SECONDS),
+    },
     # ClickUp's tasks linked to changes are read again (names, statuses, assignees move in ClickUp too).
     "clickup-task-links": {"task": "flows.task_links_refresh", "schedule": timedelta(minutes=5)},
     # Watches past their window and grace alert the owner, then on-call.
@@ -335,6 +340,11 @@ TRUNKLINE_DEFAULT_ROLE = env.str("TRUNKLINE_DEFAULT_ROLE", default="developer")
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=7 * 24 * 3600)  # then sign in again (and be re-checked)
 if TRUNKLINE_DEFAULT_ROLE not in ("viewer", "developer", "on-call", "admin"):
     raise ImproperlyConfigured("TRUNKLINE_DEFAULT_ROLE must be viewer, developer, on-call or admin.")
+# Alertmanager's webhook (POST /webhooks/alertmanager/): a bearer token or a basic-auth pair, as its http_config
+# sends them. Neither set: every delivery is refused (401).
+ALERTMANAGER_WEBHOOK_TOKEN = env.str("ALERTMANAGER_WEBHOOK_TOKEN", default="demo-alertmanager-token" if DEMO else "")
+ALERTMANAGER_WEBHOOK_USERNAME = env.str("ALERTMANAGER_WEBHOOK_USERNAME", default="")
+ALERTMANAGER_WEBHOOK_PASSWORD = env.str("ALERTMANAGER_WEBHOOK_PASSWORD", default="")
 # A watch still open this long after its owner was alerted alerts on-call.
 MONITORING_ESCALATION_MINUTES = env.int("MONITORING_ESCALATION_MINUTES", default=15)
 # A rollback with no finished production deployment this long after the request fails with that reason.

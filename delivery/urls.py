@@ -8,6 +8,7 @@ from delivery.core import views as core_views
 from delivery.github import views as github_views
 from delivery.metrics import api as metrics_api
 from delivery.metrics import views as metrics_views
+from delivery.monitoring import views as monitoring_views
 from delivery.pipeline import views as pipeline_views
 from delivery.reports import views as report_views
 from delivery.web import people as people_views
@@ -68,6 +69,9 @@ urlpatterns = [
         login_not_required(RedirectView.as_view(url=f"{settings.STATIC_URL}img/trunkline.svg", permanent=True)),
     ),
     path("webhooks/github/", github_views.github_webhook, name="github-webhook"),
+    path("webhooks/alertmanager/", monitoring_views.alertmanager_webhook, name="alertmanager-webhook"),
+    path("operations/alerts/", monitoring_views.alert_list_page, name="alerts"),
+    path("incidents/<int:pk>/dismiss/", monitoring_views.incident_dismiss_view, name="incident-dismiss"),
     path("operations/webhooks/", github_views.webhook_delivery_list_page, name="webhook-deliveries"),
     path("operations/webhooks/<int:pk>/", github_views.webhook_delivery_detail, name="webhook-delivery"),
     path("operations/webhooks/<int:pk>/replay/", github_views.webhook_delivery_replay, name="webhook-delivery-replay"),

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from delivery.core.stamps import FIGURES, stamp_move
 from delivery.flows import notices
+from delivery.flows.incidents import incidents_followed
 from delivery.flows.rollbacks import rollbacks_followed
 from delivery.flows.task_links import task_links_written
 from delivery.flows.watches import watches_open
@@ -23,20 +24,22 @@ def repository_changed(
     *, repository_id: int, now: datetime | None = None, full: bool = False, by_time: bool = False
 ) -> DeriveSummary:
     """1. derive the changes and releases, and link the derived changes to the ClickUp tasks they name; 2. give the
-    owners of new releases their watch (each release marked as watched in the same transaction) and tell them; 3. tell
-    on-call of failed production deploys; 4. move the rollbacks in flight along their deployments (what a finished one
-    means: delivery.flows.rollbacks); 5. the figures' stamp moves (cached figures are computed again), unless only
-    time passed (`by_time`) and nothing was written. The derivation reads what changed since the last one; `full`
-    derives the repository's whole history again."""
+    owners of new releases their watch (each release marked as watched in the same transaction) and tell them; 3. link
+    recent production alerts to the releases live when they started (incidents); 4. tell on-call of failed production
+    deploys; 5. move the rollbacks in flight along their deployments (what a finished one means:
+    delivery.flows.rollbacks); 6. the figures' stamp moves (cached figures are computed again), unless only time
+    passed (`by_time`) and nothing was written. The derivation reads what changed since the last one; `full` derives
+    the repository's whole history again."""
     now = now or timezone.now()
     repository_change_taken(repository_id=repository_id)
     summary = repository_derive(repository_id=repository_id, now=now, full=full)
     task_links_written(repository_id=repository_id, pull_request_ids=summary.pull_request_ids)
     opened = watches_open(repository_id=repository_id, now=now)
+    incidents_followed(repository_id=repository_id, now=now)
     notices.deploy_failures(repository=Repository.objects.get(pk=repository_id), now=now)
     followed = rollbacks_followed(repository_id=repository_id, now=now)
     if not by_time or summary.changes_written or summary.releases_written or opened or followed:
-        stamp_move(FIGURES)
+        stamp_move(FIGURES)  # (incidents move it themselves: flows.incidents)
     return summary
 
 

@@ -16,14 +16,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from delivery.accounts.models import Developer
+from delivery.accounts.oncall import on_call_now
 from delivery.core.links import absolute_url, page_absolute_url
 from delivery.github.models import Deployment, Repository
-from delivery.monitoring.models import MonitoringSession
+from delivery.monitoring.models import Alert, Incident, MonitoringSession
 from delivery.notifications.models import Notification
 from delivery.notifications.service import (
     AGREEMENT_NUDGE,
+    ALERT_FIRING,
     DEPLOY_FAILED,
     DEPLOY_SUCCEEDED,
+    INCIDENT_RESOLVED,
     MONITORING_OVERDUE_ON_CALL,
     MONITORING_OVERDUE_OWNER,
     WEEKLY_REPORT,
@@ -102,6 +105,29 @@ def watch_overdue_on_call_text(session: MonitoringSession, on_call: Developer | 
         "UTC). Please check the release."
     )
     return f"{text} {link(url, 'The watch')}".rstrip()
+
+
+def alert_fired_text(alert: Alert, incident: Incident, on_call: Developer | None, url: str | None) -> str:
+    release = incident.release
+    name = alert.name or alert.fingerprint
+    said = f": {slack_escape(alert.summary)}" if alert.summary != name else ""
+    to_on_call = f"; on call: {mention_text(on_call)}" if on_call is not None else ""
+    text = (
+        f":rotating_light: Alert *{slack_escape(name)}* is firing in production since {alert.starts_at:%H:%M} UTC, "
+        f"while *{release_label(release)}* is live{said}. Owners: {people(release.owners.all())}{to_on_call}. "
+        "Check the release, and roll back if production is hurt."
+    )
+    return f"{text} {link(url, 'The release')}".rstrip()
+
+
+def incident_resolved_text(incident: Incident, url: str | None) -> str:
+    assert incident.resolved_at is not None
+    minutes = max(1, round((incident.resolved_at - incident.started_at).total_seconds() / 60))
+    text = (
+        f":white_check_mark: Incident resolved on *{release_label(incident.release)}*: {slack_escape(incident.title)} "
+        f"(firing from {incident.started_at:%H:%M} to {incident.resolved_at:%H:%M} UTC, {minutes} min)."
+    )
+    return f"{text} {link(url, 'The release')}".rstrip()
 
 
 def rollback_started_text(rollback: Rollback, url: str | None = None) -> str:
@@ -190,6 +216,38 @@ def watch_overdue(session: MonitoringSession, *, on_call: Developer | None = Non
         repository=session.release.repository,
         mention=mention,
         link=url,
+    )
+
+
+def alert_fired(alert: Alert, incident: Incident) -> Notification | None:
+    """A production alert fired while `incident.release` was live: its owners and on-call are told, once per alert."""
+    release = incident.release
+    person = on_call_now()
+    on_call = person.developer if person else None
+    url = page_absolute_url("release", release.pk)
+    return notify(
+        ALERT_FIRING,
+        dedupe_key=dedupe_key(ALERT_FIRING, alert),
+        text=alert_fired_text(alert, incident, on_call, url),
+        repository=release.repository,
+        mention=[*release.owners.all(), *([on_call] if on_call else [])],
+        link=url,
+        event_at=alert.starts_at,
+    )
+
+
+def incident_resolved(incident: Incident) -> Notification | None:
+    """An incident's last alert resolved: its release's owners are told, once per incident."""
+    release = incident.release
+    url = page_absolute_url("release", release.pk)
+    return notify(
+        INCIDENT_RESOLVED,
+        dedupe_key=dedupe_key(INCIDENT_RESOLVED, incident),
+        text=incident_resolved_text(incident, url),
+        repository=release.repository,
+        mention=list(release.owners.all()),
+        link=url,
+        event_at=incident.resolved_at,
     )
 
 

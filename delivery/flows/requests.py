@@ -16,6 +16,7 @@ WATCHES_OVERDUE = "flows.watches_overdue"
 WEEKLY_REPORTS = "flows.weekly_reports"
 AGREEMENT_NUDGES = "flows.agreement_nudges"
 REFRESH_TASK_LINKS = "flows.task_links_refresh"
+SWEEP_ALERT_DELIVERIES = "flows.alert_deliveries_sweep"
 
 
 def rollback_execute_request(*, rollback_id: int) -> None:

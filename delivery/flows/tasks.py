@@ -11,12 +11,14 @@ from delivery.core.backoff import backoff_seconds
 from delivery.flows import requests
 from delivery.flows.agreements import agreement_nudges_told
 from delivery.flows.changes import repositories_changed, repository_changed
+from delivery.flows.incidents import alerts_received
 from delivery.flows.reports import weekly_reports_due
 from delivery.flows.rollbacks import rollback_executed, rollbacks_polled
 from delivery.flows.task_links import task_links_refreshed
 from delivery.flows.watches import watches_overdue
 from delivery.github.events import REPOSITORY_CHANGED
 from delivery.github.models import Repository
+from delivery.monitoring.alertmanager import ALERTS_RECEIVED, alert_deliveries_sweep
 
 
 @shared_task(name=REPOSITORY_CHANGED, acks_late=True)
@@ -77,3 +79,16 @@ def task_links_refresh_task(self: Task) -> int:
             self.request.retries, base=settings.CLICKUP_RETRY_BACKOFF_SECONDS, cap=settings.CLICKUP_RETRY_MAX_SECONDS
         )
         raise self.retry(countdown=wait, exc=outage) from outage
+
+
+# A delivery that runs this long is stopped; its claim's heartbeat stops with it and the sweep queues it again.
+@shared_task(name=ALERTS_RECEIVED, acks_late=True, soft_time_limit=240, time_limit=300)
+def alerts_received_task(delivery_id: int) -> str:
+    """One stored Alertmanager delivery: its alerts, their incidents, the notices (at most once: the claim)."""
+    return alerts_received(delivery_id=delivery_id)
+
+
+@shared_task(name=requests.SWEEP_ALERT_DELIVERIES, acks_late=True)
+def sweep_alert_deliveries_task() -> int:
+    """Beat: Alertmanager deliveries the broker did not take, or whose worker died, are queued again."""
+    return alert_deliveries_sweep()

@@ -10,10 +10,12 @@ from typing import Any, cast
 from django import forms
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from delivery.github.label_matchers import MAX_MATCHERS_TEXT, LabelMatcherError, matchers_parse, matchers_text
 from delivery.github.models import LINK_PLACEHOLDERS, Repository
 
 FULL_WINDOW_MARK = "(after the window)"
 URL_FIELDS = ("logs_url_template", "metrics_url_template", "errors_url_template")
+MATCHER_FIELDS = ("alert_matchers", "alert_production_matchers")
 
 
 PLACEHOLDERS = LINK_PLACEHOLDERS
@@ -83,6 +85,19 @@ def _template_problem(template: str) -> str:
     return ""
 
 
+def _matchers_clean(text: str) -> str:
+    """Matchers as Alertmanager parses them, kept as written back (`service="billing"`), or the reason they are not."""
+    try:
+        written = matchers_text(matchers_parse(text))
+    except LabelMatcherError as exc:
+        raise forms.ValidationError(str(exc)) from exc
+    if len(written) > MAX_MATCHERS_TEXT:
+        raise forms.ValidationError(
+            f"Written out ({written[:40]}…) these matchers pass {MAX_MATCHERS_TEXT} characters."
+        )
+    return written
+
+
 class RepositorySettingsForm(forms.ModelForm):
     checklist = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 6}),
@@ -110,6 +125,7 @@ class RepositorySettingsForm(forms.ModelForm):
             "rollback_workflow_input",
             *URL_FIELDS,
             "slack_channel",
+            *MATCHER_FIELDS,
         ]
         labels = {
             "logs_url_template": "Logs link",
@@ -121,6 +137,8 @@ class RepositorySettingsForm(forms.ModelForm):
             "production_stuck_minutes": "Stuck before production (minutes)",
             "monitoring_window_minutes": "Watch window (minutes)",
             "monitoring_grace_minutes": "Sign-off grace (minutes)",
+            "alert_matchers": "Alert matchers",
+            "alert_production_matchers": "Production alert matchers",
         }
         error_messages = {
             "production_environment": {"required": "Name the production environment (e.g. production)."},
@@ -138,6 +156,10 @@ class RepositorySettingsForm(forms.ModelForm):
             ".github/workflows, e.g. rollback.yml.",
             "rollback_workflow_input": "The workflow_dispatch input that takes the tag.",
             "slack_channel": "Channel id or name for this repository's notices (else SLACK_DEFAULT_CHANNEL).",
+            "alert_matchers": "Alertmanager's alerts that are this repository's, as Alertmanager writes matchers: "
+            'service="billing" (also != =~ !~, comma-separated). Empty: none.',
+            "alert_production_matchers": 'Of those, the ones from production, e.g. env="production" (empty: all of '
+            "them). A production alert while a release is live is an incident of that release.",
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -196,6 +218,12 @@ class RepositorySettingsForm(forms.ModelForm):
             )
         return value
 
+    def clean_alert_matchers(self) -> str:
+        return _matchers_clean(self.cleaned_data.get("alert_matchers", ""))
+
+    def clean_alert_production_matchers(self) -> str:
+        return _matchers_clean(self.cleaned_data.get("alert_production_matchers", ""))
+
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
@@ -206,6 +234,14 @@ class RepositorySettingsForm(forms.ModelForm):
             elif value is not None and value > high:
                 self.add_error(name, f"{words} is at most {_amount(high, unit)}.")
         self._clean_environments(data)
+        if (
+            data.get("alert_production_matchers")
+            and not data.get("alert_matchers")
+            and "alert_matchers" not in self.errors
+        ):
+            self.add_error(
+                "alert_matchers", "Say which alerts are this repository's before which of them are production's."
+            )
         for name in ("tag_pattern", "preview_environment_pattern"):
             problem = _pattern_problem(data.get(name) or "")
             if problem:

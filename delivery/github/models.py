@@ -80,6 +80,10 @@ class Repository(models.Model):
     metrics_url_template = models.CharField(max_length=500, blank=True)
     errors_url_template = models.CharField(max_length=500, blank=True)
     slack_channel = models.CharField(max_length=100, blank=True)
+    # Alertmanager's alerts that are this repository's (label matchers, github.label_matchers), and of those the
+    # production ones (none: all of them).
+    alert_matchers = models.CharField(max_length=500, blank=True)
+    alert_production_matchers = models.CharField(max_length=500, blank=True)
     # Sync bookkeeping: a row-level lease so one sync runs per repository at a time (claimed with a
     # conditional UPDATE, renewed as the sync goes, see github.sync_lease).
     sync_lease_until = models.DateTimeField(null=True, blank=True)

@@ -90,6 +90,7 @@ def _attempt_row(deployment: Any) -> dict[str, Any]:
         "failed": bool(deployment.failure_why),
         "why": deployment.failure_why,
         "failed_at": _when(deployment.failure_at),
+        "incident_at": _when(deployment.incident_at),
     }
 
 
@@ -111,11 +112,20 @@ def _recovery_time(scope: Scope, window: slice) -> tuple[int, list[dict[str, Any
             **_attempt_row(d),
             "recovered_at": _when(d.recovered_at),
             "recovery_seconds": _seconds(d.recovery_seconds),
-            "recovered_by": reverse("release", args=[d.recovery_release_id]) if d.recovery_release_id else None,
+            "recovered_by": _recovered_by(d),
+            "recovered_by_incident": d.incident_at is not None,
             "provisional": d.recovery_watch == "open",
         }
         for d in rows[window]
     ]
+
+
+def _recovered_by(failure: Any) -> str | None:
+    """Where the recovery shows: the release that recovered it, or for an incident that resolved, the incidents of the
+    failed release's own page."""
+    if failure.incident_at is not None:
+        return reverse("release", args=[failure.release.pk]) + "#incidents-title" if failure.recovered_at else None
+    return reverse("release", args=[failure.recovery_release_id]) if failure.recovery_release_id else None
 
 
 def _process(scope: Scope, window: slice) -> tuple[int, list[dict[str, Any]]]:

@@ -71,6 +71,27 @@ METRICS = _object(
     }
 )
 
+MOMENT = {"type": ["string", "null"], "format": "date-time"}
+FAILURE_ROW = {
+    "failed": {"type": "boolean", "description": "change_failure_rate, recovery_time: the release failed."},
+    "why": {"type": "string", "description": "Why it failed (or was unplanned), in words."},
+    "failed_at": {
+        **MOMENT,
+        "description": "The failure's moment: a failed status, the sign-off or rollback request, "
+        "or an incident's first alert's start.",
+    },
+    "incident_at": {
+        **MOMENT,
+        "description": "change_failure_rate, recovery_time: when the release's first incident (a "
+        "production alert from Alertmanager while it was live, not dismissed) started; null without one.",
+    },
+    "recovered_at": {**MOMENT, "description": "recovery_time: the recovery (null while there is none)."},
+    "recovered_by_incident": {
+        "type": "boolean",
+        "description": "recovery_time: recovered when its first incident resolved, not by a later deployment.",
+    },
+}
+
 EVIDENCE = _object(
     {
         "figure": {"enum": list(FIGURES)},
@@ -85,7 +106,12 @@ EVIDENCE = _object(
             "type": "array",
             "items": {
                 "type": "object",
-                "properties": {"kind": {"type": "string"}, "title": {"type": "string"}, "url": {"type": "string"}},
+                "properties": {
+                    "kind": {"type": "string"},
+                    "title": {"type": "string"},
+                    "url": {"type": "string"},
+                    **FAILURE_ROW,
+                },
                 "required": ["kind", "title", "url"],
             },
         },

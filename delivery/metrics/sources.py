@@ -6,8 +6,10 @@ from __future__ import annotations
 from django.db.models import (
     Case,
     CharField,
+    DateTimeField,
     Exists,
     F,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
@@ -16,13 +18,13 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 
 from delivery.core.sql import SecondsBetween
 from delivery.github.models import Deployment, Review
 from delivery.metrics.scope import Scope, bot_q
-from delivery.monitoring.models import MonitoringSession
+from delivery.monitoring.models import Incident, MonitoringSession
 from delivery.pipeline.models import Change, Release, ReleaseChange
 
 FAILED_STATES = ("failure", "error")
@@ -120,10 +122,17 @@ def releases_live(scope: Scope) -> QuerySet[Release]:
     )
 
 
+def _incidents(release: str) -> QuerySet[Incident]:
+    """The incidents of the release `release` names (an outer reference) that no admin dismissed, the first first."""
+    return Incident.objects.filter(release_id=OuterRef(release), dismissed_at__isnull=True).order_by("started_at", "pk")
+
+
 def release_attempts(scope: Scope) -> QuerySet[Deployment]:
     """Production releases for the change failure rate, each counted once, as their deployments: every successful
     release that is not a rollback (at the time it went live), and every production deployment that failed (at the
-    time it failed), each with whether and when it failed."""
+    time it failed), each with whether and when it failed. An incident (a production alert that fired while the
+    release was live, not dismissed) fails its release from its first alert's start, unless a failure recorded
+    otherwise came first; `incident_at` and `incident_resolved_at` are the release's first incident's."""
     fixed = Release.objects.filter(fix_for__isnull=False).values("fix_for_id")  # one set, read once
     succeeded = Q(release__isnull=False, release__is_rollback=False) & Q(
         release__deployed_at__gte=scope.start, release__deployed_at__lt=scope.end
@@ -140,35 +149,65 @@ def release_attempts(scope: Scope) -> QuerySet[Deployment]:
         attempts = attempts.filter(Exists(owners.filter(developer=scope.developer)) | Q(creator=scope.developer))
     if scope.team is not None:
         attempts = attempts.filter(Exists(owners.filter(developer__teams=scope.team)) | Q(creator__teams=scope.team))
+    incident = _incidents("release")
+    recorded_at = Coalesce("release__failed_at", "release__deployed_at")  # fixed later: broken since it went live
     return attempts.annotate(
         went_live_at=Coalesce("release__deployed_at", "state_at"),
+        incident_at=Subquery(incident.values("started_at")[:1]),
+        incident_resolved_at=Subquery(incident.values("resolved_at")[:1]),
         failure_why=Case(
             When(release__failure_dismissed_at__isnull=False, then=Value("")),  # an admin said: not a failure
             When(release__isnull=True, then=Value("the deployment failed")),
             When(release__failed=True, then=F("release__failure_reason")),
+            When(
+                incident_at__isnull=False,
+                then=Concat(
+                    Value("an alert fired: "), Subquery(incident.values("title")[:1]), output_field=CharField()
+                ),
+            ),
             When(release__in=fixed, then=Value("a later release fixes it")),
             default=Value(""),
             output_field=CharField(),
         ),
         failure_at=Case(
             When(release__isnull=True, then=F("state_at")),
-            default=Coalesce("release__failed_at", "release__deployed_at"),  # fixed later: broken since it went live
+            When(
+                Q(incident_at__isnull=False, release__failed=False) | Q(incident_at__lt=recorded_at), then="incident_at"
+            ),
+            default=recorded_at,
+            output_field=DateTimeField(),
         ),
     )
 
 
 def failures_recovered(scope: Scope) -> QuerySet[Deployment]:
-    """Failed releases whose failure fell in the period, each with its recovery: the first later successful production
-    deployment that did not fail (a rollback's, or the next release whose watch did not fail). While that release's
-    watch is open, the recovery is provisional."""
+    """Failed releases whose failure fell in the period, each with its recovery: for a release with an incident, the
+    moment its first incident resolved (its last alert's end; none while one fires); else the first later successful
+    production deployment that did not fail (a rollback's, or the next release whose watch did not fail and that has
+    no incident). While that release's watch is open, the recovery is provisional."""
     failed = release_attempts(scope).filter(FAILED)
-    recovery = Release.objects.filter(
-        repository_id=OuterRef("repository_id"), deployed_at__gt=OuterRef("failure_at"), failed=False
-    ).order_by("deployed_at")
+    recovery = (
+        Release.objects.filter(
+            repository_id=OuterRef("repository_id"), deployed_at__gt=OuterRef("failure_at"), failed=False
+        )
+        .exclude(Exists(_incidents("pk")))
+        .order_by("deployed_at")
+    )
+    by_incident = Q(incident_at__isnull=False)
     return failed.annotate(
-        recovered_at=Subquery(recovery.values("deployed_at")[:1]),
-        recovery_release_id=Subquery(recovery.values("pk")[:1]),
-        recovery_watch=Subquery(recovery.values("watch_state")[:1]),
+        recovered_at=Case(
+            When(by_incident, then="incident_resolved_at"),
+            default=Subquery(recovery.values("deployed_at")[:1]),
+            output_field=DateTimeField(),
+        ),
+        recovery_release_id=Case(
+            When(by_incident, then=None), default=Subquery(recovery.values("pk")[:1]), output_field=IntegerField()
+        ),
+        recovery_watch=Case(
+            When(by_incident, then=Value("")),
+            default=Subquery(recovery.values("watch_state")[:1]),
+            output_field=CharField(),
+        ),
         recovery_seconds=SecondsBetween("recovered_at", "failure_at"),
     )
 

@@ -94,3 +94,9 @@ class ChecklistItem(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+# Alertmanager's alerts and their incidents live in a module of their own; imported here so Django finds them.
+from delivery.monitoring.alert_models import Alert, AlertDelivery, Incident  # noqa: E402
+
+__all__ = ["Alert", "AlertDelivery", "ChecklistItem", "Incident", "MonitoringSession", "WatchedRelease"]

@@ -41,6 +41,8 @@ ROLLBACK_SUCCEEDED = "rollback_succeeded"
 ROLLBACK_FAILED = "rollback_failed"
 WEEKLY_REPORT = "weekly_report"
 AGREEMENT_NUDGE = "agreement_nudge"
+ALERT_FIRING = "alert_firing"
+INCIDENT_RESOLVED = "incident_resolved"
 KINDS = frozenset(
     {
         DEPLOY_SUCCEEDED,
@@ -52,6 +54,8 @@ KINDS = frozenset(
         ROLLBACK_FAILED,
         WEEKLY_REPORT,
         AGREEMENT_NUDGE,
+        ALERT_FIRING,
+        INCIDENT_RESOLVED,
     }
 )
 

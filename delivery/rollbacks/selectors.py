@@ -12,7 +12,8 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 
 from delivery.github.models import Deployment, Repository
-from delivery.monitoring.models import MonitoringSession
+from delivery.monitoring.alert_selectors import alerts_firing_by_repository
+from delivery.monitoring.models import Alert, MonitoringSession
 from delivery.monitoring.selectors import watch_state
 from delivery.pipeline.models import Change, Release
 from delivery.rollbacks.models import Rollback
@@ -190,6 +191,7 @@ class OnCallRow:
     in_flight: list[Rollback] = field(default_factory=list)
     recent_rollbacks: list[Rollback] = field(default_factory=list)
     failed_deployments: list[Deployment] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)  # production alerts firing now (Alertmanager)
     can_roll_back: bool = False
 
     @property
@@ -207,10 +209,11 @@ class OnCallRow:
 
     @property
     def attention(self) -> int:
-        """How much it needs on-call's eye: a rollback in flight, a failing deploy, overdue watches, then the rest."""
+        """How much it needs on-call's eye: a rollback in flight, a failing deploy or a firing alert, overdue watches,
+        then the rest."""
         return (
             1000 * len(self.in_flight)
-            + 100 * self.failing_now
+            + 100 * (self.failing_now or bool(self.alerts))
             + 10 * self.overdue
             + len(self.sessions)
             + min(len(self.failed_deployments), 9)
@@ -298,6 +301,8 @@ def on_call_board(*, now: datetime) -> list[OnCallRow]:
         failed[deployment.repository_id].append(deployment)
     for repository_id, deployments in failed.items():
         rows[repository_id].failed_deployments = deployments
+    for repository_id, alerts in alerts_firing_by_repository(rows).items():
+        rows[repository_id].alerts = alerts
 
     # Trouble first, then by name: by kind of trouble, not by counts or countdowns, so cards keep their places
     # between refreshes (a watch turning overdue, one more failed deploy or watch moves nothing).
@@ -305,7 +310,7 @@ def on_call_board(*, now: datetime) -> list[OnCallRow]:
         rows.values(),
         key=lambda r: (
             not r.in_flight,
-            not r.failing_now,
+            not (r.failing_now or r.alerts),
             not (r.sessions or r.failed_deployments),
             r.repository.full_name,
         ),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -17,9 +18,11 @@ from django.utils import timezone
 from playwright.sync_api import Browser, Page
 
 from delivery.flows.changes import repository_changed
+from delivery.flows.incidents import alerts_received, incidents_followed
 from delivery.flows.reports import weekly_reports_built
 from delivery.flows.watches import watches_open
 from delivery.github.models import Repository, WebhookDelivery
+from delivery.monitoring.alertmanager import MalformedAlerts, alert_delivery_receive
 from delivery.monitoring.models import MonitoringSession
 from delivery.pipeline.models import Change, Stage
 from delivery.reports.models import Agreement
@@ -30,6 +33,7 @@ from delivery.simulator.server import SimulatorServer
 from tests.conftest import member, simulator_client, sync_all
 from tests.e2e.conftest import checked, context_for, page_problems
 from tests.factories import WebhookDeliveryFactory
+from tests.monitoring import alerting
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -101,6 +105,7 @@ def organization(github: SimulatorServer) -> dict[str, Any]:
             indent=2,
         ).encode(),
     )
+    _alerts(release)
     other = Change.objects.exclude(author=None).exclude(author__login=admin.username).order_by("-pk").first()
     Agreement.objects.create(kind=Agreement.Kind.PICKUP, threshold=0.5)  # the reports' section 2 lists its breaks
     Agreement.objects.create(kind=Agreement.Kind.PR_SIZE, threshold=300)
@@ -119,6 +124,26 @@ def organization(github: SimulatorServer) -> dict[str, Any]:
         "delivery": failed,
         "person": other.author.login,
     }
+
+
+def _alerts(release: Any) -> None:
+    """Alertmanager's alerts as it delivers them: one firing on the watched release (an incident), one resolved, one
+    no repository claims, and a message that is not Alertmanager's (refused, kept)."""
+    repository = release.repository
+    repository.alert_matchers = f'service="{repository.name}"'
+    repository.save(update_fields=["alert_matchers"])
+    mine = {"alertname": "HighErrorRate", "service": repository.name, "env": "production", "severity": "page"}
+    started = (release.deployed_at or timezone.now()) + timedelta(minutes=2)
+    body = alerting.message(
+        alerting.alert(mine, starts_at=started, summary="5xx ratio above 2 % for 2 minutes"),
+        alerting.alert({**mine, "alertname": "Latency"}, starts_at=started, ends_at=started + timedelta(minutes=3)),
+        alerting.alert({"alertname": "DiskFull", "service": "warehouse", "instance": "db-1:9100"}, starts_at=started),
+    )
+    receipt = alert_delivery_receive(body=json.dumps(body).encode())
+    alerts_received(delivery_id=receipt.delivery_id)
+    incidents_followed(repository_id=repository.pk, now=started)
+    with suppress(MalformedAlerts):
+        alert_delivery_receive(body=b'{"version": "3", "alerts": []}')
 
 
 def visits(data: dict[str, Any]) -> list[Visit]:
@@ -154,6 +179,8 @@ def visits(data: dict[str, Any]) -> list[Visit]:
         Visit("tokens", "/settings/tokens/"),
         Visit("webhook-deliveries", "/operations/webhooks/"),
         Visit("webhook-delivery", f"/operations/webhooks/{data['delivery'].pk}/"),
+        Visit("alerts", "/operations/alerts/"),
+        Visit("alerts-unmatched", "/operations/alerts/?unmatched=1"),
         Visit("sign-in", "/accounts/login/", who="anonymous"),
         Visit("forbidden", "/settings/team/", who="developer", status=403),
         Visit("not-found", f"/changes/{Change.objects.order_by('-pk').first().pk + 1000}/", status=404),

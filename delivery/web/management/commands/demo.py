@@ -10,7 +10,8 @@ import os
 import signal
 import sys
 import time
-from datetime import timedelta
+import zlib
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,8 @@ from delivery.flows.reports import weekly_reports_built
 from delivery.flows.watches import watches_kept_unattended
 from delivery.github.client import github_credentials_configured
 from delivery.github.models import Repository
-from delivery.monitoring.models import MonitoringSession
+from delivery.monitoring.models import Alert, MonitoringSession
+from delivery.pipeline.models import Release
 from delivery.reports.models import WeeklyReport
 from delivery.reports.weeks import week_just_ended
 
@@ -42,10 +44,13 @@ DEMO_WATCH_MINUTES = 5
 WATCH_WINDOW_DEFAULT = Repository._meta.get_field("monitoring_window_minutes").get_default()
 WATCH_GRACE_DEFAULT = Repository._meta.get_field("monitoring_grace_minutes").get_default()
 DEMO_REPORT_WEEKS = 4
+DEMO_ALERT_MINUTES = 8
+"""How long the demo's simulated alert fires before it resolves."""
 
 
 class Command(BaseCommand):
     help = "Run Trunkline: simulator (without GitHub credentials), web, worker, beat and a first sync."
+    demo_alert: tuple[str, datetime, float] | None = None  # the simulated alert: service, startsAt, when it was sent
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
@@ -126,7 +131,9 @@ class Command(BaseCommand):
                         self._demo_rotation()
                         self._demo_watch_window()
                         self._past_watches()
+                        self._demo_alert_matchers()
                         self._past_reports()
+                        self._demo_alert_fires(url)
                     self.stdout.write(self.style.SUCCESS(f"Ready: open {url}"))
                     if demo:
                         self._sign_in_help()
@@ -138,6 +145,7 @@ class Command(BaseCommand):
                 if demo and time.monotonic() - last_team_pass > 30:
                     last_team_pass = time.monotonic()
                     self._simulated_team_signs_off()
+                    self._demo_alert_resolves(url)
                 time.sleep(0.5)
         finally:
             self.stdout.write("Stopping…")
@@ -223,6 +231,48 @@ class Command(BaseCommand):
             monitoring_window_minutes=WATCH_WINDOW_DEFAULT, monitoring_grace_minutes=WATCH_GRACE_DEFAULT
         ).update(monitoring_window_minutes=DEMO_WATCH_MINUTES, monitoring_grace_minutes=DEMO_WATCH_MINUTES)
 
+    def _demo_alert_matchers(self) -> None:
+        """Each repository's alerts are those whose `service` label is its name, its production ones `env="production"`
+        (what an admin sets in the repository's settings); a repository an admin set stays as it is."""
+        for repository in Repository.objects.filter(alert_matchers=""):
+            repository.alert_matchers = f'service="{repository.name}"'
+            repository.alert_production_matchers = 'env="production"'
+            repository.save(update_fields=["alert_matchers", "alert_production_matchers"])
+
+    def _demo_alert_fires(self, url: str) -> None:
+        """Once: Alertmanager's webhook message for a simulated alert (error ratio up) on the newest production release,
+        posted to this Trunkline as Alertmanager would post it, so the on-call page and the release show an incident;
+        it resolves DEMO_ALERT_MINUTES later."""
+        live = Release.objects.filter(state=Release.State.SUCCEEDED, is_rollback=False).exclude(deployed_at=None)
+        release = live.select_related("repository").order_by("-deployed_at").first()
+        if Alert.objects.exists() or release is None or release.deployed_at is None:
+            return
+        starts_at = min(timezone.now(), release.deployed_at + timedelta(minutes=1))
+        self.demo_alert = (release.repository.name, starts_at, time.monotonic())
+        if self._demo_alert_post(url, release.repository.name, starts_at, None):
+            self.stdout.write(f"A simulated alert fires on {release} (the on-call page shows it; it resolves later).")
+
+    def _demo_alert_resolves(self, url: str) -> None:
+        """The simulated alert resolves DEMO_ALERT_MINUTES after it fired (Alertmanager's resolved message)."""
+        fired = self.demo_alert
+        due = fired is not None and time.monotonic() - fired[2] > DEMO_ALERT_MINUTES * 60
+        if fired is not None and due and self._demo_alert_post(url, fired[0], fired[1], timezone.now()):
+            self.demo_alert = None
+
+    def _demo_alert_post(self, url: str, service: str, starts_at: datetime, ends_at: datetime | None) -> bool:
+        message = demo_alert_message(service, starts_at, ends_at)
+        try:
+            answer = requests.post(
+                f"{url}webhooks/alertmanager/",
+                json=message,
+                headers={"Authorization": f"Bearer {settings.ALERTMANAGER_WEBHOOK_TOKEN}"},
+                timeout=10,
+            )
+        except requests.RequestException as exc:
+            self.stdout.write(self.style.WARNING(f"The simulated alert was not delivered: {exc}"))
+            return False
+        return answer.status_code in (200, 202)
+
     def _demo_rotation(self) -> None:
         """A weekly on-call rotation over the first four members, from this week's Monday, unless one exists."""
         if OnCallRotation.objects.exists() or not getattr(self, "members", None):
@@ -273,6 +323,32 @@ class Command(BaseCommand):
                 "(the on-call role); any other member a developer; the last account listed is not a member and is "
                 "turned away."
             )
+
+
+def demo_alert_message(service: str, starts_at: datetime, ends_at: datetime | None = None) -> dict[str, Any]:
+    """Alertmanager's webhook message (version 4) for the demo's one simulated alert, firing or resolved."""
+    labels = {"alertname": "HighErrorRate", "service": service, "env": "production", "severity": "page"}
+    alert = {
+        "status": "resolved" if ends_at else "firing",
+        "labels": labels,
+        "annotations": {"summary": "5xx ratio above 2 % for 2 minutes (a simulated alert)"},
+        "startsAt": starts_at.isoformat(),
+        "endsAt": ends_at.isoformat() if ends_at else "0001-01-01T00:00:00Z",
+        "generatorURL": "",
+        "fingerprint": f"{zlib.crc32(service.encode()):016x}",
+    }
+    return {
+        "version": "4",
+        "receiver": "trunkline",
+        "status": alert["status"],
+        "alerts": [alert],
+        "groupLabels": {"alertname": "HighErrorRate"},
+        "commonLabels": labels,
+        "commonAnnotations": alert["annotations"],
+        "externalURL": "",
+        "groupKey": '{}:{alertname="HighErrorRate"}',
+        "truncatedAlerts": 0,
+    }
 
 
 class _StopSignal:
