@@ -20,7 +20,7 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from delivery.core.sql import SecondsBetween
-from delivery.github.models import Deployment, Review
+from delivery.github.models import Commit, Deployment, Review
 from delivery.metrics.scope import Scope, bot_q
 from delivery.monitoring.models import MonitoringSession
 from delivery.pipeline.models import Change, Release, ReleaseChange
@@ -120,10 +120,22 @@ def releases_live(scope: Scope) -> QuerySet[Release]:
     )
 
 
+def carried_changes() -> QuerySet[Change]:
+    """On deployments, as a subquery: the changes a deployment would have brought to production, those merged at or
+    before its commit on main and not yet in production when its status was last set. A failed deployment has no
+    release and so no owners: it is the work of these changes' authors (not of the CI bot that created it)."""
+    position = Commit.objects.filter(repository_id=OuterRef(OuterRef("repository_id")), sha=OuterRef(OuterRef("sha")))
+    return Change.objects.filter(
+        repository_id=OuterRef("repository_id"),
+        commit__main_position__lte=Subquery(position.values("main_position")[:1]),
+    ).filter(Q(production_at__isnull=True) | Q(production_at__gt=OuterRef("state_at")))
+
+
 def release_attempts(scope: Scope) -> QuerySet[Deployment]:
     """Production releases for the change failure rate, each counted once, as their deployments: every successful
     release that is not a rollback (at the time it went live), and every production deployment that failed (at the
-    time it failed), each with whether and when it failed."""
+    time it failed), each with whether and when it failed. A person's or a team's: the releases they own, and the
+    failed deployments that carried their changes."""
     fixed = Release.objects.filter(fix_for__isnull=False).values("fix_for_id")  # one set, read once
     succeeded = Q(release__isnull=False, release__is_rollback=False) & Q(
         release__deployed_at__gte=scope.start, release__deployed_at__lt=scope.end
@@ -136,10 +148,13 @@ def release_attempts(scope: Scope) -> QuerySet[Deployment]:
     owners = Release.owners.through.objects.filter(release_id=OuterRef("release"))
     if not scope.include_bots:
         attempts = attempts.exclude(Exists(owners) & ~Exists(owners.exclude(bot_q("developer"))))
+    carried = Q(release__isnull=True)  # a failed deployment: the authors of what it carried (carried_changes)
     if scope.developer is not None:
-        attempts = attempts.filter(Exists(owners.filter(developer=scope.developer)) | Q(creator=scope.developer))
+        mine = carried_changes().filter(author=scope.developer)
+        attempts = attempts.filter(Exists(owners.filter(developer=scope.developer)) | (carried & Exists(mine)))
     if scope.team is not None:
-        attempts = attempts.filter(Exists(owners.filter(developer__teams=scope.team)) | Q(creator__teams=scope.team))
+        ours = carried_changes().filter(author__teams=scope.team)
+        attempts = attempts.filter(Exists(owners.filter(developer__teams=scope.team)) | (carried & Exists(ours)))
     return attempts.annotate(
         went_live_at=Coalesce("release__deployed_at", "state_at"),
         failure_why=Case(
