@@ -98,14 +98,21 @@ def _human_owned(releases: QuerySet[Release], scope: Scope) -> QuerySet[Release]
     return releases
 
 
+def unplanned_change(path: str = "") -> Q:
+    """A change from a `revert-…` or `hotfix/…` branch, or whose pull request is titled "Revert…" (`path`: the way
+    from the queried model to the change, e.g. "change__")."""
+    pr = f"{path}pull_request__"
+    return (
+        Q(**{f"{pr}head_ref__startswith": UNPLANNED_BRANCHES[0]})
+        | Q(**{f"{pr}head_ref__startswith": UNPLANNED_BRANCHES[1]})
+        | Q(**{f"{pr}title__startswith": "Revert"})
+    )
+
+
 def releases_live(scope: Scope) -> QuerySet[Release]:
     """Successful production deployments in the period (releases and rollbacks), with whether each was unplanned."""
     # Releases that bring a revert or a hotfix: one set, read once (not a subquery per release).
-    unplanned_change = ReleaseChange.objects.filter(
-        Q(change__pull_request__head_ref__startswith=UNPLANNED_BRANCHES[0])
-        | Q(change__pull_request__head_ref__startswith=UNPLANNED_BRANCHES[1])
-        | Q(change__pull_request__title__startswith="Revert")
-    ).values("release_id")
+    unplanned_change_release = ReleaseChange.objects.filter(unplanned_change("change__")).values("release_id")
     releases = Release.objects.filter(
         repository_id__in=scope.repository_ids, deployed_at__gte=scope.start, deployed_at__lt=scope.end
     )
@@ -113,7 +120,7 @@ def releases_live(scope: Scope) -> QuerySet[Release]:
         unplanned_why=Case(
             When(is_rollback=True, then=Value("a rollback")),
             When(fix_for__isnull=False, then=Value("fixes an earlier release")),
-            When(pk__in=unplanned_change, then=Value("a revert or hotfix")),
+            When(pk__in=unplanned_change_release, then=Value("a revert or hotfix")),
             default=Value(""),
             output_field=CharField(),
         )
