@@ -22,7 +22,7 @@ from delivery.pipeline.models import Change, Release
 from delivery.reports.agreements import RULES, agreement_scope, judge, scope_words, words
 from delivery.reports.failures import failed_section
 from delivery.reports.models import Agreement
-from delivery.reports.talking import talking_points
+from delivery.reports.talking import OVER_A_DAY, talking_points
 from delivery.reports.weeks import IsoWeek, when
 
 SCHEMA = 2
@@ -229,7 +229,7 @@ def _outliers(scope: Scope) -> dict[str, Any]:
         "longest_waits": waits[:OUTLIERS],
         "longest_lead": top("lead_seconds"),
         "evidence": evidence_url(scope, "lead_time"),
-        "pickups_over_a_day": delivered.filter(pickup_seconds__gt=86_400).count(),
+        "pickups_over_a_day": delivered.filter(pickup_seconds__gt=OVER_A_DAY).count(),
     }
 
 
