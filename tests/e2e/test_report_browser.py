@@ -43,3 +43,22 @@ def test_a_shipped_repository_shows_it_opens_and_the_printout_has_margins(
     )
     assert margins == ["12mm"]
     assert page.pdf(format="A4")[:4] == b"%PDF"
+
+
+def test_a_new_token_shows_whole_in_its_field(live_server: Any, browser: Browser, live_settings: Any) -> None:
+    context = checked(signed_in_context(browser, live_server, "tess", viewport={"width": 390, "height": 900}))
+    page = context.new_page()
+    page.goto(f"{live_server.url}/me/")
+    page.get_by_role("link", name="API tokens").click()
+    page.fill("#id_name", "Grafana")
+    page.fill("#id_days", "30")
+    page.get_by_role("button", name="Make token").click()
+
+    field = page.evaluate(
+        """(() => { const e = document.querySelector('#token-value'), s = getComputedStyle(e);
+           return {inner: e.clientHeight - parseFloat(s.paddingTop) - parseFloat(s.paddingBottom),
+                   font: parseFloat(s.fontSize), value: e.value}; })()"""
+    )
+    assert field["value"].startswith("tl_")
+    assert field["inner"] >= 1.4 * field["font"]  # room for the descender of "_" (the line is not cut)
+    assert page_problems(page, focus=False) == []
