@@ -72,7 +72,7 @@ def _recoveries(scope: Scope, release_ids: list[int]) -> dict[int, list[dict[str
     found: dict[int, list[dict[str, Any]]] = {}
     recovered: QuerySet[Any] = (
         sources.failures_recovered(earlier)
-        .filter(recovery_release_id__in=release_ids)
+        .filter(Q(recovery_release_id__in=release_ids))  # a Q: the field is an annotation
         .select_related("repository", "release")
         .order_by("failure_at", "pk")
     )
@@ -177,7 +177,7 @@ def failed_section(scope: Scope, *, evidence: str) -> dict[str, Any]:
     )
     fixes: list[Any] = list(
         sources.releases_live(scope)
-        .exclude(unplanned_why="")
+        .exclude(Q(unplanned_why=""))
         .filter(is_rollback=False)
         .select_related("repository", "fix_for")
         .prefetch_related(
