@@ -13,7 +13,7 @@ with Retry-After), `error_next("internal_error")` (an error code), `archive_chan
 message that got through is in `messages`, and every request (including refused ones) in `requests`, with the
 time it arrived.
 
-Run it alone with `python -m tools.slack_server --port 8765`.
+Run it alone with `python -m tools.slack_server --port 8767` (`make run` starts it when no Slack is configured).
 """
 
 from __future__ import annotations
@@ -323,15 +323,18 @@ class SlackServer(StandIn):
 def main() -> None:  # pragma: no cover - a developer's tool
     parser = argparse.ArgumentParser(description="A local stand-in for Slack's Web API and incoming webhooks.")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=8767)  # beside the simulator's 8765 and ClickUp's 8766
     parser.add_argument("--token", default=DEFAULT_TOKEN)
     args = parser.parse_args()
     server = SlackServer(
-        args.host, args.port, token=args.token, on_message=lambda m: print(f"[{m.via} → {m.channel}] {m.text}")
+        args.host,
+        args.port,
+        token=args.token,
+        on_message=lambda m: print(f"[{m.via} → {m.channel}] {m.text}", flush=True),  # a log file reads it at once
     ).start()
     print(f"Slack stand-in on {server.url}")
     print(f"  SLACK_API_URL={server.api_url} SLACK_BOT_TOKEN={server.token}")
-    print(f"  SLACK_WEBHOOK_URL={server.webhook_url}")
+    print(f"  SLACK_WEBHOOK_URL={server.webhook_url}", flush=True)
     try:
         while True:
             time.sleep(3600)

@@ -22,7 +22,7 @@ from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 
 from delivery.core.sql import SecondsBetween
-from delivery.github.models import Deployment, Review
+from delivery.github.models import Commit, Deployment, Review
 from delivery.metrics.scope import Scope, bot_q
 from delivery.monitoring.models import Incident, MonitoringSession
 from delivery.pipeline.models import Change, Release, ReleaseChange
@@ -100,14 +100,21 @@ def _human_owned(releases: QuerySet[Release], scope: Scope) -> QuerySet[Release]
     return releases
 
 
+def unplanned_change(path: str = "") -> Q:
+    """A change from a `revert-…` or `hotfix/…` branch, or whose pull request is titled "Revert…" (`path`: the way
+    from the queried model to the change, e.g. "change__")."""
+    pr = f"{path}pull_request__"
+    return (
+        Q(**{f"{pr}head_ref__startswith": UNPLANNED_BRANCHES[0]})
+        | Q(**{f"{pr}head_ref__startswith": UNPLANNED_BRANCHES[1]})
+        | Q(**{f"{pr}title__startswith": "Revert"})
+    )
+
+
 def releases_live(scope: Scope) -> QuerySet[Release]:
     """Successful production deployments in the period (releases and rollbacks), with whether each was unplanned."""
     # Releases that bring a revert or a hotfix: one set, read once (not a subquery per release).
-    unplanned_change = ReleaseChange.objects.filter(
-        Q(change__pull_request__head_ref__startswith=UNPLANNED_BRANCHES[0])
-        | Q(change__pull_request__head_ref__startswith=UNPLANNED_BRANCHES[1])
-        | Q(change__pull_request__title__startswith="Revert")
-    ).values("release_id")
+    unplanned_change_release = ReleaseChange.objects.filter(unplanned_change("change__")).values("release_id")
     releases = Release.objects.filter(
         repository_id__in=scope.repository_ids, deployed_at__gte=scope.start, deployed_at__lt=scope.end
     )
@@ -115,7 +122,7 @@ def releases_live(scope: Scope) -> QuerySet[Release]:
         unplanned_why=Case(
             When(is_rollback=True, then=Value("a rollback")),
             When(fix_for__isnull=False, then=Value("fixes an earlier release")),
-            When(pk__in=unplanned_change, then=Value("a revert or hotfix")),
+            When(pk__in=unplanned_change_release, then=Value("a revert or hotfix")),
             default=Value(""),
             output_field=CharField(),
         )
@@ -127,12 +134,24 @@ def _incidents(release: str) -> QuerySet[Incident]:
     return Incident.objects.filter(release_id=OuterRef(release), dismissed_at__isnull=True).order_by("started_at", "pk")
 
 
+def carried_changes() -> QuerySet[Change]:
+    """On deployments, as a subquery: the changes a deployment would have brought to production, those merged at or
+    before its commit on main and not yet in production when its status was last set. A failed deployment has no
+    release and so no owners: it is the work of these changes' authors (not of the CI bot that created it)."""
+    position = Commit.objects.filter(repository_id=OuterRef(OuterRef("repository_id")), sha=OuterRef(OuterRef("sha")))
+    return Change.objects.filter(
+        repository_id=OuterRef("repository_id"),
+        commit__main_position__lte=Subquery(position.values("main_position")[:1]),
+    ).filter(Q(production_at__isnull=True) | Q(production_at__gt=OuterRef("state_at")))
+
+
 def release_attempts(scope: Scope) -> QuerySet[Deployment]:
     """Production releases for the change failure rate, each counted once, as their deployments: every successful
     release that is not a rollback (at the time it went live), and every production deployment that failed (at the
-    time it failed), each with whether and when it failed. An incident (a production alert that fired while the
-    release was live, not dismissed) fails its release from its first alert's start, unless a failure recorded
-    otherwise came first; `incident_at` and `incident_resolved_at` are the release's first incident's."""
+    time it failed), each with whether and when it failed. A person's or a team's: the releases they own, and the
+    failed deployments that carried their changes. An incident (a production alert that fired while the release was
+    live, not dismissed) fails its release from its first alert's start, unless a failure recorded otherwise came
+    first; `incident_at` and `incident_resolved_at` are the release's first incident's."""
     fixed = Release.objects.filter(fix_for__isnull=False).values("fix_for_id")  # one set, read once
     succeeded = Q(release__isnull=False, release__is_rollback=False) & Q(
         release__deployed_at__gte=scope.start, release__deployed_at__lt=scope.end
@@ -145,10 +164,13 @@ def release_attempts(scope: Scope) -> QuerySet[Deployment]:
     owners = Release.owners.through.objects.filter(release_id=OuterRef("release"))
     if not scope.include_bots:
         attempts = attempts.exclude(Exists(owners) & ~Exists(owners.exclude(bot_q("developer"))))
+    carried = Q(release__isnull=True)  # a failed deployment: the authors of what it carried (carried_changes)
     if scope.developer is not None:
-        attempts = attempts.filter(Exists(owners.filter(developer=scope.developer)) | Q(creator=scope.developer))
+        mine = carried_changes().filter(author=scope.developer)
+        attempts = attempts.filter(Exists(owners.filter(developer=scope.developer)) | (carried & Exists(mine)))
     if scope.team is not None:
-        attempts = attempts.filter(Exists(owners.filter(developer__teams=scope.team)) | Q(creator__teams=scope.team))
+        ours = carried_changes().filter(author__teams=scope.team)
+        attempts = attempts.filter(Exists(owners.filter(developer__teams=scope.team)) | (carried & Exists(ours)))
     incident = _incidents("release")
     recorded_at = Coalesce("release__failed_at", "release__deployed_at")  # fixed later: broken since it went live
     return attempts.annotate(

@@ -39,14 +39,19 @@ class KindRule:
     higher_is_better: bool = False
     per_row: bool = False
     default: float = 1.0
+    rows: str = ""  # a per-row rule's rows, counted: "3 of 41 branches over"
 
 
 RULES: dict[str, KindRule] = {
     Kind.PICKUP: KindRule(
-        "Pull requests get a first review within {n} working hours", "working hours", per_row=True, default=4
+        "Pull requests get a first review within {n} working hours",
+        "working hours",
+        per_row=True,
+        default=4,
+        rows="pull requests",
     ),
     Kind.BRANCH_AGE: KindRule(
-        "No branch lives longer than {n} days (first commit to merge)", "days", per_row=True, default=2
+        "No branch lives longer than {n} days (first commit to merge)", "days", per_row=True, default=2, rows="branches"
     ),
     Kind.WATCHED: KindRule(
         "At least {n} % of production releases are watched and signed off in time",
@@ -62,6 +67,17 @@ RULES: dict[str, KindRule] = {
 
 def number(value: float) -> str:
     return f"{value:g}"
+
+
+def amount(value: float, unit: str) -> str:
+    """N as it was typed, in its unit ("0.15 days", never rounded to "0.2"); a part of a day also in hours."""
+    text = f"{number(value)} {unit}"
+    return f"{text} ({number(round(value * 24, 1))} hours)" if unit == "days" and value < 1 else text
+
+
+def rows_over(kind: str, over: int, counted: int) -> str:
+    """What a per-row rule counted in a period: "3 of 41 branches over" (its figure is no median)."""
+    return f"{over} of {counted} {RULES[kind].rows or 'rows'} over"
 
 
 def words(kind: str, threshold: float) -> str:
@@ -389,7 +405,11 @@ def nudges_of(change: Any, agreements: list[InForce], *, now: datetime, calendar
                 continue
             days = (now - change.first_commit_at).total_seconds() / 86_400
             share = days / agreement.threshold
-            text = f"{days:.1f} of {number(agreement.threshold)} days since the first commit"
+            if agreement.threshold < 1:  # a part of a day is told in hours ("3.0 of 3.6 hours", not "0.1 of 0.15")
+                limit = number(round(agreement.threshold * 24, 1))
+                text = f"{days * 24:.1f} of {limit} hours since the first commit"
+            else:
+                text = f"{days:.1f} of {number(agreement.threshold)} days since the first commit"
         level = _level(share)
         if level is not None:
             found.append(Nudge(agreement.pk, agreement.words, level, text))

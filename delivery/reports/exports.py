@@ -85,14 +85,24 @@ def markdown(document: dict[str, Any], *, title: str) -> str:
             f"- {_link(row['repository'] + ' ' + row['tag'], row['url'])}: {_md(row['why'])}; {recovery}.{notes}"
         )
     for row in failed["rollbacks"]:
-        undone = ", ".join(row["undone"]) or "—"
+        undone = f" (undid {_md(', '.join(row['undone']))})" if row["undone"] else ""
+        how = " (a rollback deployment, not asked in Trunkline)" if row.get("via") == "deployment" else ""
         lines.append(
-            f"- Rollback of {_md(row['repository'])} to {_link(row['target'], row['url'])} (undid {_md(undone)}) by "
-            f"{_md(row['by'] or 'someone')}, {_day(row['requested_at'])}: {_md(row['reason'])}"
+            f"- Rollback of {_md(row['repository'])} to {_link(row['target'], row['url'])}{undone}{how} by "
+            f"{_md(row['by'] or 'someone')}, {_day(row['requested_at'])}: {_md(row['reason'] or '—')}"
+            + _recovered_markdown(row)
         )
     for row in failed["fixes"]:
+        if row["fixes"]:
+            what = f"fixes {_link(row['fixes'], row['fixes_url'])}" + (
+                f" ({_md(row['reason'])})" if row.get("reason") else ""
+            )
+        else:
+            what = _md(row.get("why") or "fixes an earlier release")
+        brings = "; ".join(f"{_change(c)} from {_md(c['branch'])}" for c in row.get("changes", []))
         lines.append(
-            f"- Fix forward: {_link(row['repository'] + ' ' + row['tag'], row['url'])} fixes {_md(row['fixes'])}"
+            f"- Fix forward: {_link(row['repository'] + ' ' + row['tag'], row['url'])}, {_day(row['deployed_at'])}: "
+            f"{what}" + (f": {brings}" if brings else "") + _recovered_markdown(row)
         )
     watch = document["watch"]
     lines += ["", "## The watch", "", f"{watch['in_time']} of {watch['due']} watches signed off in time.", ""]
@@ -116,6 +126,15 @@ def markdown(document: dict[str, Any], *, title: str) -> str:
         evidence = ", ".join(_link(e["label"], e["url"]) for e in point["evidence"])
         lines.append(f"- {_md(point['text'])}" + (f" ({evidence})" if evidence else ""))
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _recovered_markdown(row: dict[str, Any]) -> str:
+    """ "; recovered acme/api v1.2.0 in 24 min" for each failure a rollback or a fix recovered."""
+    return "".join(
+        f"; recovered {_link(r['repository'] + ' ' + r['tag'], r['url'])}"
+        + ("" if r["recovery_seconds"] is None else f" in {duration(r['recovery_seconds'])}")
+        for r in row.get("recovered") or []
+    )
 
 
 def agreements_markdown(document: dict[str, Any]) -> list[str]:
@@ -230,10 +249,33 @@ def _rows_failed(document: dict[str, Any]) -> Iterator[list[Any]]:
         ]
 
 
+def _recovered(row: dict[str, Any]) -> tuple[str, str]:
+    """The failures a rollback or a fix recovered and how long each took (seconds), as two cells."""
+    recovered = row.get("recovered") or []
+    return (
+        " ".join(f"{r['repository']} {r['tag']}" for r in recovered),
+        " ".join("" if r["recovery_seconds"] is None else str(r["recovery_seconds"]) for r in recovered),
+    )
+
+
 def _rows_rollbacks(document: dict[str, Any]) -> Iterator[list[Any]]:
-    yield ["repository", "target", "undone", "state", "reason", "by", "requested_at", "url"]
+    yield [
+        "via",
+        "repository",
+        "target",
+        "undone",
+        "state",
+        "reason",
+        "by",
+        "requested_at",
+        "deployed_at",
+        "recovered",
+        "recovery_seconds",
+        "url",
+    ]
     for r in document["failed"]["rollbacks"]:
         yield [
+            r.get("via", "trunkline"),  # reports stored before listed Trunkline's rollbacks only
             r["repository"],
             r["target"],
             " ".join(r["undone"]),
@@ -241,6 +283,36 @@ def _rows_rollbacks(document: dict[str, Any]) -> Iterator[list[Any]]:
             r["reason"],
             r["by"],
             r["requested_at"],
+            r.get("deployed_at"),
+            *_recovered(r),
+            absolute_url(r["url"]),
+        ]
+
+
+def _rows_fixes(document: dict[str, Any]) -> Iterator[list[Any]]:
+    yield [
+        "repository",
+        "release",
+        "deployed_at",
+        "why",
+        "fixes",
+        "reason",
+        "changes",
+        "recovered",
+        "recovery_seconds",
+        "url",
+    ]
+    for r in document["failed"]["fixes"]:
+        changes = " ".join(f"#{c['number']} {c['branch']}".strip() for c in r.get("changes", []))
+        yield [
+            r["repository"],
+            r["tag"],
+            r["deployed_at"],
+            r.get("why", "fixes an earlier release"),  # reports stored before listed named fixes only
+            r["fixes"],
+            r.get("reason", ""),
+            changes,
+            *_recovered(r),
             absolute_url(r["url"]),
         ]
 
@@ -302,6 +374,7 @@ CSV_ROWS: dict[str, Callable[[dict[str, Any]], Iterator[list[Any]]]] = {
     "shipped": _rows_shipped,
     "failed": _rows_failed,
     "rollbacks": _rows_rollbacks,
+    "fix-forwards": _rows_fixes,
     "watch": _rows_watch,
     "breaches": _rows_breaches,
     "outliers": _rows_outliers,

@@ -5,7 +5,6 @@ again here; once stored it is never recomputed (delivery.reports.services)."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,13 +18,12 @@ from delivery.github.models import Repository
 from delivery.metrics import sources
 from delivery.metrics.figures import keys, lead_time, metrics
 from delivery.metrics.scope import Scope, org_zone
-from delivery.monitoring.models import MonitoringSession
 from delivery.pipeline.models import Change, Release
 from delivery.reports.agreements import RULES, agreement_scope, judge, scope_words, words
+from delivery.reports.failures import failed_section
 from delivery.reports.models import Agreement
-from delivery.reports.talking import talking_points
-from delivery.reports.weeks import IsoWeek
-from delivery.rollbacks.models import Rollback
+from delivery.reports.talking import OVER_A_DAY, talking_points
+from delivery.reports.weeks import IsoWeek, when
 
 SCHEMA = 2
 """2: with the working agreements (section 2); a report stored before has none and is shown without."""
@@ -54,11 +52,6 @@ WAITS: dict[str, str] = {
     "staging_to_tag": "Staging → tag",
     "tag_to_production": "Tag → production",
 }
-
-
-def when(moment: datetime | None) -> str | None:
-    """A time as the report keeps it: ISO 8601 in the organization's time zone."""
-    return None if moment is None else moment.astimezone(org_zone()).isoformat()
 
 
 def _round(value: float | None) -> float | None:
@@ -163,82 +156,6 @@ def _shipped(scope: Scope) -> dict[str, Any]:
     }
 
 
-def _failed(scope: Scope) -> dict[str, Any]:
-    failures: QuerySet[Any] = (
-        sources.failures_recovered(scope).select_related("repository", "release").order_by("failure_at", "pk")
-    )
-    rows = list(failures[:LIMIT])
-    release_of = {d.pk: getattr(d, "release", None) for d in rows}  # None: a deployment that failed
-    release_ids = [r.pk for r in release_of.values() if r is not None]
-    notes: dict[int, list[str]] = {}
-    signed = MonitoringSession.objects.filter(
-        releases__in=release_ids,
-        decision__in=[MonitoringSession.Decision.FIX_FORWARD, MonitoringSession.Decision.ROLL_BACK],
-    ).values_list("releases", "notes", "owner__login")
-    for release_id, note, login in signed:
-        if note.strip():
-            notes.setdefault(release_id, []).append(f"{login}: {note.strip()}")
-    failed = [
-        {
-            "tag": _release_label(release) if release else d.sha[:7],
-            "repository": d.repository.full_name,
-            "url": page_url("release", release.pk) if release else page_url("repository", d.repository_id),
-            "why": d.failure_why,
-            "notes": notes.get(release.pk, []) if release else [],
-            "failed_at": when(d.failure_at),
-            "recovered_at": when(d.recovered_at),
-            "recovery_seconds": _round(d.recovery_seconds),
-            "recovered_by": page_url("release", d.recovery_release_id) if d.recovery_release_id else None,
-            "provisional": d.recovery_watch == "open",
-        }
-        for d in rows
-        for release in [release_of[d.pk]]
-    ]
-    rollbacks = Rollback.objects.filter(
-        repository_id__in=scope.repository_ids, requested_at__gte=scope.start, requested_at__lt=scope.end
-    )
-    if scope.team is not None:
-        rollbacks = rollbacks.filter(
-            Q(releases_undone__owners__teams=scope.team) | Q(requested_by__developer__teams=scope.team)
-        ).distinct()
-    rollback_rows = [
-        {
-            "repository": r.repository.full_name,
-            "url": page_url("rollback", r.pk),
-            "target": r.target_tag,
-            "undone": [_release_label(u) for u in r.releases_undone.all()],
-            "state": r.state,
-            "reason": r.reason,
-            "by": r.requested_by.get_username() if r.requested_by else None,
-            "requested_at": when(r.requested_at),
-        }
-        for r in rollbacks.select_related("repository", "requested_by")
-        .prefetch_related(Prefetch("releases_undone", queryset=Release.objects.order_by("deployed_at")))
-        .order_by("requested_at", "pk")[:LIMIT]
-    ]
-    fixes = [
-        {
-            "tag": _release_label(r),
-            "repository": r.repository.full_name,
-            "url": page_url("release", r.pk),
-            "fixes": _release_label(r.fix_for) if r.fix_for else None,
-            "fixes_url": page_url("release", r.fix_for_id) if r.fix_for_id else None,
-            "deployed_at": when(r.deployed_at),
-        }
-        for r in sources.releases_live(scope)
-        .filter(fix_for__isnull=False)
-        .select_related("repository", "fix_for")
-        .order_by("deployed_at", "pk")[:LIMIT]
-    ]
-    return {
-        "failures": failed,
-        "failures_count": failures.count() if len(rows) == LIMIT else len(rows),
-        "rollbacks": rollback_rows,
-        "fixes": fixes,
-        "evidence": evidence_url(scope, "recovery_time"),
-    }
-
-
 def _watch(scope: Scope) -> dict[str, Any]:
     watches: QuerySet[Any] = sources.watches_due(scope).select_related("owner", "release", "release__repository")
     rows = list(watches.order_by("window_ends_at", "pk"))
@@ -312,7 +229,7 @@ def _outliers(scope: Scope) -> dict[str, Any]:
         "longest_waits": waits[:OUTLIERS],
         "longest_lead": top("lead_seconds"),
         "evidence": evidence_url(scope, "lead_time"),
-        "pickups_over_a_day": delivered.filter(pickup_seconds__gt=86_400).count(),
+        "pickups_over_a_day": delivered.filter(pickup_seconds__gt=OVER_A_DAY).count(),
     }
 
 
@@ -368,7 +285,7 @@ def snapshot(week: IsoWeek, *, team: Team | None = None) -> dict[str, Any]:
         "agreements": _agreements(week, team),
         "previous_stages": found["previous_stages"],
         "shipped": _shipped(scope),
-        "failed": _failed(scope),
+        "failed": failed_section(scope, evidence=evidence_url(scope, "recovery_time")),
         "watch": _watch(scope),
         "breaches": _breaches(scope),
         "outliers": _outliers(scope),

@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 MOST = 6
+OVER_A_DAY = 86_400
+"""Seconds: a pull request waited "more than a day" for its first review past this (the report's count and list)."""
 NUMBERS = ["No", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten"]
 
 
@@ -109,26 +111,31 @@ def failures(document: dict[str, Any]) -> dict[str, Any] | None:
     return {"text": text + ".", "evidence": _evidence(rows, lambda r: f"{r['repository']} {r['tag']}: {r['why']}")}
 
 
+def _named(rows: list[dict[str, Any]], total: int, most: int = 3) -> str:
+    """ "api#1, api#2 and api#3", "api#1, api#2, api#3 and 9 more": the first rows of a list of `total`."""
+    labels = [_change_label(r) for r in rows[:most]]
+    if total > len(labels):
+        return f"{', '.join(labels)} and {total - len(labels)} more"
+    return " and ".join([", ".join(labels[:-1]), labels[-1]]) if len(labels) > 1 else "".join(labels)
+
+
 def pickup(document: dict[str, Any]) -> dict[str, Any] | None:
+    """The pickup median moved, or PRs waited more than a day (OVER_A_DAY seconds) for a first review: the count
+    is the report's (`pickups_over_a_day`) and the PRs named and listed are the slowest pickups past the same line."""
     now = document["figures"]["lead_time"]["stages"].get("pickup")
     before = document["previous_stages"].get("pickup")
     waited = document["outliers"]["pickups_over_a_day"]
+    over = [r for r in document["outliers"]["slowest_pickups"] if (r["seconds"] or 0) > OVER_A_DAY][:waited]
     if not _moved(now, before, at_least=1800):
         if not waited:
             return None
-        text = f"{number(waited)} {plural(waited, 'PR')} waited more than a day for a first review"
-        return {
-            "text": text + ".",
-            "evidence": _evidence(document["outliers"]["slowest_pickups"], _change_label),
-        }
+        text = f"{number(waited)} {plural(waited, 'PR')} waited more than a day for a first review: "
+        return {"text": text + _named(over, waited) + ".", "evidence": _evidence(over, _change_label)}
     assert now is not None and before is not None
     text = f"Review pickup median {'rose' if now > before else 'fell'} from {duration(before)} to {duration(now)}"
-    slow = document["outliers"]["slowest_pickups"]
     if waited:
-        labels = ", ".join(_change_label(r) for r in slow[: min(waited, 3)])
-        more = "…" if waited > 3 else ""
-        text += f" ({waited} {plural(waited, 'PR')} waited more than a day: {labels}{more})"
-    return {"text": text + ".", "evidence": _evidence(slow, _change_label)}
+        text += f" ({waited} {plural(waited, 'PR')} waited more than a day: {_named(over, waited)})"
+    return {"text": text + ".", "evidence": _evidence(over or document["outliers"]["slowest_pickups"], _change_label)}
 
 
 def lead(document: dict[str, Any]) -> dict[str, Any] | None:
@@ -171,9 +178,8 @@ def breaches(document: dict[str, Any]) -> dict[str, Any] | None:
         "merge_breach": "merged other than by squash",
         "no_preview": "merged without a preview deployment",
     }[worst["check"]]
-    labels = ", ".join(_change_label(r) for r in worst["rows"][:3]) + ("…" if n > 3 else "")
     return {
-        "text": f"{number(n)} {plural(n, 'PR')} {what}: {labels}.",
+        "text": f"{number(n)} {plural(n, 'PR')} {what}: {_named(worst['rows'], n)}.",
         "evidence": _evidence(worst["rows"], _change_label),
     }
 

@@ -138,6 +138,8 @@ def _settings_page(request: SignedInRequest, form: AgreementForm, *, status: int
                 "suggested": suggested,
                 "threshold": threshold,
                 "unit": RULES[kind].unit,
+                "kind": kind,
+                "per_row": RULES[kind].per_row,
                 "words": words(kind, threshold),
                 "scope": scope_words(team, repositories),
                 "preview": preview(kind, threshold, team=team, repositories=repositories),

@@ -13,6 +13,11 @@ from delivery.metrics.scope import Scope, org_zone
 WEEK_RE = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
 
 
+def when(moment: datetime | None) -> str | None:
+    """A time as a report keeps it: ISO 8601 in the organization's time zone."""
+    return None if moment is None else moment.astimezone(org_zone()).isoformat()
+
+
 class WeekError(ValueError):
     """A week that does not exist, in words."""
 

@@ -102,6 +102,16 @@ def test_a_person_makes_a_token_sees_it_once_and_revokes_it() -> None:
     assert Client(headers={"Authorization": f"Bearer {raw.group(1)}"}).get("/api/v1/metrics/").status_code == 401
 
 
+def test_the_tokens_are_linked_from_every_page_s_header_and_from_the_settings() -> None:
+    tess, boss = Client(), Client()
+    tess.force_login(member("tess"))
+    boss.force_login(member("boss", role="admin"))
+
+    assert 'class="topbar-link" href="/settings/tokens/"' in tess.get("/me/").content.decode()
+    assert 'href="/settings/tokens/" aria-current="page"' in tess.get("/settings/tokens/").content.decode()
+    assert ">Your API tokens</a>" in boss.get("/settings/team/").content.decode()
+
+
 def test_reviews_per_reviewer_are_listed_for_admins_and_summed_for_everyone(client: Any) -> None:
     build(4)  # "rev" reviews each of ana's four pull requests
     admin = Client()

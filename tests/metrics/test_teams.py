@@ -66,3 +66,33 @@ def test_team_figures_count_the_work_of_its_members() -> None:
 
     assert figures["lead_time"]["changes"] == 1 and figures["lead_time"]["median_seconds"] == 70 * 60
     assert figures["deployment_frequency"]["deployments"] == 1
+
+
+def test_a_failed_deployment_belongs_to_the_authors_of_the_changes_it_would_have_brought() -> None:
+    # The CI bot creates every deployment: a failed one has no release and no owners, so it counts for the teams
+    # whose members wrote the changes it carried (merged at or before its commit, not yet in production).
+    h = History()
+    ana, ben = DeveloperFactory(login="ana"), DeveloperFactory(login="ben")
+    bot = DeveloperFactory(login="deployer[bot]")
+    web = Team.objects.create(github_id=3, slug="web", name="Web", synced_at="2026-11-01T00:00Z")
+    api = Team.objects.create(github_id=4, slug="api", name="API", synced_at="2026-11-01T00:00Z")
+    web.members.add(ana)
+    api.members.add(ben)
+    h.merge(ben, opened=0, merged=30, first_commit=-30)
+    h.deploy("production", 1, 40)  # ben's change is live
+    h.merge(ana, opened=50, merged=60, first_commit=45)
+    failed = h.deploy("production", 2, 70, state="failure")  # would have brought ana's change only
+    failed.creator = bot
+    failed.save()
+    h.derive()
+
+    def failure_rate(team: str) -> dict[str, Any]:
+        return metrics(scope_from({"from": WEEK[0].isoformat(), "to": WEEK[1].isoformat(), "team": team}))[
+            "change_failure_rate"
+        ]
+
+    assert (failure_rate("web")["failed"], failure_rate("web")["releases"]) == (1, 1)
+    assert (failure_rate("api")["failed"], failure_rate("api")["releases"]) == (0, 1)
+    bots = Team.objects.create(github_id=5, slug="bots", name="Bots", synced_at="2026-11-01T00:00Z")
+    bots.members.add(bot)
+    assert failure_rate("bots")["failed"] == 0  # creating the deployment is not owning what it carried

@@ -194,6 +194,7 @@ def test_the_report_s_section_two_lists_kept_and_broken_agreements_with_their_br
     html = client.get("/reports/2026-W45/").content.decode()
     assert "Working agreements" in html and html.index("Working agreements") < html.index("What shipped")
     assert "Pull requests get a first review within 4 working hours" in html
+    assert "1 of 3 pull requests over" in html and "1 of 2 branches over" in html  # per-row rules: rows over
     assert f'href="/changes/{change(prs[2]).pk}/"' in html
     text = markdown(report.figures, title="W45")
     assert "## Working agreements" in text and "- **broken**: Pull requests get a first review within 4" in text
@@ -252,6 +253,20 @@ def test_an_admin_previews_then_saves_an_agreement_and_it_is_audited(week_after:
 
     assert admin.post(f"/settings/agreements/{agreement.pk}/remove/").status_code == 302
     assert not Agreement.objects.exists() and AuditEvent.objects.filter(verb=AuditEvent.Verb.AGREEMENT_REMOVED).exists()
+
+
+def test_the_preview_shows_n_as_typed_and_per_row_rules_as_rows_over(week_after: None) -> None:
+    pickups()
+    admin = _admin()
+
+    html = admin.get("/settings/agreements/", {"kind": "branch_age", "team": "", "threshold": "0.15"}).content.decode()
+
+    assert "N = 0.15 days (3.6 hours)" in html and "0.2 days" not in html
+    # two branches of the three lived past 0.15 days in W45: the figure is what was counted, not a median
+    assert "<td>2 of 3 branches over</td>" in html and "<td>1.1 days" not in html  # not the median branch age
+    assert 'name="kind" value="branch_age" checked' in html  # the kinds are choices that wrap, not a cut <select>
+    pickup = admin.get("/settings/agreements/", {"kind": "pickup", "team": "", "threshold": "4"}).content.decode()
+    assert "1 of 3 pull requests over" in pickup
 
 
 def test_a_form_that_cannot_work_is_refused_in_words() -> None:

@@ -74,6 +74,18 @@ def test_a_branch_nearing_its_age_limit_is_nudged() -> None:
     assert levels(change, 3 * DAY, AGE) == [(2, 100)]
 
 
+def test_a_branch_age_under_a_day_is_told_in_hours() -> None:
+    short = InForce(5, Agreement.Kind.BRANCH_AGE, 0.15, "No branch lives longer than 0.15 days", frozenset(), None)
+    change = waiting(stage=Stage.IN_PROGRESS, ready_at=None)  # first commit an hour before Monday 9:00
+
+    [nudge] = nudges_of(change, [short], now=at(2 * HOUR), calendar=CALENDAR)  # 3 hours of 3.6
+
+    assert nudge.level == 75 and nudge.text == "3.0 of 3.6 hours since the first commit"
+    assert nudges_of(waiting(), [AGE], now=at(1.5 * DAY), calendar=CALENDAR)[0].text == (
+        "1.5 of 2 days since the first commit"
+    )
+
+
 def open_pull_request(now: float) -> tuple[History, Any]:
     h = History(owner="acme", name="billing", full_name="acme/billing")
     ana = DeveloperFactory(login="ana", slack_member_id="U0ANA")

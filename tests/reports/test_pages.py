@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from delivery.accounts.models import Team
+from delivery.github.models import Deployment
 from delivery.reports.services import report_build
 from delivery.reports.weeks import IsoWeek
 from tests.factories import DeveloperFactory
@@ -81,6 +82,28 @@ def test_markdown_and_csv_exports(client: Any) -> None:
     rows = list(csv.reader(io.StringIO(client.get("/reports/2026-W45/shipped.csv").content.decode())))
     assert rows[0][:3] == ["repository", "release", "deployed_at"] and len(rows) == 3
     assert client.get("/reports/2026-W45/nothing.csv").status_code == 404
+
+
+def test_what_failed_shows_a_rollback_deployment_and_a_hotfix_with_what_they_recovered(client: Any) -> None:
+    h = build(2)
+    ana = DeveloperFactory(login="cleo")
+    h.merge(ana, opened=190, merged=210, first_commit=185)
+    broken = h.deploy("production", 3, 220, state="failure")
+    back = h.deploy("production", 2, 240)
+    Deployment.objects.filter(pk=back.pk).update(is_rollback=True, description="Rollback <to> v2")
+    h.merge(ana, opened=250, merged=260, first_commit=245, head_ref="hotfix/guard", title="Guard the cart")
+    h.deploy("production", 4, 300)
+    h.derive()
+    report_build(week=W45)
+
+    html = client.get("/reports/2026-W45/").content.decode()
+    text = client.get("/reports/2026-W45/report.md").content.decode()
+
+    assert "a rollback deployment, not asked in Trunkline" in html and "“Rollback &lt;to&gt; v2”" in html
+    assert f'Recovered <a href="/repositories/{h.repo.pk}/">acme/billing {broken.sha[:7]}</a>' in html
+    assert "Guard the cart" in html and "hotfix/guard" in html and "it recovered no failed release" in html
+    assert "(a rollback deployment, not asked in Trunkline)" in text and "from hotfix/guard" in text
+    assert f"recovered [acme/billing {broken.sha[:7]}]" in text
 
 
 def test_a_rebuilt_report_lists_its_versions_and_what_differs(client: Any) -> None:

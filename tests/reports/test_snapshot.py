@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, date, datetime
 
 import pytest
 from django.test import override_settings
 
+from delivery.github.models import Deployment
 from delivery.pipeline.models import Release
+from delivery.reports.exports import csv_text
 from delivery.reports.models import WeeklyReport
 from delivery.reports.services import report_build
 from delivery.reports.snapshot import snapshot
 from delivery.reports.weeks import IsoWeek, WeekError, week_just_ended
+from delivery.rollbacks.models import Rollback
 from tests.factories import DeveloperFactory
 from tests.metrics.history import DAY, HOUR, History
 from tests.reports.helpers import rollback, team
@@ -62,8 +67,9 @@ def test_a_week_with_a_rollback_lists_what_shipped_what_failed_and_why() -> None
     h.tag("v1.1.0", 2, 4 * DAY + 100)
     bad = h.deploy("production", 2, 4 * DAY + 6 * HOUR)  # Friday 6 November, 15:00 UTC
     h.derive()
-    rollback(h, h.release(bad), h.release(good), reason="Checkout errors", minutes=4 * DAY + 7 * HOUR)
-    h.deploy("production", 1, 4 * DAY + 7 * HOUR + 10)  # the rollback goes live ten minutes later
+    undo = rollback(h, h.release(bad), h.release(good), reason="Checkout errors", minutes=4 * DAY + 7 * HOUR)
+    back = h.deploy("production", 1, 4 * DAY + 7 * HOUR + 10)  # the rollback goes live ten minutes later
+    Rollback.objects.filter(pk=undo.pk).update(deployment=back)  # as the flow records it once GitHub reports it
     h.derive()
 
     document = snapshot(W45)
@@ -81,8 +87,8 @@ def test_a_week_with_a_rollback_lists_what_shipped_what_failed_and_why() -> None
     [failure] = document["failed"]["failures"]
     assert failure["tag"] == "v1.1.0" and failure["why"] == "Rolled back: Checkout errors"
     assert failure["recovery_seconds"] == 10 * 60 and failure["recovered_by"] is not None
-    [undo] = document["failed"]["rollbacks"]
-    assert undo | {"url": None, "requested_at": None} == {
+    [undone] = document["failed"]["rollbacks"]  # Trunkline's rollback and the release it became: one row
+    assert undone | {"url": None, "requested_at": None, "deployed_at": None, "recovered": None} == {
         "repository": "acme/billing",
         "url": None,
         "target": "v1.0.0",
@@ -91,7 +97,12 @@ def test_a_week_with_a_rollback_lists_what_shipped_what_failed_and_why() -> None
         "reason": "Checkout errors",
         "by": "ana",
         "requested_at": None,
+        "via": "trunkline",
+        "release_url": f"/releases/{h.release(back).pk}/",
+        "deployed_at": None,
+        "recovered": None,
     }
+    assert [(r["tag"], r["recovery_seconds"]) for r in undone["recovered"]] == [("v1.1.0", 10 * 60)]
     merge = next(c for c in document["breaches"]["checks"] if c["check"] == "merge_breach")
     assert merge["count"] == 1 and merge["rows"][0]["author"] == "ben"
     assert document["outliers"]["longest_lived"][0]["author"] == "ben"
@@ -186,3 +197,82 @@ def test_a_stored_report_never_changes_and_a_rebuild_that_differs_is_a_new_versi
     again = report_build(week=W45)
     assert not again.created and again.report.pk == second.report.pk
     assert Release.objects.filter(failed=True).count() == 1
+
+
+def test_what_failed_lists_failed_deployments_rollback_releases_and_fix_forwards_as_the_metrics_count_them() -> None:
+    # A failed deployment (made by the CI bot), a rollback that a GitHub workflow deployed (no Trunkline rollback)
+    # and a hotfix: the three are what the change failure rate, the recovery time and the rework rate count.
+    h = History(owner="acme", name="api", full_name="acme/api")
+    ana, ben, bot = DeveloperFactory(login="ana"), DeveloperFactory(login="ben"), DeveloperFactory(login="ci[bot]")
+    payments, platform = team("payments", ana), team("platform", ben)
+    h.merge(ana, opened=0, merged=30, first_commit=-10)
+    h.tag("v1.0.0", 1, 35)
+    h.deploy("production", 1, 40)
+    h.merge(ana, opened=50, merged=60, first_commit=45)
+    broken = h.deploy("production", 2, 70, state="failure")
+    back = h.deploy("production", 1, 90)
+    Deployment.objects.filter(pk=broken.pk).update(creator=bot)
+    Deployment.objects.filter(pk=back.pk).update(is_rollback=True, description="Rollback to v1.0.0", creator=bot)
+    hotfix = h.merge(ben, opened=100, merged=120, first_commit=95, head_ref="hotfix/checkout", title="Guard checkout")
+    h.tag("v1.1.1", 3, 145)
+    h.deploy("production", 3, 150)
+    h.derive()
+
+    document = snapshot(W45)
+
+    failed = document["failed"]
+    [failure] = failed["failures"]
+    assert (failure["tag"], failure["why"], failure["recovery_seconds"]) == (
+        broken.sha[:7],
+        "the deployment failed",
+        1200,
+    )
+    [undone] = failed["rollbacks"]
+    assert (undone["via"], undone["target"], undone["reason"], undone["by"]) == (
+        "deployment",
+        "v1.0.0",
+        "Rollback to v1.0.0",
+        "ci[bot]",
+    )
+    assert [(r["tag"], r["recovery_seconds"]) for r in undone["recovered"]] == [(broken.sha[:7], 1200)]
+    [fix] = failed["fixes"]
+    assert (fix["tag"], fix["why"], fix["fixes"]) == ("v1.1.1", "a revert or hotfix", None)
+    assert [(c["number"], c["branch"]) for c in fix["changes"]] == [(hotfix.number, "hotfix/checkout")]
+    assert fix["recovered"] == []  # it recovered no failure the metrics count: it is rework only
+    rollbacks_csv = list(csv.reader(io.StringIO(csv_text(document, "rollbacks"))))
+    assert len(rollbacks_csv) == 2 and rollbacks_csv[1][:3] == ["deployment", "acme/api", "v1.0.0"]
+    assert len(list(csv.reader(io.StringIO(csv_text(document, "fix-forwards"))))) == 2
+    texts = [p["text"] for p in document["talking_points"]]
+    assert texts[0].startswith("One rollback in api, on Monday morning: “Rollback to v1.0.0”")
+
+    ours = snapshot(W45, team=payments)["failed"]  # ana's change was what the failed deployment carried
+    assert [f["tag"] for f in ours["failures"]] == [broken.sha[:7]]
+    assert [r["target"] for r in ours["rollbacks"]] == ["v1.0.0"]  # it recovered the team's failure
+    assert [x["tag"] for x in ours["fixes"]] == ["v1.1.1"]  # v1.1.1 also brought ana's change
+    theirs = snapshot(W45, team=platform)["failed"]
+    assert (theirs["failures"], theirs["rollbacks"], [x["tag"] for x in theirs["fixes"]]) == ([], [], ["v1.1.1"])
+
+
+def test_a_release_named_as_a_fix_is_a_fix_forward_with_the_reason_its_failed_release_was_given() -> None:
+    h = History()
+    dev = DeveloperFactory()
+    h.merge(dev, opened=0, merged=30, first_commit=-10)
+    h.merge(dev, opened=40, merged=70, first_commit=35)
+    h.tag("v2.0.0", 1, 35)
+    h.tag("v2.0.1", 2, 95)
+    broken = h.deploy("production", 1, 40)
+    h.derive()
+    h.fail(broken, "Signed off: fix forward (ana)", 60)
+    fix = h.deploy("production", 2, 100)
+    h.derive()
+    Release.objects.filter(deployment=fix).update(fix_for=h.release(broken))
+
+    [row] = snapshot(W45)["failed"]["fixes"]
+
+    assert (row["tag"], row["fixes"], row["why"], row["reason"]) == (
+        "v2.0.1",
+        "v2.0.0",
+        "fixes an earlier release",
+        "Signed off: fix forward (ana)",
+    )
+    assert [(r["tag"], r["recovery_seconds"]) for r in row["recovered"]] == [("v2.0.0", 40 * 60)]

@@ -6,6 +6,8 @@ from typing import Any
 
 from django import template
 
+from delivery.reports.agreements import amount as _amount
+from delivery.reports.agreements import rows_over as _rows_over
 from delivery.reports.exports import key_value as _key_value
 from delivery.reports.talking import duration
 
@@ -20,3 +22,14 @@ def key_value(key: dict[str, Any]) -> str:
 @register.filter
 def short_seconds(value: float | None) -> str:
     return duration(value)
+
+
+@register.filter
+def amount(value: float, unit: str) -> str:
+    """An agreement's N as typed, with its unit."""
+    return _amount(value, unit)
+
+
+@register.simple_tag
+def rows_over(kind: str, over: int, counted: int) -> str:
+    return _rows_over(kind, over, counted)

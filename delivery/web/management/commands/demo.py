@@ -1,6 +1,7 @@
 """`python manage.py demo` (what `make run` runs): Trunkline with everything it needs, in one terminal.
 
-Without GitHub credentials it starts the built-in GitHub simulator in live mode and follows its organization;
+Without GitHub credentials it starts the built-in GitHub simulator in live mode and follows its organization, with
+the ClickUp and Slack stand-ins unless CLICKUP_TOKEN / SLACK_BOT_TOKEN (or SLACK_WEBHOOK_URL) are set;
 with GITHUB_TOKEN (or a GitHub App) it follows the real GITHUB_ORG. Then the web server, a Celery worker
 with beat, and a first sync in the foreground. Ctrl-C stops everything it started."""
 
@@ -38,6 +39,9 @@ SIMULATOR_PORT = 8765
 CLICKUP_PORT = 8766
 CLICKUP_DEMO_TOKEN = "pk_trunkline_stand_in"  # noqa: S105 - the stand-in's own, not a secret
 CLICKUP_DEMO_TEAM = "9012345"
+SLACK_PORT = 8767
+SLACK_DEMO_TOKEN = "xoxb-trunkline-stand-in"  # noqa: S105 - the stand-in's own, not a secret
+SLACK_DEMO_CHANNEL = "#deploys"
 SIMULATOR_ORG = "acme"
 DEMO_WATCH_MINUTES = 5
 """The demo repositories' watch window and grace (the simulated team ships every two minutes or so)."""
@@ -56,6 +60,7 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--simulator-port", type=int, default=int(os.environ.get("SIMULATOR_PORT", SIMULATOR_PORT)))
         parser.add_argument("--clickup-port", type=int, default=int(os.environ.get("CLICKUP_PORT", CLICKUP_PORT)))
+        parser.add_argument("--slack-port", type=int, default=int(os.environ.get("SLACK_PORT", SLACK_PORT)))
         parser.add_argument("--seed", type=int, default=42)
         parser.add_argument("--tick-seconds", type=float, default=20.0, help="simulator live activity pace")
         parser.add_argument("--no-sync", action="store_true", help="skip the first foreground sync")
@@ -79,6 +84,8 @@ class Command(BaseCommand):
                 self._start_simulator(children, env, options)
                 if not settings.CLICKUP_TOKEN:
                     self._start_clickup(children, env, options["clickup_port"])
+                if not (settings.SLACK_BOT_TOKEN or settings.SLACK_WEBHOOK_URL):
+                    self._start_slack(children, env, options["slack_port"])
             elif not settings.GITHUB_ORG:
                 raise CommandError(
                     "GITHUB_TOKEN is set but GITHUB_ORG is not: which organization should Trunkline follow?"
@@ -208,6 +215,20 @@ class Command(BaseCommand):
             CLICKUP_CUSTOM_ID_PREFIXES="PRJ",
         )
         self.stdout.write(f"ClickUp stand-in (the team's tasks, PRJ-1 …) on http://127.0.0.1:{port}")
+
+    def _start_slack(self, children: Children, env: dict[str, str], port: int) -> None:
+        """The Slack stand-in (tools/slack_server.py, run as a process) with Trunkline's Slack pointed at it: every
+        message Trunkline posts (notices, nudges, the Monday summary) is written to the log folder's slack.log."""
+        if port_open(port):
+            raise CommandError(f"Port {port} (Slack stand-in) is in use; set SLACK_PORT to another port.")
+        args = ["-m", "tools.slack_server", "--port", str(port), "--token", SLACK_DEMO_TOKEN]
+        slack = children.python("slack", args, env=env)
+        wait_for_port(port, process=slack, timeout=60)
+        env.update(SLACK_API_URL=f"http://127.0.0.1:{port}/api/", SLACK_BOT_TOKEN=SLACK_DEMO_TOKEN)
+        env.setdefault("SLACK_DEFAULT_CHANNEL", SLACK_DEMO_CHANNEL)
+        self.stdout.write(
+            f"Slack stand-in on http://127.0.0.1:{port}: what Trunkline posts is in {children.log_dir}/slack.log"
+        )
 
     def _simulator_members(self, sim_url: str) -> list[str]:
         try:
