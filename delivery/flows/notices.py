@@ -18,7 +18,7 @@ from django.utils import timezone
 from delivery.accounts.models import Developer
 from delivery.core.links import absolute_url, page_absolute_url
 from delivery.github.models import Deployment, Repository
-from delivery.monitoring.models import MonitoringSession
+from delivery.monitoring.models import MonitoringSession, WatchVerdict
 from delivery.notifications.models import Notification
 from delivery.notifications.service import (
     AGREEMENT_NUDGE,
@@ -26,6 +26,8 @@ from delivery.notifications.service import (
     DEPLOY_SUCCEEDED,
     MONITORING_OVERDUE_ON_CALL,
     MONITORING_OVERDUE_OWNER,
+    WATCH_DEGRADED_ON_CALL,
+    WATCH_DEGRADED_OWNER,
     WEEKLY_REPORT,
     mention_text,
     notify,
@@ -102,6 +104,19 @@ def watch_overdue_on_call_text(session: MonitoringSession, on_call: Developer | 
         "UTC). Please check the release."
     )
     return f"{text} {link(url, 'The watch')}".rstrip()
+
+
+def watch_degraded_text(
+    session: MonitoringSession, verdict: WatchVerdict, *, to: Developer | None, url: str, rollback_url: str
+) -> str:
+    """`:chart_with_downwards_trend: <@U…>, production got worse after *acme/api v1.4.2*: Error ratio: 6.1 % since
+    14:05, 16 × the 0.4 % before the deploy (…).` then the watch and the rollback."""
+    who = f"{mention_text(to)}, " if to is not None else ""
+    by = "" if to == session.owner else f" (shipped by {slack_escape(session.owner.login)}, who has not acted yet)"
+    return (
+        f":chart_with_downwards_trend: {who}production got worse after *{watch_label(session)}*{by}: "
+        f"{slack_escape(verdict.summary)}. {link(url, 'The watch')} · {link(rollback_url, 'Roll back…')}"
+    )
 
 
 def rollback_started_text(rollback: Rollback, url: str | None = None) -> str:
@@ -190,6 +205,26 @@ def watch_overdue(session: MonitoringSession, *, on_call: Developer | None = Non
         repository=session.release.repository,
         mention=mention,
         link=url,
+    )
+
+
+def watch_degraded(
+    session: MonitoringSession, verdict: WatchVerdict, *, to_owner: bool, on_call: Developer | None
+) -> None:
+    """A watch's signals read degraded: its owner is told at once with the evidence and the rollback, on-call
+    (`on_call`) if the owner has not acted within the escalation time. Once each per watch."""
+    url = page_absolute_url("watch", session.pk)
+    rollback_url = page_absolute_url("rollback-new", session.release_id)
+    kind = WATCH_DEGRADED_OWNER if to_owner else WATCH_DEGRADED_ON_CALL
+    to = session.owner if to_owner else on_call
+    notify(
+        kind,
+        dedupe_key=dedupe_key(kind, session),
+        text=watch_degraded_text(session, verdict, to=to, url=url, rollback_url=rollback_url),
+        repository=session.release.repository,
+        mention=[to] if to is not None else [],
+        link=url,
+        event_at=verdict.degraded_since,
     )
 
 

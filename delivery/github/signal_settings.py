@@ -195,7 +195,8 @@ def value_words(value: float | None, unit: str) -> str:
     if value is None or math.isnan(value):
         return "—"
     if unit == RATIO:
-        return f"{value * 100:.3g} %" if abs(value) < 0.1 else f"{value * 100:.1f} %"
+        percent = value * 100
+        return f"{percent:.2g} %" if abs(percent) < 1 else f"{percent:.1f} %"
     if unit == SECONDS:
         return f"{value * 1000:.0f} ms" if abs(value) < 1 else f"{value:.2f} s"
     number = f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"

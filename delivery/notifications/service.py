@@ -41,6 +41,8 @@ ROLLBACK_SUCCEEDED = "rollback_succeeded"
 ROLLBACK_FAILED = "rollback_failed"
 WEEKLY_REPORT = "weekly_report"
 AGREEMENT_NUDGE = "agreement_nudge"
+WATCH_DEGRADED_OWNER = "watch_degraded_owner"
+WATCH_DEGRADED_ON_CALL = "watch_degraded_on_call"
 KINDS = frozenset(
     {
         DEPLOY_SUCCEEDED,
@@ -52,6 +54,8 @@ KINDS = frozenset(
         ROLLBACK_FAILED,
         WEEKLY_REPORT,
         AGREEMENT_NUDGE,
+        WATCH_DEGRADED_OWNER,
+        WATCH_DEGRADED_ON_CALL,
     }
 )
 

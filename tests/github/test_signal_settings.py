@@ -144,7 +144,7 @@ def test_placeholders_are_filled_and_a_dollar_is_written_twice() -> None:
         ("ratio", 0.004, 0.014, "above max(2 × baseline, baseline + 1 pp)"),
         ("ratio", 0.02, 0.04, "above max(2 × baseline, baseline + 1 pp)"),
         ("latency", 0.2, 0.30000000000000004, "above 1.5 × baseline"),
-        ("> 0.05", None, 0.05, "above 5 %"),
+        ("> 0.05", None, 0.05, "above 5.0 %"),
         ("+0.5", 2.0, 2.5, "above baseline + 50 pp"),
     ],
 )
@@ -163,7 +163,8 @@ def test_a_relative_rule_without_a_baseline_has_no_threshold() -> None:
 
 def test_values_are_shown_in_their_unit() -> None:
     assert value_words(0.004, "ratio") == "0.4 %"
-    assert value_words(0.0612, "ratio") == "6.12 %"
+    assert value_words(0.0612, "ratio") == "6.1 %"
+    assert value_words(0.00333, "ratio") == "0.33 %"
     assert value_words(0.25, "ratio") == "25.0 %"
     assert value_words(0.2345, "s") == "234 ms"
     assert value_words(1.5, "s") == "1.50 s"
