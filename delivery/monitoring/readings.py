@@ -73,10 +73,8 @@ def watches_signals_read(*, on_degraded: DegradedHook, now: datetime | None = No
         for session in due:
             if not _claim(session, now):
                 continue  # another worker reads it
-            verdict = _watch_read(session, sources, now=now)
+            _watch_read(session, sources, on_degraded=on_degraded, now=now)
             read += 1
-            if verdict is not None and verdict.verdict == Judgement.DEGRADED:
-                _tell_owner_once(session, verdict, on_degraded, now=now)
     finally:
         sources.close()
     return read
@@ -88,9 +86,12 @@ def _claim(session: MonitoringSession, now: datetime) -> bool:
     return bool(WatchVerdict.objects.filter(lease, session=session).update(reading_until=now + READ_LEASE))
 
 
-def _watch_read(session: MonitoringSession, sources: _Sources, *, now: datetime) -> WatchVerdict | None:
+def _watch_read(
+    session: MonitoringSession, sources: _Sources, *, on_degraded: DegradedHook, now: datetime
+) -> WatchVerdict | None:
     """Read every signal of the watch, store each reading and the verdict (only while the watch is open: a sign-off
-    keeps the verdict it saw). Returns the verdict, None when the watch was signed off meanwhile."""
+    keeps the verdict it saw); a degraded verdict claims its owner's notice in the same transaction. Returns the
+    verdict, None when the watch was signed off meanwhile."""
     repository = session.release.repository
     previous = {r.signal: r for r in SignalReading.objects.filter(session=session)}
     readings: list[SignalReading] = []
@@ -125,7 +126,10 @@ def _watch_read(session: MonitoringSession, sources: _Sources, *, now: datetime)
         for reading in readings:
             SignalReading.objects.update_or_create(session=session, signal=reading.signal, defaults=_fields(reading))
         SignalReading.objects.filter(session=session).exclude(signal__in=[r.signal for r in readings]).delete()
-    return WatchVerdict.objects.get(session=session)
+        stored = WatchVerdict.objects.get(session=session)
+        if verdict == Judgement.DEGRADED:
+            _tell_owner_once(session, stored, on_degraded, now=now)
+    return stored
 
 
 def _fields(reading: SignalReading) -> dict[str, Any]:
@@ -249,16 +253,10 @@ def _compact(points: list[Point], origin: datetime) -> list[list[float]]:
 def _tell_owner_once(
     session: MonitoringSession, verdict: WatchVerdict, on_degraded: DegradedHook, *, now: datetime
 ) -> None:
-    with transaction.atomic():
-        claimed = WatchVerdict.objects.filter(
-            pk=verdict.pk,
-            verdict=Judgement.DEGRADED,
-            owner_told_at__isnull=True,
-            session__signed_off_at__isnull=True,
-        ).update(owner_told_at=now)
-        if claimed:
-            logger.info("watch %s degraded: its owner is told", session.pk)
-            on_degraded(session, verdict)
+    if WatchVerdict.objects.filter(pk=verdict.pk, owner_told_at__isnull=True).update(owner_told_at=now):
+        verdict.owner_told_at = now
+        logger.info("watch %s degraded: its owner is told", session.pk)
+        on_degraded(session, verdict)
 
 
 def watches_degraded_escalate(*, on_escalate: EscalationHook, now: datetime | None = None) -> int:

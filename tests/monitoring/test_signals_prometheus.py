@@ -4,17 +4,21 @@ with no data or no baseline, are inconclusive and never healthy; failed reads fo
 
 from __future__ import annotations
 
+import subprocess
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from delivery.core.processes import free_port
+from delivery.core.queue import task_queue
+from delivery.flows.requests import WATCH_SIGNALS_READ
 from delivery.flows.watches import watch_signals_read
 from delivery.monitoring.models import SignalReading, WatchVerdict
 from delivery.monitoring.verdicts import ERRORS_BEFORE_INCONCLUSIVE
 from delivery.notifications.models import Notification
 from delivery.notifications.service import WATCH_DEGRADED_OWNER
+from tests.conftest import wait_for
 from tests.monitoring.conftest import BEFORE, DEPLOY, NOW, SERVICES, WatchMaker, history
 from tests.monitoring.prometheus_server import RealPrometheus, p95
 
@@ -195,3 +199,19 @@ def test_the_baseline_is_read_once_and_kept(prometheus: RealPrometheus, watch: W
     again = _readings(session)["Error ratio"]
     assert again.baseline_points == [[-60, 0.001], [0, 0.001]]  # not asked again: it cannot change
     assert again.baseline == pytest.approx(0.001) and again.window_points[-1][0] == NOW - DEPLOY
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_beat_s_task_reads_the_watch_in_a_real_worker(
+    prometheus: RealPrometheus, watch: WatchMaker, celery_worker: subprocess.Popen[bytes], settings: Any
+) -> None:
+    assert settings.CELERY_BEAT_SCHEDULE["watch-signals"]["task"] == WATCH_SIGNALS_READ
+    session = watch(service="jump", prometheus_url=prometheus.url)
+    assert task_queue(WATCH_SIGNALS_READ)
+    verdict = wait_for(
+        lambda: WatchVerdict.objects.filter(session=session, verdict="degraded").first(),
+        what="the worker's reading of the watch",
+    )
+    assert verdict.owner_told_at is not None
+    assert Notification.objects.filter(kind=WATCH_DEGRADED_OWNER, dedupe_key__endswith=f":{session.pk}").exists()
