@@ -58,8 +58,8 @@ def answer(world: World, path: str, query: list[tuple[str, str]]) -> tuple[int, 
             return 200, {"status": "success", "data": {"resultType": "matrix", "result": result}}
         moment = _time(params, "time") if "time" in params else world.clock().timestamp()
         series = _series(world, name, labels, [moment])
-        result = [{"metric": m, "value": [round(t, 3), _text(v)]} for m, points in series for t, v in points]
-        return 200, {"status": "success", "data": {"resultType": "vector", "result": result}}
+        samples = [{"metric": m, "value": [round(t, 3), _text(v)]} for m, points in series for t, v in points]
+        return 200, {"status": "success", "data": {"resultType": "vector", "result": samples}}
     except QueryError as error:
         return error.status, {"status": "error", "errorType": error.kind, "error": str(error)}
 
