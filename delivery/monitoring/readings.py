@@ -168,7 +168,8 @@ def _prometheus_read(
     baseline_seconds = int(length.total_seconds())
     try:
         window = sources.series(repository.prometheus_url, text, start=start, end=end, step=step)
-        if previous and previous.baseline_seconds == baseline_seconds and previous.baseline_points:
+        same = previous and previous.query == text and previous.baseline_seconds == baseline_seconds
+        if same and previous and previous.baseline_points:
             baseline = [(start.timestamp() + at, value) for at, value in previous.baseline_points]
         else:
             baseline = sources.series(repository.prometheus_url, text, start=start - length, end=start, step=step)
@@ -177,6 +178,7 @@ def _prometheus_read(
     judged = series_judge(
         window=window, baseline=baseline, rule=rule, unit=unit, baseline_minutes=round(baseline_seconds / 60)
     )
+    reading.query = text
     reading.window_points = _compact(window, start)
     reading.baseline_points = _compact(baseline, start)
     reading.baseline_seconds = baseline_seconds if baseline else 0

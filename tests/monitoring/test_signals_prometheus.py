@@ -19,7 +19,7 @@ from delivery.monitoring.verdicts import ERRORS_BEFORE_INCONCLUSIVE
 from delivery.notifications.models import Notification
 from delivery.notifications.service import WATCH_DEGRADED_OWNER
 from tests.conftest import wait_for
-from tests.monitoring.conftest import BEFORE, DEPLOY, NOW, SERVICES, WatchMaker, history
+from tests.monitoring.conftest import BEFORE, DEPLOY, NOW, SERVICES, WatchMaker, history, queries
 from tests.monitoring.prometheus_server import RealPrometheus, p95
 
 pytestmark = pytest.mark.django_db
@@ -199,6 +199,12 @@ def test_the_baseline_is_read_once_and_kept(prometheus: RealPrometheus, watch: W
     again = _readings(session)["Error ratio"]
     assert again.baseline_points == [[-60, 0.001], [0, 0.001]]  # not asked again: it cannot change
     assert again.baseline == pytest.approx(0.001) and again.window_points[-1][0] == NOW - DEPLOY
+    assert 'service="steady",environment="production"' in again.query and "[60s]" in again.query
+    # another query (the settings changed, or a release with another $sha joined): its own baseline is read
+    session.release.repository.__class__.objects.update(signal_queries=queries("jump"))
+    watch_signals_read(now=at_now + timedelta(seconds=1))
+    changed = _readings(session)["Error ratio"]
+    assert 'service="jump"' in changed.query and changed.baseline == pytest.approx(BEFORE, rel=0.05)
 
 
 @pytest.mark.worker
