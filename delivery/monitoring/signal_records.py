@@ -52,9 +52,7 @@ class SignalReading(models.Model):
     position = models.PositiveSmallIntegerField(default=0)
     unit = models.CharField(max_length=20, blank=True)
     rule = models.CharField(max_length=200, blank=True, help_text="The rule in words.")
-    query = models.TextField(
-        blank=True, help_text="The query sent, filled in (its baseline is kept with it)."
-    )
+    query = models.TextField(blank=True, help_text="The query sent, filled in (its baseline is kept with it).")
     judgement = models.CharField(max_length=20, choices=Judgement.choices)
     reason = models.CharField(max_length=500, help_text="Why, in words: by how much, since when, or what failed.")
     value = models.FloatField(null=True, blank=True, help_text="The window's latest value.")

@@ -4,7 +4,7 @@ API shape, so the watch's real client reads the demo's production as it would re
 Every repository is a service with two series, as recording rules would give them:
 `http_error_ratio{service="<repository>", environment="production"}` (a ratio, 0 to 1) and
 `http_request_duration_p95_seconds{…}`. They move with the world's production deployments: a deployment that
-failed hurts both until a later one succeeds (a half-done rollout), and one release in four is bad once live
+failed hurts both until a later one succeeds (a half-done rollout), and one release in six is bad once live
 (its sha decides: its error ratio or its latency jumps) until the next one replaces it. Between, they wander a
 little around a steady level. Queries are selectors only (`name{label="value", …}`, `=` matchers on `service` and
 `environment`); anything else is refused as Prometheus refuses a query it cannot parse (400, `bad_data`)."""
@@ -141,13 +141,13 @@ def _timeline(repo: Repository) -> Timeline:
 
 
 def _release_health(deployment: Deployment) -> str:
-    """One release in four is bad once live (not a rollback: that goes back to one that was good)."""
+    """One release in six is bad once live (not a rollback: that goes back to one that was good)."""
     if deployment.payload.get("rollback") or deployment.description.lower().startswith("rollback"):
         return "ok"
     digest = int(deployment.sha[:8], 16)
-    if digest % 4:
+    if digest % 6:
         return "ok"
-    return f"bad-{ERROR_RATIO if digest % 8 == 0 else LATENCY}"
+    return f"bad-{ERROR_RATIO if digest % 12 == 0 else LATENCY}"
 
 
 def _value(name: str, service: str, timeline: Timeline, moment: float) -> float:

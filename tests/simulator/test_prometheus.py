@@ -49,7 +49,7 @@ def test_a_failed_production_deploy_hurts_both_signals_until_a_later_one_succeed
     assert min(latency[30:58]) > 1.5 * max(latency[:28])
 
 
-def test_one_release_in_four_is_bad_once_live(simulator: SimulatorServer) -> None:
+def test_one_release_in_six_is_bad_once_live(simulator: SimulatorServer) -> None:
     start = simulator.world.clock() + timedelta(hours=1)
     _deploy(simulator, "1" * 40, "success", start)
     _deploy(simulator, "0" * 40, "success", start + 30 * MINUTE)  # its sha says: bad, in its error ratio
