@@ -104,7 +104,12 @@ def _watch_read(
     # Alertmanager's firing alerts would join here, one judgement each, when the watch knows them.
     verdict = watch_verdict(r.judgement for r in readings)
     evidence = [
-        {"signal": r.signal, "judgement": r.judgement, "reason": r.reason, "note": error_note(r.errors, r.last_error)}
+        {
+            "signal": r.signal,
+            "judgement": r.judgement,
+            "reason": r.reason,
+            "note": error_note(r.errors, r.last_error, standing=r.judged_at is not None),
+        }
         for r in readings
     ]
     telling = [r for r in readings if r.judgement == verdict] if verdict != Judgement.HEALTHY else []

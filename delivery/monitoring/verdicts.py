@@ -128,9 +128,10 @@ def after_error(*, previous: Judged | None, errors: int, error: str) -> Judged:
     return previous
 
 
-def error_note(errors: int, error: str) -> str:
-    """What the page adds to a judgement that stands through failed reads."""
-    if not errors or errors >= ERRORS_BEFORE_INCONCLUSIVE:
+def error_note(errors: int, error: str, *, standing: bool) -> str:
+    """What the page adds to a judgement that stands through failed reads (`standing`: one read before succeeded;
+    else the failure is the judgement itself, already in its words)."""
+    if not standing or not errors or errors >= ERRORS_BEFORE_INCONCLUSIVE:
         return ""
     return f"The last read failed ({errors} of {ERRORS_BEFORE_INCONCLUSIVE} before inconclusive): {error}"
 

@@ -34,10 +34,15 @@ def _signals_context(session: MonitoringSession, now: datetime) -> dict[str, obj
         "session": session,
         "signals": signals,
         "signal_rows": [
-            {"reading": r, "chart": signal_chart(r), "note": error_note(r.errors, r.last_error)}
+            {
+                "reading": r,
+                "chart": signal_chart(r),
+                "note": error_note(r.errors, r.last_error, standing=r.judged_at is not None),
+            }
             for r in signals.readings
         ],
         "read_every": settings.SIGNALS_READ_MINUTES,
+        "reads_failing": any(r.errors and r.judged_at for r in signals.readings),
         "reading": session.signed_off_at is None and now < session.window_ends_at,
     }
 

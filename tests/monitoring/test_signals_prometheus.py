@@ -126,7 +126,9 @@ def test_prometheus_down_is_inconclusive_and_stays_so_after_four_failed_reads(
         assert {r.judgement for r in readings.values()} == {"inconclusive"}, n
         assert readings["Error ratio"].errors == n
         assert readings["Error ratio"].reason.startswith("Prometheus is not reachable (ConnectionError)")
-        assert WatchVerdict.objects.get(session=session).verdict == "inconclusive"
+        verdict = WatchVerdict.objects.get(session=session)
+        assert verdict.verdict == "inconclusive"
+        assert verdict.evidence[0]["note"] == ""  # no judgement stands on a read before: the failure is the reason
 
 
 def test_a_healthy_watch_whose_prometheus_stops_stays_judged_for_three_reads_then_is_inconclusive(
