@@ -19,6 +19,7 @@ from delivery.flows.watches import watches_open
 from delivery.monitoring.models import MonitoringSession, SignalReading, WatchVerdict
 from tests.conftest import member
 from tests.factories import RepositoryFactory
+from tests.monitoring.helpers import readings_store
 from tests.rollbacks.helpers import release
 
 pytestmark = pytest.mark.django_db
@@ -40,43 +41,9 @@ def _watch(**settings: Any) -> MonitoringSession:
     return MonitoringSession.objects.get(owner__login="olga")
 
 
-def _readings(session: MonitoringSession, count: int, *, degraded: bool = True) -> None:
-    start = session.window_starts_at
-    window = [[at, 0.004 if at < 120 or not degraded else 0.08] for at in range(0, 601, 30)]
-    baseline = [[at, 0.004] for at in range(-1800, 1, 30)]
-    for n in range(count):
-        SignalReading.objects.create(
-            session=session,
-            signal="Error ratio" if n == 0 else f"Signal {n}",
-            source="prometheus",
-            position=n,
-            unit="ratio",
-            rule="above max(2 × baseline, baseline + 1 pp)",
-            judgement="degraded" if degraded and n == 0 else "healthy",
-            reason="8.0 % since 14:07, 20.0 × the 0.4 % before the deploy" if degraded and n == 0 else "0.4 % now",
-            value=window[-1][1],
-            baseline=0.004,
-            threshold=0.014,
-            degraded_since=start + timedelta(seconds=120) if degraded and n == 0 else None,
-            window_points=window,
-            baseline_points=baseline,
-            baseline_seconds=1800,
-            read_at=timezone.now(),
-            judged_at=timezone.now(),
-        )
-    WatchVerdict.objects.create(
-        session=session,
-        verdict="degraded" if degraded else "healthy",
-        summary="Error ratio: 8.0 % since 14:07" if degraded else "Every signal within its rule",
-        evidence=[{"signal": "Error ratio", "judgement": "degraded", "reason": "8.0 %", "note": ""}],
-        degraded_since=start + timedelta(seconds=120) if degraded else None,
-        read_at=timezone.now(),
-    )
-
-
 def test_the_page_draws_each_signal_with_the_verdict_and_its_evidence(olga: Client) -> None:
     session = _watch(prometheus_url="http://prom:9090")
-    _readings(session, 2)
+    readings_store(session, 2)
     page = olga.get(reverse("watch", args=[session.pk])).content.decode()
     assert "Production got worse since" in page and "Error ratio: 8.0 % since 14:07" in page
     assert page.count('<polyline class="line line-baseline"') == 2
@@ -92,13 +59,13 @@ def test_the_page_draws_each_signal_with_the_verdict_and_its_evidence(olga: Clie
 
 def test_the_page_s_queries_do_not_grow_with_its_signals(olga: Client) -> None:
     session = _watch(prometheus_url="http://prom:9090")
-    _readings(session, 1)
+    readings_store(session, 1)
     olga.get(reverse("watch", args=[session.pk]))
     with CaptureQueriesContext(connection) as one:
         olga.get(reverse("watch", args=[session.pk]))
     SignalReading.objects.all().delete()
     WatchVerdict.objects.all().delete()
-    _readings(session, 6)
+    readings_store(session, 6)
     with CaptureQueriesContext(connection) as six:
         assert olga.get(reverse("watch", args=[session.pk])).status_code == 200
     assert len(six) == len(one), [q["sql"][:90] for q in six.captured_queries]
@@ -106,7 +73,7 @@ def test_the_page_s_queries_do_not_grow_with_its_signals(olga: Client) -> None:
 
 def test_htmx_s_refresh_gets_the_signals_alone(olga: Client) -> None:
     session = _watch(prometheus_url="http://prom:9090")
-    _readings(session, 1, degraded=False)
+    readings_store(session, 1, degraded=False)
     response = olga.get(reverse("watch", args=[session.pk]), headers={"HX-Request": "true"})
     body = response.content.decode()
     assert body.lstrip().startswith('<section id="watch-signals"') and "<html" not in body
@@ -124,7 +91,7 @@ def test_a_watch_with_no_source_says_how_to_set_one(olga: Client) -> None:
 
 def test_keep_with_a_degraded_verdict_is_refused_without_a_reason_over_http(olga: Client) -> None:
     session = _watch(prometheus_url="http://prom:9090")
-    _readings(session, 1)
+    readings_store(session, 1)
     now = timezone.now()
     MonitoringSession.objects.filter(pk=session.pk).update(window_ends_at=now - timedelta(minutes=1))
     session.items.exclude(key="decision").update(checked_at=now)
@@ -140,7 +107,7 @@ def test_keep_with_a_degraded_verdict_is_refused_without_a_reason_over_http(olga
 
 def test_the_release_page_shows_each_watch_s_verdict_and_the_one_kept_with_its_sign_off(olga: Client) -> None:
     session = _watch(prometheus_url="http://prom:9090")
-    _readings(session, 1)
+    readings_store(session, 1)
     page = olga.get(reverse("release", args=[session.release_id])).content.decode()
     assert '<span class="badge badge-bad">production degraded</span>' in page
     assert "Error ratio: 8.0 % since 14:07" in page
