@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from delivery.monitoring.models import ChecklistItem, MonitoringSession
+from delivery.monitoring.models import ChecklistItem, MonitoringSession, SignalReading, WatchVerdict
 
 
 class ChecklistItemInline(admin.TabularInline):
@@ -15,3 +15,17 @@ class MonitoringSessionAdmin(admin.ModelAdmin):
     list_filter = ["decision"]
     raw_id_fields = ["release", "owner", "signed_off_by"]
     inlines = [ChecklistItemInline]
+
+
+@admin.register(WatchVerdict)
+class WatchVerdictAdmin(admin.ModelAdmin):
+    list_display = ["session", "verdict", "degraded_since", "read_at", "owner_told_at", "on_call_told_at"]
+    list_filter = ["verdict"]
+    raw_id_fields = ["session"]
+
+
+@admin.register(SignalReading)
+class SignalReadingAdmin(admin.ModelAdmin):
+    list_display = ["session", "signal", "source", "judgement", "errors", "read_at"]
+    list_filter = ["source", "judgement"]
+    raw_id_fields = ["session"]

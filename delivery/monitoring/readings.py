@@ -73,7 +73,11 @@ def watches_signals_read(*, on_degraded: DegradedHook, now: datetime | None = No
         for session in due:
             if not _claim(session, now):
                 continue  # another worker reads it
-            _watch_read(session, sources, on_degraded=on_degraded, now=now)
+            try:
+                _watch_read(session, sources, on_degraded=on_degraded, now=now)
+            except Exception:  # one watch's failure must not keep the others unread; logged in full
+                logger.exception("watch %s: its signals could not be read and judged", session.pk)
+                continue
             read += 1
     finally:
         sources.close()
