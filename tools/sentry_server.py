@@ -16,7 +16,6 @@ Switches for Sentry's bad days: `refuse_token()` (401 from then on), `fail_next(
 from __future__ import annotations
 
 import itertools
-import json
 import re
 import threading
 import time
@@ -26,7 +25,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tools.stand_in import StandIn
+from tools.stand_in import StandIn, json_reply
 
 DEFAULT_TOKEN = "sntrys_stand_in"  # noqa: S105 - the stand-in's own, not a secret
 ISSUES_PATH = re.compile(r"^/api/0/organizations/(?P<org>[^/]+)/issues/?$")
@@ -171,14 +170,7 @@ class SentryServer(StandIn):
                 with server._lock:
                     server.requests.append({"path": parts.path, **query})
                 status, payload, extra = server._answer(parts.path, query, self.headers)
-                raw = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                for name, value in extra.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(raw)
+                json_reply(self, status, payload, extra)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
