@@ -181,6 +181,8 @@ WEBHOOK_LOST_MESSAGE_SECONDS = env.int("WEBHOOK_LOST_MESSAGE_SECONDS", default=6
 WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", default=30)
 # A broker that does not answer must not hold up a webhook's acknowledgement for long.
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+# The watch reads production's signals (Prometheus, Sentry) of every open watch this often (delivery/monitoring).
+SIGNALS_READ_MINUTES = env.float("SIGNALS_READ_MINUTES", default=2)
 CELERY_BEAT_SCHEDULE = {
     "sync-organization": {
         "task": "delivery.github.tasks.sync_organization_task",
@@ -209,6 +211,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # ClickUp's tasks linked to changes are read again (names, statuses, assignees move in ClickUp too).
     "clickup-task-links": {"task": "flows.task_links_refresh", "schedule": timedelta(minutes=5)},
+    # Each open watch's signals are read and judged; a degraded verdict tells its owner, later on-call.
+    "watch-signals": {"task": "flows.watch_signals_read", "schedule": timedelta(minutes=SIGNALS_READ_MINUTES)},
     # Watches past their window and grace alert the owner, then on-call.
     "watches-overdue": {"task": "flows.watches_overdue", "schedule": timedelta(minutes=1)},
     # The weekly report: beat asks often, the flow builds (and posts) the week just ended once it is due, so a beat
@@ -347,6 +351,13 @@ ALERTMANAGER_WEBHOOK_USERNAME = env.str("ALERTMANAGER_WEBHOOK_USERNAME", default
 ALERTMANAGER_WEBHOOK_PASSWORD = env.str("ALERTMANAGER_WEBHOOK_PASSWORD", default="")
 # A watch still open this long after its owner was alerted alerts on-call.
 MONITORING_ESCALATION_MINUTES = env.int("MONITORING_ESCALATION_MINUTES", default=15)
+# The watch's signals (delivery/monitoring: prometheus.py, sentry.py). Where Prometheus is, is each repository's
+# setting; its bearer token, if it needs one, is this. Sentry's organization and project are each repository's too.
+PROMETHEUS_BEARER_TOKEN = env.str("PROMETHEUS_BEARER_TOKEN", default="")
+PROMETHEUS_TIMEOUT_SECONDS = env.float("PROMETHEUS_TIMEOUT_SECONDS", default=5.0)
+SENTRY_TOKEN = env.str("SENTRY_TOKEN", default="")
+SENTRY_URL = env.str("SENTRY_URL", default="https://sentry.io").rstrip("/")
+SENTRY_TIMEOUT_SECONDS = env.float("SENTRY_TIMEOUT_SECONDS", default=5.0)
 # A rollback with no finished production deployment this long after the request fails with that reason.
 ROLLBACK_TIMEOUT_MINUTES = env.int("ROLLBACK_TIMEOUT_MINUTES", default=20)
 # /healthz reports the worker down when its last heartbeat (beat, every minute) is older than this.

@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from delivery.simulator.names import TASK_PREFIX, THINGS
-from tools.stand_in import StandIn
+from tools.stand_in import StandIn, json_reply
 
 DEFAULT_TOKEN = "pk_trunkline_stand_in"  # noqa: S105 - the stand-in's own, not a secret
 DEFAULT_TEAM_ID = "9012345"
@@ -254,14 +254,7 @@ class ClickUpServer(StandIn):
                 )
                 with server._lock:
                     server._requests.append(ReceivedRequest(self.command, self.path, status, time.time()))
-                raw = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                for name, value in extra.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(raw)
+                json_reply(self, status, payload, extra)
 
             do_GET = do_POST = do_PUT = _serve
 

@@ -1,11 +1,12 @@
-"""What the stand-ins for outside services share (Slack, ClickUp): a threaded HTTP server on 127.0.0.1, started
-and stopped around a test or the demo, its address, usable as a context manager."""
+"""What the stand-ins for outside services share (Slack, ClickUp, Sentry): a threaded HTTP server on 127.0.0.1,
+started and stopped around a test or the demo, its address, usable as a context manager; a JSON answer."""
 
 from __future__ import annotations
 
+import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Self
+from typing import Any, Self
 
 
 class StandIn:
@@ -41,3 +42,15 @@ class StandIn:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def json_reply(handler: BaseHTTPRequestHandler, status: int, payload: Any, headers: dict[str, str]) -> None:
+    """Answer the request `handler` serves with `payload` as JSON, and these headers."""
+    raw = json.dumps(payload).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(raw)))
+    for name, value in headers.items():
+        handler.send_header(name, value)
+    handler.end_headers()
+    handler.wfile.write(raw)

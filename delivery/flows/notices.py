@@ -19,7 +19,7 @@ from delivery.accounts.models import Developer
 from delivery.accounts.oncall import on_call_now
 from delivery.core.links import absolute_url, page_absolute_url
 from delivery.github.models import Deployment, Repository
-from delivery.monitoring.models import Alert, Incident, MonitoringSession
+from delivery.monitoring.models import Alert, Incident, MonitoringSession, WatchVerdict
 from delivery.notifications.models import Notification
 from delivery.notifications.service import (
     AGREEMENT_NUDGE,
@@ -29,6 +29,8 @@ from delivery.notifications.service import (
     INCIDENT_RESOLVED,
     MONITORING_OVERDUE_ON_CALL,
     MONITORING_OVERDUE_OWNER,
+    WATCH_DEGRADED_ON_CALL,
+    WATCH_DEGRADED_OWNER,
     WEEKLY_REPORT,
     mention_text,
     notify,
@@ -128,6 +130,19 @@ def incident_resolved_text(incident: Incident, url: str | None) -> str:
         f"(firing from {incident.started_at:%H:%M} to {incident.resolved_at:%H:%M} UTC, {minutes} min)."
     )
     return f"{text} {link(url, 'The release')}".rstrip()
+
+
+def watch_degraded_text(
+    session: MonitoringSession, verdict: WatchVerdict, *, to: Developer | None, url: str, rollback_url: str
+) -> str:
+    """`:chart_with_downwards_trend: <@U…>, production got worse after *acme/api v1.4.2*: Error ratio: 6.1 % since
+    14:05, 16 × the 0.4 % before the deploy (…).` then the watch and the rollback."""
+    who = f"{mention_text(to)}, " if to is not None else ""
+    by = "" if to == session.owner else f" (shipped by {slack_escape(session.owner.login)}, who has not acted yet)"
+    return (
+        f":chart_with_downwards_trend: {who}production got worse after *{watch_label(session)}*{by}: "
+        f"{slack_escape(verdict.summary)}. {link(url, 'The watch')} · {link(rollback_url, 'Roll back…')}"
+    )
 
 
 def rollback_started_text(rollback: Rollback, url: str | None = None) -> str:
@@ -248,6 +263,26 @@ def incident_resolved(incident: Incident) -> Notification | None:
         mention=list(release.owners.all()),
         link=url,
         event_at=incident.resolved_at,
+    )
+
+
+def watch_degraded(
+    session: MonitoringSession, verdict: WatchVerdict, *, to_owner: bool, on_call: Developer | None
+) -> None:
+    """A watch's signals read degraded: its owner is told at once with the evidence and the rollback, on-call
+    (`on_call`) if the owner has not acted within the escalation time. Once each per watch."""
+    url = page_absolute_url("watch", session.pk)
+    rollback_url = page_absolute_url("rollback-new", session.release_id)
+    kind = WATCH_DEGRADED_OWNER if to_owner else WATCH_DEGRADED_ON_CALL
+    to = session.owner if to_owner else on_call
+    notify(
+        kind,
+        dedupe_key=dedupe_key(kind, session),
+        text=watch_degraded_text(session, verdict, to=to, url=url, rollback_url=rollback_url),
+        repository=session.release.repository,
+        mention=[to] if to is not None else [],
+        link=url,
+        event_at=verdict.degraded_since,
     )
 
 

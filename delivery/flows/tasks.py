@@ -15,7 +15,7 @@ from delivery.flows.incidents import alerts_received
 from delivery.flows.reports import weekly_reports_due
 from delivery.flows.rollbacks import rollback_executed, rollbacks_polled
 from delivery.flows.task_links import task_links_refreshed
-from delivery.flows.watches import watches_overdue
+from delivery.flows.watches import watch_signals_read, watches_overdue
 from delivery.github.events import REPOSITORY_CHANGED
 from delivery.github.models import Repository
 from delivery.monitoring.alertmanager import ALERTS_RECEIVED, alert_deliveries_sweep
@@ -52,6 +52,12 @@ def poll_rollbacks_task() -> int:
 def watches_overdue_task() -> tuple[int, int]:
     """Beat, every minute: alert owners of overdue watches, then on-call."""
     return watches_overdue()
+
+
+@shared_task(name=requests.WATCH_SIGNALS_READ, ignore_result=True)
+def watch_signals_read_task() -> int:
+    """Beat, every few minutes: read and judge each open watch's production signals; tell a degraded one."""
+    return watch_signals_read()
 
 
 @shared_task(name=requests.WEEKLY_REPORTS, ignore_result=True)

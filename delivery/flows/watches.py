@@ -13,7 +13,8 @@ from delivery.core.stamps import FIGURES, stamp_move
 from delivery.flows import notices
 from delivery.flows.requests import repository_change_request
 from delivery.monitoring.alerts import watches_overdue_alert
-from delivery.monitoring.models import MonitoringSession
+from delivery.monitoring.models import MonitoringSession, WatchVerdict
+from delivery.monitoring.readings import watches_degraded_escalate, watches_signals_read
 from delivery.monitoring.services import SignOff, watch_sign_off, watches_cover, watches_keep_unattended
 from delivery.pipeline.services import release_mark_failed, release_watch_open, releases_watch_done
 
@@ -62,6 +63,23 @@ def watches_kept_unattended(*, session_ids: list[int], notes: str, now: datetime
 def watches_overdue(*, now: datetime | None = None) -> tuple[int, int]:
     """Beat, every minute: overdue watches alert their owner, then on-call (each alert once, told in its claim)."""
     return watches_overdue_alert(on_alert=_tell_overdue, now=now)
+
+
+def watch_signals_read(*, now: datetime | None = None) -> int:
+    """Beat, every SIGNALS_READ_MINUTES: each open watch's signals are read and judged; a watch turning degraded tells
+    its owner at once (evidence, rollback link), and on-call if the owner has not acted MONITORING_ESCALATION_MINUTES
+    later (each once, told in its claim). Returns how many watches were read."""
+    read = watches_signals_read(on_degraded=_tell_degraded, now=now)
+    watches_degraded_escalate(on_escalate=_tell_degraded_on_call, now=now)
+    return read
+
+
+def _tell_degraded(session: MonitoringSession, verdict: WatchVerdict) -> None:
+    notices.watch_degraded(session, verdict, to_owner=True, on_call=None)
+
+
+def _tell_degraded_on_call(session: MonitoringSession, verdict: WatchVerdict, on_call: Developer | None) -> None:
+    notices.watch_degraded(session, verdict, to_owner=False, on_call=on_call)
 
 
 def _tell_overdue(session: MonitoringSession, *, to_owner: bool, on_call: Developer | None) -> None:

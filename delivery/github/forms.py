@@ -6,12 +6,14 @@ import re
 import string
 from fnmatch import fnmatchcase, translate
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 from django import forms
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from delivery.github.label_matchers import MAX_MATCHERS_TEXT, LabelMatcherError, matchers_parse, matchers_text
 from delivery.github.models import LINK_PLACEHOLDERS, Repository
+from delivery.github.signal_settings import QUERY_PLACEHOLDERS, queries_parse, queries_text
 
 FULL_WINDOW_MARK = "(after the window)"
 URL_FIELDS = ("logs_url_template", "metrics_url_template", "errors_url_template")
@@ -30,7 +32,9 @@ LIMITS: dict[str, tuple[int, int, str, str]] = {
     "staging_stuck_minutes": (1, 7 * 24 * 60, "minute", "Stuck before staging"),
     "tag_stuck_minutes": (1, 7 * 24 * 60, "minute", "Stuck before the tag"),
     "production_stuck_minutes": (1, 7 * 24 * 60, "minute", "Stuck before production"),
+    "sentry_issue_events": (0, 1_000_000, "event", "A new Sentry issue's events"),
 }
+SENTRY_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
 WORKFLOW_DIR = ".github/workflows/"
 # What GitHub's dispatch API takes as the workflow's id: its file name in .github/workflows, nothing more.
 WORKFLOW_FILE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*\.ya?ml")
@@ -71,6 +75,22 @@ def _pattern_problem(pattern: str) -> str:
     return ""
 
 
+def _server_problem(address: str) -> str:
+    """Why a Prometheus address cannot be one (a scheme, a host, no query), or ""."""
+    try:
+        parts = urlsplit(address)
+        port_ok = parts.port is None or 0 < parts.port < 65536
+    except ValueError:
+        parts, port_ok = urlsplit(""), False
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok or any(c.isspace() for c in address):
+        return "Prometheus's address starts with http:// or https:// and names its host, e.g. http://prometheus:9090."
+    if parts.query or parts.fragment:
+        return "Give Prometheus's address alone, without ?… or #… (Trunkline adds /api/v1/query_range)."
+    if parts.username or parts.password:
+        return "No credentials in the address: the bearer token comes from PROMETHEUS_BEARER_TOKEN."
+    return ""
+
+
 def _template_problem(template: str) -> str:
     """Why a link template cannot be filled in (an unknown or malformed {placeholder}), or ""."""
     try:
@@ -105,6 +125,15 @@ class RepositorySettingsForm(forms.ModelForm):
         help_text=f"One item per line, in order. End a line with “{FULL_WINDOW_MARK}” for an item that can be "
         "ticked only when the watch window has ended. Keep a line about the decision (keep, fix forward or roll back).",
     )
+    queries = forms.CharField(
+        label="Prometheus queries",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+        help_text="One a line: name | unit | rule | query. Units: ratio (shown as %), s (seconds) or a word. Rules: "
+        "ratio (above max(2 × baseline, baseline + 0.01)), latency (above 1.5 × baseline), 2x +0.01, 1.5x, >0.05. "
+        "Placeholders: " + ", ".join(f"${p}" for p in QUERY_PLACEHOLDERS) + " (the range of each point, for "
+        "rate(…[$window])); $$ for a dollar sign. The baseline is the same length of time before the deploy.",
+    )
 
     class Meta:
         model = Repository
@@ -126,6 +155,11 @@ class RepositorySettingsForm(forms.ModelForm):
             *URL_FIELDS,
             "slack_channel",
             *MATCHER_FIELDS,
+            "prometheus_url",
+            "sentry_organization",
+            "sentry_project",
+            "sentry_environment",
+            "sentry_issue_events",
         ]
         labels = {
             "logs_url_template": "Logs link",
@@ -139,6 +173,11 @@ class RepositorySettingsForm(forms.ModelForm):
             "monitoring_grace_minutes": "Sign-off grace (minutes)",
             "alert_matchers": "Alert matchers",
             "alert_production_matchers": "Production alert matchers",
+            "prometheus_url": "Prometheus",
+            "sentry_organization": "Sentry organization",
+            "sentry_project": "Sentry project id",
+            "sentry_environment": "Sentry environment",
+            "sentry_issue_events": "New Sentry issue: events before it degrades",
         }
         error_messages = {
             "production_environment": {"required": "Name the production environment (e.g. production)."},
@@ -160,6 +199,14 @@ class RepositorySettingsForm(forms.ModelForm):
             'service="billing" (also != =~ !~, comma-separated). Empty: none.',
             "alert_production_matchers": 'Of those, the ones from production, e.g. env="production" (empty: all of '
             "them). A production alert while a release is live is an incident of that release.",
+            "prometheus_url": "The watch reads the queries below here (e.g. http://prometheus:9090); blank: no "
+            "Prometheus. A bearer token, if it needs one, comes from PROMETHEUS_BEARER_TOKEN.",
+            "sentry_organization": "The organization's slug; with the project id, the watch reads new and regressed "
+            "issues (the token comes from SENTRY_TOKEN, the address from SENTRY_URL).",
+            "sentry_project": "The project's numeric id (Sentry: project settings).",
+            "sentry_environment": "Blank: the production environment's name.",
+            "sentry_issue_events": "A new or regressed issue with more events than this in the window degrades the "
+            "watch.",
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -170,6 +217,13 @@ class RepositorySettingsForm(forms.ModelForm):
             mark = f" {FULL_WINDOW_MARK}" if item.get("requires_full_window") else ""
             lines.append(f"{item.get('text', '')}{mark}")
         self.fields["checklist"].initial = "\n".join(lines)
+        self.initial_queries = list(self.instance.signal_queries or [])
+        self.fields["queries"].initial = queries_text(self.initial_queries)
+        # The checklist with the watch's settings, the queries under Prometheus's address.
+        names = [n for n in self.fields if n not in ("checklist", "queries")]
+        names.insert(names.index("monitoring_grace_minutes") + 1, "checklist")
+        names.insert(names.index("prometheus_url") + 1, "queries")
+        self.order_fields(names)
         for name, (low, high, _unit, _words) in LIMITS.items():
             field = cast(forms.IntegerField, self.fields[name])
             # The range is checked in clean(), in words; the browser is told it too.
@@ -199,6 +253,31 @@ class RepositorySettingsForm(forms.ModelForm):
         if len(items) > 20:
             raise forms.ValidationError("At most 20 items: a checklist is read in a minute.")
         return items
+
+    def clean_queries(self) -> list[dict[str, str]]:
+        try:
+            return queries_parse(self.cleaned_data["queries"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+    def clean_prometheus_url(self) -> str:
+        address = self.cleaned_data.get("prometheus_url", "").strip()
+        problem = _server_problem(address) if address else ""
+        if problem:
+            raise forms.ValidationError(problem)
+        return address.rstrip("/")
+
+    def clean_sentry_organization(self) -> str:
+        slug = self.cleaned_data.get("sentry_organization", "").strip()
+        if slug and not SENTRY_SLUG.fullmatch(slug):
+            raise forms.ValidationError("The organization's slug as Sentry's addresses show it: a-z, 0-9, - and _.")
+        return slug
+
+    def clean_sentry_project(self) -> str:
+        project = self.cleaned_data.get("sentry_project", "").strip()
+        if project and not (project.isascii() and project.isdigit()):
+            raise forms.ValidationError("The project's numeric id, such as 4504; its slug will not do here.")
+        return project
 
     def clean_rollback_workflow_file(self) -> str:
         value = self.cleaned_data.get("rollback_workflow_file", "").strip()
@@ -254,6 +333,14 @@ class RepositorySettingsForm(forms.ModelForm):
                 problem = _template_problem(value)
                 if problem:
                     self.add_error(name, problem)
+        organization, project = data.get("sentry_organization"), data.get("sentry_project")
+        if bool(organization) != bool(project) and not {"sentry_organization", "sentry_project"} & set(self.errors):
+            self.add_error(
+                "sentry_project" if organization else "sentry_organization",
+                "Give both the Sentry organization and the project id, or neither.",
+            )
+        if data.get("prometheus_url") and data.get("queries") == []:
+            self.add_error("queries", "Give at least one query for Prometheus to answer (or clear its address).")
         if (
             data.get("rollback_method") == Repository.RollbackMethod.WORKFLOW_DISPATCH
             and not data.get("rollback_workflow_file")
@@ -282,12 +369,13 @@ class RepositorySettingsForm(forms.ModelForm):
 
     @property
     def changed_settings(self) -> list[str]:
-        """The labels of the settings this save changes (the checklist compared item by item, not as text)."""
-        before = self.initial_checklist
+        """The labels of the settings this save changes (the checklist and the queries compared item by item, not as
+        text)."""
+        before = {"checklist": self.initial_checklist, "queries": self.initial_queries}
         return [
             str(self.fields[name].label or name)
             for name in self.changed_data
-            if name != "checklist" or self.cleaned_data.get("checklist") != before
+            if name not in before or self.cleaned_data.get(name) != before[name]
         ]
 
     def save(self, commit: bool = True) -> Repository:
@@ -295,8 +383,11 @@ class RepositorySettingsForm(forms.ModelForm):
         are left as they are."""
         repository = super().save(commit=False)
         repository.checklist_template = self.cleaned_data["checklist"]
+        repository.signal_queries = self.cleaned_data["queries"]
         if commit:
-            repository.save(update_fields=[*(self._meta.fields or ()), "checklist_template", "updated_at"])
+            repository.save(
+                update_fields=[*(self._meta.fields or ()), "checklist_template", "signal_queries", "updated_at"]
+            )
         return repository
 
 

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from django.db import models
 from django.db.models import Q
 
+from delivery.github.signal_settings import default_signal_queries
+
 if TYPE_CHECKING:
     from delivery.accounts.models import Developer
 
@@ -84,6 +86,13 @@ class Repository(models.Model):
     # production ones (none: all of them).
     alert_matchers = models.CharField(max_length=500, blank=True)
     alert_production_matchers = models.CharField(max_length=500, blank=True)
+    # Production signals the watch reads (github.signal_settings; the tokens come from the environment).
+    prometheus_url = models.CharField(max_length=500, blank=True)
+    signal_queries = models.JSONField(default=default_signal_queries, blank=True)
+    sentry_organization = models.CharField(max_length=100, blank=True)
+    sentry_project = models.CharField(max_length=20, blank=True)
+    sentry_environment = models.CharField(max_length=100, blank=True)
+    sentry_issue_events = models.PositiveIntegerField(default=10)
     # Sync bookkeeping: a row-level lease so one sync runs per repository at a time (claimed with a
     # conditional UPDATE, renewed as the sync goes, see github.sync_lease).
     sync_lease_until = models.DateTimeField(null=True, blank=True)

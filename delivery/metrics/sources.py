@@ -237,18 +237,36 @@ def failures_recovered(scope: Scope) -> QuerySet[Deployment]:
 def watches_due(scope: Scope) -> QuerySet[MonitoringSession]:
     """Watches whose window ended in the period (up to now), those a rollback ended aside; signed off in time when
     their owner decided before the overdue reminder went out."""
-    watches = MonitoringSession.objects.filter(
-        release__repository_id__in=scope.repository_ids,
-        window_ends_at__gte=scope.start,
-        window_ends_at__lt=min(scope.end, timezone.now()),
-    ).exclude(decision=MonitoringSession.Decision.ROLLED_BACK)
+    watches = _watches_of(
+        scope,
+        MonitoringSession.objects.filter(
+            window_ends_at__gte=scope.start, window_ends_at__lt=min(scope.end, timezone.now())
+        ).exclude(decision=MonitoringSession.Decision.ROLLED_BACK),
+    )
+    return watches.annotate(in_time=Case(When(SIGNED_OFF_IN_TIME, then=Value(True)), default=Value(False)))
+
+
+def watches_degraded(scope: Scope) -> QuerySet[MonitoringSession]:
+    """Watches that began in the period whose production signals read degraded: the verdict kept with the sign-off,
+    or the latest of one still open (those a rollback ended included)."""
+    return _watches_of(
+        scope,
+        MonitoringSession.objects.filter(window_starts_at__gte=scope.start, window_starts_at__lt=scope.end).filter(
+            Q(signed_off_verdict="degraded") | Q(signed_off_at__isnull=True, verdict__verdict="degraded")
+        ),
+    )
+
+
+def _watches_of(scope: Scope, watches: QuerySet[MonitoringSession]) -> QuerySet[MonitoringSession]:
+    """The scope's watches: of its repositories, by its person or team, bots' left out unless it includes them."""
+    watches = watches.filter(release__repository_id__in=scope.repository_ids)
     if not scope.include_bots:
         watches = watches.exclude(bot_q("owner"))
     if scope.developer is not None:
         watches = watches.filter(owner=scope.developer)
     if scope.team is not None:
         watches = watches.filter(owner__teams=scope.team)
-    return watches.annotate(in_time=Case(When(SIGNED_OFF_IN_TIME, then=Value(True)), default=Value(False)))
+    return watches
 
 
 def reviews_given(scope: Scope) -> QuerySet[Review]:

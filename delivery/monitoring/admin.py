@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from delivery.monitoring.models import Alert, AlertDelivery, ChecklistItem, Incident, MonitoringSession
+from delivery.monitoring.models import (
+    Alert,
+    AlertDelivery,
+    ChecklistItem,
+    Incident,
+    MonitoringSession,
+    SignalReading,
+    WatchVerdict,
+)
 
 
 class ChecklistItemInline(admin.TabularInline):
@@ -36,3 +44,17 @@ class AlertDeliveryAdmin(admin.ModelAdmin):
     list_display = ["received_at", "receiver", "status", "alert_count", "outcome", "attempts"]
     list_filter = ["outcome"]
     exclude = ["body"]
+
+
+@admin.register(WatchVerdict)
+class WatchVerdictAdmin(admin.ModelAdmin):
+    list_display = ["session", "verdict", "degraded_since", "read_at", "owner_told_at", "on_call_told_at"]
+    list_filter = ["verdict"]
+    raw_id_fields = ["session"]
+
+
+@admin.register(SignalReading)
+class SignalReadingAdmin(admin.ModelAdmin):
+    list_display = ["session", "signal", "source", "judgement", "errors", "read_at"]
+    list_filter = ["source", "judgement"]
+    raw_id_fields = ["session"]

@@ -37,6 +37,10 @@ class MonitoringSession(models.Model):
     signed_off_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     decision = models.CharField(max_length=20, choices=Decision.choices, blank=True)
     notes = models.TextField(blank=True)
+    signed_off_verdict = models.CharField(
+        max_length=20, blank=True, help_text="The signals' verdict when it was signed off (monitoring.signal_records)."
+    )
+    signed_off_evidence = models.JSONField(default=list, blank=True, help_text="Its evidence then, signal by signal.")
     owner_alerted_at = models.DateTimeField(null=True, blank=True)
     on_call_alerted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -96,7 +100,19 @@ class ChecklistItem(models.Model):
         return self.text
 
 
-# Alertmanager's alerts and their incidents live in a module of their own; imported here so Django finds them.
+# Alertmanager's alerts and their incidents, and the watch's signal readings, live in modules of their own; imported
+# here so Django finds them.
 from delivery.monitoring.alert_models import Alert, AlertDelivery, Incident  # noqa: E402
+from delivery.monitoring.signal_records import Judgement, SignalReading, WatchVerdict  # noqa: E402
 
-__all__ = ["Alert", "AlertDelivery", "ChecklistItem", "Incident", "MonitoringSession", "WatchedRelease"]
+__all__ = [
+    "Alert",
+    "AlertDelivery",
+    "ChecklistItem",
+    "Incident",
+    "Judgement",
+    "MonitoringSession",
+    "SignalReading",
+    "WatchVerdict",
+    "WatchedRelease",
+]

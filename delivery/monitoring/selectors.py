@@ -1,17 +1,18 @@
-"""Reads of the watch: its state now, the watches of a release, and its dashboard links filled in with its releases
-and window."""
+"""Reads of the watch: its state now, the watches of a release, its dashboard links filled in with its releases and
+window, and what its production signals read."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from delivery.github.models import LINK_PLACEHOLDERS
-from delivery.monitoring.models import MonitoringSession
+from delivery.monitoring.models import MonitoringSession, SignalReading, WatchVerdict
 from delivery.pipeline.models import Release
 
 logger = logging.getLogger(__name__)
-__all__ = ["LINK_PLACEHOLDERS", "watch_dashboard_links", "watch_state", "watches_of_release"]
+__all__ = ["LINK_PLACEHOLDERS", "watch_dashboard_links", "watch_signals", "watch_state", "watches_of_release"]
 
 
 def watch_state(session: MonitoringSession, now: datetime) -> str:
@@ -29,13 +30,43 @@ def watches_of_release(*, release: Release, now: datetime) -> list[MonitoringSes
     """The watches that cover `release`, by owner, each with its `state` at `now` (two queries)."""
     sessions = list(
         MonitoringSession.objects.filter(releases=release)
-        .select_related("owner", "signed_off_by", "release__repository")
+        .select_related("owner", "signed_off_by", "release__repository", "verdict")
         .prefetch_related("releases")
         .order_by("owner__login")
     )
     for session in sessions:
         session.state = watch_state(session, now)
     return sessions
+
+
+@dataclass(frozen=True)
+class WatchSignals:
+    """What the watch's signals read: the verdict (None before the first read), each signal's reading in the
+    settings' order, and whether the repository has a source to read at all."""
+
+    session: MonitoringSession
+    verdict: WatchVerdict | None
+    readings: list[SignalReading]
+
+    @property
+    def configured(self) -> bool:
+        repository = self.session.release.repository
+        return bool(repository.prometheus_url or (repository.sentry_organization and repository.sentry_project))
+
+    @property
+    def shown(self) -> str:
+        """The verdict kept with the sign-off once there is one, else the latest ("" before the first read)."""
+        if self.session.signed_off_at is not None:
+            return self.session.signed_off_verdict
+        return self.verdict.verdict if self.verdict else ""
+
+
+def watch_signals(session: MonitoringSession) -> WatchSignals:
+    """Two queries, however many signals."""
+    readings = list(SignalReading.objects.filter(session=session).order_by("position", "signal"))
+    for reading in readings:
+        reading.session = session  # the chart places the deploy from it
+    return WatchSignals(session, WatchVerdict.objects.filter(session=session).first(), readings)
 
 
 class _SafeFormat(dict):

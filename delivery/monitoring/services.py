@@ -20,7 +20,7 @@ from django.utils import timezone
 from delivery.accounts.audit import audit
 from delivery.accounts.models import AuditEvent, Developer
 from delivery.github.models import Repository
-from delivery.monitoring.models import ChecklistItem, MonitoringSession, WatchedRelease
+from delivery.monitoring.models import ChecklistItem, Judgement, MonitoringSession, WatchedRelease, WatchVerdict
 from delivery.pipeline.models import Release, watch_history_age
 
 logger = logging.getLogger(__name__)
@@ -223,7 +223,27 @@ def watch_sign_off(
     if decision == MonitoringSession.Decision.KEEP:  # a release that joined meanwhile moved the window's end
         unsigned = unsigned.filter(window_ends_at__lte=now)
     with transaction.atomic():
-        done = unsigned.update(signed_off_at=now, signed_off_by=user, decision=decision, notes=notes)
+        # The verdict the owner saw: locked, so a read in flight cannot change it under the sign-off (it waits, then
+        # finds the watch signed off and writes nothing).
+        verdict = WatchVerdict.objects.select_for_update().filter(session=session).first()
+        if (
+            decision == MonitoringSession.Decision.KEEP
+            and verdict
+            and verdict.verdict == Judgement.DEGRADED
+            and not notes
+        ):
+            raise WatchError(
+                f"Production reads degraded since this release ({verdict.summary}): keeping it needs a reason in the "
+                "notes, or roll back."
+            )
+        done = unsigned.update(
+            signed_off_at=now,
+            signed_off_by=user,
+            decision=decision,
+            notes=notes,
+            signed_off_verdict=verdict.verdict if verdict else "",
+            signed_off_evidence=verdict.evidence if verdict else [],
+        )
         if not done:
             if MonitoringSession.objects.filter(pk=session.pk, signed_off_at__isnull=False).exists():
                 raise WatchError("This watch was already signed off.")
@@ -272,6 +292,7 @@ def watches_end_by_rollback(*, release_ids: list[int], user: Any, reason: str, n
         decision=MonitoringSession.Decision.ROLLED_BACK,
         notes=reason[:NOTES_MAX],
     )
+    _verdicts_keep(ending)
     return releases_unwatched(_covered_by(ending))
 
 
@@ -281,7 +302,16 @@ def watches_keep_unattended(*, session_ids: list[int], notes: str, now: datetime
     MonitoringSession.objects.filter(
         pk__in=session_ids, signed_off_at__isnull=True, owner__user__isnull=True, window_ends_at__lte=now
     ).update(signed_off_at=now, decision=MonitoringSession.Decision.KEEP, notes=notes[:NOTES_MAX])
+    _verdicts_keep(session_ids)
     return releases_unwatched(_covered_by(session_ids))
+
+
+def _verdicts_keep(session_ids: list[int]) -> None:
+    """The signed-off watches keep the verdict their signals had then (their reads stop with the sign-off)."""
+    for verdict in WatchVerdict.objects.select_for_update().filter(session_id__in=session_ids).exclude(verdict=""):
+        MonitoringSession.objects.filter(
+            pk=verdict.session_id, signed_off_at__isnull=False, signed_off_verdict=""
+        ).update(signed_off_verdict=verdict.verdict, signed_off_evidence=verdict.evidence)
 
 
 def _covered_by(session_ids: list[int]) -> list[int]:

@@ -43,6 +43,8 @@ WEEKLY_REPORT = "weekly_report"
 AGREEMENT_NUDGE = "agreement_nudge"
 ALERT_FIRING = "alert_firing"
 INCIDENT_RESOLVED = "incident_resolved"
+WATCH_DEGRADED_OWNER = "watch_degraded_owner"
+WATCH_DEGRADED_ON_CALL = "watch_degraded_on_call"
 KINDS = frozenset(
     {
         DEPLOY_SUCCEEDED,
@@ -56,6 +58,8 @@ KINDS = frozenset(
         AGREEMENT_NUDGE,
         ALERT_FIRING,
         INCIDENT_RESOLVED,
+        WATCH_DEGRADED_OWNER,
+        WATCH_DEGRADED_ON_CALL,
     }
 )
 

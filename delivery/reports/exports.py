@@ -106,6 +106,15 @@ def markdown(document: dict[str, Any], *, title: str) -> str:
         )
     watch = document["watch"]
     lines += ["", "## The watch", "", f"{watch['in_time']} of {watch['due']} watches signed off in time.", ""]
+    signals = watch.get("signals")  # reports stored before the watch read production have none
+    if signals and signals["releases"]:
+        lines += [f"Production read degraded: {_md(signals['words'])}.", ""]
+        lines.extend(
+            f"- Degraded: {_link(row['repository'] + ' ' + row['tag'], row['url'])} ({_md(row['owner'])}): "
+            f"{_md(', '.join(row['signals']) or 'production')}"
+            for row in signals["rows"]
+        )
+        lines.append("")
     lines.extend(
         f"- Overdue: {_link(row['repository'] + ' ' + row['tag'], row['url'])} ({_md(row['owner'])}), window ended "
         f"{_day(row['window_ends_at'])}"

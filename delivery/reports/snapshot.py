@@ -5,6 +5,7 @@ again here; once stored it is never recomputed (delivery.reports.services)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,8 +23,9 @@ from delivery.pipeline.models import Change, Release
 from delivery.reports.agreements import RULES, agreement_scope, judge, scope_words, words
 from delivery.reports.failures import failed_section
 from delivery.reports.models import Agreement
-from delivery.reports.talking import OVER_A_DAY, talking_points
+from delivery.reports.talking import OVER_A_DAY, signals_line, talking_points
 from delivery.reports.weeks import IsoWeek, when
+from delivery.rollbacks.models import Rollback
 
 SCHEMA = 2
 """2: with the working agreements (section 2); a report stored before has none and is shown without."""
@@ -177,7 +179,60 @@ def _watch(scope: Scope) -> dict[str, Any]:
         "in_time": sum(1 for w in rows if w.in_time),
         "overdue": overdue[:LIMIT],
         "evidence": evidence_url(scope, "process"),
+        "signals": _watch_signals(scope),
     }
+
+
+def _watch_signals(scope: Scope) -> dict[str, Any]:
+    """The releases whose watch read production degraded, by signal, and how soon after it those rolled back were
+    (from the first degraded reading to the rollback's request)."""
+    watches = list(
+        sources.watches_degraded(scope)
+        .select_related("owner", "release", "release__repository", "verdict")
+        .order_by("window_starts_at", "pk")[:LIMIT]
+    )
+    rolled: dict[int, datetime] = {}
+    undone = Rollback.releases_undone.through.objects.filter(release_id__in=[w.release_id for w in watches]).exclude(
+        rollback__state=Rollback.State.FAILED
+    )
+    for release_id, requested_at in undone.values_list("release_id", "rollback__requested_at"):
+        rolled[release_id] = min(requested_at, rolled.get(release_id, requested_at))
+    by_signal: dict[str, set[int]] = {}
+    rows, reactions = [], {}
+    for w in watches:
+        verdict = getattr(w, "verdict", None)
+        evidence = w.signed_off_evidence if w.signed_off_at else (verdict.evidence if verdict else [])
+        signals = [str(e.get("signal")) for e in evidence if e.get("judgement") == "degraded"]
+        for signal in signals:
+            by_signal.setdefault(signal, set()).add(w.release_id)
+        since = verdict.degraded_since if verdict else None
+        rolled_at = rolled.get(w.release_id)
+        seconds = max((rolled_at - since).total_seconds(), 0) if rolled_at and since else None
+        if rolled_at is not None:
+            reactions[w.release_id] = seconds
+        rows.append(
+            {
+                "repository": w.release.repository.full_name,
+                "tag": _release_label(w.release),
+                "owner": w.owner.login,
+                "url": page_url("watch", w.pk),
+                "signals": signals,
+                "degraded_since": when(since),
+                "rolled_back_after_seconds": _round(seconds),
+            }
+        )
+    known = [s for s in reactions.values() if s is not None]
+    signals_found = {
+        "releases": len({w.release_id for w in watches}),
+        "by_signal": [
+            {"signal": signal, "releases": len(ids)}
+            for signal, ids in sorted(by_signal.items(), key=lambda item: (-len(item[1]), item[0]))
+        ],
+        "rolled_back": len(reactions),
+        "rolled_back_within_seconds": _round(max(known)) if known else None,
+        "rows": rows,
+    }
+    return {**signals_found, "words": signals_line(signals_found)}
 
 
 def _breaches(scope: Scope) -> dict[str, Any]:

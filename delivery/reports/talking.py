@@ -166,6 +166,35 @@ def watches(document: dict[str, Any]) -> dict[str, Any] | None:
     return {"text": text + ".", "evidence": _evidence(watch["overdue"], lambda r: f"{r['repository']} {r['tag']}")}
 
 
+def signals_line(signals: dict[str, Any]) -> str:
+    """`2 releases degraded error ratio, 1 p95 latency; 1 rolled back within 6 min` ("" when none did)."""
+    if not signals["releases"]:
+        return ""
+    parts = [
+        f"{row['releases']} {plural(row['releases'], 'release')} degraded {row['signal'].lower()}"
+        if i == 0
+        else f"{row['releases']} {row['signal'].lower()}"
+        for i, row in enumerate(signals["by_signal"])
+    ] or [f"{signals['releases']} {plural(signals['releases'], 'release')} degraded production"]
+    line = ", ".join(parts)
+    if signals["rolled_back"]:
+        line += f"; {signals['rolled_back']} rolled back"
+        if signals["rolled_back_within_seconds"] is not None:
+            line += f" within {duration(signals['rolled_back_within_seconds'])}"
+    return line
+
+
+def degraded(document: dict[str, Any]) -> dict[str, Any] | None:
+    signals = document["watch"].get("signals")  # reports stored before the watch read production have none
+    if not signals or not signals["releases"]:
+        return None
+    text = signals_line(signals)
+    return {
+        "text": text[:1].upper() + text[1:] + ".",
+        "evidence": _evidence(signals["rows"], lambda r: f"{r['repository']} {r['tag']}"),
+    }
+
+
 def breaches(document: dict[str, Any]) -> dict[str, Any] | None:
     checks = [c for c in document["breaches"]["checks"] if c["count"]]
     if not checks:
@@ -216,7 +245,7 @@ def slowest(document: dict[str, Any]) -> dict[str, Any] | None:
     return {"text": text + ".", "evidence": _evidence(rows[:1], _change_label)}
 
 
-RULES = [rollbacks, failures, pickup, lead, watches, breaches, deployments, slowest]
+RULES = [rollbacks, failures, degraded, pickup, lead, watches, breaches, deployments, slowest]
 
 
 def talking_points(document: dict[str, Any]) -> list[dict[str, Any]]:

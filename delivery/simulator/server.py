@@ -1,4 +1,4 @@
-"""The HTTP server: routing, auth, ETags, rate limit, faults, control endpoints.
+"""The HTTP server: routing, auth, ETags, rate limit, faults, control endpoints, the services' Prometheus API.
 
 ``SimulatorServer(world).start()`` serves GitHub's REST API under ``/api/v3``, its GraphQL API at ``POST
 /api/graphql`` (and github.com's ``/graphql``; :mod:`graphql_api`), the OAuth web flow
@@ -24,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from . import prometheus
 from .api import Api
 from .api_base import DOCS as API_DOCS
 from .api_base import ApiError, Request, Response, Result, dumps
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from .live import LiveActivity
 
 API_PREFIX = "/api/v3"
+PROMETHEUS_PATHS = ("/api/v1/query_range", "/api/v1/query")  # the simulated services' signals (prometheus.py)
 GRAPHQL_PATHS = ("/api/graphql", "/graphql")  # GitHub Enterprise Server's; github.com's (api.github.com/graphql)
 TIMER_POLL_SECONDS = 0.05
 
@@ -174,6 +176,10 @@ class SimulatorServer:
             self.world.advance()
             status, body = self.control.handle(method, path, query, _json_or_none(raw_body))
             return Response(status, b"" if body is None else dumps(body))
+        if path in PROMETHEUS_PATHS and method == "GET":
+            self.world.advance()
+            status, body = prometheus.answer(self.world, path, query)
+            return Response(status, dumps(body))
         if path.startswith("/avatars/u/") and method == "GET":
             return Response(
                 200, _avatar(path.rsplit("/", 1)[-1]), "image/svg+xml", [("Cache-Control", "max-age=86400")]

@@ -1,7 +1,11 @@
-"""The watch's page: the checklist, the dashboards, the countdown, the sign-off."""
+"""The watch's page: what production's signals read (a chart each, the verdict and its evidence), the checklist, the
+dashboards, the countdown, the sign-off."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -11,9 +15,11 @@ from django.utils import timezone
 from delivery.core.http import HtmxHttpRequest
 from delivery.flows.watches import watch_signed_off
 from delivery.monitoring.models import ChecklistItem, MonitoringSession
-from delivery.monitoring.selectors import watch_dashboard_links, watch_state
+from delivery.monitoring.selectors import watch_dashboard_links, watch_signals, watch_state
 from delivery.monitoring.services import ITEM_NOTE_MAX, NOTES_MAX, WatchError, watch_item_check
+from delivery.monitoring.verdicts import error_note
 from delivery.web.forms import WatchItemForm, WatchSignOffForm
+from delivery.web.watch_charts import signal_chart
 
 
 def _session(pk: int) -> MonitoringSession:
@@ -22,10 +28,30 @@ def _session(pk: int) -> MonitoringSession:
     )
 
 
+def _signals_context(session: MonitoringSession, now: datetime) -> dict[str, object]:
+    signals = watch_signals(session)
+    return {
+        "session": session,
+        "signals": signals,
+        "signal_rows": [
+            {
+                "reading": r,
+                "chart": signal_chart(r),
+                "note": error_note(r.errors, r.last_error, standing=r.judged_at is not None),
+            }
+            for r in signals.readings
+        ],
+        "read_every": settings.SIGNALS_READ_MINUTES,
+        "reads_failing": any(r.errors and r.judged_at for r in signals.readings),
+        "reading": session.signed_off_at is None and now < session.window_ends_at,
+    }
+
+
 def _context(request: HttpRequest, session: MonitoringSession, **extra: object) -> dict[str, object]:
     now = timezone.now()
     covered = list(session.releases.prefetch_related("undone_by").order_by("deployed_at", "pk"))
     return {
+        **_signals_context(session, now),
         "session": session,
         "covered": covered,
         "items": list(session.items.select_related("checked_by")),
@@ -42,12 +68,15 @@ def _context(request: HttpRequest, session: MonitoringSession, **extra: object) 
     }
 
 
-def watch_page(request: HttpRequest, pk: int) -> HttpResponse:
+def watch_page(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The watch. A POST is its sign-off, answered at the page's own address: a refusal re-renders it here (what
-    was typed kept), so a reload never lands on an address that answers only POST."""
+    was typed kept), so a reload never lands on an address that answers only POST. htmx's refresh of the signals
+    gets their section alone."""
     session = _session(pk)
     if request.method == "POST":
         return _sign_off(request, session)
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "monitoring/watch.html#watch-signals", _signals_context(session, timezone.now()))
     return render(request, "monitoring/watch.html", _context(request, session))
 
 

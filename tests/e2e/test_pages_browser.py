@@ -34,6 +34,7 @@ from tests.conftest import member, simulator_client, sync_all
 from tests.e2e.conftest import checked, context_for, page_problems
 from tests.factories import WebhookDeliveryFactory
 from tests.monitoring import alerting
+from tests.monitoring.helpers import readings_store, sentry_reading_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -69,6 +70,8 @@ def organization(github: SimulatorServer) -> dict[str, Any]:
     session = MonitoringSession.objects.order_by("-window_starts_at").first()
     assert session is not None and releases, "the simulator's history has no production release with an owner"
     admin = member(session.owner.login, role="admin")  # signed in as the owner of a watch: it has their checklist
+    readings_store(session, 2)  # what production's signals read: charts, the verdict, Sentry's issues
+    sentry_reading_store(session)
     developer = member("dana", role="developer")
     release = session.release
     target = rollback_targets(release)[0]

@@ -20,7 +20,9 @@ pytestmark = pytest.mark.django_db
 
 def _form_data(repo: Repository, **changes: Any) -> dict[str, Any]:
     data = {k: v for k, v in model_to_dict(repo, fields=RepositorySettingsForm._meta.fields).items() if v is not None}
-    data["checklist"] = RepositorySettingsForm(instance=repo).fields["checklist"].initial
+    form = RepositorySettingsForm(instance=repo)
+    data["checklist"] = form.fields["checklist"].initial
+    data["queries"] = form.fields["queries"].initial
     data.update(changes)
     return data
 

@@ -7,9 +7,10 @@ import io
 from datetime import UTC, date, datetime
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from delivery.github.models import Deployment
+from delivery.monitoring.models import MonitoringSession, WatchVerdict
 from delivery.pipeline.models import Release
 from delivery.reports.exports import csv_text
 from delivery.reports.models import WeeklyReport
@@ -17,8 +18,9 @@ from delivery.reports.services import report_build
 from delivery.reports.snapshot import snapshot
 from delivery.reports.weeks import IsoWeek, WeekError, week_just_ended
 from delivery.rollbacks.models import Rollback
+from tests.conftest import member
 from tests.factories import DeveloperFactory
-from tests.metrics.history import DAY, HOUR, History
+from tests.metrics.history import DAY, HOUR, History, at
 from tests.reports.helpers import rollback, team
 
 pytestmark = pytest.mark.django_db
@@ -276,3 +278,54 @@ def test_a_release_named_as_a_fix_is_a_fix_forward_with_the_reason_its_failed_re
         "Signed off: fix forward (ana)",
     )
     assert [(r["tag"], r["recovery_seconds"]) for r in row["recovered"]] == [("v2.0.0", 40 * 60)]
+
+
+def test_the_watch_section_says_which_releases_read_production_degraded_and_how_soon_they_rolled_back() -> None:
+    h = History(owner="acme", name="billing", full_name="acme/billing")
+    ana, ben = DeveloperFactory(login="ana"), DeveloperFactory(login="ben")
+    h.merge(ana, opened=0, merged=60, first_commit=-120, reviews=((ben, 20),))
+    h.merge(ben, opened=70, merged=200, first_commit=60, reviews=((ana, 20),))
+    h.merge(ana, opened=210, merged=300, first_commit=200, reviews=((ben, 20),))
+    good = h.deploy("production", 1, 90)
+    slow = h.deploy("production", 2, DAY)
+    bad = h.deploy("production", 3, 2 * DAY)
+    h.derive()
+    error_ratio = {"signal": "Error ratio", "judgement": "degraded", "reason": "8.0 % since 09:02"}
+    latency = {"signal": "p95 latency", "judgement": "degraded", "reason": "780 ms since 09:02"}
+    healthy = {"signal": "p95 latency", "judgement": "healthy", "reason": "195 ms now"}
+    kept = h.release(slow)
+    h.watch(kept, ben, ends=DAY + 30, signed_off=DAY + 40)
+    MonitoringSession.objects.filter(release=kept).update(
+        signed_off_verdict="degraded", signed_off_evidence=[error_ratio, latency], notes="known"
+    )
+    WatchVerdict.objects.create(
+        session=MonitoringSession.objects.get(release=kept), verdict="degraded", degraded_since=at(DAY + 2)
+    )
+    undone = h.release(bad)
+    session = MonitoringSession.objects.create(
+        release=undone, owner=ana, window_starts_at=undone.deployed_at, window_ends_at=at(2 * DAY + 30)
+    )
+    WatchVerdict.objects.create(
+        session=session, verdict="degraded", evidence=[error_ratio, healthy], degraded_since=at(2 * DAY + 3)
+    )
+    rollback(h, undone, h.release(good), reason="Errors", minutes=2 * DAY + 9)  # six minutes after it degraded
+    h.watch(h.release(good), ana, ends=120, signed_off=125)  # healthy, not counted
+
+    signals = snapshot(W45)["watch"]["signals"]
+
+    assert signals["words"] == "2 releases degraded error ratio, 1 p95 latency; 1 rolled back within 6 min"
+    assert signals["releases"] == 2 and signals["rolled_back"] == 1
+    assert [(r["tag"], r["signals"], r["rolled_back_after_seconds"]) for r in signals["rows"]] == [
+        (kept.tag_name or kept.sha[:7], ["Error ratio", "p95 latency"], None),
+        (undone.tag_name or undone.sha[:7], ["Error ratio"], 360),
+    ]
+    texts = [p["text"] for p in snapshot(W45)["talking_points"]]
+    assert "2 releases degraded error ratio, 1 p95 latency; 1 rolled back within 6 min." in texts
+    report_build(week=W45)
+    client = Client()
+    client.force_login(member("viv", role="viewer"))
+    page = client.get("/reports/2026-W45/").content.decode()
+    assert "Production read degraded:</strong> 2 releases degraded error ratio, 1 p95 latency; 1 rolled back" in page
+    assert "rolled back 6 min later" in page
+    markdown = client.get("/reports/2026-W45/report.md").content.decode()
+    assert "Production read degraded: 2 releases degraded error ratio" in markdown

@@ -4,14 +4,32 @@ Done (the simulated team ships every two minutes or so and signs off each watch 
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 import requests
+from django.utils import timezone
 
 from delivery.core.processes import Children, free_port
+from delivery.flows.watches import watch_signals_read, watches_open
+from delivery.github.forms import _template_problem
 from delivery.github.models import Repository
-from delivery.web.management.commands.demo import CLICKUP_PORT, DEMO_WATCH_MINUTES, SIMULATOR_PORT, SLACK_PORT, Command
+from delivery.github.signal_settings import queries_parse, queries_text
+from delivery.monitoring.models import MonitoringSession, SignalReading, WatchVerdict
+from delivery.monitoring.selectors import watch_dashboard_links
+from delivery.simulator import ops
+from delivery.simulator.server import SimulatorServer
+from delivery.web.management.commands.demo import (
+    CLICKUP_PORT,
+    DEMO_WATCH_MINUTES,
+    SIMULATOR_PORT,
+    SLACK_PORT,
+    Command,
+    demo_signals,
+)
+from tests.conftest import member
 from tests.factories import RepositoryFactory
+from tests.rollbacks.helpers import release
 
 pytestmark = pytest.mark.django_db
 
@@ -65,3 +83,45 @@ def test_the_demo_starts_the_slack_stand_in_points_trunkline_at_it_and_logs_what
     assert answer.status_code == 200 and answer.json()["ok"] is True
     assert port not in (SIMULATOR_PORT, CLICKUP_PORT) and SLACK_PORT not in (SIMULATOR_PORT, CLICKUP_PORT)
     assert f"[api → {env['SLACK_DEFAULT_CHANNEL']}] Week 2026-W47: 2 failed releases" in log.read_text()
+
+
+def test_the_demo_repositories_read_the_simulator_s_prometheus_and_a_failed_deploy_degrades_a_watch(
+    simulator: SimulatorServer,
+) -> None:
+    world = simulator.world
+    service = world.served_repos[0]
+    repository = RepositoryFactory(
+        owner=world.org_login, name=service.name, full_name=f"{world.org_login}/{service.name}"
+    )
+    tuned = RepositoryFactory(name="own", full_name="acme/own", prometheus_url="http://prometheus:9090")
+    assert demo_signals(simulator.url) == 1
+    repository.refresh_from_db()
+    assert repository.prometheus_url == simulator.url and repository.signal_queries[0]["name"] == "Error ratio"
+    assert Repository.objects.get(pk=tuned.pk).prometheus_url == "http://prometheus:9090"
+    for name in ("metrics_url_template", "logs_url_template"):
+        assert _template_problem(getattr(repository, name)) == ""  # the settings form would take them
+    assert queries_parse(queries_text(repository.signal_queries)) == repository.signal_queries
+
+    # the watched release goes live ten minutes ago; the next deploy fails two minutes later and hurts production
+    deployed = timezone.now() - timedelta(minutes=10)
+    owner = member("olga").developer
+    release(repository, "v9.9.9", at=deployed, owners=[owner])
+    with world.lock:  # a good release live before it (its baseline), then the failed deploy
+        good = ops.create_deployment(
+            world, service, ref="v9.9.8", sha="1" * 40, environment="production", creator=world.bot, at=deployed
+        )
+        ops.add_deployment_status(world, service, good, "success", deployed - timedelta(minutes=20), world.bot)
+        failed = ops.create_deployment(
+            world, service, ref="v9.9.10", sha="2" * 40, environment="production", creator=world.bot, at=deployed
+        )
+        ops.add_deployment_status(world, service, failed, "failure", deployed + timedelta(minutes=2), world.bot)
+    watches_open(repository_id=repository.pk)
+    watch_signals_read()
+    session = MonitoringSession.objects.get(owner=owner)
+    readings = {r.signal: r for r in SignalReading.objects.filter(session=session)}
+    assert {r.errors for r in readings.values()} == {0}
+    assert readings["Error ratio"].judgement == readings["p95 latency"].judgement == "degraded"
+    assert WatchVerdict.objects.get(session=session).verdict == "degraded"
+    links = dict(watch_dashboard_links(session))
+    metrics = requests.get(links["Metrics"], timeout=5).json()  # the link opens the series in the simulator
+    assert metrics["status"] == "success" and metrics["data"]["result"][0]["metric"]["service"] == service.name

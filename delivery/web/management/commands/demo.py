@@ -15,6 +15,7 @@ import zlib
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from django.conf import settings
@@ -30,6 +31,7 @@ from delivery.flows.reports import weekly_reports_built
 from delivery.flows.watches import watches_kept_unattended
 from delivery.github.client import github_credentials_configured
 from delivery.github.models import Repository
+from delivery.github.signal_settings import RATIO, SECONDS
 from delivery.monitoring.models import Alert, MonitoringSession
 from delivery.pipeline.models import Release
 from delivery.reports.models import WeeklyReport
@@ -50,6 +52,10 @@ WATCH_GRACE_DEFAULT = Repository._meta.get_field("monitoring_grace_minutes").get
 DEMO_REPORT_WEEKS = 4
 DEMO_ALERT_MINUTES = 8
 """How long the demo's simulated alert fires before it resolves."""
+SIMULATED_ERROR_RATIO = "http_error_ratio"
+SIMULATED_LATENCY = "http_request_duration_p95_seconds"
+"""The series the simulator's Prometheus API serves for each repository (delivery/simulator/prometheus.py; the demo
+talks to it over HTTP and imports nothing of it)."""
 
 
 class Command(BaseCommand):
@@ -75,6 +81,7 @@ class Command(BaseCommand):
         env = dict(os.environ)
         env["TRUNKLINE_DEMO"] = "1"  # the demo's defaults for the web server and the worker; DEBUG stays as it is
         env.setdefault("SYNC_INTERVAL_MINUTES", "1")
+        env.setdefault("SIGNALS_READ_MINUTES", "1")  # the demo's watch window is five minutes
         env.setdefault("TRUNKLINE_PUBLIC_URL", f"http://127.0.0.1:{port}")
         demo = not github_credentials_configured()
         children = Children()
@@ -139,6 +146,7 @@ class Command(BaseCommand):
                         self._demo_watch_window()
                         self._past_watches()
                         self._demo_alert_matchers()
+                        demo_signals(f"http://127.0.0.1:{options['simulator_port']}")
                         self._past_reports()
                         self._demo_alert_fires(url)
                     self.stdout.write(self.style.SUCCESS(f"Ready: open {url}"))
@@ -370,6 +378,30 @@ def demo_alert_message(service: str, starts_at: datetime, ends_at: datetime | No
         "groupKey": '{}:{alertname="HighErrorRate"}',
         "truncatedAlerts": 0,
     }
+
+
+def demo_signals(simulator_url: str) -> int:
+    """The demo's repositories read their production signals from the simulator's Prometheus API (each repository
+    is a service there, its error ratio and latency moving with its deploys), and their metrics and logs links point
+    at the simulator. Only repositories with no Prometheus of their own: what an admin set stays. Returns how many."""
+    configured = 0
+    for repository in Repository.objects.filter(prometheus_url=""):
+        selector = f'service="{repository.name}",environment="$environment"'
+        repository.prometheus_url = simulator_url
+        repository.signal_queries = [
+            {"name": "Error ratio", "unit": RATIO, "rule": "ratio", "query": f"{SIMULATED_ERROR_RATIO}{{{selector}}}"},
+            {"name": "p95 latency", "unit": SECONDS, "rule": "latency", "query": f"{SIMULATED_LATENCY}{{{selector}}}"},
+        ]
+        service = quote(f'{SIMULATED_ERROR_RATIO}{{service="{repository.name}"}}')
+        repository.metrics_url_template = repository.metrics_url_template or (
+            f"{simulator_url}/api/v1/query_range?query={service}&start={{start}}&end={{end}}&step=15"
+        )
+        repository.logs_url_template = repository.logs_url_template or (
+            f"{simulator_url}/{repository.full_name}/deployments?sha={{short_sha}}&from={{start}}&to={{end}}"
+        )
+        repository.save(update_fields=["prometheus_url", "signal_queries", "metrics_url_template", "logs_url_template"])
+        configured += 1
+    return configured
 
 
 class _StopSignal:
