@@ -25,7 +25,8 @@ from delivery.accounts.models import Developer
 from delivery.accounts.oncall import on_call_now
 from delivery.github.models import Repository
 from delivery.github.signal_settings import SENTRY_SIGNAL, query_fill, rule_parse
-from delivery.monitoring.models import MonitoringSession
+from delivery.monitoring.alert_selectors import firing_alerts
+from delivery.monitoring.models import Alert, MonitoringSession
 from delivery.monitoring.prometheus import Point, PrometheusClient
 from delivery.monitoring.sentry import SentryClient, SentryIssue
 from delivery.monitoring.signal_http import SignalReadError
@@ -47,8 +48,8 @@ EscalationHook = Callable[[MonitoringSession, WatchVerdict, Developer | None], N
 
 
 def signals_configured() -> Q:
-    """Repositories with a source to read (as a filter on Repository)."""
-    return ~Q(prometheus_url="") | (~Q(sentry_organization="") & ~Q(sentry_project=""))
+    """Repositories with a source to read (as a filter on Repository): Prometheus, Sentry, or Alertmanager's alerts."""
+    return ~Q(prometheus_url="") | (~Q(sentry_organization="") & ~Q(sentry_project="")) | ~Q(alert_matchers="")
 
 
 def watches_signals_read(*, on_degraded: DegradedHook, now: datetime | None = None) -> int:
@@ -105,7 +106,12 @@ def _watch_read(
             readings.append(_prometheus_read(session, query, previous.get(name), sources, position=position, now=now))
     if repository.sentry_organization and repository.sentry_project:
         readings.append(_sentry_read(session, previous.get(SENTRY_SIGNAL), sources, position=len(readings), now=now))
-    # Alertmanager's firing alerts would join here, one judgement each, when the watch knows them.
+    named: set[str] = set()
+    for alert in firing_alerts(session, now=now):  # any production alert firing during the window degrades it
+        reading = _alert_reading(session, alert, position=len(readings), now=now)
+        if reading.signal not in named:
+            named.add(reading.signal)
+            readings.append(reading)
     verdict = watch_verdict(r.judgement for r in readings)
     evidence = [
         {
@@ -139,6 +145,25 @@ def _watch_read(
         if verdict == Judgement.DEGRADED:
             _tell_owner_once(session, stored, on_degraded, now=now)
     return stored
+
+
+def _alert_reading(session: MonitoringSession, alert: Alert, *, position: int, now: datetime) -> SignalReading:
+    """An Alertmanager alert that fired during the window, as a degraded signal (its evidence: when, and what)."""
+    name = alert.name or alert.fingerprint
+    state = "still firing" if alert.ends_at is None or alert.ends_at > now else f"resolved at {alert.ends_at:%H:%M}"
+    said = f": {alert.summary}" if alert.summary and alert.summary != name else ""
+    return SignalReading(
+        session=session,
+        signal=f"Alert {name}"[:100],
+        source=SignalReading.Source.ALERTMANAGER,
+        position=position,
+        rule="any production alert firing during the window",
+        judgement=Judgement.DEGRADED,
+        reason=f"firing since {alert.starts_at:%H:%M} UTC, {state}{said}"[:500],
+        degraded_since=alert.starts_at,
+        read_at=now,
+        judged_at=now,
+    )
 
 
 def _fields(reading: SignalReading) -> dict[str, Any]:

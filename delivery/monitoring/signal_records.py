@@ -43,6 +43,7 @@ class SignalReading(models.Model):
     class Source(models.TextChoices):
         PROMETHEUS = "prometheus", "Prometheus"
         SENTRY = "sentry", "Sentry"
+        ALERTMANAGER = "alertmanager", "Alertmanager"
 
     session = models.ForeignKey(
         "monitoring.MonitoringSession", on_delete=models.CASCADE, related_name="signal_readings"

@@ -16,8 +16,9 @@ from django.urls import reverse
 from delivery.accounts.models import AuditEvent
 from delivery.accounts.oncall import override_add
 from delivery.flows.incidents import alerts_received, incidents_followed
+from delivery.flows.watches import watch_signals_read, watches_open
 from delivery.monitoring.alert_selectors import firing_alerts_between
-from delivery.monitoring.models import Alert, Incident
+from delivery.monitoring.models import Alert, Incident, MonitoringSession, SignalReading, WatchVerdict
 from delivery.notifications.models import Notification
 from tests.concurrency import at_once
 from tests.conftest import member
@@ -223,3 +224,31 @@ def test_two_deliveries_of_one_alert_processed_at_once_make_one_alert_and_one_in
     assert at_once(process, threads=4) == ["processed"] * 4
     assert Alert.objects.count() == Incident.objects.count() == 1
     assert Notification.objects.filter(kind="alert_firing").count() == 1
+
+
+def test_an_alert_firing_during_a_watch_makes_its_verdict_degraded_with_the_alert_as_evidence(
+    team: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    watches_open(repository_id=team["repo"].pk)  # v1.2, live ten minutes ago, is being watched
+    watch = MonitoringSession.objects.get(release=team["v1.2"], owner=team["olga"].developer)
+    assert watch_signals_read() == 2  # olga's and pete's, only alerts to read: nothing fired yet
+    assert WatchVerdict.objects.get(session=watch).verdict == ""
+
+    started = team["now"] - timedelta(minutes=3)
+    deliver(alert(api_alert(), starts_at=started, summary="5xx above 2 %"))
+    deliver(alert(api_alert(env="staging", name="Other"), starts_at=started))  # not production: not counted
+    with django_capture_on_commit_callbacks(execute=True):
+        watch_signals_read()
+
+    verdict = WatchVerdict.objects.get(session=watch)
+    assert verdict.verdict == "degraded" and verdict.degraded_since == started
+    [reading] = SignalReading.objects.filter(session=watch)
+    assert (reading.signal, reading.source, reading.judgement) == ("Alert HighErrorRate", "alertmanager", "degraded")
+    assert f"firing since {started:%H:%M} UTC, still firing: 5xx above 2 %" == reading.reason
+    assert Notification.objects.filter(kind="watch_degraded_owner").count() == 2  # each owner, once
+    page = Client()
+    page.force_login(team["olga"])
+    assert (
+        "Alertmanager: degraded by any production alert firing during the window"
+        in page.get(reverse("watch", args=[watch.pk])).content.decode()
+    )
