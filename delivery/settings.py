@@ -204,6 +204,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # ClickUp's tasks linked to changes are read again (names, statuses, assignees move in ClickUp too).
     "clickup-task-links": {"task": "flows.task_links_refresh", "schedule": timedelta(minutes=5)},
+    # ClickUp's stored webhook deliveries, as GitHub's above.
+    "sweep-clickup-deliveries": {
+        "task": "flows.clickup_deliveries_sweep",
+        "schedule": timedelta(seconds=WEBHOOK_SWEEP_SECONDS),
+    },
     # Watches past their window and grace alert the owner, then on-call.
     "watches-overdue": {"task": "flows.watches_overdue", "schedule": timedelta(minutes=1)},
     # The weekly report: beat asks often, the flow builds (and posts) the week just ended once it is due, so a beat

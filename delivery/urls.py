@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from delivery.clickup import views as clickup_views
 from delivery.core import views as core_views
 from delivery.github import views as github_views
 from delivery.metrics import api as metrics_api
@@ -68,6 +69,7 @@ urlpatterns = [
         login_not_required(RedirectView.as_view(url=f"{settings.STATIC_URL}img/trunkline.svg", permanent=True)),
     ),
     path("webhooks/github/", github_views.github_webhook, name="github-webhook"),
+    path("webhooks/clickup/", clickup_views.clickup_webhook, name="clickup-webhook"),
     path("operations/webhooks/", github_views.webhook_delivery_list_page, name="webhook-deliveries"),
     path("operations/webhooks/<int:pk>/", github_views.webhook_delivery_detail, name="webhook-delivery"),
     path("operations/webhooks/<int:pk>/replay/", github_views.webhook_delivery_replay, name="webhook-delivery-replay"),

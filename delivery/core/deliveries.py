@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Manager, Q
 from django.utils import timezone
 
 from delivery.core.claims import ClaimHeartbeat
@@ -72,6 +72,10 @@ class DeliveryQueue:
     model: type[Delivery]
     task: str
 
+    @property
+    def rows(self) -> Manager[Delivery]:
+        return self.model._default_manager
+
     # -- queueing ----------------------------------------------------------------------------------------------
     def enqueue(self, delivery_id: int) -> bool:
         """Hand a stored delivery to the broker. If the broker is down the delivery stays stored with no
@@ -83,7 +87,7 @@ class DeliveryQueue:
                 return True
             _broker_down_until = time.monotonic() + BROKER_PAUSE_SECONDS
             logger.warning("%s %s stored but not queued; the sweep will queue it", self.model.__name__, delivery_id)
-        self.model.objects.filter(pk=delivery_id, outcome=Outcome.PENDING).update(queued_at=None)
+        self.rows.filter(pk=delivery_id, outcome=Outcome.PENDING).update(queued_at=None)
         return False
 
     def enqueue_on_commit(self, delivery_id: int) -> None:
@@ -93,7 +97,7 @@ class DeliveryQueue:
         """A failed delivery received again goes back to the queue while it has attempts left (one conditional
         UPDATE, so copies arriving at once requeue it once, and a burst of them at most MAX_ATTEMPTS times, as a
         dead worker's claim)."""
-        requeued = self.model.objects.filter(pk=delivery_id, outcome=Outcome.FAILED, attempts__lt=MAX_ATTEMPTS).update(
+        requeued = self.rows.filter(pk=delivery_id, outcome=Outcome.FAILED, attempts__lt=MAX_ATTEMPTS).update(
             outcome=Outcome.PENDING, queued_at=timezone.now(), error=""
         )
         if requeued:
@@ -106,7 +110,7 @@ class DeliveryQueue:
         must match (the claim's token), or None when it is done, failed, or another worker has it."""
         now = now or timezone.now()
         claimable = Q(outcome=Outcome.PENDING) | (self.stale_claims(now) & Q(attempts__lt=MAX_ATTEMPTS))
-        taken = self.model.objects.filter(claimable, pk=delivery_id).update(
+        taken = self.rows.filter(claimable, pk=delivery_id).update(
             outcome=Outcome.PROCESSING, processing_started_at=now, claim_heartbeat_at=now, attempts=F("attempts") + 1
         )
         return now if taken == 1 else None
@@ -116,7 +120,7 @@ class DeliveryQueue:
         return Q(outcome=Outcome.PROCESSING, claim_heartbeat_at__lt=now - claim_stale())
 
     def heartbeat(self, delivery_id: int, claimed_at: datetime) -> ClaimHeartbeat:
-        claim = self.model.objects.filter(pk=delivery_id, outcome=Outcome.PROCESSING, processing_started_at=claimed_at)
+        claim = self.rows.filter(pk=delivery_id, outcome=Outcome.PROCESSING, processing_started_at=claimed_at)
         return ClaimHeartbeat(claim, field="claim_heartbeat_at", every=claim_stale().total_seconds() / 4)
 
     def finish(
@@ -124,9 +128,7 @@ class DeliveryQueue:
     ) -> bool:
         """Record the outcome, only while the claim is still this worker's."""
         return bool(
-            self.model.objects.filter(
-                pk=delivery_id, outcome=Outcome.PROCESSING, processing_started_at=claimed_at
-            ).update(
+            self.rows.filter(pk=delivery_id, outcome=Outcome.PROCESSING, processing_started_at=claimed_at).update(
                 outcome=outcome,
                 processed_at=timezone.now(),
                 result=storable_text(result, 500),
@@ -146,7 +148,7 @@ class DeliveryQueue:
             return self._apply(delivery_id, claimed_at, apply)
 
     def _apply(self, delivery_id: int, claimed_at: datetime, apply: Callable[[Any], str]) -> str:
-        delivery = self.model.objects.get(pk=delivery_id)
+        delivery = self.rows.get(pk=delivery_id)
         try:
             with transaction.atomic():
                 result = apply(delivery)
@@ -175,16 +177,16 @@ class DeliveryQueue:
             | Q(outcome=Outcome.PENDING, queued_at__lt=now - lost_message())
             | self.stale_claims(now)
         )
-        self.model.objects.filter(self.stale_claims(now), attempts__gte=MAX_ATTEMPTS).update(
+        self.rows.filter(self.stale_claims(now), attempts__gte=MAX_ATTEMPTS).update(
             outcome=Outcome.FAILED,
             processed_at=now,
             error=f"gave up after {MAX_ATTEMPTS} attempts: the worker stopped while processing it each time",
         )
-        ids = list(self.model.objects.filter(due).order_by("received_at").values_list("pk", flat=True)[:limit])
+        ids = list(self.rows.filter(due).order_by("received_at").values_list("pk", flat=True)[:limit])
         queued = 0
         broker_pause_reset()  # the sweep is how a paused process finds out the broker is back
         for pk in ids:
-            self.model.objects.filter(pk=pk).update(queued_at=now)
+            self.rows.filter(pk=pk).update(queued_at=now)
             if not self.enqueue(pk):
                 break  # the broker is still down: try again at the next sweep
             queued += 1
@@ -193,7 +195,7 @@ class DeliveryQueue:
     def replay(self, delivery_id: int, *, seen_attempts: int | None = None) -> bool:
         """Process a failed (or ignored) delivery again from its stored body — the operator's "replay". The page's
         button names the attempts it showed: replays from one page view reprocess it once, however many arrive."""
-        replayable = self.model.objects.filter(pk=delivery_id, outcome__in=[Outcome.FAILED, Outcome.IGNORED])
+        replayable = self.rows.filter(pk=delivery_id, outcome__in=[Outcome.FAILED, Outcome.IGNORED])
         if seen_attempts is not None:
             replayable = replayable.filter(attempts=seen_attempts)
         replayed = replayable.update(outcome=Outcome.PENDING, queued_at=timezone.now(), error="")

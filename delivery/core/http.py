@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import User
-from django.http import HttpRequest
+from django.http import HttpRequest, JsonResponse
 from django_htmx.middleware import HtmxDetails
 
 
@@ -15,3 +15,22 @@ class HtmxHttpRequest(HttpRequest):
 
 class SignedInRequest(HtmxHttpRequest):
     user: User
+
+
+def request_body(request: HttpRequest, *, limit: int) -> bytes | None:
+    """The raw body of a webhook's request, or None when it is over `limit` bytes (declared or sent). Read from the
+    stream: `request.body` would refuse bodies over DATA_UPLOAD_MAX_MEMORY_SIZE, and a signature is over the exact
+    bytes."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return None
+    body = request.read(limit + 1)
+    return None if len(body) > limit else body
+
+
+def webhook_answer(code: int, message: str, **extra: object) -> JsonResponse:
+    """What a webhook's sender is told: a status and the reason in words (its delivery log shows it)."""
+    return JsonResponse({"message": message, **extra}, status=code)

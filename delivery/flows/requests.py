@@ -16,6 +16,8 @@ WATCHES_OVERDUE = "flows.watches_overdue"
 WEEKLY_REPORTS = "flows.weekly_reports"
 AGREEMENT_NUDGES = "flows.agreement_nudges"
 REFRESH_TASK_LINKS = "flows.task_links_refresh"
+READ_TASK = "flows.task_read"
+SWEEP_CLICKUP_DELIVERIES = "flows.clickup_deliveries_sweep"
 
 
 def rollback_execute_request(*, rollback_id: int) -> None:

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from delivery.clickup.client import ClickUpClient, configured
+from delivery.clickup.references import TaskReference
 from delivery.core.queue import task_queue
 from delivery.flows.requests import REFRESH_TASK_LINKS
 from delivery.pipeline.task_links import (
@@ -44,3 +45,11 @@ def task_links_refreshed(*, now: datetime | None = None) -> RefreshResult:
     if len(due) >= REFRESH_BATCH:
         task_queue(REFRESH_TASK_LINKS, countdown=NEXT_BATCH_SECONDS)
     return result
+
+
+def task_read(*, task_id: str, now: datetime | None = None) -> RefreshResult:
+    """One task read from ClickUp again (after a webhook told of a change), by ClickUp's own id."""
+    if not configured():
+        return RefreshResult()
+    now = now or timezone.now()
+    return task_links_refresh(client=ClickUpClient.from_settings(), references=[TaskReference(task_id)], now=now)

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from delivery.accounts.roles import requires
 from delivery.core.filters import filter_misses
-from delivery.core.http import HtmxHttpRequest
+from delivery.core.http import HtmxHttpRequest, request_body, webhook_answer
 from delivery.github.forms import DeliveryReplayForm, RepositorySettingsForm
 from delivery.github.models import Repository, SyncRun, WebhookDelivery
 from delivery.github.selectors import (
@@ -77,20 +77,12 @@ def github_webhook(request: HttpRequest) -> JsonResponse:
     answer never waits for it (GitHub gives up after 10 s)."""
     secret = settings.GITHUB_WEBHOOK_SECRET
     if not secret:
-        return _webhook_answer(503, "webhooks are not configured on this Trunkline (GITHUB_WEBHOOK_SECRET)")
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > MAX_BODY_BYTES:
-        return _webhook_answer(413, f"body over {MAX_BODY_BYTES // (1024 * 1024)} MB")
-    # Read the raw stream ourselves: request.body would refuse bodies over DATA_UPLOAD_MAX_MEMORY_SIZE, and the
-    # signature is over the exact bytes.
-    body = request.read(MAX_BODY_BYTES + 1)
-    if len(body) > MAX_BODY_BYTES:
-        return _webhook_answer(413, f"body over {MAX_BODY_BYTES // (1024 * 1024)} MB")
+        return webhook_answer(503, "webhooks are not configured on this Trunkline (GITHUB_WEBHOOK_SECRET)")
+    body = request_body(request, limit=MAX_BODY_BYTES)
+    if body is None:
+        return webhook_answer(413, f"body over {MAX_BODY_BYTES // (1024 * 1024)} MB")
     if not signature_valid(secret=secret, body=body, header=request.headers.get(SIGNATURE_HEADER, "")):
-        return _webhook_answer(401, f"missing or wrong {SIGNATURE_HEADER}")
+        return webhook_answer(401, f"missing or wrong {SIGNATURE_HEADER}")
     try:
         receipt = delivery_receive(
             guid=request.headers.get(DELIVERY_HEADER, ""),
@@ -100,15 +92,9 @@ def github_webhook(request: HttpRequest) -> JsonResponse:
             content_type=request.content_type or "",
         )
     except MalformedDelivery as exc:
-        return _webhook_answer(400, str(exc))
+        return webhook_answer(400, str(exc))
     status = 202 if receipt.status in ("queued", "requeued") else 200
-    return _webhook_answer(
-        status, receipt.detail or receipt.status, status=receipt.status, delivery=receipt.delivery_id
-    )
-
-
-def _webhook_answer(code: int, message: str, **extra: object) -> JsonResponse:
-    return JsonResponse({"message": message, **extra}, status=code)
+    return webhook_answer(status, receipt.detail or receipt.status, status=receipt.status, delivery=receipt.delivery_id)
 
 
 # -- the operator's view of deliveries (admin only) ------------------------------------------------------------------

@@ -10,10 +10,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
-from delivery.clickup.client import ClickUpClient, ClickUpUnavailable, TaskNotFound
+from delivery.clickup.client import ClickUpClient, ClickUpUnavailable, Task, TaskNotFound
 from delivery.clickup.references import ReferenceRules, TaskReference, task_references
+from delivery.clickup.services import HistoryItem, status_of
 from delivery.pipeline.models import Change, Stage, TaskLink
 
 REFRESH_BATCH = 50
@@ -101,27 +102,101 @@ def task_links_refresh(*, client: ClickUpClient, references: list[TaskReference]
     a rate limit: the caller asks again later, and the tasks read so far are kept."""
     result = RefreshResult()
     for index, reference in enumerate(references):
-        links = TaskLink.objects.filter(clickup_task_id=reference.task_id, custom=reference.custom)
         try:
             task = client.task(reference)
         except TaskNotFound:
-            links.update(fetch_state=TaskLink.Fetch.NOT_FOUND, fetched_at=now, updated_at=now)
+            _named(reference).update(fetch_state=TaskLink.Fetch.NOT_FOUND, fetched_at=now, updated_at=now)
             result.not_found.append(reference.task_id)
             continue
         except ClickUpUnavailable:
             for later in references[index:]:
-                TaskLink.objects.filter(clickup_task_id=later.task_id, custom=later.custom).exclude(
-                    fetch_state=TaskLink.Fetch.NOT_FOUND
-                ).update(fetch_state=TaskLink.Fetch.UNREACHABLE, updated_at=now)
+                _named(later).exclude(fetch_state=TaskLink.Fetch.NOT_FOUND).update(
+                    fetch_state=TaskLink.Fetch.UNREACHABLE, updated_at=now
+                )
             raise
-        links.update(
-            name=task.name[:300],
-            status=task.status[:100],
-            url=task.url[:500] or reference.url(team_id=client.team_id),
-            assignee_names=", ".join(task.assignees)[:300],
-            fetch_state=TaskLink.Fetch.FOUND,
-            fetched_at=now,
-            updated_at=now,
-        )
+        task_store(task, now=now, reference=reference, team_id=client.team_id)
         result.found.append(reference.task_id)
     return result
+
+
+def task_store(task: Task, *, now: datetime, reference: TaskReference | None = None, team_id: str = "") -> int:
+    """What ClickUp says of a task now, on every link to it (named by its own id or its custom id)."""
+    links = TaskLink.objects.filter(_of_task(task.id, task.custom_id) | _reference_q(reference))
+    return links.update(
+        clickup_id=task.id[:50],
+        name=task.name[:300],
+        status=task.status[:100],
+        status_at=now,
+        url=task.url[:500] or (reference or TaskReference(task.id)).url(team_id=team_id),
+        assignee_names=", ".join(task.assignees)[:300],
+        criteria=task.criteria,
+        fetch_state=TaskLink.Fetch.FOUND,
+        fetched_at=now,
+        updated_at=now,
+    )
+
+
+def _named(reference: TaskReference) -> QuerySet[TaskLink]:
+    return TaskLink.objects.filter(_reference_q(reference))
+
+
+def _reference_q(reference: TaskReference | None) -> Q:
+    if reference is None:
+        return Q(pk__in=[])
+    named = Q(clickup_task_id=reference.task_id, custom=reference.custom)
+    return named if reference.custom else named | Q(clickup_id=reference.task_id)
+
+
+def _of_task(task_id: str, custom_id: str = "") -> Q:
+    """The links to a task by ClickUp's own id: named so, or named by a custom id whose task was read."""
+    found = Q(clickup_id=task_id) | Q(clickup_task_id=task_id, custom=False)
+    return found | Q(clickup_task_id=custom_id.upper(), custom=True) if custom_id else found
+
+
+# -- ClickUp's webhooks -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TaskDelivery:
+    """What a delivery did to the links of its task, in words; and whether the task is to be read again (what a
+    delivery does not carry: its checklists, its description's criteria)."""
+
+    result: str
+    read_again: bool
+
+
+def task_links_deliver(*, event: str, task_id: str, items: list[HistoryItem], now: datetime) -> TaskDelivery:
+    """Apply a ClickUp delivery to the links of its task: deleted, it is not found in ClickUp; a status moved, the
+    newest move is shown unless what is shown is newer (deliveries arrive in any order); a new name is shown; an
+    assignee added or removed likewise. A task no change names changes nothing here."""
+    links = TaskLink.objects.filter(_of_task(task_id))
+    if not links.exists():
+        return TaskDelivery(f"{event}: no change names task {task_id}", read_again=False)
+    if event == "taskDeleted":
+        count = links.update(fetch_state=TaskLink.Fetch.NOT_FOUND, fetched_at=now, updated_at=now)
+        return TaskDelivery(f"task {task_id} deleted in ClickUp: {count} links say not found", read_again=False)
+    done = []
+    for item in items:
+        if item.field == "status" and (status := status_of(item.after)):
+            moved = links.filter(Q(status_at__isnull=True) | Q(status_at__lt=item.at)).update(
+                status=status, status_at=item.at, updated_at=now
+            )
+            done.append(f"status {status}" if moved else f"status {status} (older than what is shown)")
+        elif item.field == "name" and isinstance(item.after, str) and item.after:
+            links.update(name=item.after[:300], updated_at=now)
+            done.append("renamed")
+        elif item.field in ("assignee_add", "assignee_rem"):
+            done.append(_assignees_move(links, item, now))
+    what = "; ".join(done) or "nothing shown changed"
+    return TaskDelivery(f"{event} of task {task_id}: {what}", read_again=True)
+
+
+def _assignees_move(links: QuerySet[TaskLink], item: HistoryItem, now: datetime) -> str:
+    person = item.after if item.field == "assignee_add" else item.before
+    name = str(person.get("username") or person.get("email") or "") if isinstance(person, dict) else ""
+    if not name:
+        return "assignees changed"
+    for link in links.only("pk", "assignee_names"):
+        names = [n for n in link.assignee_names.split(", ") if n and n != name]
+        if item.field == "assignee_add":
+            names.append(name)
+        TaskLink.objects.filter(pk=link.pk).update(assignee_names=", ".join(names)[:300], updated_at=now)
+    return f"{'assigned to' if item.field == 'assignee_add' else 'no longer assigned to'} {name}"
