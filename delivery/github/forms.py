@@ -110,6 +110,8 @@ class RepositorySettingsForm(forms.ModelForm):
             "rollback_workflow_input",
             *URL_FIELDS,
             "slack_channel",
+            "clickup_task_required",
+            "clickup_verified_status",
         ]
         labels = {
             "logs_url_template": "Logs link",
@@ -121,6 +123,8 @@ class RepositorySettingsForm(forms.ModelForm):
             "production_stuck_minutes": "Stuck before production (minutes)",
             "monitoring_window_minutes": "Watch window (minutes)",
             "monitoring_grace_minutes": "Sign-off grace (minutes)",
+            "clickup_task_required": "Require a ClickUp task",
+            "clickup_verified_status": "ClickUp status once verified",
         }
         error_messages = {
             "production_environment": {"required": "Name the production environment (e.g. production)."},
@@ -138,6 +142,10 @@ class RepositorySettingsForm(forms.ModelForm):
             ".github/workflows, e.g. rollback.yml.",
             "rollback_workflow_input": "The workflow_dispatch input that takes the tag.",
             "slack_channel": "Channel id or name for this repository's notices (else SLACK_DEFAULT_CHANNEL).",
+            "clickup_task_required": "A pull request whose branch name and title name no ClickUp task is flagged "
+            "(“No ClickUp task”), as the other process checks.",
+            "clickup_verified_status": "When a change's watch is signed off “keep”, its ClickUp tasks move to this "
+            "status, as the task's list names it (e.g. complete). Empty: they only get a comment.",
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -177,6 +185,9 @@ class RepositorySettingsForm(forms.ModelForm):
         if len(items) > 20:
             raise forms.ValidationError("At most 20 items: a checklist is read in a minute.")
         return items
+
+    def clean_clickup_verified_status(self) -> str:
+        return " ".join(self.cleaned_data.get("clickup_verified_status", "").split())
 
     def clean_rollback_workflow_file(self) -> str:
         value = self.cleaned_data.get("rollback_workflow_file", "").strip()
