@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from delivery.flows import notices
+from delivery.flows import notices, task_notices
 from delivery.flows.requests import repository_change_request, rollback_execute_request
 from delivery.monitoring.services import watches_end_by_rollback
 from delivery.pipeline.models import Release
@@ -85,7 +85,8 @@ def rollbacks_polled(*, client: Any = None, now: datetime | None = None) -> int:
 
 def rollback_finished(rollback: Rollback) -> None:
     """In the transaction that ends a rollback. Succeeded: what it undid is out of production, and the watches of
-    what it undid end "rolled back" (who asked, why); the board moves. Either way everyone is told."""
+    what it undid end "rolled back" (who asked, why); the board moves; the ClickUp tasks of what it undid get the
+    reason. Either way everyone is told."""
     if rollback.state == Rollback.State.SUCCEEDED:
         undone = list(rollback.releases_undone.values_list("pk", flat=True))
         releases_rolled_back(release_ids=undone)
@@ -98,5 +99,6 @@ def rollback_finished(rollback: Rollback) -> None:
         for repository_id in releases_watch_done(release_ids=unwatched, now=rollback.finished_at or timezone.now()):
             repository_change_request(repository_id=repository_id)
         notices.rollback(rollback, "rollback_succeeded")
+        task_notices.rolled_back(rollback)
     else:
         notices.rollback(rollback, "rollback_failed")

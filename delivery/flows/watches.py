@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from delivery.accounts.models import Developer
-from delivery.flows import notices
+from delivery.flows import notices, task_notices
 from delivery.flows.requests import repository_change_request
 from delivery.monitoring.alerts import watches_overdue_alert
 from delivery.monitoring.models import MonitoringSession
@@ -19,10 +19,12 @@ from delivery.pipeline.services import release_mark_failed, release_watch_open, 
 
 def watches_open(*, repository_id: int, now: datetime | None = None) -> int:
     """The owners of new production releases get them to watch (a new watch, or the one they have open), each
-    release marked as watched in the same transaction, and they are told. Returns how many owners got a release."""
+    release marked as watched in the same transaction, and they are told; so are the ClickUp tasks its changes name
+    (a comment: which release, when, by whom, its watches). Returns how many owners got a release."""
     opened = 0
     for covered in watches_cover(repository_id=repository_id, on_covered=release_watch_open, now=now):
         notices.deploy_succeeded(covered.release, covered.owners)
+        task_notices.released(covered.release)
         opened += len(covered.owners)
     return opened
 
@@ -37,7 +39,8 @@ def watch_signed_off(
     now: datetime | None = None,
 ) -> SignOff:
     """The owner decided: fix forward and roll back fail the covered releases the decision is about; releases no
-    open watch covers any more are watched, and their changes move on the board."""
+    open watch covers any more are watched, and their changes move on the board; "keep" tells the ClickUp tasks of
+    the owner's changes they are verified in production (and moves them to the repository's verified status)."""
     now = now or timezone.now()
     with transaction.atomic():
         done = watch_sign_off(
@@ -46,14 +49,17 @@ def watch_signed_off(
         for release in done.failed:
             release_mark_failed(release, reason=done.reason, now=now)
         _watched(done.watch_ended, now=now)
+        task_notices.verified(done.session)
     return done
 
 
 def watches_kept_unattended(*, session_ids: list[int], notes: str, now: datetime | None = None) -> None:
-    """The demo's simulated team signs off its watches "keep"."""
+    """The demo's simulated team signs off its watches "keep" (their tasks hear it as from a person)."""
     now = now or timezone.now()
     with transaction.atomic():
         _watched(watches_keep_unattended(session_ids=session_ids, notes=notes, now=now), now=now)
+        for session in MonitoringSession.objects.filter(pk__in=session_ids, signed_off_at=now):
+            task_notices.verified(session)
 
 
 def watches_overdue(*, now: datetime | None = None) -> tuple[int, int]:

@@ -200,3 +200,38 @@ def _assignees_move(links: QuerySet[TaskLink], item: HistoryItem, now: datetime)
             names.append(name)
         TaskLink.objects.filter(pk=link.pk).update(assignee_names=", ".join(names)[:300], updated_at=now)
     return f"{'assigned to' if item.field == 'assignee_add' else 'no longer assigned to'} {name}"
+
+
+# -- reads ----------------------------------------------------------------------------------------------------------
+@dataclass
+class LinkedTask:
+    """A task the changes of a release name, once however they name it (by its own id once ClickUp was read)."""
+
+    reference: TaskReference  # how ClickUp is asked for it
+    label: str  # as people write it
+    name: str
+    criteria: list[str]
+    changes: list[Change] = field(default_factory=list)
+
+
+def release_tasks(*, release_id: int, author_id: int | None = None) -> list[LinkedTask]:
+    """The tasks the changes of a release name (of one author's changes, with `author_id`), in the order of the
+    changes and as named; not those ClickUp said are gone. One query."""
+    links = (
+        TaskLink.objects.filter(change__releasechange__release_id=release_id)
+        .exclude(fetch_state=TaskLink.Fetch.NOT_FOUND)
+        .select_related("change", "change__repository", "change__pull_request", "change__author")
+        .order_by("change__merged_at", "change_id", "position")
+    )
+    if author_id is not None:
+        links = links.filter(change__author_id=author_id)
+    tasks: dict[str, LinkedTask] = {}
+    for link in links:
+        key = link.clickup_id or f"{link.custom}:{link.clickup_task_id}"
+        reference = (
+            TaskReference(link.clickup_id) if link.clickup_id else TaskReference(link.clickup_task_id, link.custom)
+        )
+        task = tasks.setdefault(key, LinkedTask(reference, link.label, link.name, list(link.criteria or [])))
+        if link.change not in task.changes:
+            task.changes.append(link.change)
+    return list(tasks.values())
