@@ -27,6 +27,7 @@ a task to "in progress" every `--tick-seconds`. The tests use `DEMO_TASKS` unles
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import hmac
 import itertools
@@ -102,7 +103,7 @@ class ClickUpServer(StandIn):
         self._emails = emails or {}
         self._tasks: dict[str, Task] = {}
         self._members: dict[str, Member] = {}
-        for task in tasks if tasks is not None else DEMO_TASKS:
+        for task in copy.deepcopy(tasks if tasks is not None else DEMO_TASKS):  # tests change them: their own copy
             self.add_task(task)
         self.comments: list[tuple[str, str]] = []  # (task id, text)
         self.webhooks: list[dict[str, Any]] = []

@@ -104,7 +104,7 @@ def released(release: Release) -> int:
         else None
     )
     told = 0
-    for task in release_tasks(release_id=release.pk):
+    for task in release_tasks(release_ids=[release.pk]):
         authors = {c.author_id for c in task.changes}
         made = notify_task(
             TASK_RELEASED,
@@ -128,13 +128,14 @@ def verified(session: MonitoringSession) -> int:
     status = session.release.repository.clickup_verified_status
     told = 0
     for release in session.releases.select_related("repository").order_by("deployed_at", "pk"):
-        for task in release_tasks(release_id=release.pk, author_id=session.owner_id):
+        for task in release_tasks(release_ids=[release.pk], author_id=session.owner_id):
             text = verified_text(session, release, task)
-            notice = TaskNotice(task.reference, text)
+            notice = TaskNotice(task.reference, text, label=task.label)
             key = _key(TASK_VERIFIED, session.pk, task)
             told += notify_task(TASK_VERIFIED, dedupe_key=key, notice=notice, repository=release.repository) is not None
             if status:
-                move = TaskNotice(task.reference, f"Moved to “{status}”: verified in production.", status=status)
+                words = f"Moved to “{status}”: verified in production."
+                move = TaskNotice(task.reference, words, status=status, label=task.label)
                 key = _key(TASK_STATUS, session.pk, task)
                 notify_task(TASK_STATUS, dedupe_key=key, notice=move, repository=release.repository)
     return told
@@ -147,8 +148,8 @@ def rolled_back(rollback: Rollback) -> int:
         return 0
     told = 0
     for release in rollback.releases_undone.select_related("repository").order_by("deployed_at", "pk"):
-        for task in release_tasks(release_id=release.pk):
-            notice = TaskNotice(task.reference, rolled_back_text(rollback, release, task))
+        for task in release_tasks(release_ids=[release.pk]):
+            notice = TaskNotice(task.reference, rolled_back_text(rollback, release, task), label=task.label)
             key = _key(TASK_ROLLED_BACK, rollback.pk, task)
             told += (
                 notify_task(TASK_ROLLED_BACK, dedupe_key=key, notice=notice, repository=release.repository) is not None

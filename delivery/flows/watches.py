@@ -13,8 +13,15 @@ from delivery.flows import notices, task_notices
 from delivery.flows.requests import repository_change_request
 from delivery.monitoring.alerts import watches_overdue_alert
 from delivery.monitoring.models import MonitoringSession
-from delivery.monitoring.services import SignOff, watch_sign_off, watches_cover, watches_keep_unattended
+from delivery.monitoring.services import (
+    SignOff,
+    watch_criteria_add,
+    watch_sign_off,
+    watches_cover,
+    watches_keep_unattended,
+)
 from delivery.pipeline.services import release_mark_failed, release_watch_open, releases_watch_done
+from delivery.pipeline.task_links import release_tasks
 
 
 def watches_open(*, repository_id: int, now: datetime | None = None) -> int:
@@ -23,10 +30,25 @@ def watches_open(*, repository_id: int, now: datetime | None = None) -> int:
     (a comment: which release, when, by whom, its watches). Returns how many owners got a release."""
     opened = 0
     for covered in watches_cover(repository_id=repository_id, on_covered=release_watch_open, now=now):
+        watch_criteria_added(release_ids=[covered.release.pk])
         notices.deploy_succeeded(covered.release, covered.owners)
         task_notices.released(covered.release)
         opened += len(covered.owners)
     return opened
+
+
+def watch_criteria_added(*, release_ids: list[int]) -> int:
+    """The open watches of these releases get the acceptance criteria of the ClickUp tasks their owner's changes name
+    ("Verify in production" items beside the repository's checklist); each once. After a watch opens, and after a
+    task is read from ClickUp again (its checklist may have grown). Returns how many items were added."""
+    added = 0
+    sessions = MonitoringSession.objects.filter(signed_off_at__isnull=True, releases__in=release_ids).distinct()
+    for session in sessions.only("pk", "owner_id"):
+        covered = list(session.releases.values_list("pk", flat=True))
+        criteria = [(t.label, t.criteria) for t in release_tasks(release_ids=covered, author_id=session.owner_id)]
+        if any(texts for _, texts in criteria):
+            added += watch_criteria_add(session_id=session.pk, criteria=criteria)
+    return added
 
 
 def watch_signed_off(

@@ -30,6 +30,11 @@ class TaskNotice:
     task: TaskReference
     text: str
     status: str = ""
+    label: str = ""  # the task as people write it (PRJ-123), for the log; else from `task`
+
+    @property
+    def target(self) -> str:
+        return self.label or (self.task.task_id if self.task.custom else f"CU-{self.task.task_id}")
 
     @classmethod
     def of(cls, payload: dict[str, Any], text: str) -> TaskNotice:

@@ -203,7 +203,7 @@ def notify_task(
         dedupe_key=dedupe_key,
         text=notice.text[:MAX_TEXT],
         transport=CLICKUP,
-        target=notice.task.task_id if notice.task.custom else f"CU-{notice.task.task_id}",
+        target=notice.target,
         repository=repository,
         payload=notice.as_payload(),
         configured=clickup_configured(),

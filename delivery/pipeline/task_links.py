@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -15,7 +16,7 @@ from django.db.models import Q, QuerySet
 from delivery.clickup.client import ClickUpClient, ClickUpUnavailable, Task, TaskNotFound
 from delivery.clickup.references import ReferenceRules, TaskReference, task_references
 from delivery.clickup.services import HistoryItem, status_of
-from delivery.pipeline.models import Change, Stage, TaskLink
+from delivery.pipeline.models import Change, Release, Stage, TaskLink
 
 REFRESH_BATCH = 50
 """Tasks read from ClickUp per run: half of ClickUp's 100 requests a minute, so the comments have room."""
@@ -205,20 +206,21 @@ def _assignees_move(links: QuerySet[TaskLink], item: HistoryItem, now: datetime)
 # -- reads ----------------------------------------------------------------------------------------------------------
 @dataclass
 class LinkedTask:
-    """A task the changes of a release name, once however they name it (by its own id once ClickUp was read)."""
+    """A task the changes of releases name, once however they name it (by its own id once ClickUp was read)."""
 
     reference: TaskReference  # how ClickUp is asked for it
     label: str  # as people write it
     name: str
+    url: str
     criteria: list[str]
     changes: list[Change] = field(default_factory=list)
 
 
-def release_tasks(*, release_id: int, author_id: int | None = None) -> list[LinkedTask]:
-    """The tasks the changes of a release name (of one author's changes, with `author_id`), in the order of the
+def release_tasks(*, release_ids: list[int], author_id: int | None = None) -> list[LinkedTask]:
+    """The tasks the changes of these releases name (of one author's changes, with `author_id`), in the order of the
     changes and as named; not those ClickUp said are gone. One query."""
     links = (
-        TaskLink.objects.filter(change__releasechange__release_id=release_id)
+        TaskLink.objects.filter(change__releasechange__release_id__in=release_ids)
         .exclude(fetch_state=TaskLink.Fetch.NOT_FOUND)
         .select_related("change", "change__repository", "change__pull_request", "change__author")
         .order_by("change__merged_at", "change_id", "position")
@@ -231,7 +233,43 @@ def release_tasks(*, release_id: int, author_id: int | None = None) -> list[Link
         reference = (
             TaskReference(link.clickup_id) if link.clickup_id else TaskReference(link.clickup_task_id, link.custom)
         )
-        task = tasks.setdefault(key, LinkedTask(reference, link.label, link.name, list(link.criteria or [])))
+        task = tasks.setdefault(key, LinkedTask(reference, link.label, link.name, link.url, list(link.criteria or [])))
         if link.change not in task.changes:
             task.changes.append(link.change)
     return list(tasks.values())
+
+
+@dataclass
+class CriteriaGroup:
+    """A task's "Verify in production" items on a watch."""
+
+    label: str
+    name: str
+    url: str
+    items: list[Any]
+
+
+def watch_criteria_groups(items: list[Any], *, release_ids: list[int]) -> list[CriteriaGroup]:
+    """A watch's acceptance-criteria items (those with a `task`), grouped by task in their order, with each task's
+    name and address as the covered releases' links have them. One query."""
+    grouped: dict[str, list[Any]] = {}
+    for item in items:
+        if item.task:
+            grouped.setdefault(item.task, []).append(item)
+    if not grouped:
+        return []
+    known = {task.label: task for task in release_tasks(release_ids=release_ids)}
+    return [
+        CriteriaGroup(
+            label, known[label].name if label in known else "", known[label].url if label in known else "", its
+        )
+        for label, its in grouped.items()
+    ]
+
+
+def watched_releases_naming(*, task_ids: list[str]) -> list[int]:
+    """The releases being watched now whose changes name these tasks (as named, or by ClickUp's own id)."""
+    if not task_ids:
+        return []
+    names = Q(changes__task_links__clickup_task_id__in=task_ids) | Q(changes__task_links__clickup_id__in=task_ids)
+    return list(Release.objects.filter(names, watch_state=Release.Watch.OPEN).values_list("pk", flat=True).distinct())

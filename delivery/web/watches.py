@@ -13,6 +13,7 @@ from delivery.flows.watches import watch_signed_off
 from delivery.monitoring.models import ChecklistItem, MonitoringSession
 from delivery.monitoring.selectors import watch_dashboard_links, watch_state
 from delivery.monitoring.services import ITEM_NOTE_MAX, NOTES_MAX, WatchError, watch_item_check
+from delivery.pipeline.task_links import watch_criteria_groups
 from delivery.web.forms import WatchItemForm, WatchSignOffForm
 
 
@@ -25,10 +26,12 @@ def _session(pk: int) -> MonitoringSession:
 def _context(request: HttpRequest, session: MonitoringSession, **extra: object) -> dict[str, object]:
     now = timezone.now()
     covered = list(session.releases.prefetch_related("undone_by").order_by("deployed_at", "pk"))
+    items = list(session.items.select_related("checked_by"))
     return {
         "session": session,
         "covered": covered,
-        "items": list(session.items.select_related("checked_by")),
+        "items": [item for item in items if not item.task],
+        "criteria": watch_criteria_groups(items, release_ids=[r.pk for r in covered]),
         "state": watch_state(session, now),
         "links": watch_dashboard_links(session),
         "mine": session.owner.user_id == request.user.pk,
