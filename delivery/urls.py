@@ -26,6 +26,7 @@ urlpatterns = [
     path("me/", people_views.my_queue, name="my-queue"),
     path("team/", people_views.team_page, name="team"),
     path("people/<str:login>/", people_views.person_queue, name="person"),
+    path("people/<str:login>/clickup/", people_views.person_clickup, name="person-clickup"),
     path("on-call/", rollback_views.on_call_page, name="on-call"),
     path("releases/<int:pk>/rollback/", rollback_views.rollback_new, name="rollback-new"),
     path("rollbacks/<int:pk>/", rollback_views.rollback_page, name="rollback"),

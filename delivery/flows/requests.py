@@ -17,6 +17,7 @@ WEEKLY_REPORTS = "flows.weekly_reports"
 AGREEMENT_NUDGES = "flows.agreement_nudges"
 REFRESH_TASK_LINKS = "flows.task_links_refresh"
 READ_TASK = "flows.task_read"
+READ_CLICKUP_QUEUES = "flows.clickup_queues"
 SWEEP_CLICKUP_DELIVERIES = "flows.clickup_deliveries_sweep"
 
 

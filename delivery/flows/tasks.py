@@ -15,6 +15,7 @@ from delivery.flows.changes import repositories_changed, repository_changed
 from delivery.flows.reports import weekly_reports_due
 from delivery.flows.rollbacks import rollback_executed, rollbacks_polled
 from delivery.flows.task_links import task_links_refreshed, task_read
+from delivery.flows.task_queues import clickup_queues_read
 from delivery.flows.task_webhooks import clickup_deliveries_swept, clickup_delivery_processed
 from delivery.flows.watches import watches_overdue
 from delivery.github.events import REPOSITORY_CHANGED
@@ -81,6 +82,15 @@ def task_read_task(self: Task, task_id: str) -> int:
     """After a ClickUp delivery: read its task again (its checklists, its description's criteria), as above."""
     try:
         return len(task_read(task_id=task_id).found)
+    except (RateLimited, ClickUpUnavailable) as exc:
+        raise _clickup_retry(self, exc) from exc
+
+
+@shared_task(name=requests.READ_CLICKUP_QUEUES, bind=True, ignore_result=True, max_retries=3)
+def clickup_queues_task(self: Task) -> int:
+    """Beat, every 5 minutes: ClickUp's members matched to people, and the tasks waiting for them, as above."""
+    try:
+        return clickup_queues_read().tasks
     except (RateLimited, ClickUpUnavailable) as exc:
         raise _clickup_retry(self, exc) from exc
 

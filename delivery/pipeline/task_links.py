@@ -11,9 +11,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from delivery.clickup.client import ClickUpClient, ClickUpUnavailable, Task, TaskNotFound
+from delivery.clickup.models import AssignedTask
 from delivery.clickup.references import ReferenceRules, TaskReference, task_references
 from delivery.clickup.services import HistoryItem, status_of
 from delivery.pipeline.models import Change, Release, Stage, TaskLink
@@ -273,3 +274,17 @@ def watched_releases_naming(*, task_ids: list[str]) -> list[int]:
         return []
     names = Q(changes__task_links__clickup_task_id__in=task_ids) | Q(changes__task_links__clickup_id__in=task_ids)
     return list(Release.objects.filter(names, watch_state=Release.Watch.OPEN).values_list("pk", flat=True).distinct())
+
+
+def tasks_waiting(*, clickup_user_id: str) -> list[AssignedTask]:
+    """The tasks of the followed lists assigned to this ClickUp user that no change names yet (one closed unmerged
+    does not count), by list and id. One query."""
+    if not clickup_user_id:
+        return []
+    named = TaskLink.objects.exclude(change__stage=Stage.CLOSED).filter(
+        Q(clickup_id=OuterRef("task_id"))
+        | Q(clickup_task_id=OuterRef("task_id"), custom=False)
+        | Q(clickup_task_id=OuterRef("custom_id"), custom=True)
+    )
+    waiting = AssignedTask.objects.filter(assignee_id=clickup_user_id).exclude(Exists(named))
+    return list(waiting.order_by("list_id", "custom_id", "task_id"))
