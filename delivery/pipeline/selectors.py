@@ -408,9 +408,19 @@ def release_owner_ids(*, release: Release) -> set[int]:
 
 def release_detail(*, release_id: int) -> dict[str, Any]:
     release = Release.objects.select_related("repository", "deployment__creator", "previous_release").get(pk=release_id)
+    changes = list(
+        release.changes.select_related("author", "pull_request")
+        .prefetch_related(task_links_prefetch())
+        .order_by("merged_at")
+    )
+    configured, now = clickup_configured(), timezone.now()
+    for change in changes:
+        change.tasks_html = task_links_compact_html(
+            task_links_prepare(change.task_links.all(), configured=configured, now=now)
+        )
     return {
         "release": release,
-        "changes": list(release.changes.select_related("author", "pull_request").order_by("merged_at")),
+        "changes": changes,
         "owners": list(release.owners.order_by("login")),
         "statuses": list(release.deployment.statuses.select_related("creator").order_by("created_at", "pk")),
         "next_release": Release.objects.filter(previous_release=release).only("pk", "tag_name", "sha").first(),

@@ -13,9 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from delivery.flows.task_links import task_links_refreshed, task_links_written
-from delivery.pipeline.models import Change, Stage, TaskLink
+from delivery.pipeline.models import Change, Release, ReleaseChange, Stage, TaskLink
 from tests.conftest import SIGNED_IN_PAGE_QUERIES
-from tests.factories import PullRequestFactory, RepositoryFactory
+from tests.factories import DeploymentFactory, PullRequestFactory, RepositoryFactory
 from tools.clickup_server import ClickUpServer
 
 pytestmark = pytest.mark.django_db
@@ -101,3 +101,18 @@ def test_the_admin_lists_the_links_with_how_their_read_went(admin_client: Any) -
     task_links_written(repository_id=repository.pk, pull_request_ids=None)
     listing = admin_client.get(reverse("admin:pipeline_tasklink_changelist"), {"fetch_state": "pending", "q": "86b"})
     assert listing.status_code == 200 and "86b0x1y30" in listing.content.decode()
+
+
+def test_the_release_page_shows_the_tasks_of_the_changes_it_brought(client: Any, clickup: ClickUpServer) -> None:
+    repository = RepositoryFactory()
+    change = _change(repository, "Export invoices PRJ-2", stage=Stage.IN_PRODUCTION)
+    task_links_written(repository_id=repository.pk, pull_request_ids=None)
+    task_links_refreshed()
+    deployment = DeploymentFactory(repository=repository)
+    release = Release.objects.create(
+        repository=repository, deployment=deployment, environment="production", sha=deployment.sha, tag_name="v1"
+    )
+    ReleaseChange.objects.create(release=release, change=change)
+    page = client.get(reverse("release", args=[release.pk])).content.decode()
+    assert '<a class="task-id" href="https://app.clickup.com/t/9012345/PRJ-2">PRJ-2</a>' in page
+    assert "Export the invoices as CSV" in page
