@@ -22,6 +22,7 @@ from delivery.github.models import Branch, Commit, Deployment, Repository, Tag
 from delivery.pipeline.check_results import change_check_results
 from delivery.pipeline.checks import CHECKS
 from delivery.pipeline.models import Change, Release, Stage, TaskLink
+from delivery.pipeline.task_links import task_started
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -273,6 +274,9 @@ def change_detail(*, change_id: int) -> dict[str, Any]:
     environments = [repository.staging_environment, repository.production_environment]
     previews = [d for d in preview_candidates.exclude(environment__in=environments).order_by("-created_at")[:20]]
     previews = [d for d in previews if repository.environment_kind(d.environment) == "preview"]
+    links = task_links_prepare(
+        change.task_links.order_by("position"), configured=clickup_configured(), now=timezone.now()
+    )
     return {
         "change": change,
         "steps": steps,
@@ -288,9 +292,8 @@ def change_detail(*, change_id: int) -> dict[str, Any]:
         "deployments": containing,
         "tag": _first_tag(repository, position),
         "releases": list(change.releases.select_related("deployment").order_by("deployed_at")),
-        "task_links": task_links_prepare(
-            change.task_links.order_by("position"), configured=clickup_configured(), now=timezone.now()
-        ),
+        "task_links": links,
+        "task_start": task_started(links),
         "clickup_configured": clickup_configured(),
     }
 

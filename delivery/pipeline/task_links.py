@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from delivery.clickup.client import ClickUpClient, ClickUpUnavailable, Task, TaskNotFound
-from delivery.clickup.models import AssignedTask
+from delivery.clickup.models import AssignedTask, TaskStatusChange
 from delivery.clickup.references import ReferenceRules, TaskReference, task_references
 from delivery.clickup.services import HistoryItem, status_of
 from delivery.pipeline.models import Change, Release, Stage, TaskLink
@@ -288,3 +288,27 @@ def tasks_waiting(*, clickup_user_id: str) -> list[AssignedTask]:
     )
     waiting = AssignedTask.objects.filter(assignee_id=clickup_user_id).exclude(Exists(named))
     return list(waiting.order_by("list_id", "custom_id", "task_id"))
+
+
+@dataclass(frozen=True)
+class TaskStart:
+    """When work on a change's task started: its first move to CLICKUP_STARTED_STATUS that ClickUp's webhooks told."""
+
+    label: str
+    at: datetime
+    status: str
+
+
+def task_started(links: Iterable[TaskLink]) -> TaskStart | None:
+    """The earliest start of the tasks these links name (those ClickUp's own id is known of). One query."""
+    ids = {link.clickup_id or ("" if link.custom else link.clickup_task_id): link.label for link in links}
+    ids.pop("", None)
+    if not ids:
+        return None
+    first = (
+        TaskStatusChange.objects.filter(task_id__in=list(ids), status__iexact=settings.CLICKUP_STARTED_STATUS)
+        .order_by("changed_at")
+        .values_list("task_id", "changed_at")
+        .first()
+    )
+    return TaskStart(ids[first[0]], first[1], settings.CLICKUP_STARTED_STATUS) if first else None
