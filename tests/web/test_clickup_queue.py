@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from allauth.account.models import EmailAddress
+from allauth.account.signals import user_logged_in as allauth_logged_in
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -19,6 +20,7 @@ from delivery.clickup.models import AssignedTask, WorkspaceMember
 from delivery.flows.task_links import task_links_written
 from delivery.flows.task_queues import clickup_queues_read
 from delivery.pipeline.models import Change, Stage
+from delivery.web import signin
 from tests.conftest import member
 from tests.factories import PullRequestFactory, RepositoryFactory
 from tools.clickup_server import ClickUpServer, Task
@@ -151,3 +153,17 @@ def test_without_clickup_settings_the_queue_says_so(client: Any, clickup_server:
     text = _text(client.get(reverse("my-queue")).content.decode())
     assert "ClickUp not configured" in text
     assert clickup_queues_read().members == 0 and clickup_server.requests == []
+
+
+def test_a_sign_in_matches_the_accounts_at_once(
+    ada: Any, monkeypatch: Any, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    queued: list[str] = []
+    monkeypatch.setattr(signin, "task_queue", lambda name: queued.append(name))
+    with django_capture_on_commit_callbacks(execute=True):
+        allauth_logged_in.send(sender=ada.__class__, request=None, user=ada)
+    assert queued == ["flows.clickup_queues"]
+    settings.CLICKUP_TOKEN = ""  # ClickUp not configured: nothing asked
+    with django_capture_on_commit_callbacks(execute=True):
+        allauth_logged_in.send(sender=ada.__class__, request=None, user=ada)
+    assert queued == ["flows.clickup_queues"]

@@ -10,6 +10,7 @@ from delivery.core.processes import Children, free_port
 from delivery.github.models import Repository
 from delivery.web.management.commands.demo import DEMO_WATCH_MINUTES, Command
 from tests.factories import RepositoryFactory
+from tools.clickup_tasks import BACKLOG_LIST_ID
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +50,7 @@ def test_the_demo_starts_the_clickup_stand_in_and_points_trunkline_at_it() -> No
     finally:
         children.stop()
     assert answer.status_code == 200 and answer.json()["name"] == "Order export to CSV"
-    assert env["CLICKUP_CUSTOM_ID_PREFIXES"] == "PRJ"
+    assert env["CLICKUP_CUSTOM_ID_PREFIXES"] == "PRJ" and env["CLICKUP_QUEUE_LISTS"] == BACKLOG_LIST_ID
     # The webhook to the web server is registered, and its secret handed to the web server and the worker.
     assert [h["endpoint"] for h in hooks] == ["http://127.0.0.1:8000/webhooks/clickup/"]
     assert env["CLICKUP_WEBHOOK_SECRET"] == hooks[0]["secret"]

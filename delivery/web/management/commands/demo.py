@@ -37,6 +37,8 @@ SIMULATOR_PORT = 8765
 CLICKUP_PORT = 8766
 CLICKUP_DEMO_TOKEN = "pk_trunkline_stand_in"  # noqa: S105 - the stand-in's own, not a secret
 CLICKUP_DEMO_TEAM = "9012345"
+CLICKUP_DEMO_BACKLOG = "901001"
+"""The stand-in's list of tasks waiting for each developer (tools/clickup_tasks.py): My queue follows it."""
 SIMULATOR_ORG = "acme"
 DEMO_WATCH_MINUTES = 5
 """The demo repositories' watch window and grace (the simulated team ships every two minutes or so)."""
@@ -204,6 +206,7 @@ class Command(BaseCommand):
             CLICKUP_TOKEN=CLICKUP_DEMO_TOKEN,
             CLICKUP_TEAM_ID=CLICKUP_DEMO_TEAM,
             CLICKUP_CUSTOM_ID_PREFIXES="PRJ",
+            CLICKUP_QUEUE_LISTS=CLICKUP_DEMO_BACKLOG,
         )
         self.stdout.write(f"ClickUp stand-in (the team's tasks, PRJ-1 …) on {api_url}")
         if web_url:
