@@ -110,7 +110,9 @@ def released(release: Release) -> int:
             TASK_RELEASED,
             dedupe_key=_key(TASK_RELEASED, release.pk, task),
             notice=TaskNotice(
-                task.reference, released_text(release, task, [w for w in watches if w.owner_id in authors])
+                task.reference,
+                released_text(release, task, [w for w in watches if w.owner_id in authors]),
+                label=task.label,
             ),
             repository=release.repository,
             event_at=release.deployed_at,

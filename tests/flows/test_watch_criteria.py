@@ -61,6 +61,13 @@ def test_a_watch_gets_the_criteria_of_its_owner_s_tasks_after_the_repository_s_c
     assert _items(MonitoringSession.objects.get(owner__login="pete")) == []  # PRJ-1 has none
     watches_open(repository_id=team["repo"].pk)
     assert len(_items(olga)) == 3  # once
+    # Read tasks are reached by ClickUp's own id, and named in the log as people write them.
+    released = Notification.objects.filter(kind="task_released").order_by("target")
+    assert [(n.target, n.payload["task_id"]) for n in released] == [
+        ("PRJ-1", "86b0x1y2z"),
+        ("PRJ-2", "86b0x1y30"),
+        ("PRJ-3", "86b0x1y31"),
+    ]
 
 
 def test_keep_waits_for_the_criteria_to_be_ticked_too(team: dict[str, Any]) -> None:
