@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib.auth.models import User
 from django.http import HttpRequest, JsonResponse
 from django_htmx.middleware import HtmxDetails
@@ -34,3 +36,19 @@ def request_body(request: HttpRequest, *, limit: int) -> bytes | None:
 def webhook_answer(code: int, message: str, **extra: object) -> JsonResponse:
     """What a webhook's sender is told: a status and the reason in words (its delivery log shows it)."""
     return JsonResponse({"message": message, **extra}, status=code)
+
+
+def webhook_body(
+    request: HttpRequest, *, secret: str, setting: str, limit: int, header: str, signed: Callable[..., bool]
+) -> bytes | JsonResponse:
+    """The raw body of a webhook's request once it is known to be the sender's (`signed(secret=, body=, header=)`
+    says so of the `header` it sent), or the answer that says why not: 503 while the secret (`setting`) is not set,
+    413 for a body over `limit` bytes, 401 for a missing or wrong signature."""
+    if not secret:
+        return webhook_answer(503, f"webhooks are not configured on this Trunkline ({setting})")
+    body = request_body(request, limit=limit)
+    if body is None:
+        return webhook_answer(413, f"body over {limit // (1024 * 1024)} MB")
+    if not signed(secret=secret, body=body, header=request.headers.get(header, "")):
+        return webhook_answer(401, f"missing or wrong {header}")
+    return body

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from delivery.accounts.roles import requires
 from delivery.core.filters import filter_misses
-from delivery.core.http import HtmxHttpRequest, request_body, webhook_answer
+from delivery.core.http import HtmxHttpRequest, webhook_answer, webhook_body
 from delivery.github.forms import DeliveryReplayForm, RepositorySettingsForm
 from delivery.github.models import Repository, SyncRun, WebhookDelivery
 from delivery.github.selectors import (
@@ -75,14 +75,16 @@ def repository_sync(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def github_webhook(request: HttpRequest) -> JsonResponse:
     """GitHub's deliveries: verify the signature, store, queue, answer. Processing happens in a task, so the
     answer never waits for it (GitHub gives up after 10 s)."""
-    secret = settings.GITHUB_WEBHOOK_SECRET
-    if not secret:
-        return webhook_answer(503, "webhooks are not configured on this Trunkline (GITHUB_WEBHOOK_SECRET)")
-    body = request_body(request, limit=MAX_BODY_BYTES)
-    if body is None:
-        return webhook_answer(413, f"body over {MAX_BODY_BYTES // (1024 * 1024)} MB")
-    if not signature_valid(secret=secret, body=body, header=request.headers.get(SIGNATURE_HEADER, "")):
-        return webhook_answer(401, f"missing or wrong {SIGNATURE_HEADER}")
+    body = webhook_body(
+        request,
+        secret=settings.GITHUB_WEBHOOK_SECRET,
+        setting="GITHUB_WEBHOOK_SECRET",
+        limit=MAX_BODY_BYTES,
+        header=SIGNATURE_HEADER,
+        signed=signature_valid,
+    )
+    if isinstance(body, JsonResponse):
+        return body
     try:
         receipt = delivery_receive(
             guid=request.headers.get(DELIVERY_HEADER, ""),
