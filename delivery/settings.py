@@ -213,6 +213,13 @@ CELERY_BEAT_SCHEDULE = {
     "clickup-task-links": {"task": "flows.task_links_refresh", "schedule": timedelta(minutes=5)},
     # Each open watch's signals are read and judged; a degraded verdict tells its owner, later on-call.
     "watch-signals": {"task": "flows.watch_signals_read", "schedule": timedelta(minutes=SIGNALS_READ_MINUTES)},
+    # ClickUp's members (matched to people by e-mail) and the followed lists' tasks assigned to them (My queue).
+    "clickup-queues": {"task": "flows.clickup_queues", "schedule": timedelta(minutes=5)},
+    # ClickUp's stored webhook deliveries, as GitHub's above.
+    "sweep-clickup-deliveries": {
+        "task": "flows.clickup_deliveries_sweep",
+        "schedule": timedelta(seconds=WEBHOOK_SWEEP_SECONDS),
+    },
     # Watches past their window and grace alert the owner, then on-call.
     "watches-overdue": {"task": "flows.watches_overdue", "schedule": timedelta(minutes=1)},
     # The weekly report: beat asks often, the flow builds (and posts) the week just ended once it is due, so a beat
@@ -300,6 +307,10 @@ CLICKUP_TIMEOUT_SECONDS = env.float("CLICKUP_TIMEOUT_SECONDS", default=10.0)
 CLICKUP_REFRESH_MINUTES = env.int("CLICKUP_REFRESH_MINUTES", default=15)
 CLICKUP_RETRY_BACKOFF_SECONDS = env.float("CLICKUP_RETRY_BACKOFF_SECONDS", default=30.0)
 CLICKUP_RETRY_MAX_SECONDS = env.float("CLICKUP_RETRY_MAX_SECONDS", default=900.0)
+# The lists whose open tasks My queue shows, assigned to each person and named by no change yet ("901000,901001").
+CLICKUP_QUEUE_LISTS = env.list("CLICKUP_QUEUE_LISTS", default=[])
+# The status a task moves to when work on it starts: the lead time from the task's start counts from its move there.
+CLICKUP_STARTED_STATUS = env.str("CLICKUP_STARTED_STATUS", default="in progress")
 
 # The delivery figures (delivery/metrics). Bots are left out of them by default: GitHub's Bot accounts and these
 # logins (with or without GitHub's "[bot]" suffix).

@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from delivery.clickup import views as clickup_views
 from delivery.core import views as core_views
 from delivery.github import views as github_views
 from delivery.metrics import api as metrics_api
@@ -26,6 +27,7 @@ urlpatterns = [
     path("me/", people_views.my_queue, name="my-queue"),
     path("team/", people_views.team_page, name="team"),
     path("people/<str:login>/", people_views.person_queue, name="person"),
+    path("people/<str:login>/clickup/", people_views.person_clickup, name="person-clickup"),
     path("on-call/", rollback_views.on_call_page, name="on-call"),
     path("releases/<int:pk>/rollback/", rollback_views.rollback_new, name="rollback-new"),
     path("rollbacks/<int:pk>/", rollback_views.rollback_page, name="rollback"),
@@ -72,6 +74,7 @@ urlpatterns = [
     path("webhooks/alertmanager/", monitoring_views.alertmanager_webhook, name="alertmanager-webhook"),
     path("operations/alerts/", monitoring_views.alert_list_page, name="alerts"),
     path("incidents/<int:pk>/dismiss/", monitoring_views.incident_dismiss_view, name="incident-dismiss"),
+    path("webhooks/clickup/", clickup_views.clickup_webhook, name="clickup-webhook"),
     path("operations/webhooks/", github_views.webhook_delivery_list_page, name="webhook-deliveries"),
     path("operations/webhooks/<int:pk>/", github_views.webhook_delivery_detail, name="webhook-delivery"),
     path("operations/webhooks/<int:pk>/replay/", github_views.webhook_delivery_replay, name="webhook-delivery-replay"),

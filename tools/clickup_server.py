@@ -1,106 +1,70 @@
 """A local stand-in for ClickUp: a real HTTP server on 127.0.0.1 speaking the parts of ClickUp's API v2 that
 Trunkline uses, so Trunkline's client (delivery/clickup/client.py) runs unchanged against it (tests, the demo).
 
-- `GET /api/v2/task/{id}`: a task (`?custom_task_ids=true&team_id=…` reads `{id}` as a custom id such as PRJ-1);
-  404 `{"err": "Task not found, deleted", "ECODE": "ITEM_013"}` for an unknown one.
-- `POST /api/v2/task/{id}/comment` (`comment_text`): kept in `comments`; `PUT /api/v2/task/{id}` (`status`).
-- `POST /api/v2/team/{team_id}/webhook` (`endpoint`, `events`): answers the webhook with its `secret`; then
-  `send_webhook(event, task_id)` posts a delivery to the endpoint signed like ClickUp's: `X-Signature` is the hex
-  HMAC-SHA256 of the raw body with that secret.
+- `GET /api/v2/task/{id}`: a task, with its checklists and description (`?custom_task_ids=true&team_id=…` reads
+  `{id}` as a custom id such as PRJ-1, here and on the two calls below); 404 `{"err": "Task not found, deleted",
+  "ECODE": "ITEM_013"}` for an unknown one.
+- `POST /api/v2/task/{id}/comment` (`comment_text`): kept in `comments`; `PUT /api/v2/task/{id}` (`status`) moves it.
+- `GET /api/v2/list/{list_id}/task?assignees[]=…&page=N`: a list's open tasks assigned to any of them, `page_size`
+  a page, with `last_page`.
+- `GET /api/v2/team`: the workspace and its members (id, username, email).
+- `POST /api/v2/team/{team_id}/webhook` (`endpoint`, `events`) answers the webhook with its `secret`; `GET` lists
+  them, `DELETE /api/v2/webhook/{id}` removes one. When a task changes (`move_task`, `rename_task`, `assign`,
+  `remove_task`, or Trunkline's own `PUT`), every webhook whose events include it gets a delivery signed as ClickUp
+  signs them (`X-Signature`, the hex HMAC-SHA256 of the raw body with its secret), with ClickUp's `history_items`;
+  `send_webhook(event, task_id)` posts one at once and answers its status.
 
 Every call needs `Authorization: <token>` (ClickUp's personal tokens carry no "Bearer"): 401 `OAUTH_017` otherwise.
 Switches inject ClickUp's bad days: `fail_next(n, status=502)` (5xx), `rate_limit_next(n, reset_in=2)` (429 with
 `X-RateLimit-Reset`, a Unix time, as ClickUp sends it), `remove_task(id)` (404 from then on).
 
 Run it alone with `python -m tools.clickup_server --port 8766`: it serves the GitHub simulator's team's tasks
-(`simulator_tasks`, PRJ-1 onwards, as the simulator's branches name them); the tests use `DEMO_TASKS` unless they
-give their own.
+(`simulator_tasks`, PRJ-1 onwards, as the simulator's branches name them) and, with `--members ana,bo`, a backlog
+assigned to those developers (their ClickUp address is `login@<--email-domain>`, as the simulator's); `--live` moves
+a task to "in progress" every `--tick-seconds`. The tests use `DEMO_TASKS` unless they give their own.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import hmac
+import itertools
 import json
+import queue
+import random
 import re
 import secrets
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from delivery.simulator.names import TASK_PREFIX, THINGS
+from tools.clickup_tasks import (
+    BACKLOG_LIST_ID,
+    DEFAULT_LIST_ID,
+    DEMO_TASKS,
+    Member,
+    Task,
+    backlog_tasks,
+    simulator_tasks,
+)
 from tools.stand_in import StandIn, json_reply
+
+__all__ = ["BACKLOG_LIST_ID", "DEMO_TASKS", "Task", "simulator_tasks"]
 
 DEFAULT_TOKEN = "pk_trunkline_stand_in"  # noqa: S105 - the stand-in's own, not a secret
 DEFAULT_TEAM_ID = "9012345"
 TASK_PATH = re.compile(r"^/api/v2/task/(?P<id>[^/]+)(?P<comment>/comment)?$")
 WEBHOOK_PATH = re.compile(r"^/api/v2/team/(?P<team>[^/]+)/webhook$")
+ONE_WEBHOOK_PATH = re.compile(r"^/api/v2/webhook/(?P<id>[^/]+)$")
+LIST_TASKS_PATH = re.compile(r"^/api/v2/list/(?P<list>[^/]+)/task$")
 STATUSES = {"to do": "#d3d3d3", "in progress": "#4194f6", "review": "#a875ff", "complete": "#6bc950"}
-
-
-@dataclass
-class Task:
-    id: str
-    name: str
-    status: str = "to do"
-    custom_id: str | None = None
-    assignees: list[str] = field(default_factory=list)  # usernames
-    description: str = ""
-    checklist: list[str] = field(default_factory=list)
-
-    def payload(self, team_id: str) -> dict[str, Any]:
-        where = f"{team_id}/{self.custom_id}" if self.custom_id else self.id
-        return {
-            "id": self.id,
-            "custom_id": self.custom_id,
-            "name": self.name,
-            "text_content": self.description,
-            "description": self.description,
-            "status": {"status": self.status, "color": STATUSES.get(self.status, "#87909e"), "type": "custom"},
-            "assignees": [
-                {"id": 1000 + i, "username": name, "email": f"{name.lower().replace(' ', '.')}@example.com"}
-                for i, name in enumerate(self.assignees)
-            ],
-            "checklists": [
-                {"name": "Acceptance criteria", "items": [{"name": item, "resolved": False} for item in self.checklist]}
-            ]
-            if self.checklist
-            else [],
-            "team_id": team_id,
-            "url": f"https://app.clickup.com/t/{where}",
-        }
-
-
-# A small workspace for the tests: ClickUp ids and custom ids of the Space "PRJ".
-DEMO_TASKS = [
-    Task("86b0x1y2z", "Sign-in with the company account", "in progress", "PRJ-1", ["Ada Lovelace"]),
-    Task("86b0x1y30", "Export the invoices as CSV", "review", "PRJ-2", ["Grace Hopper"], checklist=["CSV opens"]),
-    Task("86b0x1y31", "Rate limit the public API", "to do", "PRJ-3", []),
-    Task("86b0x1y32", "Faster search on the orders page", "complete", "PRJ-4", ["Alan Turing", "Ada Lovelace"]),
-]
-
-
-def simulator_tasks() -> list[Task]:
-    """The GitHub simulator's team's tasks: one per thing its pull requests work on, PRJ-1 onwards as their branches
-    name them (delivery.simulator.names.task_branch); a few product people assign them."""
-    owners = ["Maya Lopez", "Sam Okafor", "Lena Fischer", "Ravi Menon"]
-    statuses = ["in progress", "review", "to do", "in progress", "complete"]
-    return [
-        Task(
-            id=f"86c{i:05d}x",
-            name=thing[:1].upper() + thing[1:],
-            status=statuses[i % len(statuses)],
-            custom_id=f"{TASK_PREFIX}-{i + 1}",
-            assignees=[owners[i % len(owners)]],
-            checklist=[f"{thing[:1].upper() + thing[1:]} works in production", "No new errors in the logs"],
-        )
-        for i, thing in enumerate(THINGS)
-    ]
+CLOSED = {"complete", "closed", "done"}
 
 
 @dataclass(frozen=True)
@@ -109,6 +73,13 @@ class ReceivedRequest:
     path: str
     status: int
     received_at: float  # time.time()
+
+
+@dataclass(frozen=True)
+class SentDelivery:
+    event: str
+    task_id: str
+    status: int  # the endpoint's answer (0: no answer)
 
 
 class ClickUpServer(StandIn):
@@ -122,32 +93,100 @@ class ClickUpServer(StandIn):
         token: str = DEFAULT_TOKEN,
         team_id: str = DEFAULT_TEAM_ID,
         tasks: list[Task] | None = None,
+        emails: dict[str, str] | None = None,
+        page_size: int = 100,
     ) -> None:
         self.token = token
         self.team_id = team_id
+        self.page_size = page_size
         self._lock = threading.Lock()
+        self._emails = emails or {}
         self._tasks: dict[str, Task] = {}
-        for task in tasks if tasks is not None else DEMO_TASKS:
+        self._members: dict[str, Member] = {}
+        for task in copy.deepcopy(tasks if tasks is not None else DEMO_TASKS):  # tests change them: their own copy
             self.add_task(task)
         self.comments: list[tuple[str, str]] = []  # (task id, text)
         self.webhooks: list[dict[str, Any]] = []
+        self.deliveries: list[SentDelivery] = []
+        self._history = itertools.count(int(time.time() * 1000) * 1000)
         self._requests: list[ReceivedRequest] = []
         self._faults: list[tuple[int, float]] = []  # (status, reset in seconds) for the next requests, in order
+        self._sending = threading.Condition()
+        self._notified = self._sent = 0
+        self._outbox: queue.Queue[tuple[str, str, list[dict[str, Any]]] | None] = queue.Queue()
+        self._sender = threading.Thread(target=self._send_loop, name="clickup-webhooks", daemon=True)
+        self._sender.start()
         self._listen(host, port, self._handler_class())
 
     # -- its world ---------------------------------------------------------------------------------------------
     def add_task(self, task: Task) -> Task:
         with self._lock:
             self._tasks[task.id] = task
+            for name in task.assignees:
+                self._member(name)
         return task
 
     def task(self, task_id: str) -> Task:
         with self._lock:
             return self._tasks[task_id]
 
-    def remove_task(self, task_id: str) -> None:
+    def member(self, username: str) -> Member:
         with self._lock:
-            self._tasks.pop(task_id, None)
+            return self._member(username)
+
+    def _member(self, username: str) -> Member:
+        if username not in self._members:
+            email = self._emails.get(username) or f"{username.lower().replace(' ', '.')}@example.com"
+            self._members[username] = Member(1000 + len(self._members), username, email)
+        return self._members[username]
+
+    def remove_task(self, task_id: str) -> None:
+        """Delete it: 404 from now on, and `taskDeleted` to the webhooks."""
+        with self._lock:
+            gone = self._tasks.pop(task_id, None)
+        if gone is not None:
+            self._notify("taskDeleted", task_id, [])
+
+    def move_task(self, task_id: str, status: str) -> None:
+        """Product moves a task (as on ClickUp's board): `taskStatusUpdated` to the webhooks."""
+        with self._lock:
+            task = self._tasks[task_id]
+            before, task.status = task.status, status.lower()
+        if before != task.status:
+            self._notify("taskStatusUpdated", task_id, [self._item("status", _status(before), _status(task.status))])
+
+    def rename_task(self, task_id: str, name: str) -> None:
+        with self._lock:
+            task = self._tasks[task_id]
+            before, task.name = task.name, name
+        self._notify("taskUpdated", task_id, [self._item("name", before, name)])
+
+    def assign(self, task_id: str, username: str, *, remove: bool = False) -> None:
+        """Add (or remove) an assignee: `taskAssigneeUpdated` to the webhooks."""
+        with self._lock:
+            task = self._tasks[task_id]
+            person = self._member(username).payload()
+            if remove:
+                task.assignees = [a for a in task.assignees if a != username]
+            elif username not in task.assignees:
+                task.assignees.append(username)
+        field_name = "assignee_rem" if remove else "assignee_add"
+        before, after = (person, None) if remove else (None, person)
+        self._notify("taskAssigneeUpdated", task_id, [self._item(field_name, before, after)])
+
+    def _item(self, field_name: str, before: Any, after: Any) -> dict[str, Any]:
+        return {
+            "id": str(next(self._history)),
+            "type": 1,
+            "date": str(int(time.time() * 1000)),
+            "field": field_name,
+            "parent_id": DEFAULT_LIST_ID,
+            "data": {},
+            "source": None,
+            "user": {"id": 183, "username": "Product", "email": "product@example.com"},
+            "before": before,
+            "after": after,
+        }
 
     @property
     def requests(self) -> list[ReceivedRequest]:
@@ -166,19 +205,54 @@ class ClickUpServer(StandIn):
             self._faults.extend([(429, reset_in)] * count)
 
     # -- webhooks ----------------------------------------------------------------------------------------------
-    def send_webhook(self, event: str, task_id: str, *, webhook: dict[str, Any] | None = None) -> int:
-        """Post `event` for the task to a registered webhook (the last one), signed with its secret."""
+    def send_webhook(
+        self,
+        event: str,
+        task_id: str,
+        *,
+        webhook: dict[str, Any] | None = None,
+        history_items: list[dict[str, Any]] | None = None,
+        secret: str | None = None,
+    ) -> int:
+        """Post `event` for the task to a registered webhook (the last one) now, signed with its secret (or with
+        `secret`, to send a forged one); returns the endpoint's status."""
         hook = webhook or self.webhooks[-1]
-        body = json.dumps({"event": event, "task_id": task_id, "webhook_id": hook["id"], "history_items": []}).encode()
-        signature = hmac.new(hook["secret"].encode(), body, hashlib.sha256).hexdigest()
-        request = urllib.request.Request(  # noqa: S310 - the endpoint Trunkline registered
-            hook["endpoint"], data=body, headers={"Content-Type": "application/json", "X-Signature": signature}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
-                return int(answer.status)
-        except urllib.error.HTTPError as error:
-            return int(error.code)
+        body = json.dumps(
+            {"event": event, "task_id": task_id, "webhook_id": hook["id"], "history_items": history_items or []}
+        ).encode()
+        return _post(hook["endpoint"], body, _sign(secret or hook["secret"], body))
+
+    def _notify(self, event: str, task_id: str, items: list[dict[str, Any]]) -> None:
+        with self._sending:
+            self._notified += 1
+        self._outbox.put((event, task_id, items))
+
+    def _send_loop(self) -> None:
+        """Deliveries go out in the order the changes were made, one at a time, off the request's thread (as
+        ClickUp's do: the change is answered first)."""
+        while (next_one := self._outbox.get()) is not None:
+            event, task_id, items = next_one
+            with self._lock:
+                hooks = [h for h in self.webhooks if event in h["events"] or "*" in h["events"]]
+            for hook in hooks:
+                status = self.send_webhook(event, task_id, webhook=hook, history_items=items)
+                with self._lock:
+                    self.deliveries.append(SentDelivery(event, task_id, status))
+            with self._sending:
+                self._sent += 1
+                self._sending.notify_all()
+
+    def delivered(self, timeout: float = 10.0) -> list[SentDelivery]:
+        """What was sent, once every change made before this call has been delivered."""
+        with self._sending:
+            target = self._notified
+            self._sending.wait_for(lambda: self._sent >= target, timeout=timeout)
+        with self._lock:
+            return list(self.deliveries)
+
+    def stop(self) -> None:
+        self._outbox.put(None)
+        super().stop()
 
     # -- HTTP --------------------------------------------------------------------------------------------------
     def _answer(
@@ -199,20 +273,19 @@ class ClickUpServer(StandIn):
             data = json.loads(body or b"{}")
         except ValueError:
             return 400, {"err": "Invalid JSON", "ECODE": "INPUT_001"}, {}
+        if path == "/api/v2/team" and method == "GET":
+            return 200, self._teams(), {}
         if match := WEBHOOK_PATH.match(path):
-            if method != "POST":
-                return 405, {"err": "Method not allowed"}, {}
             if match["team"] != self.team_id:
                 return 401, {"err": "Team not authorized", "ECODE": "OAUTH_027"}, {}
-            hook = {
-                "id": secrets.token_hex(8),
-                "endpoint": data.get("endpoint", ""),
-                "events": data.get("events", []),
-                "secret": secrets.token_hex(16),
-            }
+            return self._webhook_call(method, data)
+        if (match := ONE_WEBHOOK_PATH.match(path)) and method == "DELETE":
             with self._lock:
-                self.webhooks.append(hook)
-            return 200, {"id": hook["id"], "webhook": {**hook, "team_id": self.team_id}}, {}
+                kept = [h for h in self.webhooks if h["id"] != match["id"]]
+                found, self.webhooks = len(kept) != len(self.webhooks), kept
+            return (200, {}, {}) if found else (404, {"err": "Webhook not found", "ECODE": "HOOK_002"}, {})
+        if (match := LIST_TASKS_PATH.match(path)) and method == "GET":
+            return 200, self._list_tasks(match["list"], query), {}
         match = TASK_PATH.match(path)
         if not match:
             return 404, {"err": "Route not found", "ECODE": "APP_404"}, {}
@@ -226,11 +299,75 @@ class ClickUpServer(StandIn):
                 self.comments.append((task.id, data["comment_text"]))
                 number = len(self.comments)
             return 200, {"id": str(90000 + number), "hist_id": str(number), "date": int(time.time() * 1000)}, {}
-        if method == "PUT":
-            if "status" in data:
-                task.status = str(data["status"]).lower()
-            return 200, task.payload(self.team_id), {}
-        return 200, task.payload(self.team_id), {}
+        if method == "PUT" and "status" in data:
+            self.move_task(task.id, str(data["status"]))
+        return 200, self._payload(task), {}
+
+    def _webhook_call(self, method: str, data: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+        if method == "GET":
+            with self._lock:
+                hooks = [{**h, "team_id": int(self.team_id), "health": {"status": "active"}} for h in self.webhooks]
+            return 200, {"webhooks": hooks}, {}
+        if method != "POST":
+            return 405, {"err": "Method not allowed"}, {}
+        hook = {
+            "id": secrets.token_hex(8),
+            "endpoint": data.get("endpoint", ""),
+            "events": data.get("events", []),
+            "secret": secrets.token_hex(16),
+        }
+        with self._lock:
+            self.webhooks.append(hook)
+        return 200, {"id": hook["id"], "webhook": {**hook, "team_id": self.team_id}}, {}
+
+    def _teams(self) -> dict[str, Any]:
+        with self._lock:
+            members = [{"user": m.payload()} for m in self._members.values()]
+        return {"teams": [{"id": self.team_id, "name": "Acme", "members": members}]}
+
+    def _list_tasks(self, list_id: str, query: dict[str, list[str]]) -> dict[str, Any]:
+        wanted = set(query.get("assignees[]", []))
+        page = int((query.get("page") or ["0"])[0] or 0)
+        with self._lock:
+            ids = {m.username: str(m.id) for m in self._members.values()}
+            found = [
+                t
+                for t in self._tasks.values()
+                if t.list_id == list_id
+                and t.status not in CLOSED
+                and (not wanted or wanted & {ids.get(a, "") for a in t.assignees})
+            ]
+        chunk = found[page * self.page_size : (page + 1) * self.page_size]
+        return {"tasks": [self._payload(t) for t in chunk], "last_page": (page + 1) * self.page_size >= len(found)}
+
+    def _payload(self, task: Task) -> dict[str, Any]:
+        with self._lock:
+            where = f"{self.team_id}/{task.custom_id}" if task.custom_id else task.id
+            people = [self._member(name).payload() for name in task.assignees]
+        return {
+            "id": task.id,
+            "custom_id": task.custom_id,
+            "name": task.name,
+            "text_content": task.description,
+            "description": task.description,
+            "status": {**_status(task.status), "type": "custom"},
+            "assignees": people,
+            "checklists": [
+                {
+                    "id": f"{task.id}-criteria",
+                    "name": "Acceptance criteria",
+                    "items": [
+                        {"id": f"{task.id}-{n}", "name": item, "resolved": False}
+                        for n, item in enumerate(task.checklist)
+                    ],
+                }
+            ]
+            if task.checklist
+            else [],
+            "list": {"id": task.list_id},
+            "team_id": self.team_id,
+            "url": f"https://app.clickup.com/t/{where}",
+        }
 
     def _find(self, task_id: str, query: dict[str, list[str]]) -> Task | None:
         with self._lock:
@@ -256,7 +393,7 @@ class ClickUpServer(StandIn):
                     server._requests.append(ReceivedRequest(self.command, self.path, status, time.time()))
                 json_reply(self, status, payload, extra)
 
-            do_GET = do_POST = do_PUT = _serve
+            do_GET = do_POST = do_PUT = do_DELETE = _serve
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -264,14 +401,62 @@ class ClickUpServer(StandIn):
         return Handler
 
 
+def _status(name: str) -> dict[str, Any]:
+    return {
+        "status": name,
+        "color": STATUSES.get(name, "#87909e"),
+        "orderindex": list(STATUSES).index(name) if name in STATUSES else 9,
+    }
+
+
+def _sign(secret: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _post(endpoint: str, body: bytes, signature: str) -> int:
+    request = urllib.request.Request(  # noqa: S310 - the endpoint Trunkline registered
+        endpoint, data=body, headers={"Content-Type": "application/json", "X-Signature": signature}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+            return int(answer.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+    except OSError:
+        return 0  # nobody listening: ClickUp would retry later; the stand-in only records it
+
+
+def _live(server: ClickUpServer, tick: float, rng: random.Random) -> None:
+    """Product at work: now and then a task waiting in "to do" goes to "in progress" (its webhooks tell Trunkline)."""
+    while True:
+        time.sleep(tick)
+        with server._lock:
+            waiting = [t.id for t in server._tasks.values() if t.status == "to do"]
+        if waiting:
+            server.move_task(rng.choice(sorted(waiting)), "in progress")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="A local stand-in for ClickUp's API v2.")
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--token", default=DEFAULT_TOKEN)
     parser.add_argument("--team-id", default=DEFAULT_TEAM_ID)
+    parser.add_argument("--members", default="", help="the developers' logins (comma-separated): their backlog")
+    parser.add_argument("--email-domain", default="acme.test", help="a developer's address is login@this")
+    parser.add_argument("--live", action="store_true", help="move a waiting task to 'in progress' now and then")
+    parser.add_argument("--tick-seconds", type=float, default=45.0)
     args = parser.parse_args()
-    server = ClickUpServer(port=args.port, token=args.token, team_id=args.team_id, tasks=simulator_tasks())
+    logins = [login for login in args.members.split(",") if login]
+    server = ClickUpServer(
+        port=args.port,
+        token=args.token,
+        team_id=args.team_id,
+        tasks=simulator_tasks() + backlog_tasks(logins),
+        emails={login: f"{login}@{args.email_domain}" for login in logins},
+    )
     print(f"ClickUp stand-in on {server.url} (team {server.team_id})", flush=True)
+    if args.live:
+        threading.Thread(target=_live, args=(server, args.tick_seconds, random.Random(7)), daemon=True).start()  # noqa: S311 - not a secret
     server._httpd.serve_forever()
 
 

@@ -29,6 +29,10 @@ class Developer(models.Model):
     )
     slack_member_id = models.CharField(max_length=50, blank=True)
     clickup_user_id = models.CharField(max_length=50, blank=True)
+    clickup_set_by_hand = models.BooleanField(
+        default=False,
+        help_text="Their ClickUp account (or none) was chosen on their page: matching by e-mail leaves it alone.",
+    )
     first_seen_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

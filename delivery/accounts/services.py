@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import transaction
@@ -16,6 +17,7 @@ from django.utils import timezone
 from delivery.accounts.audit import audit
 from delivery.accounts.models import AuditEvent, Developer, Role, Team
 from delivery.accounts.roles import role_of, role_set
+from delivery.clickup.models import WorkspaceMember
 
 
 class RoleRefused(Exception):
@@ -109,3 +111,50 @@ def teams_replace(teams: list[TeamRow], *, now: datetime) -> tuple[int, int]:
             team.members.add(*(row.member_ids - current))
         kept.append(team.pk)
     return len(kept), removed
+
+
+# -- ClickUp accounts ---------------------------------------------------------------------------------------------
+def developers_match_clickup() -> int:
+    """People whose ClickUp account is not known get the workspace member whose address is one of their verified
+    e-mail addresses (as GitHub gave them at sign-in), when exactly one member and one person (of those who did not
+    choose on their page) share it; a choice made on their page is left alone. Returns how many were matched."""
+    members: dict[str, list[str]] = {}
+    for user_id, email in WorkspaceMember.objects.exclude(email="").values_list("user_id", "email"):
+        members.setdefault(email.lower(), []).append(user_id)
+    people: dict[str, list[int]] = {}
+    addresses = EmailAddress.objects.filter(
+        verified=True, user__developer__isnull=False, user__developer__clickup_set_by_hand=False
+    ).values_list("email", "user__developer")
+    for email, developer_id in addresses:
+        people.setdefault(email.lower(), []).append(developer_id)
+    matched: dict[int, str] = {}
+    for email, user_ids in members.items():
+        developer_ids = set(people.get(email, []))
+        if len(user_ids) == 1 and len(developer_ids) == 1:
+            matched.setdefault(developer_ids.pop(), user_ids[0])
+    done = 0
+    for developer_id, user_id in matched.items():
+        done += Developer.objects.filter(pk=developer_id, clickup_user_id="", clickup_set_by_hand=False).update(
+            clickup_user_id=user_id
+        )
+    return done
+
+
+def developer_clickup_set(
+    *, developer: Developer, user_id: str, actor: Any, request: HttpRequest | None = None
+) -> bool:
+    """The person (or an admin) chooses their ClickUp account, or none ("" ); matching by e-mail leaves it alone from
+    then on. An audit event when it changed; returns whether it did."""
+    changed = Developer.objects.filter(pk=developer.pk).exclude(clickup_user_id=user_id, clickup_set_by_hand=True)
+    if not changed.update(clickup_user_id=user_id, clickup_set_by_hand=True):
+        return False
+    member = WorkspaceMember.objects.filter(user_id=user_id).first() if user_id else None
+    audit(
+        request,
+        AuditEvent.Verb.SETTINGS_CHANGED,
+        actor=actor,
+        target_type="developer",
+        target_id=str(developer.pk),
+        summary=f"{developer.login}'s ClickUp account: {member or user_id or 'none'}",
+    )
+    return True

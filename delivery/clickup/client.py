@@ -12,6 +12,7 @@ from typing import Any
 import requests
 from django.conf import settings
 
+from delivery.clickup.criteria import acceptance_criteria
 from delivery.clickup.references import TaskReference
 
 
@@ -48,6 +49,15 @@ class RateLimited(ClickUpError):
 
 
 @dataclass(frozen=True)
+class Person:
+    """A ClickUp user: an assignee, or a member of the workspace."""
+
+    id: str
+    username: str
+    email: str
+
+
+@dataclass(frozen=True)
 class Task:
     """What Trunkline keeps of a task."""
 
@@ -57,7 +67,16 @@ class Task:
     status: str
     status_color: str
     url: str
-    assignees: list[str] = field(default_factory=list)
+    assignees: list[str] = field(default_factory=list)  # their names, as ClickUp shows them
+    assignee_ids: list[str] = field(default_factory=list)
+    criteria: list[str] = field(default_factory=list)  # acceptance criteria (delivery.clickup.criteria)
+
+
+@dataclass(frozen=True)
+class Webhook:
+    id: str
+    endpoint: str
+    events: list[str]
 
 
 def configured() -> bool:
@@ -87,17 +106,40 @@ class ClickUpClient:
     # -- the calls -------------------------------------------------------------------------------------------------
     def task(self, reference: TaskReference) -> Task:
         """The task a change names (a custom id is looked up in the workspace)."""
-        params = {"custom_task_ids": "true", "team_id": self.team_id} if reference.custom else None
-        return _task(self._call("GET", f"/task/{reference.task_id}", params=params))
+        return _task(self._call("GET", f"/task/{reference.task_id}", params=self._named(reference)))
 
-    def comment_add(self, *, task_id: str, text: str) -> str:
-        """Comment on a task (ClickUp's own id); returns the comment's id."""
-        return str(
-            self._call("POST", f"/task/{task_id}/comment", body={"comment_text": text, "notify_all": False})["id"]
+    def comment_add(self, *, task: TaskReference, text: str) -> str:
+        """Comment on a task (by ClickUp's own id or a custom id); returns the comment's id."""
+        answer = self._call(
+            "POST",
+            f"/task/{task.task_id}/comment",
+            params=self._named(task),
+            body={"comment_text": text, "notify_all": False},
         )
+        return str(answer.get("id") or "")
 
-    def task_status_set(self, *, task_id: str, status: str) -> Task:
-        return _task(self._call("PUT", f"/task/{task_id}", body={"status": status}))
+    def task_status_set(self, *, task: TaskReference, status: str) -> Task:
+        """Move a task to a status of its list (by name, as ClickUp names its statuses)."""
+        return _task(self._call("PUT", f"/task/{task.task_id}", params=self._named(task), body={"status": status}))
+
+    def list_tasks(self, *, list_id: str, assignee_ids: list[str], page: int = 0) -> tuple[list[Task], bool]:
+        """One page (up to 100) of a list's open tasks assigned to any of these people; and whether it is the last."""
+        params: list[tuple[str, str]] = [("page", str(page)), ("include_closed", "false"), ("subtasks", "true")]
+        params += [("assignees[]", assignee) for assignee in assignee_ids]
+        answer = self._call("GET", f"/list/{list_id}/task", params=params)
+        tasks = answer.get("tasks")
+        if not isinstance(tasks, list):
+            raise ClickUpUnavailable("ClickUp answered a list's tasks without `tasks`")
+        return [_task(t) for t in tasks if isinstance(t, dict)], bool(answer.get("last_page", True))
+
+    def members(self) -> list[Person]:
+        """The members of the workspace (`GET /team` lists the workspaces the token sees, with their members)."""
+        teams = self._call("GET", "/team").get("teams")
+        team = next((t for t in teams or [] if isinstance(t, dict) and str(t.get("id")) == self.team_id), None)
+        if team is None:
+            raise ClickUpError(f"The token does not see the workspace {self.team_id} (CLICKUP_TEAM_ID)")
+        people = [m.get("user") for m in team.get("members") or [] if isinstance(m, dict)]
+        return [_person(p) for p in people if isinstance(p, dict) and p.get("id") is not None]
 
     def webhook_create(self, *, endpoint: str, events: list[str]) -> tuple[str, str]:
         """Register a webhook for the workspace; returns its id and the secret its deliveries are signed with."""
@@ -107,9 +149,25 @@ class ClickUpClient:
             raise ClickUpUnavailable("ClickUp created a webhook but sent no secret")
         return str(answer.get("id") or hook.get("id")), str(hook["secret"])
 
+    def webhooks(self) -> list[Webhook]:
+        """The workspace's webhooks this token created."""
+        hooks = self._call("GET", f"/team/{self.team_id}/webhook").get("webhooks")
+        return [
+            Webhook(id=str(h.get("id")), endpoint=str(h.get("endpoint") or ""), events=list(h.get("events") or []))
+            for h in hooks or []
+            if isinstance(h, dict) and h.get("id")
+        ]
+
+    def webhook_delete(self, *, webhook_id: str) -> None:
+        self._call("DELETE", f"/webhook/{webhook_id}")
+
+    def _named(self, reference: TaskReference) -> dict[str, str] | None:
+        """A custom id is looked up in the workspace; ClickUp's own id needs nothing."""
+        return {"custom_task_ids": "true", "team_id": self.team_id} if reference.custom else None
+
     # -- HTTP ------------------------------------------------------------------------------------------------------
     def _call(
-        self, method: str, path: str, *, params: dict[str, str] | None = None, body: Any = None
+        self, method: str, path: str, *, params: dict[str, str] | list[tuple[str, str]] | None = None, body: Any = None
     ) -> dict[str, Any]:
         try:
             response = self.session.request(method, self.api_url + path, params=params, json=body, timeout=self.timeout)
@@ -151,6 +209,7 @@ def _task(data: dict[str, Any]) -> Task:
     assignees = assignees if isinstance(assignees, list) else []
     if not data.get("id"):
         raise ClickUpUnavailable("ClickUp answered a task without an id")
+    people = [a for a in assignees if isinstance(a, dict)]
     return Task(
         id=str(data["id"]),
         custom_id=str(data.get("custom_id") or ""),
@@ -158,5 +217,13 @@ def _task(data: dict[str, Any]) -> Task:
         status=str(status.get("status") or ""),
         status_color=str(status.get("color") or ""),
         url=str(data.get("url") or ""),
-        assignees=[str(a.get("username") or a.get("email") or "") for a in assignees if isinstance(a, dict)],
+        assignees=[str(a.get("username") or a.get("email") or "") for a in people],
+        assignee_ids=[str(a["id"]) for a in people if a.get("id") is not None],
+        criteria=acceptance_criteria(data),
+    )
+
+
+def _person(data: dict[str, Any]) -> Person:
+    return Person(
+        id=str(data.get("id")), username=str(data.get("username") or ""), email=str(data.get("email") or "").lower()
     )

@@ -18,6 +18,9 @@ WEEKLY_REPORTS = "flows.weekly_reports"
 AGREEMENT_NUDGES = "flows.agreement_nudges"
 REFRESH_TASK_LINKS = "flows.task_links_refresh"
 SWEEP_ALERT_DELIVERIES = "flows.alert_deliveries_sweep"
+READ_TASK = "flows.task_read"
+READ_CLICKUP_QUEUES = "flows.clickup_queues"
+SWEEP_CLICKUP_DELIVERIES = "flows.clickup_deliveries_sweep"
 
 
 def rollback_execute_request(*, rollback_id: int) -> None:

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from delivery.core.stamps import FIGURES, stamp_move
-from delivery.flows import notices
+from delivery.flows import notices, task_notices
 from delivery.flows.requests import repository_change_request, rollback_execute_request
 from delivery.monitoring.services import watches_end_by_rollback
 from delivery.pipeline.models import Release
@@ -87,7 +87,8 @@ def rollbacks_polled(*, client: Any = None, now: datetime | None = None) -> int:
 
 def rollback_finished(rollback: Rollback) -> None:
     """In the transaction that ends a rollback. Succeeded: what it undid is out of production, and the watches of
-    what it undid end "rolled back" (who asked, why); the board moves. Either way everyone is told."""
+    what it undid end "rolled back" (who asked, why); the board moves; the ClickUp tasks of what it undid get the
+    reason. Either way everyone is told."""
     if rollback.state == Rollback.State.SUCCEEDED:
         undone = list(rollback.releases_undone.values_list("pk", flat=True))
         releases_rolled_back(release_ids=undone)
@@ -101,5 +102,6 @@ def rollback_finished(rollback: Rollback) -> None:
             repository_change_request(repository_id=repository_id)
         notices.rollback(rollback, "rollback_succeeded")
         stamp_move(FIGURES)
+        task_notices.rolled_back(rollback)
     else:
         notices.rollback(rollback, "rollback_failed")

@@ -7,6 +7,7 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from delivery.clickup.client import ClickUpUnavailable, RateLimited
+from delivery.clickup.webhooks import PROCESS_TASK
 from delivery.core.backoff import backoff_seconds
 from delivery.flows import requests
 from delivery.flows.agreements import agreement_nudges_told
@@ -14,7 +15,9 @@ from delivery.flows.changes import repositories_changed, repository_changed
 from delivery.flows.incidents import alerts_received
 from delivery.flows.reports import weekly_reports_due
 from delivery.flows.rollbacks import rollback_executed, rollbacks_polled
-from delivery.flows.task_links import task_links_refreshed
+from delivery.flows.task_links import task_links_refreshed, task_read
+from delivery.flows.task_queues import clickup_queues_read
+from delivery.flows.task_webhooks import clickup_deliveries_swept, clickup_delivery_processed
 from delivery.flows.watches import watch_signals_read, watches_overdue
 from delivery.github.events import REPOSITORY_CHANGED
 from delivery.github.models import Repository
@@ -78,13 +81,49 @@ def task_links_refresh_task(self: Task) -> int:
     waits for its reset and an outage backs off, as a countdown (the worker takes other tasks meanwhile)."""
     try:
         return len(task_links_refreshed().found)
-    except RateLimited as limited:
-        raise self.retry(countdown=limited.wait_seconds(), exc=limited) from limited
-    except ClickUpUnavailable as outage:
-        wait = backoff_seconds(
-            self.request.retries, base=settings.CLICKUP_RETRY_BACKOFF_SECONDS, cap=settings.CLICKUP_RETRY_MAX_SECONDS
-        )
-        raise self.retry(countdown=wait, exc=outage) from outage
+    except (RateLimited, ClickUpUnavailable) as exc:
+        raise _clickup_retry(self, exc) from exc
+
+
+@shared_task(name=requests.READ_TASK, bind=True, ignore_result=True, max_retries=8)
+def task_read_task(self: Task, task_id: str) -> int:
+    """After a ClickUp delivery: read its task again (its checklists, its description's criteria), as above."""
+    try:
+        return len(task_read(task_id=task_id).found)
+    except (RateLimited, ClickUpUnavailable) as exc:
+        raise _clickup_retry(self, exc) from exc
+
+
+@shared_task(name=requests.READ_CLICKUP_QUEUES, bind=True, ignore_result=True, max_retries=3)
+def clickup_queues_task(self: Task) -> int:
+    """Beat, every 5 minutes: ClickUp's members matched to people, and the tasks waiting for them, as above."""
+    try:
+        return clickup_queues_read().tasks
+    except (RateLimited, ClickUpUnavailable) as exc:
+        raise _clickup_retry(self, exc) from exc
+
+
+def _clickup_retry(task: Task, exc: RateLimited | ClickUpUnavailable) -> Exception:
+    """A rate limit retries once it resets; an outage backs off."""
+    if isinstance(exc, RateLimited):
+        return task.retry(countdown=exc.wait_seconds(), exc=exc)
+    wait = backoff_seconds(
+        task.request.retries, base=settings.CLICKUP_RETRY_BACKOFF_SECONDS, cap=settings.CLICKUP_RETRY_MAX_SECONDS
+    )
+    return task.retry(countdown=wait, exc=exc)
+
+
+# A delivery that runs this long is stopped; its claim's heartbeat stops with it and the sweep queues it again.
+@shared_task(name=PROCESS_TASK, acks_late=True, soft_time_limit=240, time_limit=300)
+def clickup_delivery_task(delivery_id: int) -> str:
+    """Process one stored ClickUp delivery (at most once: the flow claims it)."""
+    return clickup_delivery_processed(delivery_id=delivery_id)
+
+
+@shared_task(name=requests.SWEEP_CLICKUP_DELIVERIES, acks_late=True, ignore_result=True)
+def clickup_deliveries_sweep_task() -> int:
+    """Beat: ClickUp deliveries the broker could not take, or whose worker died, queued again."""
+    return clickup_deliveries_swept()
 
 
 # A delivery that runs this long is stopped; its claim's heartbeat stops with it and the sweep queues it again.

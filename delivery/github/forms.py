@@ -160,6 +160,8 @@ class RepositorySettingsForm(forms.ModelForm):
             "sentry_project",
             "sentry_environment",
             "sentry_issue_events",
+            "clickup_task_required",
+            "clickup_verified_status",
         ]
         labels = {
             "logs_url_template": "Logs link",
@@ -178,6 +180,8 @@ class RepositorySettingsForm(forms.ModelForm):
             "sentry_project": "Sentry project id",
             "sentry_environment": "Sentry environment",
             "sentry_issue_events": "New Sentry issue: events before it degrades",
+            "clickup_task_required": "Require a ClickUp task",
+            "clickup_verified_status": "ClickUp status once verified",
         }
         error_messages = {
             "production_environment": {"required": "Name the production environment (e.g. production)."},
@@ -207,6 +211,10 @@ class RepositorySettingsForm(forms.ModelForm):
             "sentry_environment": "Blank: the production environment's name.",
             "sentry_issue_events": "A new or regressed issue with more events than this in the window degrades the "
             "watch.",
+            "clickup_task_required": "A pull request whose branch name and title name no ClickUp task is flagged "
+            "(“No ClickUp task”), as the other process checks.",
+            "clickup_verified_status": "When a change's watch is signed off “keep”, its ClickUp tasks move to this "
+            "status, as the task's list names it (e.g. complete). Empty: they only get a comment.",
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -278,6 +286,9 @@ class RepositorySettingsForm(forms.ModelForm):
         if project and not (project.isascii() and project.isdigit()):
             raise forms.ValidationError("The project's numeric id, such as 4504; its slug will not do here.")
         return project
+
+    def clean_clickup_verified_status(self) -> str:
+        return " ".join(self.cleaned_data.get("clickup_verified_status", "").split())
 
     def clean_rollback_workflow_file(self) -> str:
         value = self.cleaned_data.get("rollback_workflow_file", "").strip()

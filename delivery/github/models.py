@@ -93,6 +93,12 @@ class Repository(models.Model):
     sentry_project = models.CharField(max_length=20, blank=True)
     sentry_environment = models.CharField(max_length=100, blank=True)
     sentry_issue_events = models.PositiveIntegerField(default=10)
+    clickup_task_required = models.BooleanField(
+        default=False, help_text="A pull request must name its ClickUp task (the process check no_task)."
+    )
+    clickup_verified_status = models.CharField(
+        max_length=100, blank=True, help_text="The ClickUp status a task moves to once its change is verified."
+    )
     # Sync bookkeeping: a row-level lease so one sync runs per repository at a time (claimed with a
     # conditional UPDATE, renewed as the sync goes, see github.sync_lease).
     sync_lease_until = models.DateTimeField(null=True, blank=True)

@@ -6,16 +6,11 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from delivery.core.models import Delivery
 
-class WebhookDelivery(models.Model):
+
+class WebhookDelivery(Delivery):
     """Every GitHub webhook delivery, stored before it is processed; the raw body is kept for replay."""
-
-    class Outcome(models.TextChoices):
-        PENDING = "pending", "Pending"
-        PROCESSING = "processing", "Processing"
-        PROCESSED = "processed", "Processed"
-        IGNORED = "ignored", "Ignored"
-        FAILED = "failed", "Failed"
 
     guid = models.CharField(max_length=100, unique=True)
     event = models.CharField(max_length=60, db_index=True)
@@ -23,20 +18,6 @@ class WebhookDelivery(models.Model):
     hook_id = models.BigIntegerField(null=True, blank=True)
     repository = models.ForeignKey("gh.Repository", null=True, blank=True, on_delete=models.SET_NULL)
     repository_full_name = models.CharField(max_length=201, blank=True)
-    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    queued_at = models.DateTimeField(
-        null=True, blank=True, help_text="Handed to the broker; empty while the broker could not take it."
-    )
-    processing_started_at = models.DateTimeField(null=True, blank=True)
-    claim_heartbeat_at = models.DateTimeField(
-        null=True, blank=True, help_text="Renewed while a worker processes it: a claim not renewed is a dead worker's."
-    )
-    processed_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
-    result = models.CharField(max_length=500, blank=True, help_text="What processing did, in words.")
-    body = models.BinaryField()
 
     class Meta:
         ordering = ["-received_at"]

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from delivery.accounts.roles import requires
 from delivery.core.filters import filter_misses
-from delivery.core.http import HtmxHttpRequest
+from delivery.core.http import HtmxHttpRequest, webhook_answer, webhook_body
 from delivery.github.forms import DeliveryReplayForm, RepositorySettingsForm
 from delivery.github.models import Repository, SyncRun, WebhookDelivery
 from delivery.github.selectors import (
@@ -75,22 +75,16 @@ def repository_sync(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def github_webhook(request: HttpRequest) -> JsonResponse:
     """GitHub's deliveries: verify the signature, store, queue, answer. Processing happens in a task, so the
     answer never waits for it (GitHub gives up after 10 s)."""
-    secret = settings.GITHUB_WEBHOOK_SECRET
-    if not secret:
-        return _webhook_answer(503, "webhooks are not configured on this Trunkline (GITHUB_WEBHOOK_SECRET)")
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > MAX_BODY_BYTES:
-        return _webhook_answer(413, f"body over {MAX_BODY_BYTES // (1024 * 1024)} MB")
-    # Read the raw stream ourselves: request.body would refuse bodies over DATA_UPLOAD_MAX_MEMORY_SIZE, and the
-    # signature is over the exact bytes.
-    body = request.read(MAX_BODY_BYTES + 1)
-    if len(body) > MAX_BODY_BYTES:
-        return _webhook_answer(413, f"body over {MAX_BODY_BYTES // (1024 * 1024)} MB")
-    if not signature_valid(secret=secret, body=body, header=request.headers.get(SIGNATURE_HEADER, "")):
-        return _webhook_answer(401, f"missing or wrong {SIGNATURE_HEADER}")
+    body = webhook_body(
+        request,
+        secret=settings.GITHUB_WEBHOOK_SECRET,
+        setting="GITHUB_WEBHOOK_SECRET",
+        limit=MAX_BODY_BYTES,
+        header=SIGNATURE_HEADER,
+        signed=signature_valid,
+    )
+    if isinstance(body, JsonResponse):
+        return body
     try:
         receipt = delivery_receive(
             guid=request.headers.get(DELIVERY_HEADER, ""),
@@ -100,15 +94,9 @@ def github_webhook(request: HttpRequest) -> JsonResponse:
             content_type=request.content_type or "",
         )
     except MalformedDelivery as exc:
-        return _webhook_answer(400, str(exc))
+        return webhook_answer(400, str(exc))
     status = 202 if receipt.status in ("queued", "requeued") else 200
-    return _webhook_answer(
-        status, receipt.detail or receipt.status, status=receipt.status, delivery=receipt.delivery_id
-    )
-
-
-def _webhook_answer(code: int, message: str, **extra: object) -> JsonResponse:
-    return JsonResponse({"message": message, **extra}, status=code)
+    return webhook_answer(status, receipt.detail or receipt.status, status=receipt.status, delivery=receipt.delivery_id)
 
 
 # -- the operator's view of deliveries (admin only) ------------------------------------------------------------------

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from delivery.core.deliveries import DeliveryIgnored
 from delivery.github.client import (
     GitHubClient,
     GitHubError,
@@ -49,10 +50,6 @@ from delivery.github.webhook_input import is_github_id
 from delivery.github.webhook_names import GitHubEvent
 
 logger = logging.getLogger(__name__)
-
-
-class DeliveryIgnored(Exception):
-    """The delivery needs nothing from Trunkline; the message says why."""
 
 
 Followup = Callable[[GitHubClient], str]

@@ -1,19 +1,14 @@
 """GitHub webhook deliveries: verify, store, queue, process at most once, and recover what was missed.
 
 GitHub does not redeliver a failed delivery by itself, so the endpoint stores every valid delivery before it
-answers, and everything after that is recoverable from the row: the task is queued on commit; if the broker
-cannot take it, a periodic sweep queues it later; a delivery is claimed with one conditional UPDATE, so two
-copies (a duplicate, a redelivery, a sweep racing the first task) never process it twice; and a periodic
-check of GitHub's hook-deliveries log asks GitHub to redeliver what never reached us."""
+answers, and everything after that is recoverable from the row (delivery.core.deliveries: queued on commit, swept
+when the broker could not take it, claimed with one conditional UPDATE so two copies never process it twice); and a
+periodic check of GitHub's hook-deliveries log asks GitHub to redeliver what never reached us."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
-import time
-import traceback
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,17 +16,16 @@ from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
-from delivery.core.claims import ClaimHeartbeat
+from delivery.core.deliveries import MAX_ATTEMPTS, DeliveryQueue, broker_pause_reset, claim_stale, lost_message
+from delivery.core.payloads import hmac_sha256_hex, signature_matches
 from delivery.github.client import GitHubClient, GitHubError
 from delivery.github.events import repository_changed_announce
 from delivery.github.ingest import parse_time
 from delivery.github.models import Repository, SyncCursor, WebhookDelivery
 from delivery.github.webhook_handlers import (
     WEBHOOK_EVENTS,
-    DeliveryIgnored,
     WebhookContext,
     configured_client,
     handle,
@@ -50,6 +44,7 @@ from delivery.github.webhook_input import (
 )
 from delivery.github.webhook_names import DELIVERY_HEADER, EVENT_HEADER, GitHubEvent
 
+__all__ = ["MAX_ATTEMPTS", "broker_pause_reset", "claim_stale", "lost_message"]
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
@@ -58,15 +53,12 @@ Outcome = WebhookDelivery.Outcome
 
 # -- the signature --------------------------------------------------------------------------------------------------
 def signature_for(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return "sha256=" + hmac_sha256_hex(secret, body)
 
 
 def signature_valid(*, secret: str, body: bytes, header: str) -> bool:
-    """`X-Hub-Signature-256` is the HMAC-SHA256 of the raw body; compared in constant time, as bytes (a header
-    with characters outside ASCII is simply wrong, not an error)."""
-    if not (secret and header):
-        return False
-    return hmac.compare_digest(signature_for(secret, body).encode(), header.encode("utf-8", "replace"))
+    """`X-Hub-Signature-256` is "sha256=" and the hex HMAC-SHA256 of the raw body, compared in constant time."""
+    return bool(secret) and signature_matches(signature_for(secret, body), header)
 
 
 # -- receiving ------------------------------------------------------------------------------------------------------
@@ -114,7 +106,7 @@ def delivery_receive(*, guid: str, event: str, body: bytes, hook_id: str = "", c
         return _received_again(guid)
     if ignored:
         return Receipt("pong" if event == GitHubEvent.PING else "ignored", row.pk, ignored)
-    transaction.on_commit(lambda: delivery_enqueue(row.pk))
+    QUEUE.enqueue_on_commit(row.pk)
     return Receipt("queued", row.pk)
 
 
@@ -125,11 +117,7 @@ def _received_again(guid: str) -> Receipt:
     existing = WebhookDelivery.objects.filter(guid=guid).values("pk", "outcome", "attempts").first()
     if existing is None:  # deleted between the INSERT and this read; GitHub will have it redelivered
         raise MalformedDelivery("delivery GUID conflict; please retry")
-    requeued = WebhookDelivery.objects.filter(
-        pk=existing["pk"], outcome=Outcome.FAILED, attempts__lt=MAX_ATTEMPTS
-    ).update(outcome=Outcome.PENDING, queued_at=timezone.now(), error="")
-    if requeued:
-        transaction.on_commit(lambda: delivery_enqueue(existing["pk"]))
+    if QUEUE.requeue_failed(existing["pk"]):
         return Receipt("requeued", existing["pk"], "a redelivery of a failed delivery: processing it again")
     if existing["outcome"] == Outcome.FAILED and existing["attempts"] >= MAX_ATTEMPTS:
         detail = f"already received, failed after {existing['attempts']} attempts: replay it from Trunkline's page"
@@ -137,87 +125,60 @@ def _received_again(guid: str) -> Receipt:
     return Receipt("duplicate", existing["pk"], f"already received ({existing['outcome']})")
 
 
-_broker_down_until = 0.0
-BROKER_PAUSE_SECONDS = 30.0
+QUEUE = DeliveryQueue(WebhookDelivery, task="delivery.github.tasks.process_webhook_delivery_task")
+"""GitHub's deliveries, processed by that task (delivery.github.tasks)."""
 
 
 def delivery_enqueue(delivery_id: int) -> bool:
-    """Hand a stored delivery to the broker. If the broker is down the delivery stays stored with no
-    `queued_at`, and the sweep queues it once the broker is back; the webhook's answer never waits. After a
-    failure this process stops trying for a little while, so a dead broker costs one timeout, not one each."""
-    global _broker_down_until
-    from delivery.github.tasks import process_webhook_delivery_task
-
-    if time.monotonic() < _broker_down_until:
-        WebhookDelivery.objects.filter(pk=delivery_id, outcome=Outcome.PENDING).update(queued_at=None)
-        return False
-    try:
-        process_webhook_delivery_task.apply_async((delivery_id,), retry=False)
-    except Exception as exc:  # noqa: BLE001 - any broker failure: keep the row for the sweep
-        _broker_down_until = time.monotonic() + BROKER_PAUSE_SECONDS
-        logger.warning(
-            "webhook delivery %s stored but not queued (broker: %s); the sweep will queue it", delivery_id, exc
-        )
-        WebhookDelivery.objects.filter(pk=delivery_id, outcome=Outcome.PENDING).update(queued_at=None)
-        return False
-    return True
-
-
-def broker_pause_reset() -> None:
-    global _broker_down_until
-    _broker_down_until = 0.0
-
-
-# -- processing -----------------------------------------------------------------------------------------------------
-def claim_stale() -> timedelta:
-    """A claim whose heartbeat is this old belongs to a worker that died: the delivery may be claimed again.
-    The worker renews it four times as often (WEBHOOK_CLAIM_STALE_SECONDS)."""
-    return timedelta(seconds=settings.WEBHOOK_CLAIM_STALE_SECONDS)
-
-
-MAX_ATTEMPTS = 5
-"""Claims of one delivery before it is marked failed (a payload that kills its worker every time)."""
-
-
-class _ClaimLost(Exception):
-    """The delivery was reclaimed while this worker processed it: its writes are rolled back."""
+    return QUEUE.enqueue(delivery_id)
 
 
 def delivery_claim(delivery_id: int, *, now: datetime | None = None) -> datetime | None:
-    """Take a delivery for processing with one conditional UPDATE; returns the claim's time, which later writes
-    must match (the claim's token), or None when it is done, failed, or another worker has it."""
-    now = now or timezone.now()
-    claimable = Q(outcome=Outcome.PENDING) | (_stale_claims(now) & Q(attempts__lt=MAX_ATTEMPTS))
-    taken = WebhookDelivery.objects.filter(claimable, pk=delivery_id).update(
-        outcome=Outcome.PROCESSING, processing_started_at=now, claim_heartbeat_at=now, attempts=F("attempts") + 1
-    )
-    return now if taken == 1 else None
+    return QUEUE.claim(delivery_id, now=now)
 
 
-def _stale_claims(now: datetime) -> Q:
-    return Q(outcome=Outcome.PROCESSING, claim_heartbeat_at__lt=now - claim_stale())
+def deliveries_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
+    return QUEUE.sweep(now=now, limit=limit)
 
 
-def _claim_heartbeat(delivery_id: int, claimed_at: datetime) -> ClaimHeartbeat:
-    claim = WebhookDelivery.objects.filter(pk=delivery_id, outcome=Outcome.PROCESSING, processing_started_at=claimed_at)
-    return ClaimHeartbeat(claim, field="claim_heartbeat_at", every=claim_stale().total_seconds() / 4)
+def delivery_replay(*, delivery_id: int, seen_attempts: int | None = None) -> bool:
+    return QUEUE.replay(delivery_id, seen_attempts=seen_attempts)
 
 
+# -- processing -----------------------------------------------------------------------------------------------------
 def delivery_process(*, delivery_id: int, client_factory: Any = configured_client) -> str:
     """Process one stored delivery, at most once successfully; returns the outcome.
 
-    The handler's writes and the `processed` mark commit in one transaction, conditional on this worker's claim,
-    so a delivery is never applied twice. Reads from GitHub (a pull request's reviews and commits, the parents
-    of pushed commits) come after that commit, outside any transaction, and are best effort: GitHub's limits
-    or outages leave them to the next sync. Anything that goes wrong in the handler marks the delivery failed
-    with the reason, for the operator page and a replay."""
-    claimed_at = delivery_claim(delivery_id)
-    if claimed_at is None:
-        return "skipped"
-    with _claim_heartbeat(delivery_id, claimed_at):
-        outcome, ctx = _apply(delivery_id, claimed_at, client_factory)
+    The handler's writes and the `processed` mark commit in one transaction, conditional on this worker's claim
+    (DeliveryQueue.process), so a delivery is never applied twice. Reads from GitHub (a pull request's reviews and
+    commits, the parents of pushed commits) come after that commit, outside any transaction, and are best effort:
+    GitHub's limits or outages leave them to the next sync. Anything that goes wrong in the handler marks the
+    delivery failed with the reason, for the operator page and a replay."""
+    contexts: list[WebhookContext] = []
+
+    def apply(delivery: WebhookDelivery) -> str:
+        ctx = WebhookContext(
+            event=delivery.event,
+            action=delivery.action,
+            payload={},
+            received_at=delivery.received_at,
+            client_factory=client_factory,
+        )
+        contexts.append(ctx)
+        ctx.payload = json.loads(bytes(delivery.body))
+        if problem := unstorable_text(ctx.payload):
+            raise ValueError(f"malformed payload: {problem}")
+        ctx.result = handle(ctx)
+        if ctx.repository_id is not None:
+            repository_changed_announce(repository_id=ctx.repository_id)
+        return ctx.result
+
+    outcome = QUEUE.process(delivery_id, apply)
     if outcome != Outcome.PROCESSED:
+        for ctx in contexts:
+            ctx.close()
         return outcome
+    ctx = contexts[-1]
     try:
         notes = run_followups(ctx)
     finally:
@@ -229,100 +190,6 @@ def delivery_process(*, delivery_id: int, client_factory: Any = configured_clien
     if ctx.followups and ctx.repository_id is not None:
         repository_changed_announce(repository_id=ctx.repository_id)  # what the reads added (commit positions)
     return Outcome.PROCESSED
-
-
-def _apply(delivery_id: int, claimed_at: datetime, client_factory: Any) -> tuple[str, WebhookContext]:
-    """The handler's writes and the outcome, in one transaction while the claim is this worker's."""
-    delivery = WebhookDelivery.objects.defer("body").get(pk=delivery_id)
-    body = WebhookDelivery.objects.filter(pk=delivery_id).values_list("body", flat=True).get()
-    ctx = WebhookContext(
-        event=delivery.event,
-        action=delivery.action,
-        payload={},
-        received_at=delivery.received_at,
-        client_factory=client_factory,
-    )
-    try:
-        ctx.payload = json.loads(bytes(body))
-        if problem := unstorable_text(ctx.payload):
-            raise ValueError(f"malformed payload: {problem}")
-        with transaction.atomic():
-            ctx.result = handle(ctx)
-            if not _finish(delivery_id, claimed_at, Outcome.PROCESSED, result=ctx.result):
-                raise _ClaimLost
-            if ctx.repository_id is not None:
-                repository_changed_announce(repository_id=ctx.repository_id)
-    except _ClaimLost:
-        return "skipped", ctx
-    except DeliveryIgnored as exc:
-        _finish(delivery_id, claimed_at, Outcome.IGNORED, result=str(exc))
-        return Outcome.IGNORED, ctx
-    except Exception as exc:
-        logger.exception("webhook delivery %s (%s.%s) failed", delivery.guid, delivery.event, delivery.action)
-        where = traceback.extract_tb(exc.__traceback__)[-1]
-        error = f"{exc.__class__.__name__}: {exc} (at {where.filename.rsplit('/', 1)[-1]}:{where.lineno})"
-        _finish(delivery_id, claimed_at, Outcome.FAILED, error=error)
-        return Outcome.FAILED, ctx
-    return Outcome.PROCESSED, ctx
-
-
-def _finish(delivery_id: int, claimed_at: datetime, outcome: str, *, result: str = "", error: str = "") -> bool:
-    """Record the outcome, only while the claim is still this worker's."""
-    return bool(
-        WebhookDelivery.objects.filter(
-            pk=delivery_id, outcome=Outcome.PROCESSING, processing_started_at=claimed_at
-        ).update(
-            outcome=outcome,
-            processed_at=timezone.now(),
-            result=storable_text(result, 500),
-            error=storable_text(error, 4000),
-        )
-    )
-
-
-# -- the sweep and replays ------------------------------------------------------------------------------------------
-def lost_message() -> timedelta:
-    """A delivery queued this long ago and still pending lost its message: a worker that died had reserved it, or
-    the broker restarted without persistence (WEBHOOK_LOST_MESSAGE_SECONDS). A message that was only slow to
-    arrive is then processed by whichever copy comes first; the other finds it claimed."""
-    return timedelta(seconds=settings.WEBHOOK_LOST_MESSAGE_SECONDS)
-
-
-def deliveries_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Queue stored-but-unprocessed deliveries: never queued (the broker was down), queued long ago and still
-    pending, or stuck `processing` on a dead worker. Oldest first, so they are applied roughly in order."""
-    now = now or timezone.now()
-    due = (
-        Q(outcome=Outcome.PENDING, queued_at__isnull=True)
-        | Q(outcome=Outcome.PENDING, queued_at__lt=now - lost_message())
-        | _stale_claims(now)
-    )
-    WebhookDelivery.objects.filter(_stale_claims(now), attempts__gte=MAX_ATTEMPTS).update(
-        outcome=Outcome.FAILED,
-        processed_at=now,
-        error=f"gave up after {MAX_ATTEMPTS} attempts: the worker stopped while processing it each time",
-    )
-    ids = list(WebhookDelivery.objects.filter(due).order_by("received_at").values_list("pk", flat=True)[:limit])
-    queued = 0
-    broker_pause_reset()  # the sweep is how a paused process finds out the broker is back
-    for pk in ids:
-        WebhookDelivery.objects.filter(pk=pk).update(queued_at=now)
-        if not delivery_enqueue(pk):
-            break  # the broker is still down: try again at the next sweep
-        queued += 1
-    return queued
-
-
-def delivery_replay(*, delivery_id: int, seen_attempts: int | None = None) -> bool:
-    """Process a failed (or ignored) delivery again from its stored body — the operator's "replay". The page's
-    button names the attempts it showed: replays from one page view reprocess it once, however many arrive."""
-    replayable = WebhookDelivery.objects.filter(pk=delivery_id, outcome__in=[Outcome.FAILED, Outcome.IGNORED])
-    if seen_attempts is not None:
-        replayable = replayable.filter(attempts=seen_attempts)
-    replayed = replayable.update(outcome=Outcome.PENDING, queued_at=timezone.now(), error="")
-    if replayed:
-        transaction.on_commit(lambda: delivery_enqueue(delivery_id))
-    return bool(replayed)
 
 
 # -- GitHub's side: the organization hook and its delivery log ------------------------------------------------------

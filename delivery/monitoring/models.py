@@ -88,6 +88,11 @@ class ChecklistItem(models.Model):
     key = models.CharField(max_length=50)
     text = models.CharField(max_length=300)
     requires_full_window = models.BooleanField(default=False)
+    task = models.CharField(
+        max_length=50,
+        blank=True,
+        help_text="The ClickUp task (as people write it) whose acceptance criterion this is: 'Verify in production'.",
+    )
     checked_at = models.DateTimeField(null=True, blank=True)
     checked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     note = models.TextField(blank=True)

@@ -8,6 +8,7 @@ in monitoring.alerts; what follows a sign-off (releases failed, the board) is th
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -137,6 +138,40 @@ def _release_cover(release: Release, owner: Developer, on_covered: Callable[[Rel
     WatchedRelease.objects.create(session=session, release=release, owner=owner, joined_at=start)
     on_covered(release)  # in this transaction: a sign-off waits for it, then sees this release too
     return session
+
+
+# -- the acceptance criteria -------------------------------------------------------------------------------------
+CRITERIA_POSITION = 100
+"""Where a watch's acceptance criteria start among its items: after the repository's checklist (at most 20)."""
+
+
+def criterion_key(task: str, text: str) -> str:
+    """One item per task and criterion, whatever order they are added in."""
+    return "task-" + hashlib.sha256(f"{task}\n{text}".encode()).hexdigest()[:40]
+
+
+def watch_criteria_add(*, session_id: int, criteria: list[tuple[str, list[str]]]) -> int:
+    """A watch's "Verify in production" items: each task's acceptance criteria (`(task, [criterion, …])`, the task
+    as people write it), added once (the (session, key) constraint decides), in the order given, after the items
+    already there. A signed-off watch takes none: its checklist is closed. A criterion ClickUp no longer has stays: the
+    watch records what was asked when it was checked. Returns how many were added."""
+    if not MonitoringSession.objects.filter(pk=session_id, signed_off_at__isnull=True).exists():
+        return 0
+    existing = set(ChecklistItem.objects.filter(session_id=session_id).values_list("key", flat=True))
+    last = ChecklistItem.objects.filter(session_id=session_id).order_by("-position").values_list("position", flat=True)
+    position = max(CRITERIA_POSITION, (last.first() or 0) + 1)
+    new = []
+    for task, texts in criteria:
+        for text in texts:
+            key = criterion_key(task, text)
+            if key in existing:
+                continue
+            existing.add(key)
+            new.append(
+                ChecklistItem(session_id=session_id, position=position, key=key, text=text[:300], task=task[:50])
+            )
+            position += 1
+    return len(ChecklistItem.objects.bulk_create(new, ignore_conflicts=True))
 
 
 # -- the checklist -----------------------------------------------------------------------------------------------

@@ -7,8 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from delivery.notifications.models import Notification
-from delivery.notifications.service import notifications_retry
-from delivery.notifications.slack import slack_configured
+from delivery.notifications.service import notices_configured, notifications_retry
 
 
 @admin.register(Notification)
@@ -39,9 +38,12 @@ class NotificationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry the selected notices now", permissions=["change"])
     def retry_now(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
-        if not slack_configured():
+        if not notices_configured():
             self.message_user(
-                request, "Slack is not configured (SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL): nothing sent.", messages.ERROR
+                request,
+                "Neither Slack (SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL) nor ClickUp (CLICKUP_TOKEN and "
+                "CLICKUP_TEAM_ID) is configured: nothing sent.",
+                messages.ERROR,
             )
             return
         queued = notifications_retry(notification_ids=queryset.values_list("pk", flat=True))

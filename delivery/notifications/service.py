@@ -1,4 +1,5 @@
-"""Notices to Slack: `notify` writes the log row, the send task posts it.
+"""Notices to Slack (`notify`) and on ClickUp tasks (`notify_task`): each writes the log row, the send task posts it
+through the row's transport (notifications.slack, notifications.clickup).
 
 The row comes first and is the notice: it is written (once per dedupe key, decided by the unique constraint)
 before anything is sent, so an outage of Slack or of the broker never loses a notice — it stays `failed` or
@@ -22,11 +23,15 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from delivery.accounts.models import Developer
+from delivery.clickup.client import configured as clickup_configured
 from delivery.core.backoff import backoff_seconds
 from delivery.core.queue import task_queue
 from delivery.github.models import Repository
 from delivery.notifications import slack
+from delivery.notifications.clickup import CLICKUP, ClickUpTransport, TaskNotice
+from delivery.notifications.clickup import transport_from_settings as clickup_transport
 from delivery.notifications.models import Notification
+from delivery.notifications.transport import TransportError
 
 logger = logging.getLogger(__name__)
 Outcome = Notification.Outcome
@@ -45,7 +50,13 @@ ALERT_FIRING = "alert_firing"
 INCIDENT_RESOLVED = "incident_resolved"
 WATCH_DEGRADED_OWNER = "watch_degraded_owner"
 WATCH_DEGRADED_ON_CALL = "watch_degraded_on_call"
-KINDS = frozenset(
+TASK_RELEASED = "task_released"
+TASK_VERIFIED = "task_verified"
+TASK_STATUS = "task_status"
+TASK_ROLLED_BACK = "task_rolled_back"
+TASK_KINDS = frozenset({TASK_RELEASED, TASK_VERIFIED, TASK_STATUS, TASK_ROLLED_BACK})
+"""The notices on a ClickUp task (a comment, or a move to a status), sent by the ClickUp transport."""
+KINDS = TASK_KINDS | frozenset(
     {
         DEPLOY_SUCCEEDED,
         DEPLOY_FAILED,
@@ -141,10 +152,9 @@ def notify(
     SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL the row is `logged` and nothing is sent. `event_at` is when what it tells
     of happened (default: now). A notice written after `news_until` (a deploy whose watch window is already over:
     history that a first sync or a backfill read) is kept as `history` and not sent."""
-    if kind not in KINDS:
+    if kind not in KINDS - TASK_KINDS:
         raise NotificationError(f"unknown notification kind {kind!r}; expected one of {', '.join(sorted(KINDS))}")
-    if not dedupe_key or len(dedupe_key) > MAX_DEDUPE_KEY:
-        raise NotificationError(f"a dedupe key of 1 to 200 characters is required, got {dedupe_key!r}")
+    _check_key(dedupe_key)
     if not text.strip():
         raise NotificationError(f"a {kind} notice needs text")
 
@@ -160,7 +170,75 @@ def notify(
     target = channel or (repository.slack_channel if repository is not None else "") or ""
     target = target or getattr(settings, "SLACK_DEFAULT_CHANNEL", "")
 
-    configured = slack.slack_configured()
+    return _logged(
+        kind,
+        dedupe_key=dedupe_key,
+        text=full_text,
+        transport="slack",
+        target=target,
+        repository=repository,
+        payload={
+            "link": link,
+            "blocks": blocks,
+            "mentions": member_ids,
+            "developer_ids": [d.pk for d in developers],
+            **({"full_text": uncut} if uncut is not None else {}),
+        },
+        configured=slack.slack_configured(),
+        event_at=event_at,
+        news_until=news_until,
+    )
+
+
+def notify_task(
+    kind: str,
+    *,
+    dedupe_key: str,
+    notice: TaskNotice,
+    repository: Repository | None = None,
+    event_at: datetime | None = None,
+    news_until: datetime | None = None,
+) -> Notification | None:
+    """Log a notice on a ClickUp task (a comment, or a move to a status) and queue its sending, as `notify` does for
+    Slack: once per dedupe key, retried, recorded. Without ClickUp settings the row is `logged` only."""
+    if kind not in TASK_KINDS:
+        raise NotificationError(f"{kind!r} is not a notice on a task; expected one of {', '.join(sorted(TASK_KINDS))}")
+    _check_key(dedupe_key)
+    if not notice.text.strip() or not notice.task.task_id:
+        raise NotificationError(f"a {kind} notice needs a task and text")
+    return _logged(
+        kind,
+        dedupe_key=dedupe_key,
+        text=notice.text[:MAX_TEXT],
+        transport=CLICKUP,
+        target=notice.target,
+        repository=repository,
+        payload=notice.as_payload(),
+        configured=clickup_configured(),
+        event_at=event_at,
+        news_until=news_until,
+    )
+
+
+def _check_key(dedupe_key: str) -> None:
+    if not dedupe_key or len(dedupe_key) > MAX_DEDUPE_KEY:
+        raise NotificationError(f"a dedupe key of 1 to 200 characters is required, got {dedupe_key!r}")
+
+
+def _logged(
+    kind: str,
+    *,
+    dedupe_key: str,
+    text: str,
+    transport: str,
+    target: str,
+    repository: Repository | None,
+    payload: dict[str, Any],
+    configured: bool,
+    event_at: datetime | None,
+    news_until: datetime | None,
+) -> Notification | None:
+    """The row, once per dedupe key, and its sending queued once the caller's transaction commits."""
     now = timezone.now()
     event_at = min(event_at or now, now)
     late = now - event_at
@@ -173,16 +251,11 @@ def notify(
             notification = Notification.objects.create(
                 kind=kind,
                 dedupe_key=dedupe_key,
-                text=full_text,
-                target=target,
+                text=text,
+                transport=transport,
+                target=target[:200],
                 repository=repository,
-                payload={
-                    "link": link,
-                    "blocks": blocks,
-                    "mentions": member_ids,
-                    "developer_ids": [d.pk for d in developers],
-                    **({"full_text": uncut} if uncut is not None else {}),
-                },
+                payload=payload,
                 outcome=outcome,
                 next_attempt_at=now if outcome == Outcome.PENDING else None,
                 event_at=event_at,
@@ -199,7 +272,7 @@ def notify(
         logger.info("notice %s is history (%s old): kept, not sent", dedupe_key, late)
         return notification
     if not configured:
-        logger.info("Slack is not configured; notice logged only: %s → %s: %s", kind, target or "-", full_text)
+        logger.info("%s is not configured; notice logged only: %s → %s: %s", transport, kind, target or "-", text)
         return notification
     pk = notification.pk
     transaction.on_commit(lambda: notification_enqueue(pk))
@@ -246,16 +319,23 @@ def _finish(notification_id: int, claimed_at: datetime, **fields: Any) -> bool:
     )
 
 
+Transport = slack.SlackTransport | ClickUpTransport
+
+
 def notification_send(
-    *, notification_id: int, transport: slack.SlackTransport | None = None, now: datetime | None = None
+    *, notification_id: int, transport: Transport | None = None, now: datetime | None = None
 ) -> SendResult:
-    """Send one logged notice, at most once at a time. Transient failures (5xx, no connection, 429) leave it
-    `failed` with its next attempt time (Retry-After for a 429, else exponential backoff), up to
-    SLACK_MAX_ATTEMPTS tries; permanent ones (channel gone or archived, bad token) are recorded and not retried."""
+    """Send one logged notice through its transport (Slack, or ClickUp for a notice on a task), at most once at a
+    time. Transient failures (5xx, no connection, 429) leave it `failed` with its next attempt time (Retry-After or
+    ClickUp's rate limit reset for a 429, else exponential backoff), up to SLACK_MAX_ATTEMPTS tries; permanent ones
+    (channel gone or archived, task deleted, bad token) are recorded and not retried."""
     now = now or timezone.now()
-    transport = transport or slack.transport_from_settings()
+    via = Notification.objects.filter(pk=notification_id).values_list("transport", flat=True).first()
+    if via is None:
+        return SendResult("skipped")
+    transport = transport or (clickup_transport() if via == CLICKUP else slack.transport_from_settings())
     if transport is None:
-        # Slack was switched off after the notice was queued: it stays in the log, like any unsent notice.
+        # Its service was switched off after the notice was queued: it stays in the log, like any unsent notice.
         Notification.objects.filter(pk=notification_id, outcome__in=[Outcome.PENDING, Outcome.FAILED]).update(
             outcome=Outcome.LOGGED, next_attempt_at=None
         )
@@ -268,13 +348,10 @@ def notification_send(
         return SendResult("skipped")
 
     notification = Notification.objects.get(pk=notification_id)
-    message = slack.SlackMessage(
-        channel=notification.target, text=notification.text, blocks=(notification.payload or {}).get("blocks")
-    )
     started = time.monotonic()
     try:
-        ts = transport.send(message)
-    except slack.SlackError as exc:
+        ts = _deliver(transport, notification)
+    except TransportError as exc:
         failure = _Failure(reason=exc.reason, permanent=exc.permanent, wait=exc.retry_after)
     except Exception as exc:  # a bug, not Slack: keep the notice and retry it like an outage, with the reason
         logger.exception("notice %s: sending failed unexpectedly", notification_id)
@@ -294,6 +371,15 @@ def notification_send(
     # The answer's time on the claim's clock: a Retry-After counts from the answer, not from the request.
     answered_at = claimed_at + timedelta(seconds=time.monotonic() - started)
     return _failed(notification, claimed_at, failure, answered_at=answered_at, transport_name=transport.name)
+
+
+def _deliver(transport: Transport, notification: Notification) -> str:
+    payload = notification.payload or {}
+    if isinstance(transport, ClickUpTransport):
+        return transport.send(TaskNotice.of(payload, notification.text))
+    return transport.send(
+        slack.SlackMessage(channel=notification.target, text=notification.text, blocks=payload.get("blocks"))
+    )
 
 
 @dataclass(frozen=True)
@@ -336,10 +422,11 @@ def notifications_sweep(*, now: datetime | None = None, limit: int = 500) -> int
     """Queue notices whose own message was lost (the broker was down when they were logged, or restarted
     without persistence) and those left `sending` by a dead worker; give up on the ones that died too often."""
     now = now or timezone.now()
-    if not slack.slack_configured():
+    sendable = _sendable()
+    if sendable is None:
         return 0
     Notification.objects.filter(
-        outcome=Outcome.SENDING, sending_started_at__lt=now - STALE_SENDING, attempts__gte=_max_attempts()
+        sendable, outcome=Outcome.SENDING, sending_started_at__lt=now - STALE_SENDING, attempts__gte=_max_attempts()
     ).update(
         outcome=Outcome.PERMANENT_FAILURE,
         next_attempt_at=None,
@@ -348,7 +435,7 @@ def notifications_sweep(*, now: datetime | None = None, limit: int = 500) -> int
     due = Q(outcome__in=[Outcome.PENDING, Outcome.FAILED], next_attempt_at__lte=now - SWEEP_GRACE) | Q(
         outcome=Outcome.SENDING, sending_started_at__lt=now - STALE_SENDING
     )
-    ids = list(Notification.objects.filter(due).order_by("created_at").values_list("pk", flat=True)[:limit])
+    ids = list(Notification.objects.filter(due, sendable).order_by("created_at").values_list("pk", flat=True)[:limit])
     queued = 0
     for pk in ids:
         if not notification_enqueue(pk):
@@ -359,14 +446,15 @@ def notifications_sweep(*, now: datetime | None = None, limit: int = 500) -> int
 
 def notifications_retry(*, notification_ids: Iterable[int], now: datetime | None = None) -> int:
     """The operator's "retry now": failed (for now or for good) and logged-only notices go out again, with a
-    fresh set of attempts. Needs Slack to be configured; returns how many were queued."""
-    if not slack.slack_configured():
+    fresh set of attempts. Only those whose service is configured; returns how many were queued."""
+    sendable = _sendable()
+    if sendable is None:
         return 0
     now = now or timezone.now()
     given = list(notification_ids)
     # One conditional UPDATE: a row a worker is sending (or has sent) meanwhile is left alone.
     Notification.objects.filter(
-        pk__in=given, outcome__in=[Outcome.PENDING, Outcome.FAILED, Outcome.PERMANENT_FAILURE, Outcome.LOGGED]
+        sendable, pk__in=given, outcome__in=[Outcome.PENDING, Outcome.FAILED, Outcome.PERMANENT_FAILURE, Outcome.LOGGED]
     ).update(outcome=Outcome.PENDING, next_attempt_at=now, attempts=0)
     ids = list(
         Notification.objects.filter(pk__in=given, outcome=Outcome.PENDING, next_attempt_at=now).values_list(
@@ -376,3 +464,18 @@ def notifications_retry(*, notification_ids: Iterable[int], now: datetime | None
     for pk in ids:
         transaction.on_commit(partial(notification_enqueue, pk))
     return len(ids)
+
+
+def _sendable() -> Q | None:
+    """The notices whose service is configured now (Slack's, ClickUp's), or None when neither is."""
+    slack_on, clickup_on = slack.slack_configured(), clickup_configured()
+    if slack_on and clickup_on:
+        return Q()
+    if slack_on:
+        return ~Q(transport=CLICKUP)
+    return Q(transport=CLICKUP) if clickup_on else None
+
+
+def notices_configured() -> bool:
+    """Whether any service the notices go to is configured."""
+    return _sendable() is not None

@@ -19,6 +19,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
+from delivery.notifications.transport import TransportError
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://slack.com/api/"
@@ -31,15 +33,8 @@ TRANSIENT_API_ERRORS = frozenset(
 )
 
 
-class SlackError(Exception):
-    """A send that did not reach Slack's channel. `permanent`: trying again cannot help. `retry_after`: Slack
-    said when to try again (a 429's Retry-After, in seconds)."""
-
-    def __init__(self, reason: str, *, permanent: bool, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.permanent = permanent
-        self.retry_after = retry_after
+class SlackError(TransportError):
+    """A send that did not reach Slack's channel (`retry_after`: a 429's Retry-After, in seconds)."""
 
 
 @dataclass(frozen=True)

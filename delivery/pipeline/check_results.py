@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from delivery.core.templatetags.trunkline import ago_text, duration
-from delivery.pipeline.checks import CHECKS, PREVIEW_GRACE
+from delivery.pipeline.checks import CHECKS, PREVIEW_GRACE, names_task
 from delivery.pipeline.models import Change, Stage
 
 FAILS, PASSES, NOT_YET, NOT_KNOWN = "yes", "no", "not yet", "not known"
@@ -25,6 +25,7 @@ QUESTIONS: dict[str, str] = {
     "stuck_tag": "Stuck before the tag",
     "stuck_production": "Stuck before production",
     "production_failed": "Production deploy failed",
+    "no_task": "No ClickUp task named",
 }
 """Each check as a question its answer reads against: "yes" is the process left, "no" kept."""
 
@@ -92,8 +93,11 @@ def change_check_results(
             "stuck_production" in failed,
         ),
         "production_failed": _production(change, "production_failed" in failed),
+        "no_task": _task(change, "no_task" in failed),
     }
-    return [CheckResult(name, QUESTIONS[name], *answers[name]) for name in CHECKS]
+    if not repository.clickup_task_required:
+        del answers["no_task"]  # not this repository's rule
+    return [CheckResult(name, QUESTIONS[name], *answers[name]) for name in CHECKS if name in answers]
 
 
 def _stale(change: Change, now: datetime, fails: bool) -> tuple[str, str]:
@@ -185,3 +189,16 @@ def _production(change: Change, fails: bool) -> tuple[str, str]:
     if change.merged_at is None:
         return NOT_YET, "not merged yet"
     return NOT_YET, "not deployed to production yet"
+
+
+def _task(change: Change, fails: bool) -> tuple[str, str]:
+    if fails:
+        return FAILS, "its branch name and title name no ClickUp task: name it there (PRJ-123, CU-abc123)"
+    pr = change.pull_request
+    if pr is None:
+        return NOT_KNOWN, "no pull request"
+    if change.stage == Stage.CLOSED:
+        return PASSES, "closed without merging"
+    if not names_task(pr.head_ref, pr.title):
+        return NOT_YET, "checked at the next derivation: no task named yet"
+    return PASSES, "names its task in its branch name or title"

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from delivery.clickup.references import ReferenceRules, task_references
 from delivery.github.models import Repository
 
 CHECKS: dict[str, str] = {
@@ -19,6 +20,7 @@ CHECKS: dict[str, str] = {
     "stuck_tag": "Stuck: on staging, not tagged",
     "stuck_production": "Stuck: tagged, not in production",
     "production_failed": "Production deploy failed",
+    "no_task": "No ClickUp task named",
 }
 """Every check, by name, with the words the pages show."""
 
@@ -45,6 +47,12 @@ class ChangeFacts:
     branch_deleted: bool | None  # None when no branch event was seen
     preview_succeeded: bool
     production_failed: bool  # a production deploy containing it failed, and it is not in production
+    names_task: bool = True  # its branch name or title names a ClickUp task (delivery.clickup.references)
+
+
+def names_task(*texts: str) -> bool:
+    """Whether a branch name or a pull request's title names a ClickUp task, by the workspace's rules."""
+    return bool(task_references(texts, rules=ReferenceRules.from_settings()))
 
 
 def change_checks(facts: ChangeFacts, repository: Repository, now: datetime) -> list[str]:
@@ -74,6 +82,8 @@ def change_checks(facts: ChangeFacts, repository: Repository, now: datetime) -> 
         and _older_than(facts.opened_at, now, PREVIEW_GRACE)
     ):
         failed.add("no_preview")  # a preview takes a few minutes to deploy: an open PR gets some time
+    if repository.clickup_task_required and not facts.names_task and (facts.open or facts.merged_at is not None):
+        failed.add("no_task")
     return [name for name in CHECKS if name in failed]
 
 

@@ -35,7 +35,7 @@ from delivery.github.models import (
     ReviewRequest,
     Tag,
 )
-from delivery.pipeline.checks import ChangeFacts, change_checks
+from delivery.pipeline.checks import ChangeFacts, change_checks, names_task
 from delivery.pipeline.derive_releases import releases_append, releases_derive
 from delivery.pipeline.derive_scope import Scope, derive_mark_save, derive_scope, mirror_mark
 from delivery.pipeline.models import Change, Release, ReleaseChange, Stage, watch_history_age
@@ -464,6 +464,7 @@ class _CheckFacts:
             branch_deleted=self.branches.get(pr["head_ref"]),
             preview_succeeded=pr["head_ref"] in self.preview_refs or pr["head_sha"] in self.preview_shas,
             production_failed=failed_at is not None and times["production_at"] is None,
+            names_task=names_task(pr["head_ref"], pr["title"]),
         )
 
 

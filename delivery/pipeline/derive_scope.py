@@ -69,6 +69,7 @@ _SETTINGS = [
     "staging_stuck_minutes",
     "tag_stuck_minutes",
     "production_stuck_minutes",
+    "clickup_task_required",
 ]
 
 

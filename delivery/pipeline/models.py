@@ -219,10 +219,19 @@ class TaskLink(models.Model):
     change = models.ForeignKey(Change, on_delete=models.CASCADE, related_name="task_links")
     clickup_task_id = models.CharField(max_length=50)
     custom = models.BooleanField(default=False)
+    clickup_id = models.CharField(
+        max_length=50, blank=True, help_text="ClickUp's own id (a custom id's is learned at its first read)."
+    )
     position = models.PositiveSmallIntegerField(default=0, help_text="Its place among the change's tasks, as named.")
     name = models.CharField(max_length=300, blank=True)
     status = models.CharField(max_length=100, blank=True)
+    status_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the status shown was ClickUp's: an older delivery is not applied."
+    )
     url = models.URLField(max_length=500, blank=True)
+    criteria = models.JSONField(
+        default=list, blank=True, help_text="Its acceptance criteria: checklist items, and its description's section."
+    )
     assignee = models.ForeignKey("accounts.Developer", null=True, blank=True, on_delete=models.SET_NULL)
     assignee_names = models.CharField(
         max_length=300, blank=True, help_text="ClickUp's assignees, as ClickUp names them."
@@ -236,7 +245,10 @@ class TaskLink(models.Model):
     class Meta:
         ordering = ["change", "position"]
         constraints = [models.UniqueConstraint(fields=["change", "clickup_task_id"], name="task_link_unique")]
-        indexes = [models.Index(fields=["clickup_task_id"], name="task_link_task")]
+        indexes = [
+            models.Index(fields=["clickup_task_id"], name="task_link_task"),
+            models.Index(fields=["clickup_id"], name="task_link_clickup_id"),
+        ]
 
     def __str__(self) -> str:
         return self.clickup_task_id

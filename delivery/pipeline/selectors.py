@@ -22,6 +22,7 @@ from delivery.github.models import Branch, Commit, Deployment, Repository, Tag
 from delivery.pipeline.check_results import change_check_results
 from delivery.pipeline.checks import CHECKS
 from delivery.pipeline.models import Change, Release, Stage, TaskLink
+from delivery.pipeline.task_links import task_started
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -273,6 +274,9 @@ def change_detail(*, change_id: int) -> dict[str, Any]:
     environments = [repository.staging_environment, repository.production_environment]
     previews = [d for d in preview_candidates.exclude(environment__in=environments).order_by("-created_at")[:20]]
     previews = [d for d in previews if repository.environment_kind(d.environment) == "preview"]
+    links = task_links_prepare(
+        change.task_links.order_by("position"), configured=clickup_configured(), now=timezone.now()
+    )
     return {
         "change": change,
         "steps": steps,
@@ -288,9 +292,8 @@ def change_detail(*, change_id: int) -> dict[str, Any]:
         "deployments": containing,
         "tag": _first_tag(repository, position),
         "releases": list(change.releases.select_related("deployment").order_by("deployed_at")),
-        "task_links": task_links_prepare(
-            change.task_links.order_by("position"), configured=clickup_configured(), now=timezone.now()
-        ),
+        "task_links": links,
+        "task_start": task_started(links),
         "clickup_configured": clickup_configured(),
     }
 
@@ -408,9 +411,19 @@ def release_owner_ids(*, release: Release) -> set[int]:
 
 def release_detail(*, release_id: int) -> dict[str, Any]:
     release = Release.objects.select_related("repository", "deployment__creator", "previous_release").get(pk=release_id)
+    changes = list(
+        release.changes.select_related("author", "pull_request")
+        .prefetch_related(task_links_prefetch())
+        .order_by("merged_at")
+    )
+    configured, now = clickup_configured(), timezone.now()
+    for change in changes:
+        change.tasks_html = task_links_compact_html(
+            task_links_prepare(change.task_links.all(), configured=configured, now=now)
+        )
     return {
         "release": release,
-        "changes": list(release.changes.select_related("author", "pull_request").order_by("merged_at")),
+        "changes": changes,
         "owners": list(release.owners.order_by("login")),
         "statuses": list(release.deployment.statuses.select_related("creator").order_by("created_at", "pk")),
         "next_release": Release.objects.filter(previous_release=release).only("pk", "tag_name", "sha").first(),

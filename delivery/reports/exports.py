@@ -125,6 +125,7 @@ def markdown(document: dict[str, Any], *, title: str) -> str:
     for check in document["breaches"]["checks"]:
         lines.append(f"- {check['label']}: {check['count']}")
         lines.extend(f"  - {_change(row)}" for row in check["rows"][:20])
+    lines += tasks_markdown(document.get("tasks"))
     outliers = document["outliers"]
     lines += ["", "## Outliers", ""]
     for name, label in OUTLIER_LISTS.items():
@@ -144,6 +145,27 @@ def _recovered_markdown(row: dict[str, Any]) -> str:
         + ("" if r["recovery_seconds"] is None else f" in {duration(r['recovery_seconds'])}")
         for r in row.get("recovered") or []
     )
+
+
+def tasks_markdown(tasks: dict[str, Any] | None) -> list[str]:
+    """The ClickUp tasks section (none in a report stored before schema 3)."""
+    if not tasks:
+        return []
+    lines = [
+        "",
+        "## ClickUp tasks",
+        "",
+        f"{tasks['delivered']} delivered, {tasks['verified']} verified in production.",
+        "",
+    ]
+    lines.extend(
+        f"- {_link(row['label'], row['url'])} {_md(row['name'])}" + (" (verified)" if row["verified"] else "")
+        for row in tasks["rows"]
+    )
+    if tasks["required"]:
+        lines += ["", f"Merged without a task where one is required: {tasks['without_task_count']}"]
+        lines.extend(f"- {_change(row)}" for row in tasks["without_task"][:20])
+    return lines
 
 
 def agreements_markdown(document: dict[str, Any]) -> list[str]:
@@ -371,6 +393,15 @@ def _rows_outliers(document: dict[str, Any]) -> Iterator[list[Any]]:
             ]
 
 
+def _rows_tasks(document: dict[str, Any]) -> Iterator[list[Any]]:
+    yield ["task", "name", "status", "verified", "pull_requests", "url"]
+    for r in (document.get("tasks") or {}).get("rows", []):
+        numbers = " ".join(f"{c['repository']}#{c['number']}" for c in r["changes"])
+        yield [r["label"], r["name"], r["status"], r["verified"], numbers, r["url"]]
+    for c in (document.get("tasks") or {}).get("without_task", []):
+        yield ["", "(no task)", "", "", f"{c['repository']}#{c['number']}", absolute_url(c["url"])]
+
+
 def _rows_talking_points(document: dict[str, Any]) -> Iterator[list[Any]]:
     yield ["rule", "text", "evidence"]
     for p in document["talking_points"]:
@@ -387,6 +418,7 @@ CSV_ROWS: dict[str, Callable[[dict[str, Any]], Iterator[list[Any]]]] = {
     "watch": _rows_watch,
     "breaches": _rows_breaches,
     "outliers": _rows_outliers,
+    "tasks": _rows_tasks,
     "talking-points": _rows_talking_points,
 }
 

@@ -19,16 +19,18 @@ from delivery.github.models import Repository
 from delivery.metrics import sources
 from delivery.metrics.figures import keys, lead_time, metrics
 from delivery.metrics.scope import Scope, org_zone
-from delivery.pipeline.models import Change, Release
+from delivery.pipeline.models import Change, Release, TaskLink
 from delivery.reports.agreements import RULES, agreement_scope, judge, scope_words, words
 from delivery.reports.failures import failed_section
 from delivery.reports.models import Agreement
 from delivery.reports.talking import OVER_A_DAY, signals_line, talking_points
+from delivery.reports.tasks import task_row, tasks_section
 from delivery.reports.weeks import IsoWeek, when
 from delivery.rollbacks.models import Rollback
 
-SCHEMA = 2
-"""2: with the working agreements (section 2); a report stored before has none and is shown without."""
+SCHEMA = 3
+"""2: with the working agreements (section 2); 3: with the ClickUp tasks (delivered, verified, changes without one)
+and each shipped change's tasks. A report stored before has none and is shown without."""
 TREND_WEEKS = 4
 LIMIT = 200
 """Rows kept at most per list (the counts say how many there were)."""
@@ -118,9 +120,9 @@ def _shipped(scope: Scope) -> dict[str, Any]:
         .prefetch_related(
             Prefetch(
                 "changes",
-                queryset=Change.objects.select_related("repository", "pull_request", "author").order_by(
-                    "merged_at", "pk"
-                ),
+                queryset=Change.objects.select_related("repository", "pull_request", "author")
+                .prefetch_related(Prefetch("task_links", queryset=TaskLink.objects.order_by("position")))
+                .order_by("merged_at", "pk"),
             ),
             Prefetch("owners", queryset=Developer.objects.order_by("login")),
         )
@@ -137,7 +139,9 @@ def _shipped(scope: Scope) -> dict[str, Any]:
                 "releases": [],
             },
         )
-        changes = [_change_row(c) for c in release.changes.all()]
+        changes = [
+            {**_change_row(c), "tasks": [task_row(link) for link in c.task_links.all()]} for c in release.changes.all()
+        ]
         total_changes += len(changes)
         repository["releases"].append(
             {
@@ -344,6 +348,7 @@ def snapshot(week: IsoWeek, *, team: Team | None = None) -> dict[str, Any]:
         "watch": _watch(scope),
         "breaches": _breaches(scope),
         "outliers": _outliers(scope),
+        "tasks": tasks_section(scope, change_row=_change_row),
     }
     document["talking_points"] = talking_points(document)
     return document

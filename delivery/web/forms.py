@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from delivery.accounts.models import Developer, Role
+from delivery.clickup.models import WorkspaceMember
 from delivery.core.forms import FormInWords, IdsField
 
 ROTATION_START = "Give the first handover day (YYYY-MM-DD) and an hour from 0 to 23."
@@ -133,3 +134,16 @@ class TokenForm(FormInWords):
     days = forms.IntegerField(
         min_value=1, max_value=366, error_messages=_same_message(LIFETIME_WORDS, "min_value", "max_value")
     )
+
+
+# -- a person's page --------------------------------------------------------------------------------------------------
+class ClickUpAccountForm(FormInWords):
+    """A person's ClickUp account: a member of the workspace, or none."""
+
+    user_id = forms.CharField(required=False, max_length=50)
+
+    def clean_user_id(self) -> str:
+        user_id = self.cleaned_data["user_id"].strip()
+        if user_id and not WorkspaceMember.objects.filter(user_id=user_id).exists():
+            raise forms.ValidationError("Choose a member of the ClickUp workspace, or none.")
+        return user_id

@@ -1,11 +1,14 @@
-"""Ownership queues (mine, the team's, anyone's) and the admin's team page: roles and the on-call rotation."""
+"""Ownership queues (mine, the team's, anyone's) with a person's ClickUp account and tasks; the admin's team page:
+roles and the on-call rotation."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db.models import F
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -15,8 +18,11 @@ from django.views.decorators.http import require_POST
 from delivery.accounts import oncall, services
 from delivery.accounts.models import AuditEvent, Developer, OnCallRotation, OnCallShift, Role
 from delivery.accounts.roles import requires
+from delivery.clickup.client import configured as clickup_configured
+from delivery.clickup.models import WorkspaceMember
 from delivery.core.http import SignedInRequest
-from delivery.web.forms import OverrideForm, RoleChangeForm, RotationForm
+from delivery.pipeline.task_links import tasks_waiting
+from delivery.web.forms import ClickUpAccountForm, OverrideForm, RoleChangeForm, RotationForm
 from delivery.web.queues import Queue, has_work, queue_of, team_queues
 
 
@@ -32,30 +38,77 @@ def home(request: SignedInRequest) -> HttpResponse:
     return redirect("board")
 
 
-def _queue_page(request: SignedInRequest, queue: Queue, *, mine: bool) -> HttpResponse:
-    context = {"queue": queue, "mine": mine, "now": timezone.now()}
+def _queue_page(request: SignedInRequest, queue: Queue, *, mine: bool, developer: Developer) -> HttpResponse:
+    context: dict[str, Any] = {"queue": queue, "mine": mine, "now": timezone.now()}
     template = "accounts/queue.html"
     if request.htmx and not request.htmx.boosted:
         template += "#queue-items"
+    else:
+        context["clickup"] = _clickup(request, developer)
     return render(request, template, context)
+
+
+def _can_set_clickup(request: SignedInRequest, developer: Developer) -> bool:
+    """The person themselves, or an admin."""
+    return developer.user_id == request.user.pk or request.user.has_perm("accounts.manage_team")
+
+
+def _clickup(request: SignedInRequest, developer: Developer) -> dict[str, Any]:
+    """The person's ClickUp account and the tasks waiting for them; without ClickUp settings, only that."""
+    if not clickup_configured():
+        return {"configured": False}
+    can_set = _can_set_clickup(request, developer)
+    user_id = developer.clickup_user_id
+    return {
+        "configured": True,
+        "member": WorkspaceMember.objects.filter(user_id=user_id).first() if user_id else None,
+        "user_id": user_id,
+        "by_hand": developer.clickup_set_by_hand,
+        "lists": settings.CLICKUP_QUEUE_LISTS,
+        "tasks": tasks_waiting(clickup_user_id=user_id),
+        "can_set": can_set,
+        "members": list(WorkspaceMember.objects.only("user_id", "username", "email")) if can_set else [],
+    }
 
 
 def my_queue(request: SignedInRequest) -> HttpResponse:
     developer = _developer(request)
     if developer is None:
         return render(request, "accounts/no_developer.html", status=200)
-    return _queue_page(request, queue_of(developer, now=timezone.now()), mine=True)
+    return _queue_page(request, queue_of(developer, now=timezone.now()), mine=True, developer=developer)
 
 
-def person_queue(request: SignedInRequest, login: str) -> HttpResponse:
+def _person(login: str) -> Developer:
     developer = (
         Developer.objects.filter(login=login).order_by(F("user_id").asc(nulls_last=True), "-pk").first()
     )  # logins can be reused
     if developer is None:
         raise Http404(f"Nobody called {login}")
+    return developer
+
+
+def person_queue(request: SignedInRequest, login: str) -> HttpResponse:
+    developer = _person(login)
     if developer.user_id == request.user.pk:
         return redirect("my-queue")
-    return _queue_page(request, queue_of(developer, now=timezone.now()), mine=False)
+    return _queue_page(request, queue_of(developer, now=timezone.now()), mine=False, developer=developer)
+
+
+@require_POST
+def person_clickup(request: SignedInRequest, login: str) -> HttpResponse:
+    """A person (or an admin) chooses their ClickUp account on their page."""
+    developer = _person(login)
+    if not _can_set_clickup(request, developer):
+        raise PermissionDenied(f"Only {developer.login} or an admin chooses {developer.login}'s ClickUp account.")
+    back = "my-queue" if developer.user_id == request.user.pk else None
+    form = ClickUpAccountForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.first_error())
+    elif services.developer_clickup_set(
+        developer=developer, user_id=form.cleaned_data["user_id"], actor=request.user, request=request
+    ):
+        messages.success(request, "ClickUp account saved.")
+    return redirect(back) if back else redirect("person", developer.login)
 
 
 def team_page(request: SignedInRequest) -> HttpResponse:

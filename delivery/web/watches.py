@@ -18,6 +18,7 @@ from delivery.monitoring.models import ChecklistItem, MonitoringSession
 from delivery.monitoring.selectors import watch_dashboard_links, watch_signals, watch_state
 from delivery.monitoring.services import ITEM_NOTE_MAX, NOTES_MAX, WatchError, watch_item_check
 from delivery.monitoring.verdicts import error_note
+from delivery.pipeline.task_links import watch_criteria_groups
 from delivery.web.forms import WatchItemForm, WatchSignOffForm
 from delivery.web.watch_charts import signal_chart
 
@@ -50,11 +51,13 @@ def _signals_context(session: MonitoringSession, now: datetime) -> dict[str, obj
 def _context(request: HttpRequest, session: MonitoringSession, **extra: object) -> dict[str, object]:
     now = timezone.now()
     covered = list(session.releases.prefetch_related("undone_by").order_by("deployed_at", "pk"))
+    items = list(session.items.select_related("checked_by"))
     return {
         **_signals_context(session, now),
         "session": session,
         "covered": covered,
-        "items": list(session.items.select_related("checked_by")),
+        "items": [item for item in items if not item.task],
+        "criteria": watch_criteria_groups(items, release_ids=[r.pk for r in covered]),
         "state": watch_state(session, now),
         "links": watch_dashboard_links(session),
         "mine": session.owner.user_id == request.user.pk,

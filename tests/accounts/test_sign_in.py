@@ -177,7 +177,7 @@ def test_the_login_page_offers_github_and_names_the_org(anonymous_client: Any, t
     assert "password" not in body.lower()  # no local passwords for people
 
 
-SIGNED_OUT_OK = {"github-webhook", "healthz", "api-openapi"}
+SIGNED_OUT_OK = {"github-webhook", "clickup-webhook", "healthz", "api-openapi"}
 API = {"api-metrics", "api-metrics-evidence"}  # a program's client: 401 in JSON (a token or a session), no redirect
 
 
@@ -192,7 +192,7 @@ def _page_urls() -> list[str]:
     return names
 
 
-def test_every_page_needs_sign_in_except_the_webhook_the_health_check_and_sign_in(anonymous_client: Any) -> None:
+def test_every_page_needs_sign_in_except_the_webhooks_the_health_check_and_sign_in(anonymous_client: Any) -> None:
     pages = _page_urls()
     assert {"/", "/board/", "/me/", "/team/", "/repositories/", "/settings/team/"} <= set(pages)
     for url in [*pages, "/changes/1/", "/releases/1/", "/repositories/1/", "/people/someone/"]:
@@ -204,6 +204,11 @@ def test_every_page_needs_sign_in_except_the_webhook_the_health_check_and_sign_i
     assert anonymous_client.get(reverse("api-openapi")).status_code == 200  # the API's description is public
     assert anonymous_client.get(reverse("healthz")).status_code in (200, 503)
     assert anonymous_client.post(reverse("github-webhook"), b"{}", content_type="application/json").status_code == 401
+    # ClickUp's webhook: signed, not signed in (503 while its secret is not set, 401 for a bad signature)
+    assert anonymous_client.post(reverse("clickup-webhook"), b"{}", content_type="application/json").status_code in (
+        401,
+        503,
+    )
 
 
 def test_a_live_refresh_after_the_session_ended_sends_the_page_to_sign_in(anonymous_client: Any) -> None:

@@ -21,7 +21,7 @@ from delivery.clickup.client import (
     configured,
 )
 from delivery.clickup.references import TaskReference
-from tools.clickup_server import ClickUpServer
+from tools.clickup_server import ClickUpServer, Task
 
 
 def test_a_task_is_read_by_its_clickup_id(clickup: ClickUpServer) -> None:
@@ -107,9 +107,66 @@ def test_a_server_that_does_not_answer_times_out() -> None:
 
 def test_a_comment_and_a_status_move_reach_the_task(clickup: ClickUpServer) -> None:
     client = ClickUpClient.from_settings()
-    assert client.comment_add(task_id="86b0x1y30", text="Shipped in v1.2.0")
+    assert client.comment_add(task=TaskReference("86b0x1y30"), text="Shipped in v1.2.0")
     assert clickup.comments == [("86b0x1y30", "Shipped in v1.2.0")]
-    assert client.task_status_set(task_id="86b0x1y30", status="complete").status == "complete"
+    assert client.task_status_set(task=TaskReference("86b0x1y30"), status="complete").status == "complete"
+
+
+def test_a_task_named_by_its_custom_id_gets_its_comment_and_its_status(clickup: ClickUpServer) -> None:
+    client = ClickUpClient.from_settings()
+    client.comment_add(task=TaskReference("PRJ-3", custom=True), text="Verified in production")
+    assert clickup.comments == [("86b0x1y31", "Verified in production")]
+    assert "custom_task_ids=true&team_id=9012345" in clickup.requests[-1].path
+    assert client.task_status_set(task=TaskReference("PRJ-3", custom=True), status="complete").id == "86b0x1y31"
+    assert clickup.task("86b0x1y31").status == "complete"
+
+
+def test_a_task_s_acceptance_criteria_come_from_its_checklists_and_its_description(clickup: ClickUpServer) -> None:
+    client = ClickUpClient.from_settings()
+    assert client.task(TaskReference("PRJ-2", custom=True)).criteria == ["CSV opens"]
+    assert client.task(TaskReference("PRJ-3", custom=True)).criteria == [
+        "100 requests a minute pass",
+        "the 101st gets 429 with Retry-After",
+    ]
+
+
+def test_a_list_s_tasks_are_read_page_by_page_for_the_people_asked(clickup: ClickUpServer) -> None:
+    for n in range(5):
+        clickup.add_task(Task(f"86l{n}", f"Backlog {n}", assignees=["Ada Lovelace"], list_id="77"))
+    clickup.add_task(Task("86lx", "Someone else's", assignees=["Grace Hopper"], list_id="77"))
+    clickup.add_task(Task("86ly", "Done already", status="complete", assignees=["Ada Lovelace"], list_id="77"))
+    clickup.page_size = 2
+    client = ClickUpClient.from_settings()
+    ada = clickup.member("Ada Lovelace")
+    pages = [client.list_tasks(list_id="77", assignee_ids=[str(ada.id)], page=n) for n in range(3)]
+    assert [[t.id for t in tasks] for tasks, _ in pages] == [["86l0", "86l1"], ["86l2", "86l3"], ["86l4"]]
+    assert [last for _, last in pages] == [False, False, True]
+    assert pages[0][0][0].assignee_ids == [str(ada.id)]
+    assert "assignees%5B%5D=" in clickup.requests[-1].path
+
+
+def test_the_workspace_s_members_are_read_with_their_addresses(clickup: ClickUpServer) -> None:
+    members = ClickUpClient.from_settings().members()
+    grace = next(m for m in members if m.username == "Grace Hopper")
+    assert (grace.id, grace.email) == (str(clickup.member("Grace Hopper").id), "grace.hopper@example.com")
+
+
+def test_a_token_that_does_not_see_the_workspace_says_so(clickup: ClickUpServer, settings: object) -> None:
+    client = ClickUpClient(token=clickup.token, team_id="1", api_url=clickup.url)
+    with pytest.raises(ClickUpError, match="does not see the workspace 1"):
+        client.members()
+
+
+def test_the_workspace_s_webhooks_are_listed_and_removed(clickup: ClickUpServer) -> None:
+    client = ClickUpClient.from_settings()
+    hook_id, _ = client.webhook_create(endpoint="http://127.0.0.1:9/webhooks/clickup/", events=["taskUpdated"])
+    assert [(h.id, h.endpoint, h.events) for h in client.webhooks()] == [
+        (hook_id, "http://127.0.0.1:9/webhooks/clickup/", ["taskUpdated"])
+    ]
+    client.webhook_delete(webhook_id=hook_id)
+    assert client.webhooks() == []
+    with pytest.raises(TaskNotFound):  # ClickUp's 404, whatever the object
+        client.webhook_delete(webhook_id=hook_id)
 
 
 def test_a_webhook_is_created_with_its_secret_and_its_deliveries_are_signed(clickup: ClickUpServer) -> None:

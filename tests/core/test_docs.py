@@ -22,7 +22,12 @@ def test_the_readme_s_first_paragraph_promises_only_what_exists() -> None:
     assert first.startswith("**Delivery visibility")
     for missing in ("retrospective", "weekly report", "ClickUp", "metrics", "DORA"):
         assert missing.lower() not in first.lower(), missing
-    assert "CLICKUP_WEBHOOK_SECRET" not in README  # no setting for what does not exist (ClickUp's webhooks)
+
+
+def test_the_readme_names_every_clickup_setting_and_command() -> None:
+    for name in ("CLICKUP_WEBHOOK_SECRET", "CLICKUP_QUEUE_LISTS", "CLICKUP_STARTED_STATUS", "clickup_webhooks install"):
+        assert name in README, name
+    assert "/webhooks/clickup/" in README
 
 
 def test_the_design_document_describes_the_watch_and_says_what_is_not_built() -> None:

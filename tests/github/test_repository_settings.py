@@ -200,3 +200,18 @@ def test_the_settings_page_tells_the_browser_each_number_s_range(admin: Client) 
     repo = RepositoryFactory()
     page = admin.get(reverse("repository-settings", args=[repo.pk])).content.decode()
     assert 'name="monitoring_window_minutes" value="30" min="1" max="1440"' in page
+
+
+def test_an_admin_requires_a_clickup_task_and_names_the_verified_status(admin: Client) -> None:
+    repo = RepositoryFactory()
+    page = admin.get(reverse("repository-settings", args=[repo.pk])).content.decode()
+    assert "Require a ClickUp task" in page and "ClickUp status once verified" in page
+    response = admin.post(
+        reverse("repository-settings", args=[repo.pk]),
+        _form_data(repo, clickup_task_required="on", clickup_verified_status="  in   production "),
+    )
+    assert response.status_code == 302
+    repo.refresh_from_db()
+    assert (repo.clickup_task_required, repo.clickup_verified_status) == (True, "in production")
+    summary = AuditEvent.objects.get(verb=AuditEvent.Verb.SETTINGS_CHANGED).summary
+    assert "Require a ClickUp task" in summary and "ClickUp status once verified" in summary

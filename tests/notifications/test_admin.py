@@ -62,5 +62,5 @@ def test_retry_now_without_slack_says_so_and_changes_nothing(admin_client: Any) 
     logged = notify(DEPLOY_FAILED, dedupe_key="deploy-failed:12", text="acme/api v12 failed")
     assert logged is not None and logged.outcome == Outcome.LOGGED
     response = _retry_now(admin_client, logged)
-    assert b"Slack is not configured" in response.content
+    assert b"Neither Slack (SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL) nor ClickUp" in response.content
     assert Notification.objects.get(pk=logged.pk).outcome == Outcome.LOGGED

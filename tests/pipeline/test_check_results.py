@@ -140,3 +140,14 @@ def test_a_stage_reached_after_its_limit_reads_was_stuck_never_no() -> None:
         if "limit" in text and (" — no " in text or " — ok " in text):
             over = re.search(r"(\d+) h(?: \d+ min)? (?:after|later)", text)
             assert over is None or int(over.group(1)) < 1, text
+
+
+def test_the_task_check_reads_only_where_the_repository_requires_a_task(settings: Any) -> None:
+    settings.CLICKUP_CUSTOM_ID_PREFIXES = ["PRJ"]
+    pr = PullRequestFactory.build(head_ref="ana/prj-7-export", title="Export")
+    required = Repository(full_name="acme/api", clickup_task_required=True)
+    named = Change(repository=required, pull_request=pr, title="Export", stage=Stage.IN_REVIEW)
+    unnamed = Change(repository=required, pull_request=pr, title="x", stage=Stage.IN_REVIEW, failed_checks=["no_task"])
+    assert _results(named)["no_task"] == "No ClickUp task named — no (names its task in its branch name or title)"
+    assert _results(unnamed)["no_task"].startswith("No ClickUp task named — yes (its branch name and title name no")
+    assert "no_task" not in _results(_change(stage=Stage.IN_REVIEW))

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from delivery.github.models import Branch, Commit, PullRequest, Review
+from delivery.pipeline.checks import names_task
 from delivery.pipeline.models import Change
 from tests.factories import DeveloperFactory, PullRequestFactory
 from tests.pipeline.test_derive import History, at
@@ -137,3 +138,25 @@ def test_production_failed_until_a_production_deploy_containing_it_succeeds(h: H
     h.deploy("production", 1, 95)
     h.derive(now=100)
     assert "production_failed" not in checks(pr)
+
+
+def test_no_task_where_the_repository_requires_one_and_the_pull_request_names_none(h: History, settings: Any) -> None:
+    settings.CLICKUP_CUSTOM_ID_PREFIXES = ["PRJ"]
+    h.repo.clickup_task_required = True
+    h.repo.save()
+    named = merged_by_the_book(h)
+    PullRequest.objects.filter(pk=named.pk).update(title="Export (PRJ-7)")
+    titled = merged_by_the_book(h, opened=1, merged=61)
+    PullRequest.objects.filter(pk=titled.pk).update(title="CU-86b0x1y30 export")
+    unnamed = merged_by_the_book(h, opened=2, merged=62)
+    still_open = PullRequestFactory(repository=h.repo, base_ref="main", created_at=at(10), head_ref="x", title="Work")
+    h.derive(now=100)
+    assert checks(named) == checks(titled) == []
+    assert checks(unnamed) == ["no_task"] and checks(still_open)[-1] == "no_task"
+
+    assert names_task("ana/prj-7-export", "Export") and not names_task("ana/export", "Export #12")
+
+    h.repo.clickup_task_required = False  # not this repository's rule: derived again, nobody is flagged
+    h.repo.save()
+    h.derive(now=101)
+    assert "no_task" not in checks(unnamed) + checks(still_open)

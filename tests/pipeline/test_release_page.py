@@ -55,4 +55,4 @@ def test_release_page_query_count_does_not_grow_with_its_changes(client: Any, ch
     _, release = _released(changes)
     with CaptureQueriesContext(connection) as queries:
         assert client.get(reverse("release", args=[release.pk])).status_code == 200
-    assert len(queries) == 12 + SIGNED_IN_PAGE_QUERIES, [q["sql"][:100] for q in queries]  # one: its incidents
+    assert len(queries) == 13 + SIGNED_IN_PAGE_QUERIES, [q["sql"][:100] for q in queries]  # its incidents, its tasks

@@ -12,10 +12,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from delivery.clickup.models import TaskStatusChange
 from delivery.flows.task_links import task_links_refreshed, task_links_written
-from delivery.pipeline.models import Change, Stage, TaskLink
+from delivery.pipeline.models import Change, Release, ReleaseChange, Stage, TaskLink
 from tests.conftest import SIGNED_IN_PAGE_QUERIES
-from tests.factories import PullRequestFactory, RepositoryFactory
+from tests.factories import DeploymentFactory, PullRequestFactory, RepositoryFactory
 from tools.clickup_server import ClickUpServer
 
 pytestmark = pytest.mark.django_db
@@ -92,7 +93,7 @@ def test_the_board_s_queries_do_not_grow_with_the_linked_changes(
     assert (board, len(queries)) == (QUERIES["board"], QUERIES["change"]), (board, len(queries))
 
 
-QUERIES = {"board": 5 + SIGNED_IN_PAGE_QUERIES, "change": 7 + SIGNED_IN_PAGE_QUERIES}
+QUERIES = {"board": 5 + SIGNED_IN_PAGE_QUERIES, "change": 8 + SIGNED_IN_PAGE_QUERIES}  # 8: the task's start
 
 
 def test_the_admin_lists_the_links_with_how_their_read_went(admin_client: Any) -> None:
@@ -101,3 +102,49 @@ def test_the_admin_lists_the_links_with_how_their_read_went(admin_client: Any) -
     task_links_written(repository_id=repository.pk, pull_request_ids=None)
     listing = admin_client.get(reverse("admin:pipeline_tasklink_changelist"), {"fetch_state": "pending", "q": "86b"})
     assert listing.status_code == 200 and "86b0x1y30" in listing.content.decode()
+
+
+def test_the_release_page_shows_the_tasks_of_the_changes_it_brought(client: Any, clickup: ClickUpServer) -> None:
+    repository = RepositoryFactory()
+    change = _change(repository, "Export invoices PRJ-2", stage=Stage.IN_PRODUCTION)
+    task_links_written(repository_id=repository.pk, pull_request_ids=None)
+    task_links_refreshed()
+    deployment = DeploymentFactory(repository=repository)
+    release = Release.objects.create(
+        repository=repository, deployment=deployment, environment="production", sha=deployment.sha, tag_name="v1"
+    )
+    ReleaseChange.objects.create(release=release, change=change)
+    page = client.get(reverse("release", args=[release.pk])).content.decode()
+    assert '<a class="task-id" href="https://app.clickup.com/t/9012345/PRJ-2">PRJ-2</a>' in page
+    assert "Export the invoices as CSV" in page
+
+
+def test_the_change_page_shows_the_lead_time_from_the_task_s_start_beside_the_first_commit_s(
+    client: Any, settings: Any
+) -> None:
+    settings.CLICKUP_CUSTOM_ID_PREFIXES = ["PRJ"]
+    production = timezone.now() - timedelta(hours=1)
+    repository = RepositoryFactory()
+    change = _change(repository, "Export invoices PRJ-2 and CU-86b0x1y2z", stage=Stage.DONE)
+    Change.objects.filter(pk=change.pk).update(
+        first_commit_at=production - timedelta(hours=5), production_at=production
+    )
+    task_links_written(repository_id=repository.pk, pull_request_ids=None)
+    TaskLink.objects.filter(clickup_task_id="PRJ-2").update(clickup_id="86b0x1y30")  # read: its own id is known
+    page = client.get(reverse("change", args=[change.pk])).content.decode()
+    assert "first commit to production: 5 h" in page and "task's start" not in page  # no move seen yet
+
+    for task_id, status, hours in [
+        ("86b0x1y30", "to do", 80),
+        ("86b0x1y30", "In Progress", 50),
+        ("86b0x1y2z", "in progress", 30),
+    ]:
+        TaskStatusChange.objects.create(
+            task_id=task_id,
+            history_id=f"{task_id}{hours}",
+            status=status,
+            changed_at=production - timedelta(hours=hours),
+        )
+    page = client.get(reverse("change", args=[change.pk])).content.decode()
+    assert "first commit to production: 5 h · " in page
+    assert "from the task's start (PRJ-2): 2 d<" in page  # its earliest move to "in progress", of either task

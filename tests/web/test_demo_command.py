@@ -30,6 +30,7 @@ from delivery.web.management.commands.demo import (
 from tests.conftest import member
 from tests.factories import RepositoryFactory
 from tests.rollbacks.helpers import release
+from tools.clickup_tasks import BACKLOG_LIST_ID
 
 pytestmark = pytest.mark.django_db
 
@@ -48,18 +49,34 @@ def test_the_demo_starts_the_clickup_stand_in_and_points_trunkline_at_it() -> No
     env: dict[str, str] = {}
     children = Children()
     port = free_port()
+    command = Command()
+    command.members = ["ana", "bo"]
     try:
-        Command()._start_clickup(children, env, port)
+        command._start_clickup(children, env, port, web_url="http://127.0.0.1:8000")
         answer = requests.get(
             f"{env['CLICKUP_API_URL']}/api/v2/task/PRJ-7",
             params={"custom_task_ids": "true", "team_id": env["CLICKUP_TEAM_ID"]},
             headers={"Authorization": env["CLICKUP_TOKEN"]},
             timeout=5,
         )
+        hooks = requests.get(
+            f"{env['CLICKUP_API_URL']}/api/v2/team/{env['CLICKUP_TEAM_ID']}/webhook",
+            headers={"Authorization": env["CLICKUP_TOKEN"]},
+            timeout=5,
+        ).json()["webhooks"]
+        team = requests.get(
+            f"{env['CLICKUP_API_URL']}/api/v2/team", headers={"Authorization": env["CLICKUP_TOKEN"]}, timeout=5
+        ).json()["teams"][0]
     finally:
         children.stop()
     assert answer.status_code == 200 and answer.json()["name"] == "Order export to CSV"
-    assert env["CLICKUP_CUSTOM_ID_PREFIXES"] == "PRJ"
+    assert env["CLICKUP_CUSTOM_ID_PREFIXES"] == "PRJ" and env["CLICKUP_QUEUE_LISTS"] == BACKLOG_LIST_ID
+    # The webhook to the web server is registered, and its secret handed to the web server and the worker.
+    assert [h["endpoint"] for h in hooks] == ["http://127.0.0.1:8000/webhooks/clickup/"]
+    assert env["CLICKUP_WEBHOOK_SECRET"] == hooks[0]["secret"]
+    # The developers are members of the workspace by their simulator address, each with a backlog.
+    emails = {m["user"]["email"] for m in team["members"]}
+    assert {"ana@acme.test", "bo@acme.test"} <= emails
 
 
 def test_the_demo_starts_the_slack_stand_in_points_trunkline_at_it_and_logs_what_it_received() -> None:

@@ -25,6 +25,8 @@ from django.utils import timezone
 
 from delivery.accounts.models import Developer, OnCallRotation
 from delivery.accounts.oncall import rotation_set
+from delivery.clickup.client import ClickUpClient
+from delivery.clickup.webhooks import WEBHOOK_PATH, Installed, webhook_install
 from delivery.core.processes import Children, port_open, wait_for_port
 from delivery.flows.changes import history_watched
 from delivery.flows.reports import weekly_reports_built
@@ -44,6 +46,8 @@ CLICKUP_DEMO_TEAM = "9012345"
 SLACK_PORT = 8767
 SLACK_DEMO_TOKEN = "xoxb-trunkline-stand-in"  # noqa: S105 - the stand-in's own, not a secret
 SLACK_DEMO_CHANNEL = "#deploys"
+CLICKUP_DEMO_BACKLOG = "901001"
+"""The stand-in's list of tasks waiting for each developer (tools/clickup_tasks.py): My queue follows it."""
 SIMULATOR_ORG = "acme"
 DEMO_WATCH_MINUTES = 5
 """The demo repositories' watch window and grace (the simulated team ships every two minutes or so)."""
@@ -90,7 +94,7 @@ class Command(BaseCommand):
             if demo:
                 self._start_simulator(children, env, options)
                 if not settings.CLICKUP_TOKEN:
-                    self._start_clickup(children, env, options["clickup_port"])
+                    self._start_clickup(children, env, options["clickup_port"], web_url=f"http://127.0.0.1:{port}")
                 if not (settings.SLACK_BOT_TOKEN or settings.SLACK_WEBHOOK_URL):
                     self._start_slack(children, env, options["slack_port"])
             elif not settings.GITHUB_ORG:
@@ -208,21 +212,34 @@ class Command(BaseCommand):
         if self.members:
             env.setdefault("TRUNKLINE_ADMIN_LOGINS", self.members[0])
 
-    def _start_clickup(self, children: Children, env: dict[str, str], port: int) -> None:
+    def _start_clickup(self, children: Children, env: dict[str, str], port: int, *, web_url: str = "") -> None:
         """The ClickUp stand-in (tools/clickup_server.py, run as a process: the product imports nothing of it) with
-        the simulated team's tasks, which the simulator's branches name (PRJ-1 …)."""
+        the simulated team's tasks, which the simulator's branches name (PRJ-1 …), a backlog for each developer, and
+        product moving a waiting task to "in progress" now and then. Its webhook to `web_url` is registered as
+        `clickup_webhooks install` does, and the secret it returns handed to the web server and the worker."""
         if port_open(port):
             raise CommandError(f"Port {port} (ClickUp stand-in) is in use; set CLICKUP_PORT to another port.")
-        args = ["-m", "tools.clickup_server", "--port", str(port), "--token", CLICKUP_DEMO_TOKEN]
+        args = ["-m", "tools.clickup_server", "--port", str(port), "--token", CLICKUP_DEMO_TOKEN, "--live"]
+        members = getattr(self, "members", [])
+        if members:
+            args += ["--members", ",".join(members), "--email-domain", f"{SIMULATOR_ORG}.test"]
         clickup = children.python("clickup", [*args, "--team-id", CLICKUP_DEMO_TEAM], env=env)
         wait_for_port(port, process=clickup, timeout=60)
+        api_url = f"http://127.0.0.1:{port}"
         env.update(
-            CLICKUP_API_URL=f"http://127.0.0.1:{port}",
+            CLICKUP_API_URL=api_url,
             CLICKUP_TOKEN=CLICKUP_DEMO_TOKEN,
             CLICKUP_TEAM_ID=CLICKUP_DEMO_TEAM,
             CLICKUP_CUSTOM_ID_PREFIXES="PRJ",
+            CLICKUP_QUEUE_LISTS=CLICKUP_DEMO_BACKLOG,
         )
-        self.stdout.write(f"ClickUp stand-in (the team's tasks, PRJ-1 …) on http://127.0.0.1:{port}")
+        self.stdout.write(f"ClickUp stand-in (the team's tasks, PRJ-1 …) on {api_url}")
+        if web_url:
+            client = ClickUpClient(token=CLICKUP_DEMO_TOKEN, team_id=CLICKUP_DEMO_TEAM, api_url=api_url)
+            installed = webhook_install(client=client, endpoint=f"{web_url}{WEBHOOK_PATH}", replace=True)
+            if isinstance(installed, Installed):
+                env["CLICKUP_WEBHOOK_SECRET"] = installed.secret
+                self.stdout.write(f"ClickUp webhook: the stand-in delivers to {web_url}{WEBHOOK_PATH}")
 
     def _start_slack(self, children: Children, env: dict[str, str], port: int) -> None:
         """The Slack stand-in (tools/slack_server.py, run as a process) with Trunkline's Slack pointed at it: every
