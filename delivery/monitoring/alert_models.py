@@ -7,10 +7,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from delivery.core.models import Delivery
 
-class AlertDelivery(models.Model):
-    """One POST of Alertmanager's webhook, stored before it is answered; the raw body is kept (a byte-identical second
-    POST is the same delivery: acknowledged, not stored again)."""
+
+class AlertDelivery(Delivery):
+    """One POST of Alertmanager's webhook, stored before it is answered and processed at most once as GitHub's and
+    ClickUp's are (core.deliveries); the raw body is kept (a byte-identical second POST is the same delivery:
+    acknowledged, not stored again). A message that is not Alertmanager's is kept too, refused."""
 
     class Outcome(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -20,22 +23,11 @@ class AlertDelivery(models.Model):
         REFUSED = "refused", "Refused: not Alertmanager's message"
 
     body_sha256 = models.CharField(max_length=64, unique=True)
-    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     receiver = models.CharField(max_length=200, blank=True)
     group_key = models.CharField(max_length=500, blank=True)
     status = models.CharField(max_length=20, blank=True, help_text="firing or resolved, as Alertmanager said.")
     alert_count = models.PositiveIntegerField(default=0)
-    queued_at = models.DateTimeField(
-        null=True, blank=True, help_text="Handed to the broker; empty while the broker could not take it."
-    )
-    processing_started_at = models.DateTimeField(null=True, blank=True)
-    claim_heartbeat_at = models.DateTimeField(null=True, blank=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
-    result = models.CharField(max_length=500, blank=True, help_text="What processing did, in words.")
-    body = models.BinaryField()
 
     class Meta:
         ordering = ["-received_at"]

@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import logging
 import re
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,13 +24,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
-from delivery.core.claims import ClaimHeartbeat
-from delivery.core.queue import task_queue
+from delivery.core.deliveries import DeliveryQueue
 from delivery.github.webhook_input import MalformedDelivery, payload_parse, storable_text, unstorable_text
-from delivery.github.webhooks import MAX_ATTEMPTS, claim_stale, lost_message
 from delivery.monitoring.alert_models import AlertDelivery
 
 logger = logging.getLogger(__name__)
@@ -237,26 +233,18 @@ def _received_again(digest: str) -> Receipt:
     existing = AlertDelivery.objects.filter(body_sha256=digest).values("pk", "outcome").first()
     if existing is None:  # deleted between the INSERT and this read: Alertmanager retries a 5xx
         raise MalformedAlerts("delivery conflict; please retry")
-    requeued = AlertDelivery.objects.filter(
-        pk=existing["pk"], outcome=Outcome.FAILED, attempts__lt=MAX_ATTEMPTS
-    ).update(outcome=Outcome.PENDING, queued_at=timezone.now(), error="")
-    if requeued:
-        transaction.on_commit(lambda: alert_delivery_enqueue(existing["pk"]))
+    if ALERT_DELIVERIES.requeue_failed(existing["pk"]):
         return Receipt("requeued", existing["pk"], "received before and failed: processing it again")
     return Receipt("duplicate", existing["pk"], f"already received ({existing['outcome']})")
 
 
+ALERT_DELIVERIES = DeliveryQueue(AlertDelivery, ALERTS_RECEIVED)
+"""Alertmanager's stored deliveries, queued, claimed, processed at most once and swept as GitHub's are."""
+
+
 def alert_delivery_enqueue(delivery_id: int) -> bool:
     """Hand a stored delivery to the broker; if it is down, the row stays unqueued and the sweep queues it later."""
-    if task_queue(ALERTS_RECEIVED, delivery_id):
-        return True
-    AlertDelivery.objects.filter(pk=delivery_id, outcome=Outcome.PENDING).update(queued_at=None)
-    return False
-
-
-# -- processing -----------------------------------------------------------------------------------------------------
-class _ClaimLost(Exception):
-    """Another worker took the delivery over (this one was thought dead): its writes are rolled back."""
+    return ALERT_DELIVERIES.enqueue(delivery_id)
 
 
 def alert_delivery_process(*, delivery_id: int, on_read: Callable[[Message, int], str]) -> str:
@@ -264,55 +252,13 @@ def alert_delivery_process(*, delivery_id: int, on_read: Callable[[Message, int]
     (the flow: record the alerts, follow the incidents) runs in one transaction with the `processed` mark, conditional
     on this worker's claim, and returns what it did in words. Anything that goes wrong fails the delivery with the
     reason; a redelivery of the same bytes or the sweep (for a dead worker) takes it again, MAX_ATTEMPTS times."""
-    now = timezone.now()
-    claimable = Q(outcome=Outcome.PENDING) | (_stale_claims(now) & Q(attempts__lt=MAX_ATTEMPTS))
-    if not AlertDelivery.objects.filter(claimable, pk=delivery_id).update(
-        outcome=Outcome.PROCESSING, processing_started_at=now, claim_heartbeat_at=now, attempts=F("attempts") + 1
-    ):
-        return "skipped"
-    claim = AlertDelivery.objects.filter(pk=delivery_id, outcome=Outcome.PROCESSING, processing_started_at=now)
-    with ClaimHeartbeat(claim, field="claim_heartbeat_at", every=claim_stale().total_seconds() / 4):
-        try:
-            body = AlertDelivery.objects.filter(pk=delivery_id).values_list("body", flat=True).get()
-            message = message_read(bytes(body))
-            with transaction.atomic():
-                result = on_read(message, delivery_id)
-                if not claim.update(outcome=Outcome.PROCESSED, processed_at=timezone.now(), result=result[:500]):
-                    raise _ClaimLost
-        except _ClaimLost:
-            return "skipped"
-        except Exception as exc:
-            logger.exception("alert delivery %s failed", delivery_id)
-            where = traceback.extract_tb(exc.__traceback__)[-1]
-            error = f"{exc.__class__.__name__}: {exc} (at {where.filename.rsplit('/', 1)[-1]}:{where.lineno})"
-            claim.update(outcome=Outcome.FAILED, processed_at=timezone.now(), error=storable_text(error, 4000))
-            return Outcome.FAILED
-    return Outcome.PROCESSED
-
-
-def _stale_claims(now: datetime) -> Q:
-    return Q(outcome=Outcome.PROCESSING, claim_heartbeat_at__lt=now - claim_stale())
+    return ALERT_DELIVERIES.process(
+        delivery_id, lambda delivery: on_read(message_read(bytes(delivery.body)), delivery_id)
+    )
 
 
 def alert_deliveries_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
     """Queue what is stored and not processed: never queued (the broker was down), queued long ago and still pending
     (its message was lost), or claimed by a worker that stopped beating; a delivery taken up MAX_ATTEMPTS times is
     failed with the reason. Oldest first."""
-    now = now or timezone.now()
-    AlertDelivery.objects.filter(_stale_claims(now), attempts__gte=MAX_ATTEMPTS).update(
-        outcome=Outcome.FAILED,
-        processed_at=now,
-        error=f"gave up after {MAX_ATTEMPTS} attempts: the worker stopped while processing it each time",
-    )
-    due = (
-        Q(outcome=Outcome.PENDING, queued_at__isnull=True)
-        | Q(outcome=Outcome.PENDING, queued_at__lt=now - lost_message())
-        | _stale_claims(now)
-    )
-    queued = 0
-    for pk in AlertDelivery.objects.filter(due).order_by("received_at").values_list("pk", flat=True)[:limit]:
-        AlertDelivery.objects.filter(pk=pk).update(queued_at=now)
-        if not alert_delivery_enqueue(pk):
-            break  # the broker is still down: the next sweep tries again
-        queued += 1
-    return queued
+    return ALERT_DELIVERIES.sweep(now=now, limit=limit)
