@@ -57,3 +57,11 @@ def test_the_demo_starts_the_clickup_stand_in_and_points_trunkline_at_it() -> No
     # The developers are members of the workspace by their simulator address, each with a backlog.
     emails = {m["user"]["email"] for m in team["members"]}
     assert {"ana@acme.test", "bo@acme.test"} <= emails
+
+
+def test_against_the_stand_in_a_verified_task_moves_to_complete_unless_an_admin_named_a_status() -> None:
+    plain = RepositoryFactory(name="api", full_name="acme/api")
+    named = RepositoryFactory(name="web", full_name="acme/web", clickup_verified_status="done")
+    Command()._demo_verified_status()
+    assert Repository.objects.get(pk=plain.pk).clickup_verified_status == "complete"
+    assert Repository.objects.get(pk=named.pk).clickup_verified_status == "done"
