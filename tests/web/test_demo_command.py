@@ -142,3 +142,11 @@ def test_the_demo_repositories_read_the_simulator_s_prometheus_and_a_failed_depl
     links = dict(watch_dashboard_links(session))
     metrics = requests.get(links["Metrics"], timeout=5).json()  # the link opens the series in the simulator
     assert metrics["status"] == "success" and metrics["data"]["result"][0]["metric"]["service"] == service.name
+
+
+def test_against_the_stand_in_a_verified_task_moves_to_complete_unless_an_admin_named_a_status() -> None:
+    plain = RepositoryFactory(name="api", full_name="acme/api")
+    named = RepositoryFactory(name="web", full_name="acme/web", clickup_verified_status="done")
+    Command()._demo_verified_status()
+    assert Repository.objects.get(pk=plain.pk).clickup_verified_status == "complete"
+    assert Repository.objects.get(pk=named.pk).clickup_verified_status == "done"

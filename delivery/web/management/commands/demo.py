@@ -88,13 +88,19 @@ class Command(BaseCommand):
         env.setdefault("SIGNALS_READ_MINUTES", "1")  # the demo's watch window is five minutes
         env.setdefault("TRUNKLINE_PUBLIC_URL", f"http://127.0.0.1:{port}")
         demo = not github_credentials_configured()
+        stand_in = False  # the ClickUp stand-in runs
         children = Children()
         stop = _StopSignal()
         try:
             if demo:
                 self._start_simulator(children, env, options)
-                if not settings.CLICKUP_TOKEN:
+                stand_in = not settings.CLICKUP_TOKEN
+                if stand_in:
                     self._start_clickup(children, env, options["clickup_port"], web_url=f"http://127.0.0.1:{port}")
+                    # The simulated team signs off its watches in this process (_simulated_team_signs_off), and its
+                    # tasks are told: this process reads ClickUp's settings as the web server and the worker do.
+                    settings.CLICKUP_API_URL, settings.CLICKUP_TOKEN = env["CLICKUP_API_URL"], env["CLICKUP_TOKEN"]
+                    settings.CLICKUP_TEAM_ID, settings.CLICKUP_CUSTOM_ID_PREFIXES = env["CLICKUP_TEAM_ID"], ["PRJ"]
                 if not (settings.SLACK_BOT_TOKEN or settings.SLACK_WEBHOOK_URL):
                     self._start_slack(children, env, options["slack_port"])
             elif not settings.GITHUB_ORG:
@@ -151,6 +157,8 @@ class Command(BaseCommand):
                         self._past_watches()
                         self._demo_alert_matchers()
                         demo_signals(f"http://127.0.0.1:{options['simulator_port']}")
+                        if stand_in:  # not a real workspace
+                            self._demo_verified_status()
                         self._past_reports()
                         self._demo_alert_fires(url)
                     self.stdout.write(self.style.SUCCESS(f"Ready: open {url}"))
@@ -268,6 +276,11 @@ class Command(BaseCommand):
             self.stdout.write(self.style.WARNING(f"Could not list the simulator's members: {exc}"))
             return []
         return sorted(u["login"] for u in response.json() if u.get("type") == "User")
+
+    def _demo_verified_status(self) -> None:
+        """Against the stand-in, a task whose change is verified moves to "complete" (the repository's setting), and
+        the stand-in tells Trunkline by webhook; a status an admin set stays."""
+        Repository.objects.filter(clickup_verified_status="").update(clickup_verified_status="complete")
 
     def _demo_watch_window(self) -> None:
         """The demo's team ships every few minutes: its repositories watch for DEMO_WATCH_MINUTES (grace as long),
