@@ -4,7 +4,8 @@ Trunkline uses, so Trunkline's client (delivery/clickup/client.py) runs unchange
 - `GET /api/v2/task/{id}`: a task, with its checklists and description (`?custom_task_ids=true&team_id=…` reads
   `{id}` as a custom id such as PRJ-1, here and on the two calls below); 404 `{"err": "Task not found, deleted",
   "ECODE": "ITEM_013"}` for an unknown one.
-- `POST /api/v2/task/{id}/comment` (`comment_text`): kept in `comments`; `PUT /api/v2/task/{id}` (`status`) moves it.
+- `POST /api/v2/task/{id}/comment` (`comment_text`): kept in `comments`
+  (`GET` lists a task's, newest first); `PUT /api/v2/task/{id}` (`status`) moves it.
 - `GET /api/v2/list/{list_id}/task?assignees[]=…&page=N`: a list's open tasks assigned to any of them, `page_size`
   a page, with `last_page`.
 - `GET /api/v2/team`: the workspace and its members (id, username, email).
@@ -292,6 +293,11 @@ class ClickUpServer(StandIn):
         task = self._find(match["id"], query)
         if task is None:
             return 404, {"err": "Task not found, deleted", "ECODE": "ITEM_013"}, {}
+        if match["comment"] and method == "GET":  # the task's comments, newest first, as ClickUp lists them
+            with self._lock:
+                said = [(n, text) for n, (task_id, text) in enumerate(self.comments, 1) if task_id == task.id]
+            comments = [{"id": str(90000 + n), "comment_text": text, "hist_id": str(n)} for n, text in reversed(said)]
+            return 200, {"comments": comments}, {}
         if match["comment"]:
             if method != "POST" or not data.get("comment_text"):
                 return 400, {"err": "Comment text required", "ECODE": "COMM_002"}, {}

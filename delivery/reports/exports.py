@@ -35,7 +35,11 @@ def _md(text: Any) -> str:
 
 
 def _link(label: Any, url: str | None) -> str:
-    return f"[{_md(label)}]({absolute_url(url)})" if url else _md(label)
+    """A Markdown link: Trunkline's own pages as the public address names them, anything else (ClickUp's tasks) as
+    it is."""
+    if not url:
+        return _md(label)
+    return f"[{_md(label)}]({url if url.startswith(('http://', 'https://')) else absolute_url(url)})"
 
 
 def _change(row: dict[str, Any]) -> str:

@@ -177,7 +177,7 @@ def test_the_login_page_offers_github_and_names_the_org(anonymous_client: Any, t
     assert "password" not in body.lower()  # no local passwords for people
 
 
-SIGNED_OUT_OK = {"github-webhook", "clickup-webhook", "healthz", "api-openapi"}
+SIGNED_OUT_OK = {"github-webhook", "clickup-webhook", "alertmanager-webhook", "healthz", "api-openapi"}
 API = {"api-metrics", "api-metrics-evidence"}  # a program's client: 401 in JSON (a token or a session), no redirect
 
 

@@ -10,6 +10,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import requests
 
 from delivery.clickup.client import (
     ClickUpClient,
@@ -105,11 +106,18 @@ def test_a_server_that_does_not_answer_times_out() -> None:
         httpd.server_close()
 
 
+def auth(clickup: ClickUpServer) -> dict[str, str]:
+    return {"Authorization": clickup.token}
+
+
 def test_a_comment_and_a_status_move_reach_the_task(clickup: ClickUpServer) -> None:
     client = ClickUpClient.from_settings()
     assert client.comment_add(task=TaskReference("86b0x1y30"), text="Shipped in v1.2.0")
     assert clickup.comments == [("86b0x1y30", "Shipped in v1.2.0")]
     assert client.task_status_set(task=TaskReference("86b0x1y30"), status="complete").status == "complete"
+    client.comment_add(task=TaskReference("86b0x1y30"), text="Verified in production")
+    listed = requests.get(f"{clickup.url}/api/v2/task/86b0x1y30/comment", headers=auth(clickup), timeout=5)
+    assert [c["comment_text"] for c in listed.json()["comments"]] == ["Verified in production", "Shipped in v1.2.0"]
 
 
 def test_a_task_named_by_its_custom_id_gets_its_comment_and_its_status(clickup: ClickUpServer) -> None:

@@ -78,8 +78,10 @@ def test_the_page_the_markdown_and_the_csv_show_them(settings: Any) -> None:
     page = browser.get(reverse("report", args=[W45.label])).content.decode()
     assert "ClickUp tasks" in page and "2 delivered · 1 verified in production" in page
     assert 'href="https://app.clickup.com/t/9/PRJ-7"' in page and "Merged without a task: 1" in page
+    settings.TRUNKLINE_PUBLIC_URL = "https://trunkline.example.com"  # Trunkline's pages by the public address
     text = markdown(report.figures, title="Weekly report")
     assert "## ClickUp tasks" in text and "[PRJ-7](https://app.clickup.com/t/9/PRJ-7) Order export (verified)" in text
+    assert "](https://trunkline.example.com/changes/" in text and "example.comhttps" not in text
     rows = csv_text(report.figures, "tasks").splitlines()
     assert rows[0] == "task,name,status,verified,pull_requests,url"
     assert any(row.startswith("PRJ-7,Order export,review,True") for row in rows)

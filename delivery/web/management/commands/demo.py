@@ -44,6 +44,8 @@ CLICKUP_PORT = 8766
 CLICKUP_DEMO_TOKEN = "pk_trunkline_stand_in"  # noqa: S105 - the stand-in's own, not a secret
 CLICKUP_DEMO_TEAM = "9012345"
 SLACK_PORT = 8767
+IN_PROCESS_SETTINGS = ("TRUNKLINE_PUBLIC_URL", "SLACK_API_URL", "SLACK_BOT_TOKEN", "SLACK_DEFAULT_CHANNEL")
+"""What the children's environment sets that this process's notices read as well."""
 SLACK_DEMO_TOKEN = "xoxb-trunkline-stand-in"  # noqa: S105 - the stand-in's own, not a secret
 SLACK_DEMO_CHANNEL = "#deploys"
 CLICKUP_DEMO_BACKLOG = "901001"
@@ -103,6 +105,11 @@ class Command(BaseCommand):
                     settings.CLICKUP_TEAM_ID, settings.CLICKUP_CUSTOM_ID_PREFIXES = env["CLICKUP_TEAM_ID"], ["PRJ"]
                 if not (settings.SLACK_BOT_TOKEN or settings.SLACK_WEBHOOK_URL):
                     self._start_slack(children, env, options["slack_port"])
+                # This process writes notices too (the past watches' derivation, the simulated team's sign-offs):
+                # they go where the web server's and the worker's go, with links to this web server.
+                for name in IN_PROCESS_SETTINGS:
+                    if name in env:
+                        setattr(settings, name, env[name])
             elif not settings.GITHUB_ORG:
                 raise CommandError(
                     "GITHUB_TOKEN is set but GITHUB_ORG is not: which organization should Trunkline follow?"
