@@ -252,7 +252,10 @@ def alert_fired(alert: Alert, incident: Incident) -> Notification | None:
 
 
 def incident_resolved(incident: Incident) -> Notification | None:
-    """An incident's last alert resolved: its release's owners are told, once per incident."""
+    """An incident's last alert resolved: its release's owners are told, once per incident (not one an admin
+    dismissed as a false alert: nobody needs to hear it is over)."""
+    if incident.dismissed_at is not None:
+        return None
     release = incident.release
     url = page_absolute_url("release", release.pk)
     return notify(

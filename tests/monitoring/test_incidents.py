@@ -169,6 +169,11 @@ def test_an_admin_dismisses_a_false_incident_with_a_reason(team: dict[str, Any])
         firing_alerts_between(repository_id=team["repo"].pk, start=team["now"] - timedelta(hours=1), end=team["now"])
         == []
     )
+    # Its resolution is told to nobody: it was not a failure.
+    deliver(alert(api_alert(), starts_at=team["now"] - timedelta(minutes=5), ends_at=team["now"]))
+    incident.refresh_from_db()
+    assert incident.resolved_at == team["now"]
+    assert not Notification.objects.filter(kind="incident_resolved").exists()
 
 
 def test_what_fired_during_a_window_is_what_started_before_its_end_and_ended_after_its_start(
