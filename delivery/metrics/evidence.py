@@ -68,9 +68,7 @@ def _deployment_frequency(scope: Scope, window: slice) -> tuple[int, list[dict[s
 
 def _rework_rate(scope: Scope, window: slice) -> tuple[int, list[dict[str, Any]]]:
     rows: QuerySet[Any] = (
-        sources.releases_live(scope)
-        .select_related("repository")
-        .order_by(_first(~Q(unplanned_why="")), "-deployed_at")
+        sources.releases_live(scope).select_related("repository").order_by(_first(~Q(unplanned_why="")), "-deployed_at")
     )
     return rows.count(), [
         {**_release_row(r), "unplanned": bool(r.unplanned_why), "why": r.unplanned_why} for r in rows[window]
