@@ -138,6 +138,7 @@ def _watch_read(
     summary = "; ".join(f"{r.signal}: {r.reason}" for r in telling) or f"Every signal within its rule ({len(readings)})"
     degraded = [r.degraded_since for r in readings if r.degraded_since and r.judgement == Judgement.DEGRADED]
     since = min(degraded, default=None)
+    fields: dict[str, Any] = {"last_degraded_at": now} if verdict == Judgement.DEGRADED else {}
     with transaction.atomic():
         written = WatchVerdict.objects.filter(session=session, session__signed_off_at__isnull=True).update(
             verdict=verdict,
@@ -147,9 +148,14 @@ def _watch_read(
             read_at=now,
             read_until=min(now, session.window_ends_at),
             reading_until=None,
+            **fields,
         )
         if not written:
             return None
+        if verdict == Judgement.DEGRADED:  # its first degraded read, kept once (a conditional UPDATE), never cleared
+            WatchVerdict.objects.filter(session=session, first_degraded_at__isnull=True).update(
+                first_degraded_at=since or now, degraded_evidence=evidence
+            )
         for reading in readings:
             SignalReading.objects.update_or_create(session=session, signal=reading.signal, defaults=_fields(reading))
         SignalReading.objects.filter(session=session).exclude(signal__in=[r.signal for r in readings]).delete()
