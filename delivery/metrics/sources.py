@@ -247,12 +247,14 @@ def watches_due(scope: Scope) -> QuerySet[MonitoringSession]:
 
 
 def watches_degraded(scope: Scope) -> QuerySet[MonitoringSession]:
-    """Watches that began in the period whose production signals read degraded: the verdict kept with the sign-off,
-    or the latest of one still open (those a rollback ended included)."""
+    """Watches that began in the period whose production signals ever read degraded: the verdict kept with the
+    sign-off, the latest of one still open (those a rollback ended included), or any read before that recovered."""
     return _watches_of(
         scope,
         MonitoringSession.objects.filter(window_starts_at__gte=scope.start, window_starts_at__lt=scope.end).filter(
-            Q(signed_off_verdict="degraded") | Q(signed_off_at__isnull=True, verdict__verdict="degraded")
+            Q(signed_off_verdict="degraded")
+            | Q(signed_off_at__isnull=True, verdict__verdict="degraded")
+            | Q(verdict__first_degraded_at__isnull=False)
         ),
     )
 

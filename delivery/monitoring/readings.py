@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from delivery.accounts.models import Developer
 from delivery.accounts.oncall import on_call_now
-from delivery.github.models import Repository
+from delivery.github.models import Deployment, Repository
 from delivery.github.signal_settings import SENTRY_SIGNAL, query_fill, rule_parse
 from delivery.monitoring.alert_selectors import firing_alerts
 from delivery.monitoring.models import Alert, MonitoringSession
@@ -31,7 +31,16 @@ from delivery.monitoring.prometheus import Point, PrometheusClient
 from delivery.monitoring.sentry import SentryClient, SentryIssue
 from delivery.monitoring.signal_http import SignalReadError
 from delivery.monitoring.signal_records import Judgement, SignalReading, WatchVerdict
-from delivery.monitoring.verdicts import Judged, after_error, error_note, issues_judge, series_judge, watch_verdict
+from delivery.monitoring.verdicts import (
+    Judged,
+    NextDeploy,
+    after_error,
+    error_note,
+    issues_judge,
+    next_deploy_blamed,
+    series_judge,
+    watch_verdict,
+)
 
 logger = logging.getLogger(__name__)
 READ_LEASE = timedelta(minutes=2)
@@ -112,6 +121,9 @@ def _watch_read(
         if reading.signal not in named:
             named.add(reading.signal)
             readings.append(reading)
+    next_deploy = _next_deploy(session)
+    for reading in readings:
+        _blame(reading, next_deploy)
     verdict = watch_verdict(r.judgement for r in readings)
     evidence = [
         {
@@ -126,6 +138,7 @@ def _watch_read(
     summary = "; ".join(f"{r.signal}: {r.reason}" for r in telling) or f"Every signal within its rule ({len(readings)})"
     degraded = [r.degraded_since for r in readings if r.degraded_since and r.judgement == Judgement.DEGRADED]
     since = min(degraded, default=None)
+    fields: dict[str, Any] = {"last_degraded_at": now} if verdict == Judgement.DEGRADED else {}
     with transaction.atomic():
         written = WatchVerdict.objects.filter(session=session, session__signed_off_at__isnull=True).update(
             verdict=verdict,
@@ -135,9 +148,14 @@ def _watch_read(
             read_at=now,
             read_until=min(now, session.window_ends_at),
             reading_until=None,
+            **fields,
         )
         if not written:
             return None
+        if verdict == Judgement.DEGRADED:  # its first degraded read, kept once (a conditional UPDATE), never cleared
+            WatchVerdict.objects.filter(session=session, first_degraded_at__isnull=True).update(
+                first_degraded_at=since or now, degraded_evidence=evidence
+            )
         for reading in readings:
             SignalReading.objects.update_or_create(session=session, signal=reading.signal, defaults=_fields(reading))
         SignalReading.objects.filter(session=session).exclude(signal__in=[r.signal for r in readings]).delete()
@@ -145,6 +163,35 @@ def _watch_read(
         if verdict == Judgement.DEGRADED:
             _tell_owner_once(session, stored, on_degraded, now=now)
     return stored
+
+
+def _next_deploy(session: MonitoringSession) -> NextDeploy | None:
+    """The repository's first production deployment created after the watched release went live, successful or not
+    (one query)."""
+    release, repository = session.release, session.release.repository
+    if release.deployed_at is None:
+        return None
+    later = (
+        Deployment.objects.filter(
+            repository=repository,
+            environment=repository.production_environment,
+            created_at__gt=release.deployed_at,
+        )
+        .order_by("created_at", "pk")
+        .only("ref", "sha", "created_at")
+        .first()
+    )
+    return NextDeploy(later.ref or later.sha[:7], later.created_at) if later else None
+
+
+def _blame(reading: SignalReading, next_deploy: NextDeploy | None) -> None:
+    """A reading degraded since the next production deploy, or later, is that deploy's: inconclusive here."""
+    judged = Judged(
+        reading.judgement, reading.reason, reading.value, reading.baseline, reading.threshold, reading.degraded_since
+    )
+    blamed = next_deploy_blamed(judged, next_deploy)
+    if blamed is not judged:
+        reading.judgement, reading.reason, reading.degraded_since = blamed.judgement, blamed.reason[:500], None
 
 
 def _alert_reading(session: MonitoringSession, alert: Alert, *, position: int, now: datetime) -> SignalReading:
@@ -188,6 +235,7 @@ def _prometheus_read(
     reading = _reading(session, str(query.get("name") or f"Query {position + 1}"), previous, position, now)
     reading.source, reading.unit = SignalReading.Source.PROMETHEUS, unit
     step = max(MIN_STEP_SECONDS, math.ceil(length.total_seconds() / POINTS_PER_SERIES))
+    lookback = max(2 * step, MIN_RANGE_SECONDS)  # $window: a baseline point this close to the deploy counts its samples
     try:
         rule = rule_parse(str(query.get("rule") or ""))
         reading.rule = rule.words(unit)
@@ -195,7 +243,7 @@ def _prometheus_read(
             str(query.get("query") or ""),
             environment=repository.production_environment,
             sha=release.sha,
-            window=f"{max(2 * step, MIN_RANGE_SECONDS)}s",
+            window=f"{lookback}s",
         )
     except (ValueError, KeyError) as exc:  # a setting written past the form (the Django admin)
         return _failed(reading, previous, f"The query's settings cannot be used: {exc}")
@@ -210,7 +258,12 @@ def _prometheus_read(
     except SignalReadError as exc:
         return _failed(reading, previous, str(exc))
     judged = series_judge(
-        window=window, baseline=baseline, rule=rule, unit=unit, baseline_minutes=round(baseline_seconds / 60)
+        window=window,
+        baseline=baseline,
+        rule=rule,
+        unit=unit,
+        baseline_minutes=round(baseline_seconds / 60),
+        lookback_seconds=lookback,
     )
     reading.query = text
     reading.window_points = _compact(window, start)

@@ -15,7 +15,8 @@ class Judgement(models.TextChoices):
 
 class WatchVerdict(models.Model):
     """The watch's verdict from its signals' judgements: degraded when one is, else inconclusive when one is (never
-    healthy on a source that failed or had no data), else healthy. One row per watch, written by each read."""
+    healthy on a source that failed or had no data), else healthy. One row per watch, written by each read; the first
+    degraded read's moment and evidence stay when it recovers (the owner was told)."""
 
     session = models.OneToOneField("monitoring.MonitoringSession", on_delete=models.CASCADE, related_name="verdict")
     verdict = models.CharField(max_length=20, choices=Judgement.choices, blank=True)
@@ -24,6 +25,13 @@ class WatchVerdict(models.Model):
         default=list, blank=True, help_text="Each signal's judgement and words: [{signal, judgement, reason}]."
     )
     degraded_since = models.DateTimeField(null=True, blank=True)
+    first_degraded_at = models.DateTimeField(
+        null=True, blank=True, help_text="Since when its first degraded read said it was: set once, never cleared."
+    )
+    last_degraded_at = models.DateTimeField(null=True, blank=True, help_text="The last read that read it degraded.")
+    degraded_evidence = models.JSONField(
+        default=list, blank=True, help_text="The evidence of its first degraded read, kept when it recovers."
+    )
     read_at = models.DateTimeField(null=True, blank=True)
     read_until = models.DateTimeField(null=True, blank=True, help_text="The end of the window the last read covered.")
     reading_until = models.DateTimeField(

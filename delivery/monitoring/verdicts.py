@@ -2,7 +2,9 @@
 rule's threshold over the baseline (the median of the same length of time before the deploy); Sentry's issues by
 whether one new or regressed since the deploy has more events than the repository allows; a read that failed
 follows Argo Rollouts' rule: the judgement before it stands until ERRORS_BEFORE_INCONCLUSIVE reads in a row failed,
-then the signal is inconclusive, and a signal never read successfully is inconclusive at once. The watch is degraded
+then the signal is inconclusive, and a signal never read successfully is inconclusive at once. A degradation that is
+not this release's is inconclusive, never degraded: a series already above its limit before the deploy (the release
+before did it), or one that began at or after the next production deploy (that deploy did it). The watch is degraded
 when a signal is, else inconclusive when a signal is (never healthy on a source that failed or had no data), else
 healthy."""
 
@@ -39,9 +41,28 @@ def clock(moment: datetime) -> str:
     return timezone.localtime(moment).strftime("%H:%M")
 
 
-def series_judge(*, window: list[Point], baseline: list[Point], rule: Rule, unit: str, baseline_minutes: int) -> Judged:
+@dataclass(frozen=True)
+class NextDeploy:
+    """The next production deployment attempt of the repository after the watched release went live (successful or
+    not): a degradation that begins at or after `at` is its doing."""
+
+    name: str
+    at: datetime
+
+
+def series_judge(
+    *,
+    window: list[Point],
+    baseline: list[Point],
+    rule: Rule,
+    unit: str,
+    baseline_minutes: int,
+    lookback_seconds: float = 0,
+) -> Judged:
     """The latest point of the window against the rule's threshold over the baseline; degraded since the first point
-    of the run above it that reaches the latest."""
+    of the run above it that reaches the latest. A series already above the threshold at the end of the baseline (its
+    last point whose `lookback_seconds`, the query's range, ends before the deploy) is inconclusive whatever it reads
+    now: the release before made it so, not this one."""
     if not window:
         return Judged(
             Judgement.INCONCLUSIVE,
@@ -50,7 +71,7 @@ def series_judge(*, window: list[Point], baseline: list[Point], rule: Rule, unit
         )
     base = median(v for _, v in baseline) if baseline else None
     threshold = rule.threshold(base)
-    moment, latest = window[-1]
+    latest = window[-1][1]
     if threshold is None:
         return Judged(
             Judgement.INCONCLUSIVE,
@@ -59,15 +80,20 @@ def series_judge(*, window: list[Point], baseline: list[Point], rule: Rule, unit
             value=latest,
         )
     limit = f"degraded {rule.words(unit)}: {value_words(threshold, unit)}"
+    before_deploy = [(at, v) for at, v in baseline if at <= baseline[-1][0] - lookback_seconds] if baseline else []
+    if before_deploy and before_deploy[-1][1] > threshold:
+        return Judged(
+            Judgement.INCONCLUSIVE,
+            f"{value_words(latest, unit)} now, already above its limit before this deploy "
+            f"(since {clock(_run_start(before_deploy, threshold))}): not this release's doing ({limit})",
+            latest,
+            base,
+            threshold,
+        )
     if latest <= threshold:
         before = f", {value_words(base, unit)} before the deploy" if base is not None else ""
         return Judged(Judgement.HEALTHY, f"{value_words(latest, unit)} now{before} ({limit})", latest, base, threshold)
-    since = moment
-    for at, value in reversed(window):
-        if value <= threshold:
-            break
-        since = at
-    started = datetime.fromtimestamp(since, UTC)
+    started = _run_start(window, threshold)
     return Judged(
         Judgement.DEGRADED,
         f"{value_words(latest, unit)} since {clock(started)}, {_how_much(latest, base, unit)} ({limit})",
@@ -75,6 +101,32 @@ def series_judge(*, window: list[Point], baseline: list[Point], rule: Rule, unit
         base,
         threshold,
         started,
+    )
+
+
+def _run_start(points: list[Point], threshold: float) -> datetime:
+    """When the run of points above the threshold that reaches the last one began."""
+    since = points[-1][0]
+    for at, value in reversed(points):
+        if value <= threshold:
+            break
+        since = at
+    return datetime.fromtimestamp(since, UTC)
+
+
+def next_deploy_blamed(judged: Judged, next_deploy: NextDeploy | None) -> Judged:
+    """A degradation that began at or after the next production deploy is that deploy's: inconclusive for this
+    release's watch, in words naming it (the window is not cut: the series stay for the chart)."""
+    since = judged.degraded_since
+    if next_deploy is None or judged.judgement != Judgement.DEGRADED or since is None or since < next_deploy.at:
+        return judged
+    return Judged(
+        Judgement.INCONCLUSIVE,
+        f"got worse after the deploy of {next_deploy.name} at {clock(next_deploy.at)}, not this release "
+        f"({judged.reason})",
+        judged.value,
+        judged.baseline,
+        judged.threshold,
     )
 
 

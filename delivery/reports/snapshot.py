@@ -188,8 +188,9 @@ def _watch(scope: Scope) -> dict[str, Any]:
 
 
 def _watch_signals(scope: Scope) -> dict[str, Any]:
-    """The releases whose watch read production degraded, by signal, and how soon after it those rolled back were
-    (from the first degraded reading to the rollback's request)."""
+    """The releases whose watch ever read production degraded (recovered since, or not), by signal (the evidence of
+    its first degraded read, and of its last), and how soon after it those rolled back were (from the first degraded
+    reading to the rollback's request)."""
     watches = list(
         sources.watches_degraded(scope)
         .select_related("owner", "release", "release__repository", "verdict")
@@ -206,10 +207,13 @@ def _watch_signals(scope: Scope) -> dict[str, Any]:
     for w in watches:
         verdict = getattr(w, "verdict", None)
         evidence = w.signed_off_evidence if w.signed_off_at else (verdict.evidence if verdict else [])
-        signals = [str(e.get("signal")) for e in evidence if e.get("judgement") == "degraded"]
+        then = verdict.degraded_evidence if verdict else []  # kept from its first degraded read, when it was
+        signals = list(
+            dict.fromkeys(str(e.get("signal")) for e in [*then, *evidence] if e.get("judgement") == "degraded")
+        )
         for signal in signals:
             by_signal.setdefault(signal, set()).add(w.release_id)
-        since = verdict.degraded_since if verdict else None
+        since = (verdict.first_degraded_at or verdict.degraded_since) if verdict else None
         rolled_at = rolled.get(w.release_id)
         seconds = max((rolled_at - since).total_seconds(), 0) if rolled_at and since else None
         if rolled_at is not None:

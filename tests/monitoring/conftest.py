@@ -33,6 +33,8 @@ SERVICES = {
     "jump": [Phase(NOW - 7200, BEFORE), Phase(DEPLOY, 0.08)],
     "slow": [Phase(NOW - 7200, BEFORE, 0.2), Phase(DEPLOY, BEFORE, 0.8)],
     "fresh": [Phase(DEPLOY + 60, BEFORE)],  # reports only since a minute after the deploy: no baseline
+    "already": [Phase(NOW - 7200, BEFORE), Phase(DEPLOY - 120, 0.08)],  # the release before made it jump
+    "later": [Phase(NOW - 7200, BEFORE), Phase(DEPLOY + 300, 0.08)],  # jumps five minutes after the deploy
 }
 ERRORS = 'sum(rate(http_requests_total{service="%s",environment="$environment",code=~"5.."}[$window])) / sum(rate(http_requests_total{service="%s",environment="$environment"}[$window]))'  # noqa: E501
 LATENCY = 'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{service="%s",environment="$environment"}[$window])))'  # noqa: E501

@@ -4,8 +4,9 @@ with no data or no baseline, are inconclusive and never healthy; failed reads fo
 
 from __future__ import annotations
 
+import re
 import subprocess
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,10 +16,11 @@ from delivery.core.queue import task_queue
 from delivery.flows.requests import WATCH_SIGNALS_READ
 from delivery.flows.watches import watch_signals_read
 from delivery.monitoring.models import SignalReading, WatchVerdict
-from delivery.monitoring.verdicts import ERRORS_BEFORE_INCONCLUSIVE
+from delivery.monitoring.verdicts import ERRORS_BEFORE_INCONCLUSIVE, clock
 from delivery.notifications.models import Notification
 from delivery.notifications.service import WATCH_DEGRADED_OWNER
 from tests.conftest import wait_for
+from tests.factories import DeploymentFactory
 from tests.monitoring.conftest import BEFORE, DEPLOY, NOW, SERVICES, WatchMaker, history, queries
 from tests.monitoring.prometheus_server import RealPrometheus, p95
 
@@ -90,6 +92,42 @@ def test_a_latency_that_grows_past_one_and_a_half_times_the_baseline_is_degraded
     assert "780 ms since" in latency.reason and "4.0 × the 195 ms before the deploy" in latency.reason
     assert _readings(session)["Error ratio"].judgement == "healthy"
     assert WatchVerdict.objects.get(session=session).verdict == "degraded"
+
+
+def test_a_series_already_above_its_limit_before_the_deploy_is_inconclusive_not_this_release_s_doing(
+    prometheus: RealPrometheus, watch: WatchMaker, at_now: datetime
+) -> None:
+    session = watch(service="already", prometheus_url=prometheus.url)
+    watch_signals_read(now=at_now)
+    errors = _readings(session)["Error ratio"]
+    assert errors.judgement == "inconclusive" and errors.degraded_since is None
+    words = r"already above its limit before this deploy \(since (\d\d:\d\d)\): not this release's doing"
+    started = re.search(words, errors.reason)
+    assert started, errors.reason
+    assert started[1] in {clock(datetime.fromtimestamp(DEPLOY - s, UTC)) for s in range(60, 121)}
+    verdict = WatchVerdict.objects.get(session=session)
+    assert verdict.verdict == "inconclusive" and verdict.owner_told_at is None
+    assert not Notification.objects.filter(kind=WATCH_DEGRADED_OWNER).exists()
+
+
+def test_a_degradation_that_starts_after_the_next_production_deploy_belongs_to_that_deploy(
+    prometheus: RealPrometheus, watch: WatchMaker, at_now: datetime
+) -> None:
+    session = watch(service="later", prometheus_url=prometheus.url)
+    repository = session.release.repository
+    next_at = datetime.fromtimestamp(DEPLOY + 240, UTC)
+    DeploymentFactory(repository=repository, environment="staging", ref="v1.30.10", created_at=next_at)
+    DeploymentFactory(repository=repository, ref="v1.30.12", created_at=next_at + timedelta(minutes=3))
+    watch_signals_read(now=at_now)  # the next production deploy came after the jump began: the jump is this release's
+    assert _readings(session)["Error ratio"].judgement == "degraded"
+    assert WatchVerdict.objects.get(session=session).verdict == "degraded"
+    DeploymentFactory(repository=repository, ref="v1.30.11", created_at=next_at, state="failure")
+    watch_signals_read(now=at_now + timedelta(seconds=1))
+    errors = _readings(session)["Error ratio"]
+    assert errors.judgement == "inconclusive" and errors.degraded_since is None
+    assert errors.reason.startswith(f"got worse after the deploy of v1.30.11 at {clock(next_at)}, not this release (")
+    verdict = WatchVerdict.objects.get(session=session)
+    assert verdict.verdict == "inconclusive" and verdict.degraded_since is None
 
 
 def test_a_query_with_no_data_is_inconclusive_never_healthy(
@@ -178,7 +216,7 @@ def test_a_query_that_gives_several_series_is_inconclusive_and_says_to_aggregate
     session = watch(prometheus_url=prometheus.url, signal_queries=several)
     watch_signals_read(now=at_now)
     reason = _readings(session)["Requests"].reason
-    assert reason.startswith("The query gives 8 series; the watch judges one: aggregate it")
+    assert reason.startswith(f"The query gives {2 * len(SERVICES)} series; the watch judges one: aggregate it")
 
 
 def test_a_watch_is_read_to_its_window_s_end_and_then_no_more(

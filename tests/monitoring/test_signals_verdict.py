@@ -5,22 +5,27 @@ in words; one watch is read by one worker at a time."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from delivery.accounts.models import Developer
 from delivery.accounts.oncall import override_add
 from delivery.flows.watches import watch_signals_read, watch_signed_off, watches_kept_unattended
+from delivery.github.models import Repository
 from delivery.monitoring.models import MonitoringSession, SignalReading, WatchVerdict
 from delivery.monitoring.services import WatchError, watch_item_check
+from delivery.monitoring.verdicts import clock
 from delivery.notifications.models import Notification
 from delivery.notifications.service import WATCH_DEGRADED_ON_CALL, WATCH_DEGRADED_OWNER
 from tests.conftest import member
-from tests.monitoring.conftest import WatchMaker
+from tests.monitoring.conftest import WatchMaker, queries
 from tests.monitoring.prometheus_server import RealPrometheus
 from tools.stand_in import StandIn
 
@@ -185,3 +190,31 @@ def test_prometheus_is_sent_the_bearer_token_from_the_environment(watch: WatchMa
         watch(prometheus_url=server.url)
         watch_signals_read(now=timezone.now())
     assert seen and set(seen) == {"Bearer s3cret"}
+
+
+def test_a_watch_that_read_degraded_and_recovered_keeps_when_and_the_page_says_so(
+    prometheus: RealPrometheus, watch: WatchMaker, at_now: datetime
+) -> None:
+    session = watch(service="jump", prometheus_url=prometheus.url)
+    watch_signals_read(now=at_now)
+    degraded = WatchVerdict.objects.get(session=session)
+    assert degraded.verdict == "degraded" and degraded.first_degraded_at == degraded.degraded_since
+    assert degraded.first_degraded_at is not None and degraded.last_degraded_at == at_now
+    assert [e["signal"] for e in degraded.degraded_evidence if e["judgement"] == "degraded"] == ["Error ratio"]
+    Repository.objects.update(signal_queries=queries("steady"))  # production recovers
+    for n in (1, 2):
+        watch_signals_read(now=at_now + timedelta(minutes=n))
+    recovered = WatchVerdict.objects.get(session=session)
+    assert recovered.verdict == "healthy" and recovered.degraded_since is None
+    assert recovered.first_degraded_at == degraded.first_degraded_at and recovered.last_degraded_at == at_now
+    assert recovered.degraded_evidence == degraded.degraded_evidence  # kept from the first degraded read
+    client = Client()
+    client.force_login(session.owner.user)
+    page = re.sub(r"<[^>]+>", "", client.get(reverse("watch", args=[session.pk])).content.decode())
+    since, until = clock(degraded.first_degraded_at), clock(at_now)
+    assert f"Read degraded from {since} to {until}, healthy since." in page
+    Repository.objects.update(signal_queries=queries("jump"))  # worse again: the first moment stays
+    watch_signals_read(now=at_now + timedelta(minutes=3))
+    again = WatchVerdict.objects.get(session=session)
+    assert again.verdict == "degraded" and again.first_degraded_at == degraded.first_degraded_at
+    assert again.last_degraded_at == at_now + timedelta(minutes=3)

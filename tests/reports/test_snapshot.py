@@ -16,7 +16,7 @@ from delivery.reports.exports import csv_text
 from delivery.reports.models import WeeklyReport
 from delivery.reports.services import report_build
 from delivery.reports.snapshot import snapshot
-from delivery.reports.weeks import IsoWeek, WeekError, week_just_ended
+from delivery.reports.weeks import IsoWeek, WeekError, week_just_ended, when
 from delivery.rollbacks.models import Rollback
 from tests.conftest import member
 from tests.factories import DeveloperFactory
@@ -278,6 +278,46 @@ def test_a_release_named_as_a_fix_is_a_fix_forward_with_the_reason_its_failed_re
         "Signed off: fix forward (ana)",
     )
     assert [(r["tag"], r["recovery_seconds"]) for r in row["recovered"]] == [("v2.0.0", 40 * 60)]
+
+
+def test_a_watch_that_read_degraded_and_recovered_still_counts_with_the_signals_it_read_degraded_then() -> None:
+    h = History(owner="acme", name="billing", full_name="acme/billing")
+    ana, ben = DeveloperFactory(login="ana"), DeveloperFactory(login="ben")
+    h.merge(ana, opened=0, merged=60, first_commit=-120, reviews=((ben, 20),))
+    h.merge(ben, opened=70, merged=200, first_commit=60, reviews=((ana, 20),))
+    first, second = h.deploy("production", 1, 90), h.deploy("production", 2, DAY)
+    h.derive()
+    kept, open_one = h.release(first), h.release(second)
+    latency = {"signal": "p95 latency", "judgement": "degraded", "reason": "780 ms since 09:02"}
+    healthy = {"signal": "p95 latency", "judgement": "healthy", "reason": "195 ms now"}
+    h.watch(kept, ben, ends=120, signed_off=125)  # signed off healthy, after it read degraded for a while
+    MonitoringSession.objects.filter(release=kept).update(signed_off_verdict="healthy", signed_off_evidence=[healthy])
+    WatchVerdict.objects.create(
+        session=MonitoringSession.objects.get(release=kept),
+        verdict="healthy",
+        evidence=[healthy],
+        first_degraded_at=at(95),
+        last_degraded_at=at(100),
+        degraded_evidence=[latency],
+    )
+    session = MonitoringSession.objects.create(
+        release=open_one, owner=ana, window_starts_at=open_one.deployed_at, window_ends_at=at(DAY + 30)
+    )
+    WatchVerdict.objects.create(
+        session=session,
+        verdict="healthy",
+        evidence=[healthy],
+        first_degraded_at=at(DAY + 3),
+        last_degraded_at=at(DAY + 5),
+    )  # no evidence kept from the time (read before it was): the current evidence names no signal
+
+    signals = snapshot(W45)["watch"]["signals"]
+
+    assert signals["releases"] == 2
+    assert [(r["tag"], r["signals"], r["degraded_since"]) for r in signals["rows"]] == [
+        (kept.tag_name or kept.sha[:7], ["p95 latency"], when(at(95))),
+        (open_one.tag_name or open_one.sha[:7], [], when(at(DAY + 3))),
+    ]
 
 
 def test_the_watch_section_says_which_releases_read_production_degraded_and_how_soon_they_rolled_back() -> None:
