@@ -14,7 +14,7 @@ from django.db.models.functions import RowNumber
 from delivery.github.models import Deployment, Repository
 from delivery.monitoring.alert_selectors import alerts_firing_by_repository
 from delivery.monitoring.models import Alert, Incident, Judgement, MonitoringSession, WatchVerdict
-from delivery.monitoring.selectors import watch_state
+from delivery.monitoring.selectors import verdict_of, watch_state
 from delivery.pipeline.models import Change, Release
 from delivery.rollbacks.models import Rollback
 
@@ -219,6 +219,11 @@ class OnCallRow:
         return sum(1 for s in self.sessions if s.state == "overdue")
 
     @property
+    def degraded(self) -> bool:
+        """A watch open here reads production degraded (its verdict was read with the watches)."""
+        return any(getattr(verdict_of(s), "verdict", "") == Judgement.DEGRADED for s in self.sessions)
+
+    @property
     def failing_now(self) -> bool:
         """The latest production deployment failed (nothing succeeded after it): production may be hurt."""
         if not self.failed_deployments:
@@ -233,7 +238,7 @@ class OnCallRow:
         then the rest."""
         return (
             1000 * len(self.in_flight)
-            + 100 * (self.failing_now or bool(self.alerts))
+            + 100 * (self.failing_now or bool(self.alerts) or self.degraded)
             + 10 * self.overdue
             + len(self.sessions)
             + min(len(self.failed_deployments), 9)
@@ -293,7 +298,7 @@ def on_call_board(*, now: datetime) -> list[OnCallRow]:
 
     for session in (
         MonitoringSession.objects.filter(signed_off_at__isnull=True, release__repository_id__in=rows)
-        .select_related("release", "release__repository", "owner")
+        .select_related("release", "release__repository", "owner", "verdict")
         .order_by("window_ends_at")
     ):
         session.state = watch_state(session, now)
@@ -331,7 +336,7 @@ def on_call_board(*, now: datetime) -> list[OnCallRow]:
         rows.values(),
         key=lambda r: (
             not r.in_flight,
-            not (r.failing_now or r.alerts),
+            not (r.failing_now or r.alerts or r.degraded),
             not (r.sessions or r.failed_deployments),
             r.repository.full_name,
         ),
