@@ -39,6 +39,11 @@ def watches_of_release(*, release: Release, now: datetime) -> list[MonitoringSes
     return sessions
 
 
+def verdict_of(session: MonitoringSession) -> WatchVerdict | None:
+    """The watch's verdict read with it (select_related("verdict")), None before its first read."""
+    return getattr(session, "verdict", None)  # a missing one-to-one raises an AttributeError
+
+
 @dataclass(frozen=True)
 class WatchSignals:
     """What the watch's signals read: the verdict (None before the first read), each signal's reading in the

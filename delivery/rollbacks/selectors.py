@@ -8,13 +8,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 
 from delivery.github.models import Deployment, Repository
 from delivery.monitoring.alert_selectors import alerts_firing_by_repository
-from delivery.monitoring.models import Alert, MonitoringSession
-from delivery.monitoring.selectors import watch_state
+from delivery.monitoring.models import Alert, Incident, Judgement, MonitoringSession, WatchVerdict
+from delivery.monitoring.selectors import verdict_of, watch_state
 from delivery.pipeline.models import Change, Release
 from delivery.rollbacks.models import Rollback
 
@@ -74,6 +74,22 @@ def _taken_out_before() -> Exists:
     )
 
 
+def _known_good() -> ExpressionWrapper:
+    """A version to go back to without a second thought: not failed, not rolled back, with a tag to deploy, its
+    watch done (or none was opened), no incident on it that an admin did not dismiss, and no watch of it that read
+    production degraded."""
+    incident = Incident.objects.filter(release_id=OuterRef("pk"), dismissed_at__isnull=True)
+    read_degraded = WatchVerdict.objects.filter(session__releases=OuterRef("pk"), verdict=Judgement.DEGRADED)
+    return ExpressionWrapper(
+        Q(failed=False, watch_state__in=[Release.Watch.DONE, Release.Watch.NONE])
+        & ~Q(state=Release.State.ROLLED_BACK)
+        & ~Q(tag_name="")
+        & ~Exists(incident)
+        & ~Exists(read_degraded),
+        output_field=BooleanField(),
+    )
+
+
 def rollback_targets(live: Release) -> list[Release]:
     """The earlier versions production can go back to, newest first, each version once (the newest release of each
     sha: a rollback's own deployment of v1.0 and v1.0's first one are one target). Never the live version, and never
@@ -83,6 +99,7 @@ def rollback_targets(live: Release) -> list[Release]:
         .filter(_went_live_before(live))
         .exclude(sha=live.sha)
         .exclude(_taken_out_before())
+        .annotate(known_good=_known_good())
         .order_by(*NEWEST_FIRST)[: MAX_TARGETS * 5]
     )
     targets: dict[str, Release] = {}
@@ -92,8 +109,11 @@ def rollback_targets(live: Release) -> list[Release]:
 
 
 def is_known_good(release: Release) -> bool:
-    """A version to go back to without a second thought: not failed, not rolled back, with a tag to deploy."""
-    return not release.failed and release.state != Release.State.ROLLED_BACK and bool(release.tag_name)
+    """Whether `release` is known good (_known_good's rule): read with the release where the targets were read."""
+    annotated = getattr(release, "known_good", None)
+    if annotated is not None:
+        return bool(annotated)
+    return Release.objects.filter(pk=release.pk).filter(_known_good()).exists()
 
 
 def last_known_good(release: Release, targets: list[Release] | None = None) -> Release | None:
@@ -199,6 +219,11 @@ class OnCallRow:
         return sum(1 for s in self.sessions if s.state == "overdue")
 
     @property
+    def degraded(self) -> bool:
+        """A watch open here reads production degraded (its verdict was read with the watches)."""
+        return any(getattr(verdict_of(s), "verdict", "") == Judgement.DEGRADED for s in self.sessions)
+
+    @property
     def failing_now(self) -> bool:
         """The latest production deployment failed (nothing succeeded after it): production may be hurt."""
         if not self.failed_deployments:
@@ -213,7 +238,7 @@ class OnCallRow:
         then the rest."""
         return (
             1000 * len(self.in_flight)
-            + 100 * (self.failing_now or bool(self.alerts))
+            + 100 * (self.failing_now or bool(self.alerts) or self.degraded)
             + 10 * self.overdue
             + len(self.sessions)
             + min(len(self.failed_deployments), 9)
@@ -248,11 +273,12 @@ def on_call_board(*, now: datetime) -> list[OnCallRow]:
         .exclude(deployed_at=None)
         .exclude(_taken_out_before())
         .annotate(
+            known_good=_known_good(),
             rank=Window(
                 RowNumber(),
                 partition_by=F("repository_id"),
                 order_by=[F("deployed_at").desc(), F("deployment_id").desc()],
-            )
+            ),
         )
         .filter(rank__lte=MAX_TARGETS * 2)
     )
@@ -272,7 +298,7 @@ def on_call_board(*, now: datetime) -> list[OnCallRow]:
 
     for session in (
         MonitoringSession.objects.filter(signed_off_at__isnull=True, release__repository_id__in=rows)
-        .select_related("release", "release__repository", "owner")
+        .select_related("release", "release__repository", "owner", "verdict")
         .order_by("window_ends_at")
     ):
         session.state = watch_state(session, now)
@@ -310,7 +336,7 @@ def on_call_board(*, now: datetime) -> list[OnCallRow]:
         rows.values(),
         key=lambda r: (
             not r.in_flight,
-            not (r.failing_now or r.alerts),
+            not (r.failing_now or r.alerts or r.degraded),
             not (r.sessions or r.failed_deployments),
             r.repository.full_name,
         ),

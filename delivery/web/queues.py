@@ -20,7 +20,8 @@ from django.utils.safestring import SafeString, mark_safe
 from delivery.accounts.models import Developer
 from delivery.core.calendar import working_calendar
 from delivery.core.links import page_url
-from delivery.monitoring.models import MonitoringSession
+from delivery.monitoring.models import MonitoringSession, WatchVerdict
+from delivery.monitoring.selectors import verdict_of
 from delivery.pipeline.checks import CHECKS
 from delivery.pipeline.models import Change, ReleaseChange, Stage
 from delivery.reports.agreements import Nudge, agreements_in_force, nudges_of
@@ -66,6 +67,7 @@ class QueueItem:
     age_limit_hours: int | None = None  # for my open PRs: the repository's branch age limit
     overdue: bool = False
     window_ends: datetime | None = None  # for a production watch: when its window ends (a live countdown)
+    verdict: WatchVerdict | None = None  # for a production watch: what its signals read
     nudges: list[Nudge] = field(default_factory=list)  # working agreements it is close to breaking (or broke)
 
     @property
@@ -407,6 +409,7 @@ def _session_item(session: MonitoringSession, now: datetime) -> QueueItem:
         detail="Signed off" if session.signed_off_at else "Watch",
         overdue=overdue,
         window_ends=session.window_ends_at,
+        verdict=verdict_of(session),
     )
 
 
@@ -457,7 +460,7 @@ def queues_for(developer_ids: list[int] | None, *, now: datetime) -> dict[int, Q
     )
     sessions = (
         MonitoringSession.objects.filter(signed_off_at__isnull=True)
-        .select_related("release", "release__repository")
+        .select_related("release", "release__repository", "verdict")
         .annotate(covered_count=Count("releases"))
     )
     if developer_ids is not None:

@@ -12,13 +12,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from delivery.accounts.roles import can_start_rollback
 from delivery.core.http import HtmxHttpRequest
 from delivery.flows.watches import watch_signed_off
 from delivery.monitoring.models import ChecklistItem, MonitoringSession
 from delivery.monitoring.selectors import watch_dashboard_links, watch_signals, watch_state
 from delivery.monitoring.services import ITEM_NOTE_MAX, NOTES_MAX, WatchError, watch_item_check
 from delivery.monitoring.verdicts import error_note
+from delivery.pipeline.selectors import release_owner_ids
 from delivery.pipeline.task_links import watch_criteria_groups
+from delivery.rollbacks.selectors import live_release
 from delivery.web.forms import WatchItemForm, WatchSignOffForm
 from delivery.web.watch_charts import signal_chart
 
@@ -61,6 +64,10 @@ def _context(request: HttpRequest, session: MonitoringSession, **extra: object) 
         "state": watch_state(session, now),
         "links": watch_dashboard_links(session),
         "mine": session.owner.user_id == request.user.pk,
+        # The rollback view's own rule: the button only for someone who may roll back what is live now.
+        "can_roll_back": can_start_rollback(
+            request.user, release_owner_ids(release=live_release(session.release.repository) or session.release)
+        ),
         "window_over": now >= session.window_ends_at,
         "decisions": [(d.value, d.label) for d in MonitoringSession.OWNER_DECISIONS],
         "chosen_releases": {r.pk for r in covered},

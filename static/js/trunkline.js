@@ -1,10 +1,39 @@
 // Live pages refresh with htmx. When a refresh fails (the server restarts, the network drops), say so and keep the
 // last good content; the next successful refresh clears the notice.
+// A 4xx answer is not a lost connection: the toast says the answer's reason (a JSON error, or the error page's
+// [data-error-message] or first paragraph) instead; network errors and 5xx keep the "can't reach" words.
 (function () {
   "use strict";
   function notice() { return document.getElementById("live-status"); }
-  document.body.addEventListener("htmx:sendError", function () { var n = notice(); if (n) { n.hidden = false; } });
-  document.body.addEventListener("htmx:responseError", function () { var n = notice(); if (n) { n.hidden = false; } });
+  function show(text, refused) {
+    var n = notice();
+    if (!n) { return; }
+    if (!n.dataset.unreachable) { n.dataset.unreachable = n.textContent; }
+    n.textContent = text || n.dataset.unreachable;
+    n.classList.toggle("is-refused", !!refused);
+    n.hidden = false;
+  }
+  function reason(xhr) {
+    var type = xhr.getResponseHeader("Content-Type") || "", body = xhr.responseText || "";
+    try {
+      if (type.indexOf("json") !== -1) {
+        var data = JSON.parse(body);
+        return data.error || data.detail || data.message || "";
+      }
+      var doc = new DOMParser().parseFromString(body, "text/html");
+      var el = doc.querySelector("[data-error-message]") || doc.querySelector("main p, .error, p");
+      return el ? el.textContent.trim() : "";
+    } catch (e) { return ""; }
+  }
+  document.body.addEventListener("htmx:sendError", function () { show("", false); });
+  document.body.addEventListener("htmx:responseError", function (e) {
+    var xhr = e.detail.xhr;
+    if (xhr && xhr.status >= 400 && xhr.status < 500) {
+      show(reason(xhr) || "Trunkline refused this (" + xhr.status + ").", true);
+    } else {
+      show("", false);
+    }
+  });
   document.body.addEventListener("htmx:afterSwap", function () { var n = notice(); if (n) { n.hidden = true; } });
 })();
 

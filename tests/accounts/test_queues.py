@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from delivery.accounts.models import Developer
 from delivery.github.models import ReviewRequest
-from delivery.monitoring.models import MonitoringSession, WatchedRelease
+from delivery.monitoring.models import MonitoringSession, WatchedRelease, WatchVerdict
 from delivery.pipeline.models import Change, Release, Stage
 from delivery.web.queues import (
     BLOCKED,
@@ -181,7 +181,7 @@ def _more(n: int) -> None:
         for stage in (Stage.IN_PROGRESS, Stage.IN_REVIEW, Stage.MERGED, Stage.TAGGED):
             change = _change(api, dev, stage, f"{stage} {i}")
         ReviewRequest.objects.create(pull_request=change.pull_request, reviewer=Developer.objects.get(login="tess"))
-        _session(api, dev, started_minutes_ago=5 + i)
+        WatchVerdict.objects.create(session=_session(api, dev, started_minutes_ago=5 + i), verdict="degraded")
 
 
 @pytest.mark.parametrize("page", ["my-queue", "team"])
@@ -263,3 +263,18 @@ def test_a_team_card_escapes_what_people_wrote(client: Any) -> None:
     assert ">o&quot;dd&lt;b&gt;</a></h2>" in body and 'src="https://example.com/a.png?x=&quot;1&quot;"' in body
     assert "<dt>Open PRs</dt><dd>4</dd>" in body and "and 1 more</a>" in body
     assert body.count('<span class="badge badge-info">My pull request</span>') == 3
+
+
+def test_a_degraded_watch_in_my_queue_says_so_with_its_evidence(client: Any, history: dict[str, Any]) -> None:
+    since = timezone.now() - timedelta(minutes=3)
+    session = MonitoringSession.objects.get(release__tag_name="v1.10")
+    assert "reads degraded" not in client.get(reverse("my-queue")).content.decode()
+    verdict = WatchVerdict.objects.create(
+        session=session, verdict="degraded", summary="p95 latency 2.1 s (baseline 0.4 s)", degraded_since=since
+    )
+    body = client.get(reverse("my-queue")).content.decode()
+    assert f"production reads degraded since {timezone.localtime(since):%H:%M}" in body
+    assert "p95 latency 2.1 s (baseline 0.4 s)" in body and reverse("watch", args=[session.pk]) in body
+    WatchVerdict.objects.filter(pk=verdict.pk).update(verdict="inconclusive")
+    body = client.get(reverse("my-queue")).content.decode()
+    assert "signals inconclusive" in body and "reads degraded" not in body

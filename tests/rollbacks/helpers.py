@@ -51,10 +51,10 @@ def release(
 
 
 def history(owner: Developer, other: Developer) -> dict[str, Any]:
-    """v1.0 (other's, good), v1.1 (owner's, later failed), v1.2 (owner's and other's, live now)."""
+    """v1.0 (other's, good: its watch done), v1.1 (owner's, later failed), v1.2 (owner's and other's, live now)."""
     now = timezone.now()
     repo = RepositoryFactory(name="api", full_name="acme/api")
-    v10 = release(repo, "v1.0", at=now - timedelta(days=2), owners=[other])
+    v10 = release(repo, "v1.0", at=now - timedelta(days=2), owners=[other], watch_state=Release.Watch.DONE)
     v11 = release(repo, "v1.1", at=now - timedelta(days=1), owners=[owner], failed=True, failure_reason="broke")
     v12 = release(repo, "v1.2", at=now - timedelta(minutes=10), owners=[owner, other])
     return {"repo": repo, "v1.0": v10, "v1.1": v11, "v1.2": v12, "now": now}

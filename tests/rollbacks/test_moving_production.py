@@ -200,6 +200,7 @@ def test_when_production_moved_the_default_target_moves_and_a_chosen_one_stays_s
     last known good; a target the person chose stays, and the answer says what the last known good is now."""
     client = _as(prod["ona"])
     v13 = _ship(prod, "v1.3")
+    Release.objects.filter(pk=prod["v1.2"].pk).update(watch_state=Release.Watch.DONE)  # known good: watch done
     answer = _confirm(client, prod["v1.2"], prod["v1.0"], live=prod["v1.2"], HX_Request="true")
     body = answer.content.decode()
     assert answer.status_code == 409 and f'<option value="{prod["v1.2"].pk}" selected' in body

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from delivery.flows.watches import watches_open
+from delivery.monitoring.models import MonitoringSession, WatchVerdict
 from tests.conftest import SIGNED_IN_PAGE_QUERIES, member
 from tests.factories import DeploymentFactory, RepositoryFactory
 from tests.rollbacks.helpers import history, release, rollback_row
@@ -69,6 +70,8 @@ def test_the_page_refreshes_as_a_partial_and_reads_a_fixed_number_of_queries(pag
             release(repo, f"v{i}.0", at=timezone.now() - timedelta(hours=2), owners=[member(f"d{n}-{i}").developer])
             release(repo, f"v{i}.1", at=timezone.now() - timedelta(minutes=5), owners=[member(f"e{n}-{i}").developer])
             watches_open(repository_id=repo.pk)
+            for session in MonitoringSession.objects.filter(release__repository=repo):
+                WatchVerdict.objects.create(session=session, verdict="degraded", summary="5xx up")
         with CaptureQueriesContext(connection) as queries:
             assert page["client"].get(reverse("on-call")).status_code == 200
         counts.append(len(queries))
@@ -103,3 +106,31 @@ def test_cards_keep_their_order_while_watches_tick_towards_overdue(page: dict[st
         orders.append([r.repository.name for r in rows])
     assert orders == [["api", "web", "calm"]] * 3, orders  # watched ones, then calm ones, each by name
     assert [s.state for s in on_call_board(now=now + timedelta(minutes=6))[1].sessions] == ["overdue"]
+
+
+def test_a_degraded_watch_says_so_with_its_evidence_and_links_and_an_inconclusive_one_quietly(
+    page: dict[str, Any],
+) -> None:
+    since = timezone.now() - timedelta(minutes=4)
+    olgas = MonitoringSession.objects.get(release=page["v1.2"], owner__login="olga")
+    petes = MonitoringSession.objects.get(release=page["v1.2"], owner__login="pete")
+    calm_before = page["client"].get(reverse("on-call")).content.decode()
+    assert "reads degraded" not in calm_before and "Being watched" in calm_before
+    WatchVerdict.objects.create(
+        session=olgas, verdict="degraded", summary="checkout 5xx at 4.2 % (baseline 0.3 %)", degraded_since=since
+    )
+    WatchVerdict.objects.create(session=petes, verdict="inconclusive", summary="Sentry did not answer")
+
+    def body(client: Any) -> str:
+        return client.get(reverse("on-call")).content.decode()
+
+    seen = body(page["client"])  # tess: may not roll back api
+    assert "Production degraded" in seen and "Being watched" not in seen
+    assert f"production reads degraded since {timezone.localtime(since):%H:%M}" in seen
+    assert "checkout 5xx at 4.2 % (baseline 0.3 %)" in seen and reverse("watch", args=[olgas.pk]) in seen
+    assert "signals inconclusive" in seen
+    rollback = reverse("rollback-new", args=[page["v1.2"].pk])
+    assert rollback not in seen
+    client = Client()
+    client.force_login(page["olga"])
+    assert body(client).count(rollback) == 3  # the card button's action and hx-get, and the degraded watch's link

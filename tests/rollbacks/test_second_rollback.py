@@ -42,6 +42,7 @@ def _redeploy(repo: Any, of: Release, *, at: Any) -> Release:
         state=Release.State.SUCCEEDED,
         deployed_at=at,
         is_rollback=True,
+        watch_state=Release.Watch.NONE,  # as the derivation marks a rollback's release
     )
 
 
@@ -95,6 +96,7 @@ def test_the_tie_goes_the_derivations_way_whichever_deployment_came_later(after_
         repository=after_first["repo"], sha=redeploy.sha, ref="v1.0", state_at=redeploy.deployed_at
     )
     Release.objects.filter(pk=redeploy.pk).update(deployment=later)
+    Release.objects.filter(pk=v13.pk).update(watch_state=Release.Watch.DONE)  # known good once its watch is done
     redeploy.refresh_from_db()
     assert live_release(after_first["repo"]) == redeploy
     (row,) = [r for r in on_call_board(now=after_first["now"]) if r.repository == after_first["repo"]]

@@ -7,8 +7,17 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from delivery.monitoring.alert_models import Incident
+from delivery.monitoring.models import MonitoringSession, WatchedRelease, WatchVerdict
+from delivery.pipeline.models import Release
 from delivery.rollbacks.models import Rollback
-from delivery.rollbacks.selectors import rollbacks_of_repository, rollbacks_recent, rollbacks_undoing
+from delivery.rollbacks.selectors import (
+    last_known_good,
+    on_call_board,
+    rollbacks_of_repository,
+    rollbacks_recent,
+    rollbacks_undoing,
+)
 from tests.conftest import member
 from tests.factories import RepositoryFactory
 from tests.rollbacks.helpers import history, rollback_row
@@ -42,3 +51,35 @@ def test_a_release_lists_the_rollbacks_that_undid_it_and_a_repository_its_latest
     assert rollbacks_of_repository(repository=made["repo"]) == [second, first]
     assert rollbacks_of_repository(repository=made["repo"], limit=1) == [second]
     assert rollbacks_of_repository(repository=RepositoryFactory(name="web", full_name="acme/web")) == []
+
+
+def test_a_release_is_known_good_only_once_its_watch_is_done_with_no_incident_and_no_degraded_read() -> None:
+    """A version still watched, one whose watch read degraded or one an alert fired on is not known good: going back
+    to it could be going back to the trouble."""
+    made = history(member("olga").developer, member("pete").developer)
+    v10, live = made["v1.0"], made["v1.2"]
+
+    def known_good() -> object:
+        board = next(r for r in on_call_board(now=made["now"]) if r.repository.pk == made["repo"].pk)
+        assert board.known_good == last_known_good(live)  # the page and the confirmation agree
+        return last_known_good(live)
+
+    for state in ("", "open"):
+        Release.objects.filter(pk=v10.pk).update(watch_state=state)
+        assert known_good() is None, state
+    Release.objects.filter(pk=v10.pk).update(watch_state="done")
+    assert known_good() == v10
+
+    incident = Incident.objects.create(release=v10, title="5xx", started_at=made["now"])
+    assert known_good() is None
+    Incident.objects.filter(pk=incident.pk).update(dismissed_at=made["now"])
+    assert known_good() == v10
+
+    session = MonitoringSession.objects.create(
+        release=v10, owner=made["v1.0"].owners.get(), window_starts_at=made["now"], window_ends_at=made["now"]
+    )
+    WatchedRelease.objects.create(session=session, release=v10, owner=session.owner, joined_at=made["now"])
+    verdict = WatchVerdict.objects.create(session=session, verdict="healthy")
+    assert known_good() == v10
+    WatchVerdict.objects.filter(pk=verdict.pk).update(verdict="degraded")
+    assert known_good() is None

@@ -121,3 +121,22 @@ def test_the_release_page_shows_each_watch_s_verdict_and_the_one_kept_with_its_s
     WatchVerdict.objects.update(verdict="healthy", summary="later")  # what the sign-off kept is shown, not this
     page = olga.get(reverse("release", args=[session.release_id])).content.decode()
     assert "production degraded" in page and "Error ratio: 8.0 % at sign-off" in page and "later" not in page
+
+
+def test_the_owner_of_a_watch_who_may_not_roll_back_the_live_release_is_offered_no_rollback(olga: Client) -> None:
+    """Olga owns the watch of v1.2.0, but pete's v1.3.0 is live now: a developer may roll back only a live release
+    they own, so the watch page offers her no button the rollback would refuse (with a 403 and its reason)."""
+    session = _watch()
+    WatchVerdict.objects.create(session=session, verdict="degraded", summary="5xx up")
+    assert "Roll back…" in olga.get(reverse("watch", args=[session.pk])).content.decode()
+    pete = member("pete").developer
+    release(session.release.repository, "v1.3.0", at=timezone.now() - timedelta(minutes=1), owners=[pete])
+    body = olga.get(reverse("watch", args=[session.pk])).content.decode()
+    assert "Roll back…" not in body and reverse("rollback-new", args=[session.release_id]) not in body
+    refused = olga.get(reverse("rollback-new", args=[session.release_id]), headers={"HX-Request": "true"})
+    assert refused.status_code == 403 and "Your role does not allow rolling back the release that is live." in (
+        refused.content.decode()
+    )
+    on_call = Client()
+    on_call.force_login(member("ona", role="on-call"))
+    assert "Roll back…" in on_call.get(reverse("watch", args=[session.pk])).content.decode()
