@@ -79,7 +79,9 @@ def _known_good() -> ExpressionWrapper:
     watch done (or none was opened), no incident on it that an admin did not dismiss, and no watch of it that read
     production degraded."""
     incident = Incident.objects.filter(release_id=OuterRef("pk"), dismissed_at__isnull=True)
-    read_degraded = WatchVerdict.objects.filter(session__releases=OuterRef("pk"), verdict=Judgement.DEGRADED)
+    read_degraded = WatchVerdict.objects.filter(session__releases=OuterRef("pk")).filter(
+        Q(verdict=Judgement.DEGRADED) | Q(first_degraded_at__isnull=False)  # now, or at some moment of its window
+    )
     return ExpressionWrapper(
         Q(failed=False, watch_state__in=[Release.Watch.DONE, Release.Watch.NONE])
         & ~Q(state=Release.State.ROLLED_BACK)

@@ -83,3 +83,6 @@ def test_a_release_is_known_good_only_once_its_watch_is_done_with_no_incident_an
     assert known_good() == v10
     WatchVerdict.objects.filter(pk=verdict.pk).update(verdict="degraded")
     assert known_good() is None
+    # Recovered since: it still read degraded once, so it is not known good.
+    WatchVerdict.objects.filter(pk=verdict.pk).update(verdict="healthy", first_degraded_at=made["now"])
+    assert known_good() is None
