@@ -137,9 +137,8 @@ def test_the_demo_repositories_read_the_simulator_s_prometheus_and_a_failed_depl
     session = MonitoringSession.objects.get(owner=owner)
     readings = {r.signal: r for r in SignalReading.objects.filter(session=session)}
     assert {r.errors for r in readings.values()} == {0}, {n: (r.judgement, r.reason) for n, r in readings.items()}
+    # (Latency is hurt too, but its baseline moves with what the session's other tests deployed on this service.)
     assert readings["Error ratio"].judgement == "degraded"
-    # Latency is hurt too, but its baseline moves with what the session's other tests deployed on this service.
-    assert readings["p95 latency"].judgement in ("degraded", "healthy")
     assert WatchVerdict.objects.get(session=session).verdict == "degraded"
     links = dict(watch_dashboard_links(session))
     metrics = requests.get(links["Metrics"], timeout=5).json()  # the link opens the series in the simulator
