@@ -100,7 +100,8 @@ def agreement_scope(
 
 
 # -- the rows of each kind: (row, its value in the agreement's unit) ------------------------------------------------
-def _change_row(change: Any, value: float, text: str) -> dict[str, Any]:
+def change_row(change: Any) -> dict[str, Any]:
+    """A change as the report lists it (its title, number, repository, author and page)."""
     pr = change.pull_request
     return {
         "title": change.title,
@@ -108,9 +109,11 @@ def _change_row(change: Any, value: float, text: str) -> dict[str, Any]:
         "repository": change.repository.full_name,
         "author": change.author.login if change.author else None,
         "url": page_url("change", change.pk),
-        "value": round(value, 2),
-        "value_text": text,
     }
+
+
+def _change_row(change: Any, value: float, text: str) -> dict[str, Any]:
+    return {**change_row(change), "value": round(value, 2), "value_text": text}
 
 
 def _changes(queryset: QuerySet[Any]) -> QuerySet[Any]:

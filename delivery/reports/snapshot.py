@@ -20,7 +20,7 @@ from delivery.metrics import sources
 from delivery.metrics.figures import keys, lead_time, metrics
 from delivery.metrics.scope import Scope, org_zone
 from delivery.pipeline.models import Change, Release, TaskLink
-from delivery.reports.agreements import RULES, agreement_scope, judge, scope_words, words
+from delivery.reports.agreements import RULES, agreement_scope, change_row, judge, scope_words, words
 from delivery.reports.failures import failed_section
 from delivery.reports.models import Agreement
 from delivery.reports.talking import OVER_A_DAY, signals_line, talking_points
@@ -67,17 +67,6 @@ def evidence_url(scope: Scope, figure: str) -> str:
     if scope.team is not None:
         params["team"] = scope.team.slug
     return f"{reverse('metrics-evidence')}?{urlencode(params)}"
-
-
-def _change_row(change: Any) -> dict[str, Any]:
-    pr = change.pull_request
-    return {
-        "title": change.title,
-        "number": pr.number if pr else None,
-        "repository": change.repository.full_name,
-        "author": change.author.login if change.author else None,
-        "url": page_url("change", change.pk),
-    }
 
 
 def _release_label(release: Release) -> str:
@@ -140,7 +129,7 @@ def _shipped(scope: Scope) -> dict[str, Any]:
             },
         )
         changes = [
-            {**_change_row(c), "tasks": [task_row(link) for link in c.task_links.all()]} for c in release.changes.all()
+            {**change_row(c), "tasks": [task_row(link) for link in c.task_links.all()]} for c in release.changes.all()
         ]
         total_changes += len(changes)
         repository["releases"].append(
@@ -257,7 +246,7 @@ def _breaches(scope: Scope) -> dict[str, Any]:
     for change in changes:
         for name in BREACHES:
             if name in (change.failed_checks or []):
-                lists[name].append({**_change_row(change), "merged_at": when(change.merged_at)})
+                lists[name].append({**change_row(change), "merged_at": when(change.merged_at)})
     return {
         "checks": [
             {"check": name, "label": label, "count": len(lists[name]), "rows": lists[name][:LIMIT]}
@@ -272,7 +261,7 @@ def _outliers(scope: Scope) -> dict[str, Any]:
 
     def top(field: str, queryset: QuerySet[Any] = delivered) -> list[dict[str, Any]]:
         found = queryset.filter(**{f"{field}__isnull": False}).order_by(f"-{field}", "pk")[:OUTLIERS]
-        return [{**_change_row(c), "seconds": _round(getattr(c, field))} for c in found]
+        return [{**change_row(c), "seconds": _round(getattr(c, field))} for c in found]
 
     lived: QuerySet[Any] = (
         sources.changes_merged(scope)
@@ -352,7 +341,7 @@ def snapshot(week: IsoWeek, *, team: Team | None = None) -> dict[str, Any]:
         "watch": _watch(scope),
         "breaches": _breaches(scope),
         "outliers": _outliers(scope),
-        "tasks": tasks_section(scope, change_row=_change_row),
+        "tasks": tasks_section(scope),
     }
     document["talking_points"] = talking_points(document)
     return document

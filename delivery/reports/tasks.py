@@ -11,6 +11,7 @@ from delivery.metrics import sources
 from delivery.metrics.scope import Scope
 from delivery.monitoring.models import MonitoringSession
 from delivery.pipeline.models import TaskLink
+from delivery.reports.agreements import change_row
 
 LIMIT = 200
 
@@ -20,7 +21,7 @@ def task_row(link: TaskLink) -> dict[str, str]:
     return {"label": link.label, "name": link.name, "url": link.url}
 
 
-def tasks_section(scope: Scope, *, change_row: Any) -> dict[str, Any]:
+def tasks_section(scope: Scope) -> dict[str, Any]:
     """Each task the week's delivered changes name once (however it is named), verified when a watch of one of its
     changes by that change's author was signed off "keep"; and the changes merged in the week without a task in the
     repositories that require one."""
